@@ -1,0 +1,201 @@
+//! Running many (input, schedule) pairs inside one `Runner::run`, for throughput.
+//!
+//! `Runner::run` consumes its runner, and the pool of coroutine stacks lives only inside that
+//! call, so a fresh runner per execution pays for mapping and unmapping every task stack. A batch
+//! reuses one runner: its scheduler's `new_execution` pulls the next pair, publishes the input in
+//! a thread-local slot that the test closure reads (every shuttle task runs on the runner's OS
+//! thread), and resets the byte decisions.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::panic::{self, AssertUnwindSafe};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use shuttle::Runner;
+use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
+
+use super::byte_scheduler::ByteChooser;
+use super::quiet::RunGuard;
+use super::run::{EngineConfig, Outcome, on_clean_thread, shuttle_config, split_result};
+
+thread_local! {
+    /// The input of the execution that is running on this OS thread.
+    static CURRENT_INPUT: RefCell<Option<Arc<dyn Any + Send + Sync>>> = const { RefCell::new(None) };
+}
+
+/// What a batch did.
+#[derive(Debug)]
+pub struct BatchResult {
+    /// Executions started, including a failing one.
+    pub executions: usize,
+    /// The first failing execution, which ended the batch.
+    pub failure: Option<BatchFailure>,
+}
+
+/// The execution that ended a batch.
+#[derive(Debug)]
+pub struct BatchFailure {
+    /// Its position in the input iterator (0 = the first pair).
+    pub index: usize,
+    /// How it failed. Re-run the pair with [`run_once`](super::run_once) for its decisions.
+    pub outcome: Outcome,
+}
+
+/// A scheduler that runs one execution per pair, with the [`ByteScheduler`](super::ByteScheduler)
+/// rules.
+struct BatchScheduler<I, It> {
+    inputs: It,
+    chooser: ByteChooser,
+    /// Executions started so far.
+    started: Rc<Cell<usize>>,
+    _input: std::marker::PhantomData<fn() -> I>,
+}
+
+impl<I, It> Scheduler for BatchScheduler<I, It>
+where
+    I: Send + Sync + 'static,
+    It: Iterator<Item = (I, Vec<u8>)>,
+{
+    fn new_execution(&mut self) -> Option<Schedule> {
+        let Some((input, bytes)) = self.inputs.next() else {
+            CURRENT_INPUT.set(None);
+            return None;
+        };
+        CURRENT_INPUT.set(Some(Arc::new(input)));
+        self.chooser.reset(bytes);
+        self.started.set(self.started.get() + 1);
+        Some(Schedule::new(0))
+    }
+
+    fn next_task(
+        &mut self,
+        runnable: &[&Task],
+        current: Option<TaskId>,
+        yielding: bool,
+    ) -> Option<TaskId> {
+        Some(self.chooser.choose(runnable, current, yielding))
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.chooser.next_u64()
+    }
+}
+
+/// Runs `test` on each input under its schedule bytes, all inside one `Runner::run`, until the
+/// inputs run out or an execution fails.
+///
+/// Each execution is the same as [`run_once`](super::run_once) with that input's bytes would
+/// run. The iterator and the test move to a fresh OS thread if the calling one is poisoned (see
+/// `run_once`), hence `Send + 'static`.
+///
+/// ```
+/// use swapfuzz::engine::{EngineConfig, run_batch};
+/// let inputs = (0..10u32).map(|n| (n, vec![0x00; 8]));
+/// let result = run_batch(inputs, &EngineConfig::default(), |n: &u32| assert!(*n < 7));
+/// assert_eq!(result.failure.map(|f| f.index), Some(7));
+/// ```
+pub fn run_batch<I, F>(
+    inputs: impl Iterator<Item = (I, Vec<u8>)> + Send + 'static,
+    cfg: &EngineConfig,
+    test: F,
+) -> BatchResult
+where
+    I: Send + Sync + 'static,
+    F: Fn(&I) + Send + Sync + 'static,
+{
+    let cfg = cfg.clone();
+    on_clean_thread(move || {
+        let started = Rc::new(Cell::new(0));
+        let scheduler = BatchScheduler {
+            inputs,
+            chooser: ByteChooser::new(cfg.quantum),
+            started: Rc::clone(&started),
+            _input: std::marker::PhantomData,
+        };
+        let runner = Runner::new(scheduler, shuttle_config(&cfg));
+        let result = {
+            let _guard = RunGuard::enter();
+            panic::catch_unwind(AssertUnwindSafe(move || {
+                runner.run(move || {
+                    let input = CURRENT_INPUT
+                        .with_borrow(Clone::clone)
+                        .expect("swapfuzz engine: no batch input published");
+                    let input = input
+                        .downcast_ref::<I>()
+                        .expect("swapfuzz engine: batch input type");
+                    test(input);
+                })
+            }))
+        };
+        CURRENT_INPUT.set(None);
+        let executions = started.get();
+        let failure = match split_result(result.map(drop)) {
+            (Outcome::Pass, _) => None,
+            (outcome, _) => Some(BatchFailure {
+                index: executions.saturating_sub(1),
+                outcome,
+            }),
+        };
+        BatchResult {
+            executions,
+            failure,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::run_once;
+    use shuttle::sync::atomic::{AtomicUsize, Ordering};
+    use shuttle::thread;
+
+    /// Two threads add their input to a counter with a racy load/store.
+    fn racy_add(n: &usize) {
+        let c = Arc::new(AtomicUsize::new(0));
+        let hs: Vec<_> = (0..2)
+            .map(|_| {
+                let c = Arc::clone(&c);
+                let n = *n;
+                thread::spawn(move || {
+                    let v = c.load(Ordering::SeqCst);
+                    c.store(v + n, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        assert_eq!(c.load(Ordering::SeqCst), 2 * n, "lost update");
+    }
+
+    #[test]
+    fn batch_stops_at_the_first_failure_and_run_once_agrees() {
+        let schedules: Vec<Vec<u8>> = (0..64u32)
+            .map(|i| (0..8).map(|k| (i * 31 + k * 71) as u8).collect())
+            .collect();
+        let expected = schedules
+            .iter()
+            .position(|s| {
+                run_once(s, &EngineConfig::default(), || racy_add(&3))
+                    .outcome
+                    .is_failure()
+            })
+            .expect("some schedule loses an update");
+        let inputs = schedules.clone().into_iter().map(|s| (3usize, s));
+        let result = run_batch(inputs, &EngineConfig::default(), racy_add);
+        let failure = result.failure.expect("the batch fails");
+        assert_eq!(failure.index, expected);
+        assert_eq!(result.executions, expected + 1);
+        assert!(matches!(failure.outcome, Outcome::Panic(ref m) if m.contains("lost update")));
+    }
+
+    #[test]
+    fn batch_runs_every_input_when_all_pass() {
+        let inputs = (0..50usize).map(|n| (n, vec![0xFF; 16]));
+        let result = run_batch(inputs, &EngineConfig::default(), racy_add);
+        assert_eq!(result.executions, 50);
+        assert!(result.failure.is_none());
+    }
+}

@@ -1,0 +1,190 @@
+//! A shuttle scheduler whose decisions come from input bytes (see [`ByteScheduler`]).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
+
+use super::decision::{DecisionLog, Point};
+
+/// A byte at or above this value keeps the current task running.
+pub const STAY_THRESHOLD: u8 = 0x40;
+
+/// The per-execution decision state shared by [`ByteScheduler`] and batch runs.
+#[derive(Debug)]
+pub(crate) struct ByteChooser {
+    bytes: Vec<u8>,
+    /// Index of the next unread byte.
+    pos: usize,
+    quantum: usize,
+    /// Consecutive decisions at which the current task was kept.
+    streak: usize,
+    /// SplitMix64 state for `next_u64`; starts at 0 each execution.
+    rng: u64,
+    log: Rc<RefCell<DecisionLog>>,
+}
+
+impl ByteChooser {
+    pub fn new(quantum: usize) -> Self {
+        Self {
+            bytes: Vec::new(),
+            pos: 0,
+            quantum,
+            streak: 0,
+            rng: 0,
+            log: Rc::default(),
+        }
+    }
+
+    /// Resets the state for an execution driven by `bytes`.
+    pub fn reset(&mut self, bytes: Vec<u8>) {
+        self.bytes = bytes;
+        self.pos = 0;
+        self.streak = 0;
+        self.rng = 0;
+        self.log.borrow_mut().clear();
+    }
+
+    pub fn log(&self) -> Rc<RefCell<DecisionLog>> {
+        Rc::clone(&self.log)
+    }
+
+    pub fn choose(
+        &mut self,
+        runnable: &[&Task],
+        current: Option<TaskId>,
+        yielding: bool,
+    ) -> TaskId {
+        let mut log = self.log.borrow_mut();
+        let step = log.steps;
+        log.steps += 1;
+        if runnable.len() == 1 {
+            return runnable[0].id();
+        }
+        let point = Point::new(runnable, current, yielding);
+        let (task, from_byte) = match self.bytes.get(self.pos) {
+            Some(&b) => {
+                self.pos += 1;
+                let stays = point.can_stay() && b >= STAY_THRESHOLD;
+                let task = if stays {
+                    runnable[point.current_index.unwrap_or_default()].id()
+                } else {
+                    point.other(b.into())
+                };
+                (task, true)
+            }
+            None => {
+                let task = if point.can_stay() && self.streak < self.quantum {
+                    runnable[point.current_index.unwrap_or_default()].id()
+                } else {
+                    point.next_after_current()
+                };
+                (task, false)
+            }
+        };
+        if Some(task) == current {
+            self.streak += 1;
+        } else {
+            self.streak = 0;
+        }
+        log.decisions.push(point.decision(step, task, from_byte));
+        task
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        splitmix64(&mut self.rng)
+    }
+}
+
+/// One step of SplitMix64: a fixed, seedable generator for `shuttle::rand`.
+pub(crate) fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A [`Scheduler`] that runs exactly one execution, with decisions read from bytes.
+///
+/// The encoding aims for mutation locality: a byte is read only at a decision (two or more
+/// runnable tasks), so byte `k` always governs the `k`-th decision and changing one byte changes
+/// one decision (and whatever follows from it).
+///
+/// * If the current task is runnable and has not yielded, a byte `>= 0x40`
+///   ([`STAY_THRESHOLD`]) keeps it running; any other byte `b` switches to
+///   `others[b % others.len()]`, where `others` are the runnable tasks other than the current
+///   one, sorted by `TaskId`. Random bytes thus preempt about a quarter of the time, and `0xFF`
+///   bytes give a schedule without preemptions.
+/// * After a yield, `b` picks `others[b % others.len()]` too (a yield always switches).
+/// * If the current task is not runnable (blocked or finished), `b` picks
+///   `runnable[b % runnable.len()]`.
+///
+/// When the bytes run out the scheduler never stops the execution (shuttle would leak the
+/// stacks of unfinished tasks). It falls back to a deterministic fair policy: keep the current
+/// task for at most [`quantum`](super::EngineConfig::quantum) consecutive decisions, then go
+/// round-robin to the next `TaskId`; on a block, exit or yield go to the next `TaskId` at once.
+/// Spin loops that yield (`shuttle::hint::spin_loop`, `yield_now`) therefore always make progress,
+/// and so do spin loops that don't, after at most `quantum` iterations.
+///
+/// `shuttle::rand` draws from SplitMix64 seeded with 0, so an execution depends on the bytes
+/// only. Keep the [`log`](Self::log) handle
+/// before handing the scheduler to a `Runner` to read the decisions afterwards.
+///
+/// ```
+/// use swapfuzz::engine::ByteScheduler;
+/// let scheduler = ByteScheduler::new(&[0xFF, 0x00], 32);
+/// let log = scheduler.log();
+/// let mut config = shuttle::Config::new();
+/// config.silence_warnings = true;
+/// shuttle::Runner::new(scheduler, config).run(|| {
+///     let t = shuttle::thread::spawn(|| {});
+///     t.join().unwrap();
+/// });
+/// assert!(log.borrow().steps > 0);
+/// ```
+#[derive(Debug)]
+pub struct ByteScheduler {
+    chooser: ByteChooser,
+    started: bool,
+}
+
+impl ByteScheduler {
+    /// A scheduler for one execution driven by `bytes`, with fallback quantum `quantum`.
+    pub fn new(bytes: &[u8], quantum: usize) -> Self {
+        let mut chooser = ByteChooser::new(quantum);
+        chooser.reset(bytes.to_vec());
+        Self {
+            chooser,
+            started: false,
+        }
+    }
+
+    /// A handle on the decision log, which stays readable after the scheduler is gone.
+    pub fn log(&self) -> Rc<RefCell<DecisionLog>> {
+        self.chooser.log()
+    }
+}
+
+impl Scheduler for ByteScheduler {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        if std::mem::replace(&mut self.started, true) {
+            None
+        } else {
+            Some(Schedule::new(0))
+        }
+    }
+
+    fn next_task(
+        &mut self,
+        runnable: &[&Task],
+        current: Option<TaskId>,
+        yielding: bool,
+    ) -> Option<TaskId> {
+        Some(self.chooser.choose(runnable, current, yielding))
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.chooser.next_u64()
+    }
+}

@@ -1,0 +1,303 @@
+//! Bounded exhaustive exploration: iterative context bounding (see [`explore`]).
+
+use std::cell::RefCell;
+use std::panic::{self, AssertUnwindSafe};
+use std::rc::Rc;
+
+use shuttle::Runner;
+use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
+
+use super::byte_scheduler::splitmix64;
+use super::decision::{Decision, DecisionLog, Point, decisions_to_bytes};
+use super::quiet::RunGuard;
+use super::run::{
+    ENGINE_PANIC_PREFIX, EngineConfig, Execution, on_clean_thread, shuttle_config, split_result,
+};
+
+/// Limits on an exploration besides the preemption bound.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExploreLimits {
+    /// Stop after this many executions (`None`: run until exhausted or failed).
+    pub max_executions: Option<usize>,
+}
+
+/// How an exploration ended.
+#[derive(Debug)]
+pub enum Exploration {
+    /// An execution failed (see [`Outcome`](super::Outcome); a nondeterministic test shows up as
+    /// an `EngineError`).
+    Failed(Counterexample),
+    /// Every schedule within the preemption bound passed.
+    Exhausted {
+        /// How many executions that took (the number of such schedules).
+        executions: usize,
+    },
+    /// [`ExploreLimits::max_executions`] ran out first.
+    Truncated {
+        /// How many executions passed.
+        executions: usize,
+    },
+}
+
+/// A failing execution found by [`explore`].
+#[derive(Debug)]
+pub struct Counterexample {
+    /// The failing execution.
+    pub execution: Execution,
+    /// Schedule bytes that make [`run_once`](super::run_once) repeat it.
+    pub schedule: Vec<u8>,
+    /// How many executions ran, this one included.
+    pub executions: usize,
+}
+
+/// One decision on the current path of the search.
+#[derive(Debug)]
+struct Node {
+    /// The runnable set and current task seen here, to check that a replay is faithful.
+    runnable: u64,
+    current: Option<usize>,
+    /// The candidates, default first.
+    choices: Vec<TaskId>,
+    /// Whether taking any but the default is a preemption.
+    preemptive: bool,
+    /// Index of the choice this path takes.
+    taken: usize,
+    /// Preemptions taken on the path before this node.
+    preemptions_before: usize,
+}
+
+impl Node {
+    fn costs(&self) -> usize {
+        usize::from(self.preemptive && self.taken > 0)
+    }
+}
+
+/// The search state, shared by the scheduler and `explore`.
+#[derive(Debug, Default)]
+struct Search {
+    max_preemptions: usize,
+    max_executions: Option<usize>,
+    path: Vec<Node>,
+    /// Decisions made so far in the running execution.
+    depth: usize,
+    /// Preemptions taken so far in the running execution.
+    preemptions: usize,
+    executions: usize,
+    exhausted: bool,
+    log: DecisionLog,
+    rng: u64,
+    /// Whether to keep every execution's decisions in `visited` (for tests).
+    keep_visited: bool,
+    visited: Vec<Vec<Decision>>,
+}
+
+impl Search {
+    /// Moves the path to the next schedule; false if there is none.
+    fn backtrack(&mut self) -> bool {
+        while let Some(node) = self.path.last_mut() {
+            let affordable = !node.preemptive || node.preemptions_before < self.max_preemptions;
+            if node.taken + 1 < node.choices.len() && affordable {
+                node.taken += 1;
+                return true;
+            }
+            self.path.pop();
+        }
+        false
+    }
+
+    fn choose(&mut self, runnable: &[&Task], current: Option<TaskId>, yielding: bool) -> TaskId {
+        let step = self.log.steps;
+        self.log.steps += 1;
+        if runnable.len() == 1 {
+            return runnable[0].id();
+        }
+        let point = Point::new(runnable, current, yielding);
+        if self.depth == self.path.len() {
+            let (choices, preemptive) = candidates(&point);
+            self.path.push(Node {
+                runnable: point.mask(),
+                current: current.map(usize::from),
+                choices,
+                preemptive,
+                taken: 0,
+                preemptions_before: self.preemptions,
+            });
+        }
+        let node = &self.path[self.depth];
+        if node.runnable != point.mask() || node.current != current.map(usize::from) {
+            panic!(
+                "{ENGINE_PANIC_PREFIX} nondeterministic test: decision {} saw runnable {:#x} after {:?}, \
+                 an earlier execution saw {:#x} after {:?}",
+                self.depth,
+                point.mask(),
+                current,
+                node.runnable,
+                node.current
+            );
+        }
+        let task = node.choices[node.taken];
+        self.preemptions += node.costs();
+        self.depth += 1;
+        self.log.decisions.push(point.decision(step, task, false));
+        task
+    }
+}
+
+/// The choices at a decision, default first, and whether the alternatives are preemptions.
+fn candidates(point: &Point) -> (Vec<TaskId>, bool) {
+    let ids = point.runnable.iter().map(|t| t.id());
+    if point.can_stay() {
+        let current = point.current.expect("a task that can stay is current");
+        let others = ids.filter(|&id| id != current);
+        (std::iter::once(current).chain(others).collect(), true)
+    } else {
+        let mut choices: Vec<TaskId> = ids.filter(|&id| Some(id) != point.current).collect();
+        let first = point.next_after_current();
+        let start = choices
+            .iter()
+            .position(|&id| id == first)
+            .unwrap_or_default();
+        choices.rotate_left(start);
+        (choices, false)
+    }
+}
+
+/// The scheduler side of the search.
+struct ExploreScheduler(Rc<RefCell<Search>>);
+
+impl Scheduler for ExploreScheduler {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        let mut s = self.0.borrow_mut();
+        if s.keep_visited && s.executions > 0 {
+            let decisions = s.log.decisions.clone();
+            s.visited.push(decisions);
+        }
+        if s.depth < s.path.len() {
+            // Panics out of `Runner::run`, into `explore`'s `catch_unwind`.
+            panic!(
+                "{ENGINE_PANIC_PREFIX} nondeterministic test: execution {} made {} decisions, an earlier one more",
+                s.executions, s.depth
+            );
+        }
+        if s.executions > 0 && !s.backtrack() {
+            s.exhausted = true;
+            return None;
+        }
+        if s.max_executions.is_some_and(|max| s.executions >= max) {
+            return None;
+        }
+        s.executions += 1;
+        s.depth = 0;
+        s.preemptions = 0;
+        s.rng = 0;
+        s.log.clear();
+        Some(Schedule::new(0))
+    }
+
+    fn next_task(
+        &mut self,
+        runnable: &[&Task],
+        current: Option<TaskId>,
+        yielding: bool,
+    ) -> Option<TaskId> {
+        Some(self.0.borrow_mut().choose(runnable, current, yielding))
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        splitmix64(&mut self.0.borrow_mut().rng)
+    }
+}
+
+/// Runs `test` under every schedule with at most `max_preemptions` preemptions, until one fails,
+/// with [`EngineConfig::default`].
+///
+/// Musuvathi and Qadeer, "Iterative Context Bounding for Systematic Testing of Multithreaded
+/// Programs" (PLDI 2007): most concurrency bugs need only a few *preemptions* (switching away
+/// from a task that could have gone on running), and the schedules with at most `K` preemptions
+/// are few enough to enumerate, even though all schedules are not.
+///
+/// At each decision (two or more runnable tasks) the *default* choice is non-preemptive: stay on
+/// the current task if it is runnable and has not yielded, else the first runnable task after it
+/// in cyclic `TaskId` order. The alternatives are
+/// * while the current task could stay: every other runnable task, each costing one preemption;
+/// * otherwise (the current task blocked, finished or yielded): every other candidate, free. A
+///   yield always switches: the yielding task is not a candidate, so spin loops make progress.
+///
+/// The search is a depth-first walk of the tree of choices, one execution per leaf. Each execution
+/// replays the choices on the path to its leaf and takes defaults after it; backtracking moves the
+/// deepest node with an affordable untried alternative to it and cuts the path there. Each
+/// schedule with at most `K` preemptions is thus run exactly once (given a deterministic test:
+/// a decision that differs from the recorded path is reported as an
+/// [`Outcome::EngineError`](super::Outcome::EngineError)).
+pub fn explore<F>(max_preemptions: usize, limits: ExploreLimits, test: F) -> Exploration
+where
+    F: Fn() + Send + Sync + 'static,
+{
+    explore_with(max_preemptions, limits, &EngineConfig::default(), test)
+}
+
+/// [`explore`] with an explicit engine configuration (its `quantum` is unused: exploration has no
+/// fallback).
+pub fn explore_with<F>(
+    max_preemptions: usize,
+    limits: ExploreLimits,
+    cfg: &EngineConfig,
+    test: F,
+) -> Exploration
+where
+    F: Fn() + Send + Sync + 'static,
+{
+    search(max_preemptions, limits, cfg, false, test).0
+}
+
+/// Runs the search; with `keep_visited`, also returns the decisions of every passing execution.
+fn search<F>(
+    max_preemptions: usize,
+    limits: ExploreLimits,
+    cfg: &EngineConfig,
+    keep_visited: bool,
+    test: F,
+) -> (Exploration, Vec<Vec<Decision>>)
+where
+    F: Fn() + Send + Sync + 'static,
+{
+    let cfg = cfg.clone();
+    on_clean_thread(move || {
+        let search = Rc::new(RefCell::new(Search {
+            max_preemptions,
+            max_executions: limits.max_executions,
+            keep_visited,
+            ..Search::default()
+        }));
+        let runner = Runner::new(ExploreScheduler(Rc::clone(&search)), shuttle_config(&cfg));
+        let result = {
+            let _guard = RunGuard::enter();
+            panic::catch_unwind(AssertUnwindSafe(move || runner.run(test)))
+        };
+        let mut search = search.borrow_mut();
+        let executions = search.executions;
+        let visited = std::mem::take(&mut search.visited);
+        let exploration = match split_result(result.map(drop)) {
+            (outcome, payload) if outcome.is_failure() => {
+                let log = std::mem::take(&mut search.log);
+                Exploration::Failed(Counterexample {
+                    schedule: decisions_to_bytes(&log.decisions),
+                    execution: Execution {
+                        decisions: log.decisions,
+                        steps: log.steps,
+                        outcome,
+                        payload,
+                    },
+                    executions,
+                })
+            }
+            _ if search.exhausted => Exploration::Exhausted { executions },
+            _ => Exploration::Truncated { executions },
+        };
+        (exploration, visited)
+    })
+}
+
+#[cfg(test)]
+#[path = "explore_tests.rs"]
+mod tests;

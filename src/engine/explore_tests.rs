@@ -1,0 +1,193 @@
+//! Tests of `explore.rs`.
+use super::*;
+use crate::engine::{Outcome, point, run_once};
+use shuttle::sync::Mutex;
+use shuttle::sync::atomic::{AtomicUsize, Ordering};
+use shuttle::thread;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// Main and one spawned thread, two scheduling points each.
+fn two_by_two() {
+    let t = thread::spawn(|| {
+        point();
+        point();
+    });
+    point();
+    point();
+    t.join().unwrap();
+}
+
+/// Hand count for `two_by_two`. Main's units are m1 (its point 1 to point 2) and m2 (point 2
+/// to the join); the thread's are t0 (start to point 1), t1, t2 (point 2 to exit). Every unit
+/// boundary with both tasks runnable is a decision. Once main has done m2 it blocks in the
+/// join and the thread runs alone; once the thread has exited, main runs alone. A schedule is
+/// the order of units up to that point, and its preemptions are its switches, counting from
+/// main, which runs first:
+///
+/// ```text
+/// ends with main's m2:  mm 0 | tmm 2, mtm 2 | ttmm 2, tmtm 4, mttm 2
+/// ends with t2:         ttt 1 | mttt 1, tmtt 3, ttmt 3
+/// ```
+///
+/// So 1 schedule with 0 preemptions, 2 with 1, 4 with 2, 2 with 3 and 1 with 4.
+#[test]
+fn counts_match_the_hand_count() {
+    let expected = [1, 3, 7, 9, 10, 10];
+    for (k, &n) in expected.iter().enumerate() {
+        let got = explore(k, ExploreLimits::default(), two_by_two);
+        assert!(
+            matches!(got, Exploration::Exhausted { executions } if executions == n),
+            "K={k}: {got:?}"
+        );
+    }
+}
+
+/// Three threads, so that some decisions have three candidates.
+fn three_threads() {
+    let m = Arc::new(Mutex::new(0));
+    let hs: Vec<_> = (0..3)
+        .map(|i| {
+            let m = Arc::clone(&m);
+            thread::spawn(move || {
+                point();
+                *m.lock().unwrap() += i;
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+}
+
+#[test]
+fn every_schedule_once_within_the_bound_and_each_replays_from_bytes() {
+    for k in 0..3 {
+        let (exploration, visited) = search(
+            k,
+            ExploreLimits::default(),
+            &EngineConfig::default(),
+            true,
+            three_threads,
+        );
+        let Exploration::Exhausted { executions } = exploration else {
+            panic!("K={k}: {exploration:?}")
+        };
+        assert_eq!(visited.len(), executions);
+        let distinct: BTreeSet<Vec<usize>> = visited
+            .iter()
+            .map(|v| v.iter().map(|d| d.task).collect())
+            .collect();
+        assert_eq!(distinct.len(), executions, "K={k}: a schedule ran twice");
+        for decisions in &visited {
+            assert!(decisions.iter().filter(|d| d.preemption).count() <= k);
+            let replay = run_once(
+                &decisions_to_bytes(decisions),
+                &EngineConfig::default(),
+                three_threads,
+            );
+            assert_eq!(replay.outcome, Outcome::Pass);
+            let strip = |d: &Decision| Decision {
+                from_byte: false,
+                ..*d
+            };
+            let replayed: Vec<Decision> = replay.decisions.iter().map(strip).collect();
+            assert_eq!(&replayed, decisions, "K={k}");
+        }
+    }
+}
+
+fn lost_update() {
+    let c = Arc::new(AtomicUsize::new(0));
+    let hs: Vec<_> = (0..2)
+        .map(|_| {
+            let c = Arc::clone(&c);
+            thread::spawn(move || {
+                let v = c.load(Ordering::SeqCst);
+                c.store(v + 1, Ordering::SeqCst);
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+    assert!(c.load(Ordering::SeqCst) == 2, "lost update");
+}
+
+#[test]
+fn finds_the_lost_update_with_one_preemption_and_replays_it() {
+    let none = explore(0, ExploreLimits::default(), lost_update);
+    assert!(matches!(none, Exploration::Exhausted { .. }), "{none:?}");
+    let Exploration::Failed(found) = explore(1, ExploreLimits::default(), lost_update) else {
+        panic!("K=1 finds the lost update")
+    };
+    assert_eq!(
+        found.execution.outcome,
+        Outcome::Panic("lost update".into())
+    );
+    assert_eq!(
+        found
+            .execution
+            .decisions
+            .iter()
+            .filter(|d| d.preemption)
+            .count(),
+        1
+    );
+    let replay = run_once(&found.schedule, &EngineConfig::default(), lost_update);
+    assert_eq!(replay.outcome, found.execution.outcome);
+    let tasks = |e: &Execution| {
+        e.decisions
+            .iter()
+            .map(|d| (d.step, d.task))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(tasks(&replay), tasks(&found.execution));
+}
+
+#[test]
+fn max_executions_truncates() {
+    let got = explore(
+        2,
+        ExploreLimits {
+            max_executions: Some(4),
+        },
+        two_by_two,
+    );
+    assert!(
+        matches!(got, Exploration::Truncated { executions: 4 }),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn a_nondeterministic_test_is_an_engine_error() {
+    // A process-wide counter survives executions, so later executions differ from the first.
+    let nondeterministic = |shorter: bool| {
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        move || {
+            let first = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+            let a = thread::spawn(point);
+            let b = (!first && !shorter).then(|| thread::spawn(point));
+            point();
+            if first || !shorter {
+                point();
+            }
+            a.join().unwrap();
+            if let Some(b) = b {
+                b.join().unwrap();
+            }
+        }
+    };
+    for shorter in [false, true] {
+        let got = explore(1, ExploreLimits::default(), nondeterministic(shorter));
+        let Exploration::Failed(found) = got else {
+            panic!("{got:?}")
+        };
+        let outcome = &found.execution.outcome;
+        assert!(
+            matches!(outcome, Outcome::EngineError(m) if m.contains("nondeterministic")),
+            "{outcome:?}"
+        );
+    }
+}

@@ -1,0 +1,106 @@
+//! A schedule fuzzer for any [shuttle](https://docs.rs/shuttle) test.
+//!
+//! The engine knows nothing about the code it runs. A *test* is any `Fn()` that uses shuttle's
+//! primitives (`shuttle::thread`, `shuttle::sync`, …) and panics when it finds a bug; a
+//! *schedule* is a byte string that decides, at each point where two or more tasks could run,
+//! which one does. The same bytes always give the same interleaving.
+//!
+//! * [`ByteScheduler`] turns bytes into decisions (stay-or-switch, with a fair fallback when the
+//!   bytes run out); [`run_once`] runs a test under it and classifies the [`Outcome`]: the test's
+//!   own panic, a deadlock, a step-bound overrun, or an error of shuttle or the engine, which is
+//!   never to be mistaken for a bug in the code under test.
+//! * [`run_batch`] runs many (input, schedule) pairs in one shuttle runner, for fuzzing
+//!   throughput.
+//! * [`explore`] enumerates every schedule with at most `K` preemptions (iterative context
+//!   bounding), and hands back a failing one as bytes for `run_once`
+//!   ([`decisions_to_bytes`]).
+//! * [`quiet_panics`] keeps panics inside engine runs off stderr.
+//! * [`point`] is a scheduling point for code whose shared state shuttle cannot see (plain memory
+//!   behind an `UnsafeCell`, a model's fields): call it before each access.
+//!
+//! # Example: a lost update
+//!
+//! Two threads increment a counter with a separate load and store. Schedule bytes that preempt
+//! the first thread between its load and its store lose an update; [`explore`] finds such a
+//! schedule with one preemption, and proves that a mutex closes the race.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use shuttle::sync::{Mutex, atomic::{AtomicUsize, Ordering}};
+//! use swapfuzz::engine::{EngineConfig, Exploration, ExploreLimits, Outcome, explore, run_once};
+//!
+//! fn racy() {
+//!     let counter = Arc::new(AtomicUsize::new(0));
+//!     let threads: Vec<_> = (0..2)
+//!         .map(|_| {
+//!             let counter = Arc::clone(&counter);
+//!             shuttle::thread::spawn(move || {
+//!                 let seen = counter.load(Ordering::SeqCst);
+//!                 counter.store(seen + 1, Ordering::SeqCst);
+//!             })
+//!         })
+//!         .collect();
+//!     threads.into_iter().for_each(|t| t.join().unwrap());
+//!     assert!(counter.load(Ordering::SeqCst) == 2, "lost update");
+//! }
+//!
+//! fn locked() {
+//!     let counter = Arc::new(Mutex::new(0));
+//!     let threads: Vec<_> = (0..2)
+//!         .map(|_| {
+//!             let counter = Arc::clone(&counter);
+//!             shuttle::thread::spawn(move || *counter.lock().unwrap() += 1)
+//!         })
+//!         .collect();
+//!     threads.into_iter().for_each(|t| t.join().unwrap());
+//!     assert!(*counter.lock().unwrap() == 2, "lost update");
+//! }
+//!
+//! swapfuzz::engine::quiet_panics();
+//! let cfg = EngineConfig::default();
+//! // All 0xFF: never preempt; both increments land.
+//! assert_eq!(run_once(&[0xFF; 16], &cfg, racy).outcome, Outcome::Pass);
+//!
+//! // One preemption suffices, and explore returns bytes that replay it.
+//! let Exploration::Failed(found) = explore(1, ExploreLimits::default(), racy) else { panic!() };
+//! assert_eq!(found.execution.outcome, Outcome::Panic("lost update".into()));
+//! assert_eq!(found.execution.decisions.iter().filter(|d| d.preemption).count(), 1);
+//! let replay = run_once(&found.schedule, &cfg, racy);
+//! assert_eq!(replay.outcome, found.execution.outcome);
+//! assert_eq!(replay.decisions.iter().map(|d| d.task).collect::<Vec<_>>(),
+//!            found.execution.decisions.iter().map(|d| d.task).collect::<Vec<_>>());
+//!
+//! // With the mutex, no schedule with up to 2 preemptions fails.
+//! assert!(matches!(explore(2, ExploreLimits::default(), locked), Exploration::Exhausted { .. }));
+//! ```
+//!
+//! # Determinism
+//!
+//! An execution depends only on the bytes as long as the test does: it must use shuttle's
+//! primitives (never `std::thread` or `std::sync` inside), `shuttle::thread_local!` rather than
+//! `std`'s, no `HashMap` iteration order, no time, and no state left over from earlier
+//! executions in process-wide statics. `shuttle::rand` draws from a fixed generator.
+
+mod batch;
+mod byte_scheduler;
+mod decision;
+mod explore;
+mod quiet;
+mod run;
+
+pub use batch::{BatchFailure, BatchResult, run_batch};
+pub use byte_scheduler::{ByteScheduler, STAY_THRESHOLD};
+pub use decision::{Decision, DecisionLog, decisions_to_bytes};
+pub use explore::{Counterexample, Exploration, ExploreLimits, explore, explore_with};
+pub use quiet::{in_engine_run, quiet_panics};
+pub use run::{EngineConfig, Execution, Outcome, payload_text, run_once};
+
+/// A neutral scheduling point for code under test: lets the engine switch tasks here, without
+/// the yield hint that `shuttle::thread::yield_now` gives.
+///
+/// Shuttle switches only at its own operations; call this before each access to shared state
+/// that shuttle cannot see. Must be called inside a shuttle execution.
+#[inline]
+pub fn point() {
+    shuttle_engine::runtime::thread::switch();
+}

@@ -1,0 +1,262 @@
+//! The invariants of kernel-swap-semantics.md §7 that the model checks: S1 is KASAN itself
+//! ([`super::context::access`]); S3 at every access; C3 at every `si->lock` release; C4 and R1
+//! where counts move; O1 when swapoff returns; C1, C2, C3 and L2 at the end of every run.
+
+use super::kernel::Cpu;
+use super::types::*;
+use super::world::{BugKind, World};
+use std::fmt::Write;
+
+fn violated(w: &mut World, cpu: Option<Cpu>, id: &'static str, detail: String) {
+    w.report(cpu, BugKind::Invariant { id, detail });
+}
+
+/// S3 (generation): a CPU that obtained `si` of generation g never touches memory of another
+/// generation of the same type (swapoff+swapon ABA).
+pub fn check_generation(w: &mut World, cpu: Cpu, ptr: usize) {
+    let Some(&(t, generation)) = w.alloc_owner.get(ptr) else {
+        return;
+    };
+    if let Some((ct, cur_gen)) = w.cpus[cpu].si_gen
+        && ct == t
+        && cur_gen != generation
+    {
+        violated(
+            w,
+            Some(cpu),
+            "S3",
+            format!(
+                "CPU{cpu} obtained swap_info[{t}] generation {cur_gen} but touches generation {generation}"
+            ),
+        );
+    }
+}
+
+fn map_of(w: &World, t: usize) -> Option<&Vec<u8>> {
+    let p = w.swap_info[t].swap_map?;
+    match &w.heap.get(p).data {
+        Object::SwapMap(m) => Some(m),
+        _ => None,
+    }
+}
+
+/// C3 (checked whenever `si->lock` is released): `inuse_pages` counts the slots in use.
+pub fn check_inuse_pages(w: &mut World, cpu: Cpu, t: usize) {
+    let Some(m) = map_of(w, t) else { return };
+    let used = m.iter().filter(|&&b| b != 0 && b != SWAP_MAP_BAD).count() as u32;
+    let inuse = w.swap_info[t].inuse_pages;
+    if used != inuse {
+        violated(
+            w,
+            Some(cpu),
+            "C3",
+            format!("swap_info[{t}]: inuse_pages = {inuse} but {used} slots in use"),
+        );
+    }
+}
+
+/// O1 (when swapoff returns 0): nothing refers to the device any more, and its memory is gone.
+pub fn check_swapoff_done(w: &mut World, cpu: Cpu, t: usize) {
+    let mut bad = Vec::new();
+    for (i, mm) in w.mms.iter().enumerate() {
+        for (j, p) in mm.ptes.iter().enumerate() {
+            if let Pte::Swap(e) = p
+                && e.type_ == t
+                && !w.zapping.contains(&(i, j))
+            {
+                bad.push(format!("mm{i} pte{j} holds {e}"));
+            }
+        }
+    }
+    for (i, ino) in w.inodes.iter().enumerate() {
+        for (j, s) in ino.i_pages.iter().enumerate() {
+            if let ShmemSlot::Swap(e) = s
+                && e.type_ == t
+            {
+                bad.push(format!("inode{i} index {j} holds {e}"));
+            }
+        }
+    }
+    for (i, f) in w.folios.iter().enumerate() {
+        if f.swapcache && f.swap.type_ == t {
+            bad.push(format!("folio{i} still in the swap cache at {}", f.swap));
+        }
+    }
+    for (c, r) in w.slots.slots_ret.iter().enumerate() {
+        if r.iter().any(|e| e.type_ == t) {
+            bad.push(format!("slots_ret of CPU{c} holds an entry"));
+        }
+    }
+    let s = &w.swap_info[t];
+    if s.inuse_pages != 0 || s.users.live || s.users.count != 0 {
+        bad.push(format!(
+            "inuse_pages {} users live {} count {}",
+            s.inuse_pages, s.users.live, s.users.count
+        ));
+    }
+    if s.swap_map.is_some() || s.cluster_info.is_some() || w.swapper_spaces[t].is_some() {
+        bad.push("memory not freed".into());
+    }
+    if !bad.is_empty() {
+        violated(
+            w,
+            Some(cpu),
+            "O1",
+            format!("swapoff returned 0 but {}", bad.join("; ")),
+        );
+    }
+}
+
+/// The end of a run (all CPUs finished): L2 (no lock held, no CPU waiting), and C1, C2, C3
+/// exactly for every device that is on, with `si->users` back at its base reference.
+pub fn check_end(w: &mut World) {
+    let held = w.locks.all();
+    if let Some(&(l, c)) = held.first() {
+        violated(
+            w,
+            None,
+            "L2",
+            format!("CPU{c} still holds {}", l.kernel_name()),
+        );
+        return;
+    }
+    for t in 0..w.swap_info.len() {
+        let s = &w.swap_info[t];
+        if s.flags & SWP_USED == 0 {
+            continue;
+        }
+        if s.users.live && s.users.count != 1 {
+            let c = s.users.count;
+            violated(
+                w,
+                None,
+                "L2",
+                format!("swap_info[{t}]->users count {c}, not 1"),
+            );
+            return;
+        }
+        let Some(m) = map_of(w, t).cloned() else {
+            continue;
+        };
+        for (o, &b) in m.iter().enumerate().skip(1) {
+            let e = SwpEntry::new(t, o as u32);
+            let ptes = w
+                .mms
+                .iter()
+                .flat_map(|mm| mm.ptes.iter())
+                .filter(|&&p| p == Pte::Swap(e))
+                .count();
+            let shmem = w
+                .inodes
+                .iter()
+                .flat_map(|i| i.i_pages.iter())
+                .filter(|&&s| s == ShmemSlot::Swap(e))
+                .count();
+            let count = match swap_count(b) {
+                SWAP_MAP_SHMEM => 1,
+                c => c as usize,
+            };
+            if count != ptes + shmem {
+                violated(
+                    w,
+                    None,
+                    "C1",
+                    format!("{e}: swap count {count} but {ptes} PTEs and {shmem} shmem slots"),
+                );
+                return;
+            }
+            let cached = w.folios.iter().any(|f| {
+                f.swapcache
+                    && f.swap.type_ == t
+                    && (f.swap.offset..f.swap.offset + f.nr).contains(&(o as u32))
+            });
+            let in_slots = w.slots.slots_ret.iter().flatten().any(|&x| x == e);
+            if (b & SWAP_HAS_CACHE != 0) != (cached || in_slots) {
+                violated(
+                    w,
+                    None,
+                    "C2",
+                    format!(
+                        "{e}: map {b:#x} but in swap cache: {cached}, in slots cache: {in_slots}"
+                    ),
+                );
+                return;
+            }
+        }
+        check_inuse_pages(w, w.nr_cpus, t);
+    }
+}
+
+/// A text dump of the swap state, for reports.
+pub fn dump_state(w: &World) -> String {
+    let mut s = String::new();
+    for (t, si) in w.swap_info.iter().enumerate() {
+        let _ = write!(
+            s,
+            "swap_info[{t}]: flags {:#x} max {} inuse_pages {} users {}{} gen {}",
+            si.flags,
+            si.max,
+            si.inuse_pages,
+            if si.users.live { "live " } else { "dead " },
+            si.users.count,
+            si.generation
+        );
+        match map_of(w, t) {
+            Some(m) => {
+                let bytes: Vec<String> = m.iter().map(|b| format!("{b:02x}")).collect();
+                let _ = writeln!(s, " swap_map [{}]", bytes.join(" "));
+            }
+            None => {
+                let _ = writeln!(s, " swap_map NULL");
+            }
+        }
+    }
+    for (i, mm) in w.mms.iter().enumerate() {
+        let ptes: Vec<String> = mm
+            .ptes
+            .iter()
+            .map(|p| match p {
+                Pte::None => "-".into(),
+                Pte::Present(f) => format!("folio{f}"),
+                Pte::Swap(e) => e.to_string(),
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "mm{i}: users {}{} ptes [{}]",
+            mm.mm_users,
+            if mm.alive { "" } else { " (exited)" },
+            ptes.join(" ")
+        );
+    }
+    for (i, ino) in w.inodes.iter().enumerate() {
+        if ino.i_pages.iter().all(|p| *p == ShmemSlot::None) && ino.swapped == 0 {
+            continue;
+        }
+        let slots: Vec<String> = ino
+            .i_pages
+            .iter()
+            .map(|p| match p {
+                ShmemSlot::None => "-".into(),
+                ShmemSlot::Folio(f) => format!("folio{f}"),
+                ShmemSlot::Swap(e) => e.to_string(),
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "inode{i}: swapped {} i_pages [{}]",
+            ino.swapped,
+            slots.join(" ")
+        );
+    }
+    for (i, f) in w.folios.iter().enumerate() {
+        if f.swapcache {
+            let _ = writeln!(
+                s,
+                "folio{i}: nr {} in swap cache at {} mapcount {}",
+                f.nr, f.swap, f.mapcount
+            );
+        }
+    }
+    s
+}

@@ -1,0 +1,145 @@
+//! A program for the model: set-up operations run one after another on the set-up CPU, then
+//! each CPU's operation list, all CPUs concurrently. Operations name objects by small numbers
+//! taken modulo what exists when they run, so every program is valid.
+
+use arbitrary::Arbitrary;
+
+/// Most processes (mms) a program creates.
+pub const MAX_MMS: usize = 6;
+/// shmem files every program has.
+pub const NR_FILES: usize = 2;
+/// Pages per shmem file.
+pub const FILE_PAGES: usize = 4;
+/// Most CPUs.
+pub const MAX_CPUS: usize = 4;
+/// Most operations per CPU, and in the set-up.
+pub const MAX_OPS: usize = 12;
+
+/// One operation: a system call or a kernel activity, named by what the kernel calls.
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// `swapon()` of a new device (the first free `swap_info[]` slot).
+    Swapon,
+    /// `swapoff()` of device `dev`.
+    Swapoff {
+        /// Device type.
+        dev: u8,
+    },
+    /// A new process with `pages` anon pages (1–4), or one cluster-size large folio.
+    Mmap {
+        /// Pages mapped.
+        pages: u8,
+        /// One large (PMD-size) folio instead of small ones.
+        huge: bool,
+    },
+    /// `fork()`: a child sharing every page and swap entry.
+    Fork {
+        /// Parent.
+        mm: u8,
+    },
+    /// Reclaim swaps out the folio mapped at `pte` (it stays in the swap cache).
+    SwapOut {
+        /// Process.
+        mm: u8,
+        /// PTE index.
+        pte: u8,
+    },
+    /// Reclaim drops the clean, unmapped swap-cache folio at a slot.
+    Reclaim {
+        /// Device type.
+        dev: u8,
+        /// Slot offset.
+        offset: u8,
+    },
+    /// A page fault on a swap PTE (`do_swap_page()`).
+    SwapIn {
+        /// Process.
+        mm: u8,
+        /// PTE index.
+        pte: u8,
+        /// A write fault (frees the swap cache).
+        write: bool,
+    },
+    /// `madvise(MADV_DONTNEED)` of one page: `zap_pte_range()` in a live process.
+    Zap {
+        /// Process.
+        mm: u8,
+        /// PTE index.
+        pte: u8,
+    },
+    /// The process exits: `exit_mmap()` → `zap_pte_range()` for every PTE.
+    Exit {
+        /// Process.
+        mm: u8,
+    },
+    /// A write to a tmpfs file page (allocates it).
+    ShmemWrite {
+        /// File.
+        file: u8,
+        /// Page index.
+        index: u8,
+    },
+    /// Reclaim writes a tmpfs page to swap (`shmem_writepage()`).
+    ShmemWritepage {
+        /// File.
+        file: u8,
+        /// Page index.
+        index: u8,
+    },
+    /// `truncate()` of a tmpfs file to 0 (`shmem_undo_range()`).
+    ShmemTruncate {
+        /// File.
+        file: u8,
+    },
+}
+
+/// A whole program: the set-up, then what each CPU runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Program {
+    /// Run first, sequentially, before any CPU starts.
+    pub setup: Vec<Op>,
+    /// One operation list per CPU (2–4 CPUs).
+    pub cpus: Vec<Vec<Op>>,
+}
+
+impl std::fmt::Display for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Op::Swapon => write!(f, "swapon"),
+            Op::Swapoff { dev } => write!(f, "swapoff {dev}"),
+            Op::Mmap { pages, huge: false } => write!(f, "mmap {pages}"),
+            Op::Mmap { huge: true, .. } => write!(f, "mmap huge"),
+            Op::Fork { mm } => write!(f, "fork mm{mm}"),
+            Op::SwapOut { mm, pte } => write!(f, "swapout mm{mm} {pte}"),
+            Op::Reclaim { dev, offset } => write!(f, "reclaim {dev} {offset}"),
+            Op::SwapIn { mm, pte, write } => {
+                write!(
+                    f,
+                    "swapin mm{mm} {pte}{}",
+                    if write { " write" } else { "" }
+                )
+            }
+            Op::Zap { mm, pte } => write!(f, "zap mm{mm} {pte}"),
+            Op::Exit { mm } => write!(f, "exit mm{mm}"),
+            Op::ShmemWrite { file, index } => write!(f, "shmem-write {file} {index}"),
+            Op::ShmemWritepage { file, index } => write!(f, "shmem-writepage {file} {index}"),
+            Op::ShmemTruncate { file } => write!(f, "shmem-truncate {file}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Program {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |ops: &[Op]| {
+            ops.iter()
+                .map(|o| o.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        writeln!(f, "setup: {}", list(&self.setup))?;
+        for (c, ops) in self.cpus.iter().enumerate() {
+            writeln!(f, "cpu{c}: {}", list(ops))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,170 @@
+//! mm/swap_state.c (v6.8): the swap cache, one address space per device (`swapper_spaces[type]`,
+//! a KASAN-tracked array freed by `exit_swap_address_space()`).
+
+use super::context::{Kernel, access};
+use super::kernel::lock::LockId;
+use super::swapfile::dup::{DupError, swapcache_prepare};
+use super::swapfile::free::{get_swap_device, put_swap_device, swap_swapcount};
+use super::types::*;
+use super::world::World;
+
+/// `swapper_spaces[type][offset]` through the array pointer `space`.
+fn space_do<R: Default>(
+    w: &mut World,
+    cpu: usize,
+    space: Option<usize>,
+    offset: u32,
+    write: bool,
+    f: impl FnOnce(&mut Option<usize>) -> R,
+) -> R {
+    match access(
+        w,
+        cpu,
+        space,
+        offset as usize,
+        write,
+        "swap_address_space(entry)->i_pages",
+    ) {
+        Some(p) => match w.heap.data_mut(p) {
+            Object::SwapSpace(s) => f(&mut s[offset as usize]),
+            _ => unreachable!("swapper_spaces pointer to another object"),
+        },
+        None => R::default(),
+    }
+}
+
+/// mm/filemap.c: filemap_get_folio(swap_address_space(entry), offset), v6.8: the lockless
+/// (RCU) lookup of the swap cache; reads `swapper_spaces[type]`, then the xarray.
+pub fn filemap_get_folio(k: &Kernel, entry: SwpEntry) -> Option<usize> {
+    let _f = k.enter("filemap_get_folio");
+    let cpu = k.cpu;
+    let space = k.with(|w| w.swapper_spaces[entry.type_]);
+    k.rcu_read_lock();
+    let folio = k.with(|w| space_do(w, cpu, space, entry.offset, false, |s| *s));
+    k.rcu_read_unlock();
+    folio
+}
+
+/// mm/swap_state.c: swap_cache_get_folio(), v6.8: the same lookup (readahead statistics left out).
+pub fn swap_cache_get_folio(k: &Kernel, entry: SwpEntry) -> Option<usize> {
+    let _f = k.enter("swap_cache_get_folio");
+    filemap_get_folio(k, entry)
+}
+
+/// mm/swap_state.c: add_to_swap_cache(), v6.8: store the folio at its slots under the xa_lock,
+/// set `PG_swapcache` and `folio->swap`. The caller pinned the slots with `SWAP_HAS_CACHE`.
+pub fn add_to_swap_cache(k: &Kernel, folio: usize, entry: SwpEntry) {
+    let _f = k.enter("add_to_swap_cache");
+    let cpu = k.cpu;
+    let space = k.with(|w| w.swapper_spaces[entry.type_]);
+    let nr = k.with(|w| w.folios[folio].nr);
+    k.spin_lock(LockId::SwapCacheXa(entry.type_));
+    k.with(|w| {
+        for i in 0..nr {
+            space_do(w, cpu, space, entry.offset + i, true, |s| *s = Some(folio));
+        }
+        let f = &mut w.folios[folio];
+        f.swapcache = true;
+        f.swap = entry;
+    });
+    k.spin_unlock(LockId::SwapCacheXa(entry.type_));
+}
+
+/// mm/swap_state.c: __delete_from_swap_cache(), v6.8 (xa_lock held): clear the folio's slots,
+/// `folio->swap`, `PG_swapcache`.
+pub fn __delete_from_swap_cache(k: &Kernel, folio: usize, entry: SwpEntry) {
+    let _f = k.enter("__delete_from_swap_cache");
+    let cpu = k.cpu;
+    let space = k.with(|w| w.swapper_spaces[entry.type_]);
+    k.with(|w| {
+        let nr = w.folios[folio].nr;
+        for i in 0..nr {
+            space_do(w, cpu, space, entry.offset + i, true, |s| *s = None);
+        }
+        let f = &mut w.folios[folio];
+        f.swapcache = false;
+        f.swap = SwpEntry::default();
+    });
+}
+
+/// mm/swap_state.c: delete_from_swap_cache(), v6.8: remove the folio from the swap cache, then
+/// drop the slots' `SWAP_HAS_CACHE` with `put_swap_folio()`.
+pub fn delete_from_swap_cache(k: &Kernel, folio: usize) {
+    let _f = k.enter("delete_from_swap_cache");
+    let (entry, nr) = k.with(|w| (w.folios[folio].swap, w.folios[folio].nr));
+    k.spin_lock(LockId::SwapCacheXa(entry.type_));
+    __delete_from_swap_cache(k, folio, entry);
+    k.spin_unlock(LockId::SwapCacheXa(entry.type_));
+    super::swapfile::free::put_swap_folio(k, nr, entry);
+}
+
+/// mm/swap_state.c: clear_shadow_from_swap_cache(), v6.8: clears workingset shadows of freed
+/// slots under the xa_lock; it touches `swapper_spaces[type]` (shadows themselves are not
+/// modelled).
+pub fn clear_shadow_from_swap_cache(k: &Kernel, type_: usize, begin: u32, end: u32) {
+    let _f = k.enter("clear_shadow_from_swap_cache");
+    let cpu = k.cpu;
+    let space = k.with(|w| w.swapper_spaces[type_]);
+    k.spin_lock(LockId::SwapCacheXa(type_));
+    k.with(|w| {
+        for o in begin..=end {
+            space_do(w, cpu, space, o, false, |_| ());
+        }
+    });
+    k.spin_unlock(LockId::SwapCacheXa(type_));
+}
+
+/// mm/swap_state.c: exit_swap_address_space(), v6.8: `kvfree(spaces); swapper_spaces[type] =
+/// NULL` (no RCU inside: swapoff's `synchronize_rcu()` protects lookups).
+pub fn exit_swap_address_space(k: &Kernel, type_: usize) {
+    let _f = k.enter("exit_swap_address_space");
+    let cpu = k.cpu;
+    k.with(|w| {
+        if let Some(p) = w.swapper_spaces[type_].take() {
+            let by = w.origin(cpu);
+            let _ = w.heap.free(p, by);
+        }
+    });
+}
+
+/// How many times `__read_swap_cache_async()` retries a racing `-EEXIST` (its
+/// `schedule_timeout_uninterruptible(1)` loop) before giving up as if the allocation failed.
+pub const READ_RETRIES: u32 = 3;
+
+/// mm/swap_state.c: __read_swap_cache_async() (read_swap_cache_async()), v6.8: under
+/// `get_swap_device()`, return the swap-cache folio, or pin the slot (`swapcache_prepare()`),
+/// add a new folio to the swap cache and read it (the I/O completes at once in the model).
+pub fn read_swap_cache_async(k: &Kernel, entry: SwpEntry) -> Option<usize> {
+    let _f = k.enter("read_swap_cache_async");
+    let si = get_swap_device(k, entry)?;
+    let mut result = None;
+    for _ in 0..=READ_RETRIES {
+        if let Some(folio) = filemap_get_folio(k, entry) {
+            result = Some(folio);
+            break;
+        }
+        // Just skip read ahead for unused swap slot.
+        if swap_swapcount(k, si, entry) == 0 {
+            break;
+        }
+        match swapcache_prepare(k, entry) {
+            Ok(()) => {
+                let folio = k.with(|w| {
+                    w.folios.push(Folio {
+                        nr: 1,
+                        ..Default::default()
+                    });
+                    w.folios.len() - 1
+                });
+                add_to_swap_cache(k, folio, entry);
+                k.note(|_| format!("/* folio{folio} read from {entry} */"));
+                result = Some(folio);
+                break;
+            }
+            Err(DupError::Eexist) => continue,
+            Err(DupError::Enoent) => break,
+        }
+    }
+    put_swap_device(k, si);
+    result
+}

@@ -1,0 +1,183 @@
+//! mm/swapfile.c (v6.8), split in the kernel file's own order: cluster and range helpers
+//! (here), the free path with `free_swap_and_cache()` ([`free`]), the reference helpers
+//! ([`dup`]), `try_to_unuse()` ([`unuse`]), and `swapoff`/`swapon` ([`swapoff`]).
+//!
+//! Model-wide simplifications: every device is an SSD (it has `cluster_info`); the allocator is
+//! a first-fit scan under `si->lock` (no per-CPU clusters, no free list, no discard); counts stay
+//! below `SWAP_MAP_MAX` (no continuation pages); `lowest_bit`/`highest_bit`, priorities, the
+//! avail list and memcg charging are left out because no verdict depends on them.
+
+pub mod dup;
+pub mod free;
+pub mod swapoff;
+pub mod unuse;
+
+use super::context::{Kernel, access};
+use super::kernel::Cpu;
+use super::kernel::lock::LockId;
+use super::types::*;
+use super::world::World;
+
+/// Reads `swap_map[offset]` through the pointer `map` (0 after a bad access, which is reported).
+pub fn map_get(w: &mut World, cpu: Cpu, map: Option<usize>, offset: u32, expr: &'static str) -> u8 {
+    match access(w, cpu, map, offset as usize, false, expr) {
+        Some(p) => match &w.heap.get(p).data {
+            Object::SwapMap(m) => m[offset as usize],
+            _ => unreachable!("swap_map pointer to another object"),
+        },
+        None => 0,
+    }
+}
+
+/// Writes `swap_map[offset] = v` through `map`.
+pub fn map_set(
+    w: &mut World,
+    cpu: Cpu,
+    map: Option<usize>,
+    offset: u32,
+    v: u8,
+    expr: &'static str,
+) {
+    if let Some(p) = access(w, cpu, map, offset as usize, true, expr)
+        && let Object::SwapMap(m) = w.heap.data_mut(p)
+    {
+        m[offset as usize] = v;
+    }
+}
+
+/// Runs `f` on `cluster_info[idx]` through `ci` (reported and skipped after a bad access).
+pub fn cluster_do<R: Default>(
+    w: &mut World,
+    cpu: Cpu,
+    ci: Option<usize>,
+    idx: usize,
+    f: impl FnOnce(&mut SwapClusterInfo) -> R,
+) -> R {
+    match access(w, cpu, ci, idx, true, "si->cluster_info[idx]") {
+        Some(p) => match w.heap.data_mut(p) {
+            Object::ClusterInfo(c) => f(&mut c[idx]),
+            _ => unreachable!("cluster_info pointer to another object"),
+        },
+        None => R::default(),
+    }
+}
+
+/// The lock `lock_cluster_or_swap_info()` took: the cluster's or `si->lock`.
+pub type ClusterLock = LockId;
+
+/// mm/swapfile.c: lock_cluster(), v6.8. Reads `si->cluster_info`, locks the cluster of `offset`.
+pub fn lock_cluster(k: &Kernel, si: usize, offset: u32) -> Option<ClusterLock> {
+    let ci = k.with(|w| w.swap_info[si].cluster_info);
+    let ci = ci?;
+    let id = LockId::Cluster {
+        alloc: ci,
+        idx: (offset / SWAPFILE_CLUSTER) as usize,
+    };
+    k.spin_lock(id);
+    Some(id)
+}
+
+/// mm/swapfile.c: unlock_cluster(), v6.8.
+pub fn unlock_cluster(k: &Kernel, ci: Option<ClusterLock>) {
+    if let Some(id) = ci {
+        k.spin_unlock(id);
+    }
+}
+
+/// mm/swapfile.c: lock_cluster_or_swap_info(), v6.8. `si->lock` when there is no cluster_info
+/// (after swapoff cleared the pointer, as a stale caller would find it).
+pub fn lock_cluster_or_swap_info(k: &Kernel, si: usize, offset: u32) -> ClusterLock {
+    match lock_cluster(k, si, offset) {
+        Some(id) => id,
+        None => {
+            k.spin_lock(LockId::SiLock(si));
+            LockId::SiLock(si)
+        }
+    }
+}
+
+/// mm/swapfile.c: unlock_cluster_or_swap_info(), v6.8.
+pub fn unlock_cluster_or_swap_info(k: &Kernel, ci: ClusterLock) {
+    k.spin_unlock(ci);
+}
+
+/// mm/swapfile.c: swap_range_alloc(), v6.8 (under si->lock): `inuse_pages += nr`.
+pub fn swap_range_alloc(k: &Kernel, si: usize, nr: u32) {
+    let _f = k.enter("swap_range_alloc");
+    k.with(|w| w.swap_info[si].inuse_pages += nr);
+}
+
+/// mm/swapfile.c: swap_range_free(), v6.8 (under si->lock): `inuse_pages -= nr`, then the
+/// per-slot cleanups, of which `clear_shadow_from_swap_cache()` touches the swap cache.
+pub fn swap_range_free(k: &Kernel, si: usize, offset: u32, nr: u32) {
+    let _f = k.enter("swap_range_free");
+    k.with(|w| w.swap_info[si].inuse_pages -= nr);
+    k.note(|w| format!("/* si->inuse_pages = {} */", w.swap_info[si].inuse_pages));
+    super::swap_state::clear_shadow_from_swap_cache(k, si, offset, offset + nr - 1);
+}
+
+/// mm/swapfile.c: dec_cluster_info_page(), v6.8 (cluster locked): a cluster whose count drops to
+/// 0 becomes free (`free_cluster()`; discard and the free list are not modelled).
+pub fn dec_cluster_info_page(k: &Kernel, si: usize, ci: Option<usize>, offset: u32) {
+    let _ = si;
+    k.with(|w| {
+        let cpu = k.cpu;
+        cluster_do(w, cpu, ci, (offset / SWAPFILE_CLUSTER) as usize, |c| {
+            c.count -= 1;
+            if c.count == 0 {
+                c.flags = CLUSTER_FLAG_FREE;
+            }
+        })
+    });
+}
+
+/// mm/swapfile.c: scan_swap_map_slots() via get_swap_pages(), v6.8, reduced to a first-fit scan
+/// under `si->lock` of every device with `SWP_WRITEOK`: one slot (`nr == 1`) or a whole free
+/// cluster marked HUGE (`nr == SWAPFILE_CLUSTER`, as swap_alloc_cluster()). Slots start as
+/// `SWAP_HAS_CACHE`. Returns the first entry.
+pub fn get_swap_pages(k: &Kernel, nr: u32) -> Option<SwpEntry> {
+    let _f = k.enter("get_swap_pages");
+    let nr_types = k.with(|w| w.swap_info.len());
+    for si in 0..nr_types {
+        k.spin_lock(LockId::SiLock(si));
+        let found = k.with(|w| {
+            let cpu = k.cpu;
+            let s = &w.swap_info[si];
+            if s.flags & SWP_WRITEOK == 0 {
+                return None;
+            }
+            let (map, ci, max) = (s.swap_map, s.cluster_info, s.max);
+            let free = |w: &mut World, o: u32| map_get(w, cpu, map, o, "si->swap_map[offset]") == 0;
+            if nr == 1 {
+                (1..max).find(|&o| free(w, o)).inspect(|&o| {
+                    map_set(w, cpu, map, o, SWAP_HAS_CACHE, "si->swap_map[offset]");
+                    cluster_do(w, cpu, ci, (o / SWAPFILE_CLUSTER) as usize, |c| {
+                        c.count += 1;
+                        c.flags &= !CLUSTER_FLAG_FREE;
+                    });
+                })
+            } else {
+                let start = (0..max / SWAPFILE_CLUSTER)
+                    .map(|c| c * SWAPFILE_CLUSTER)
+                    .find(|&o| (o..o + SWAPFILE_CLUSTER).all(|i| i > 0 && free(w, i)))?;
+                for o in start..start + SWAPFILE_CLUSTER {
+                    map_set(w, cpu, map, o, SWAP_HAS_CACHE, "si->swap_map[offset]");
+                }
+                cluster_do(w, cpu, ci, (start / SWAPFILE_CLUSTER) as usize, |c| {
+                    c.count = SWAPFILE_CLUSTER;
+                    c.flags = CLUSTER_FLAG_HUGE;
+                });
+                Some(start)
+            }
+        });
+        if found.is_some() {
+            swap_range_alloc(k, si, nr);
+        }
+        k.spin_unlock(LockId::SiLock(si));
+        if let Some(offset) = found {
+            k.note(|_| format!("/* allocated {} */", SwpEntry::new(si, offset)));
+            return Some(SwpEntry::new(si, offset));
+        }
+    }
+    None
+}

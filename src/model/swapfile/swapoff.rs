@@ -1,0 +1,230 @@
+//! mm/swapfile.c (v6.8): `swapoff()` in the exact order of its 15 steps, and `swapon()`
+//! (alloc_swap_info(), setup, enable_swap_info()).
+
+use super::unuse::{EINVAL, try_to_unuse};
+use super::*;
+use crate::model::kernel::percpu_ref::{Completion, PercpuRef};
+use crate::model::world::{BugKind, WaitFor};
+
+/// SYSCALL_DEFINE1(swapoff), v6.8, for `swap_info[type_]`. Returns 0 or a negative errno.
+pub fn swapoff(k: &Kernel, type_: usize) -> i32 {
+    let _f = k.enter("swapoff");
+    let cpu = k.cpu;
+    // 2. find the victim among the active devices.
+    k.spin_lock(LockId::SwapLock);
+    let found = k.with(|w| {
+        w.swap_info
+            .get(type_)
+            .is_some_and(|p| p.flags & SWP_WRITEOK != 0)
+    });
+    if !found {
+        k.spin_unlock(LockId::SwapLock);
+        return -EINVAL;
+    }
+    let p = type_;
+    k.with_no_point(|w| w.cpus[cpu].si_gen = Some((p, w.swap_info[p].generation)));
+    // 3. no new allocations from here on.
+    k.spin_lock(LockId::SiLock(p));
+    k.with(|w| w.swap_info[p].flags &= !SWP_WRITEOK);
+    k.spin_unlock(LockId::SiLock(p));
+    k.spin_unlock(LockId::SwapLock);
+    // 4. drain and disable the slots caches.
+    crate::model::swap_slots::disable_swap_slots_cache_lock(k);
+    // 5. bring everything back in.
+    let err = try_to_unuse(k, p);
+    if err != 0 {
+        // 6. reinsert_swap_info(): nothing was freed.
+        k.spin_lock(LockId::SwapLock);
+        k.spin_lock(LockId::SiLock(p));
+        k.with(|w| w.swap_info[p].flags |= SWP_WRITEOK);
+        k.spin_unlock(LockId::SiLock(p));
+        k.spin_unlock(LockId::SwapLock);
+        crate::model::swap_slots::reenable_swap_slots_cache_unlock(k);
+        k.note(|_| format!("/* swapoff fails: {err} */"));
+        return err;
+    }
+    // 7.
+    crate::model::swap_slots::reenable_swap_slots_cache_unlock(k);
+    // 8. wait for get/put_swap_device() users and RCU readers.
+    k.with(|w| match w.swap_info[p].users.kill() {
+        Ok(true) => {
+            w.swap_info[p].comp.done = true;
+            w.wake(WaitFor::Completion(p));
+        }
+        Ok(false) => {}
+        Err(m) => w.report(
+            Some(cpu),
+            BugKind::Invariant {
+                id: "R1",
+                detail: m.into(),
+            },
+        ),
+    });
+    k.note(|_| "/* percpu_ref_kill(&p->users) */".into());
+    k.synchronize_rcu();
+    {
+        let _w = k.enter("wait_for_completion");
+        k.might_sleep();
+        k.wait_event(WaitFor::Completion(p), |w, _| w.swap_info[p].comp.done);
+    }
+    // 9. discard work, extents, continuations: not modelled.
+    // 10.
+    k.mutex_lock(LockId::SwaponMutex);
+    k.spin_lock(LockId::SwapLock);
+    k.spin_lock(LockId::SiLock(p));
+    drain_mmlist(k);
+    // 11. SWP_SCANNING: the model's allocator holds si->lock throughout its scan.
+    // 12. detach the memory.
+    let (swap_map, cluster_info) = k.with(|w| {
+        let s = &mut w.swap_info[p];
+        s.max = 0;
+        (s.swap_map.take(), s.cluster_info.take())
+    });
+    k.spin_unlock(LockId::SiLock(p));
+    k.spin_unlock(LockId::SwapLock);
+    // 13. free it.
+    k.mutex_unlock(LockId::SwaponMutex);
+    k.with(|w| {
+        let by = w.origin(cpu);
+        for ptr in [swap_map, cluster_info].into_iter().flatten() {
+            let _ = w.heap.free(ptr, by.clone());
+        }
+    });
+    k.note(|_| "/* free si->swap_map[] */".into());
+    crate::model::swap_state::exit_swap_address_space(k, p);
+    // 15. the swap_info[] slot may be reused.
+    k.spin_lock(LockId::SwapLock);
+    k.with(|w| w.swap_info[p].flags = 0);
+    k.spin_unlock(LockId::SwapLock);
+    k.with_no_point(|w| crate::model::invariants::check_swapoff_done(w, cpu, p));
+    0
+}
+
+/// mm/swapfile.c: drain_mmlist(), v6.8: once no device has pages in use, empty `init_mm.mmlist`.
+pub fn drain_mmlist(k: &Kernel) {
+    k.with(|w| {
+        if w.swap_info.iter().all(|s| s.inuse_pages == 0) {
+            for mm in std::mem::take(&mut w.mmlist) {
+                w.mms[mm].on_mmlist = false;
+            }
+        }
+    });
+}
+
+/// SYSCALL_DEFINE2(swapon), v6.8, reduced to what swapoff undoes: a device of
+/// `SWAP_DEVICE_PAGES` slots with `cluster_info` (an SSD), in the first free `swap_info[]` slot.
+/// Returns the type, or a negative errno when every slot is in use.
+pub fn swapon(k: &Kernel) -> Result<usize, i32> {
+    let _f = k.enter("swapon");
+    let cpu = k.cpu;
+    // alloc_swap_info(): the first !SWP_USED slot, reused if it exists.
+    k.spin_lock(LockId::SwapLock);
+    let p = k.with(|w| {
+        let p = match w.swap_info.iter().position(|s| s.flags & SWP_USED == 0) {
+            Some(p) => p,
+            None if w.swap_info.len() < MAX_SWAPFILES => {
+                w.swap_info.push(SwapInfoStruct {
+                    type_: w.swap_info.len(),
+                    users: PercpuRef::init_dead(),
+                    ..Default::default()
+                });
+                w.swap_info.len() - 1
+            }
+            None => return None,
+        };
+        let s = &mut w.swap_info[p];
+        s.flags = SWP_USED;
+        s.comp = Completion::default(); // init_completion()
+        Some(p)
+    });
+    k.spin_unlock(LockId::SwapLock);
+    let Some(p) = p else {
+        return Err(-EPERM);
+    };
+    // vzalloc() the map, kvcalloc() the clusters, setup_swap_map_and_extents(),
+    // init_swap_address_space().
+    let max = SWAP_DEVICE_PAGES;
+    k.with(|w| {
+        let by = w.origin(cpu);
+        let generation = w.swap_info[p].generation + 1;
+        let mut map = vec![0u8; max as usize];
+        map[0] = SWAP_MAP_BAD; // the header page
+        let mut ci = vec![
+            SwapClusterInfo {
+                count: 0,
+                flags: CLUSTER_FLAG_FREE
+            };
+            (max / SWAPFILE_CLUSTER) as usize
+        ];
+        ci[0] = SwapClusterInfo { count: 1, flags: 0 }; // inc_cluster_info_page() for the header
+        let m = w.heap.alloc(
+            "si->swap_map",
+            max as usize,
+            Object::SwapMap(map),
+            by.clone(),
+        );
+        let c = w.heap.alloc(
+            "si->cluster_info",
+            8 * ci.len(),
+            Object::ClusterInfo(ci),
+            by.clone(),
+        );
+        let s = w.heap.alloc(
+            "swapper_spaces[type]",
+            8 * max as usize,
+            Object::SwapSpace(vec![None; max as usize]),
+            by,
+        );
+        w.alloc_owner
+            .extend([(p, generation), (p, generation), (p, generation)]);
+        w.swapper_spaces[p] = Some(s);
+        w.pending_setup = Some((m, c));
+    });
+    k.mutex_lock(LockId::SwaponMutex);
+    enable_swap_info(k, p, max);
+    k.mutex_unlock(LockId::SwaponMutex);
+    crate::model::swap_slots::enable_swap_slots_cache(k);
+    k.note(|_| format!("/* swapon: swap_info[{p}] */"));
+    Ok(p)
+}
+
+/// `-EPERM` (too many swap files).
+pub const EPERM: i32 = 1;
+
+/// mm/swapfile.c: enable_swap_info(), v6.8: publish the maps (setup_swap_info()), resurrect
+/// `si->users`, then allow allocation (`SWP_WRITEOK`).
+pub fn enable_swap_info(k: &Kernel, p: usize, max: u32) {
+    let _f = k.enter("enable_swap_info");
+    let cpu = k.cpu;
+    k.spin_lock(LockId::SwapLock);
+    k.spin_lock(LockId::SiLock(p));
+    k.with(|w| {
+        let (m, c) = w.pending_setup.take().expect("swapon allocated the maps");
+        let s = &mut w.swap_info[p];
+        s.swap_map = Some(m);
+        s.cluster_info = Some(c);
+        s.max = max;
+        s.pages = max - 1;
+        s.inuse_pages = 0;
+        s.generation += 1;
+        w.cpus[cpu].si_gen = Some((p, s.generation));
+    });
+    k.spin_unlock(LockId::SiLock(p));
+    k.spin_unlock(LockId::SwapLock);
+    k.with(|w| {
+        if let Err(m) = w.swap_info[p].users.resurrect() {
+            w.report(
+                Some(cpu),
+                BugKind::Invariant {
+                    id: "R1",
+                    detail: m.into(),
+                },
+            );
+        }
+    });
+    k.spin_lock(LockId::SwapLock);
+    k.spin_lock(LockId::SiLock(p));
+    k.with(|w| w.swap_info[p].flags |= SWP_WRITEOK);
+    k.spin_unlock(LockId::SiLock(p));
+    k.spin_unlock(LockId::SwapLock);
+}

@@ -1,0 +1,197 @@
+//! Kernel data types and constants of the swap code (include/linux/swap.h, v6.8), at the sizes
+//! the model uses.
+
+use super::kernel::kasan::BadAccess;
+
+/// `SWAP_MAP_MAX`: the largest count kept in the map byte itself.
+pub const SWAP_MAP_MAX: u8 = 0x3e;
+/// `SWAP_MAP_BAD`: a bad slot (the header page).
+pub const SWAP_MAP_BAD: u8 = 0x3f;
+/// `SWAP_HAS_CACHE`: the slot is pinned by the swap cache or a slots cache.
+pub const SWAP_HAS_CACHE: u8 = 0x40;
+/// `COUNT_CONTINUED`: higher digits in continuation pages (never reached: counts stay small).
+pub const COUNT_CONTINUED: u8 = 0x80;
+/// `SWAP_MAP_SHMEM`: the slot is owned by one shmem/tmpfs xarray slot.
+pub const SWAP_MAP_SHMEM: u8 = 0xbf;
+
+/// `SWP_USED`: the `swap_info[]` slot is in use.
+pub const SWP_USED: u32 = 1 << 0;
+/// `SWP_WRITEOK`: allocation from the device is allowed.
+pub const SWP_WRITEOK: u32 = 1 << 1;
+
+/// `SWAPFILE_CLUSTER`: 512 in the kernel (HPAGE_PMD_NR); small here so that a "2 MiB" folio is 4
+/// pages and exhaustive search stays cheap.
+pub const SWAPFILE_CLUSTER: u32 = 4;
+/// Slots per device: 3 clusters; offset 0 is the header page (SWAP_MAP_BAD).
+pub const SWAP_DEVICE_PAGES: u32 = 3 * SWAPFILE_CLUSTER;
+/// `MAX_SWAPFILES`, reduced to two devices.
+pub const MAX_SWAPFILES: usize = 2;
+/// `SWAP_SLOTS_CACHE_SIZE`, reduced: a per-CPU return batch of two entries.
+pub const SWAP_SLOTS_CACHE_SIZE: usize = 2;
+
+/// `CLUSTER_FLAG_FREE`.
+pub const CLUSTER_FLAG_FREE: u8 = 1;
+/// `CLUSTER_FLAG_HUGE`: the cluster backs one PMD-size (here cluster-size) folio.
+pub const CLUSTER_FLAG_HUGE: u8 = 4;
+
+/// `TTRS_ANYWAY` flag of `__try_to_reclaim_swap()`.
+pub const TTRS_ANYWAY: u32 = 0x1;
+/// `TTRS_UNMAPPED`.
+pub const TTRS_UNMAPPED: u32 = 0x2;
+/// `TTRS_FULL`.
+pub const TTRS_FULL: u32 = 0x4;
+
+/// `swp_entry_t`: a device type and an offset. `val == 0` is type 0 offset 0 (never valid).
+#[doc(alias = "swp_entry_t")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct SwpEntry {
+    /// `swp_type(entry)`.
+    pub type_: usize,
+    /// `swp_offset(entry)`.
+    pub offset: u32,
+}
+
+impl SwpEntry {
+    /// `swp_entry(type, offset)`.
+    pub fn new(type_: usize, offset: u32) -> Self {
+        SwpEntry { type_, offset }
+    }
+    /// `entry.val == 0`.
+    pub fn is_null(self) -> bool {
+        self.type_ == 0 && self.offset == 0
+    }
+}
+
+impl std::fmt::Display for SwpEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "swp({},{})", self.type_, self.offset)
+    }
+}
+
+/// `swap_count()`: the map byte without the cache flag.
+pub fn swap_count(ent: u8) -> u8 {
+    ent & !SWAP_HAS_CACHE
+}
+
+/// `struct swap_cluster_info` (lock in [`super::kernel::lock::LockId::Cluster`]).
+#[doc(alias = "swap_cluster_info")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SwapClusterInfo {
+    /// `data`: used-slot count.
+    pub count: u32,
+    /// `flags`.
+    pub flags: u8,
+}
+
+/// The contents of a KASAN-tracked allocation.
+#[derive(Debug, Clone)]
+pub enum Object {
+    /// `si->swap_map` (vzalloc'd bytes).
+    SwapMap(Vec<u8>),
+    /// `si->cluster_info` (kvcalloc'd).
+    ClusterInfo(Vec<SwapClusterInfo>),
+    /// `swapper_spaces[type]`: the swap cache, folio per offset (one address_space per device).
+    SwapSpace(Vec<Option<usize>>),
+}
+
+/// `struct swap_info_struct`, the fields the race depends on.
+#[doc(alias = "swap_info_struct")]
+#[derive(Debug, Clone, Default)]
+pub struct SwapInfoStruct {
+    /// `type`: index in `swap_info[]`.
+    pub type_: usize,
+    /// `flags` (`SWP_USED`, `SWP_WRITEOK`).
+    pub flags: u32,
+    /// `max`: length of `swap_map`.
+    pub max: u32,
+    /// `pages`: usable slots.
+    pub pages: u32,
+    /// `inuse_pages`.
+    pub inuse_pages: u32,
+    /// `swap_map` pointer (KASAN allocation), NULL when off.
+    pub swap_map: Option<usize>,
+    /// `cluster_info` pointer (KASAN allocation), NULL when off.
+    pub cluster_info: Option<usize>,
+    /// `users`.
+    pub users: super::kernel::percpu_ref::PercpuRef,
+    /// `comp`.
+    pub comp: super::kernel::percpu_ref::Completion,
+    /// Ghost: the swapon generation of this slot (1 for the first swapon).
+    pub generation: u32,
+}
+
+/// A page-table entry, as far as the model cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Pte {
+    /// `pte_none()`.
+    #[default]
+    None,
+    /// Present, mapping a folio.
+    Present(usize),
+    /// A swap entry (`is_swap_pte()`).
+    Swap(SwpEntry),
+}
+
+/// `struct mm_struct` with one page table (its PTL is [`super::kernel::lock::LockId::Ptl`]).
+#[derive(Debug, Clone, Default)]
+pub struct Mm {
+    /// `mm_users`: 0 once the process exits (`mmget_not_zero()` fails).
+    pub mm_users: u32,
+    /// The process still runs (it has not exited).
+    pub alive: bool,
+    /// The PTEs.
+    pub ptes: Vec<Pte>,
+    /// On `init_mm.mmlist` (it has used swap).
+    pub on_mmlist: bool,
+}
+
+/// A slot of a shmem inode's `i_pages` xarray.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ShmemSlot {
+    /// Empty.
+    #[default]
+    None,
+    /// A page-cache folio.
+    Folio(usize),
+    /// A swap value entry (`swp_to_radix_entry()`).
+    Swap(SwpEntry),
+}
+
+/// `struct shmem_inode_info` plus its mapping.
+#[derive(Debug, Clone, Default)]
+pub struct ShmemInode {
+    /// `mapping->i_pages`.
+    pub i_pages: Vec<ShmemSlot>,
+    /// `info->swapped`.
+    pub swapped: u32,
+    /// On `shmem_swaplist`.
+    pub on_swaplist: bool,
+    /// `info->stop_eviction`.
+    pub stop_eviction: u32,
+}
+
+/// `struct folio`, the fields the swap code uses.
+#[derive(Debug, Clone, Default)]
+pub struct Folio {
+    /// `folio_nr_pages()`: 1 or `SWAPFILE_CLUSTER`.
+    pub nr: u32,
+    /// `PG_swapcache`.
+    pub swapcache: bool,
+    /// `folio->swap` (first entry), valid while `swapcache`.
+    pub swap: SwpEntry,
+    /// Number of present PTEs mapping it (`folio_mapped()` iff > 0).
+    pub mapcount: u32,
+    /// In a shmem page cache at (inode, index).
+    pub shmem: Option<(usize, usize)>,
+    /// `PG_dirty`.
+    pub dirty: bool,
+}
+
+/// A bad memory access, as KASAN or the page-fault handler reports it.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    /// What KASAN saw.
+    pub bad: BadAccess,
+    /// The kernel expression accessed, e.g. `si->swap_map[offset]`.
+    pub expr: &'static str,
+}

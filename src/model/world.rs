@@ -1,0 +1,344 @@
+//! The whole kernel state of one execution, the model's switches, and what a run reports.
+
+use super::kernel::Cpu;
+use super::kernel::kasan::{BadAccess, Heap, Origin};
+use super::kernel::lock::{LockId, LockTable};
+use super::kernel::rcu::Rcu;
+use super::types::*;
+
+/// Which `free_swap_and_cache()` runs. More patches can join.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Variant {
+    /// Before commit 82b1c07a0af6: `_swap_info_get()`, no reference held.
+    Buggy,
+    /// Commit 82b1c07a0af6 (the merged v2): `get_swap_device()`, `WARN_ON` on a free slot,
+    /// `put_swap_device()`.
+    Fixed,
+}
+
+impl Variant {
+    /// Every variant, in order.
+    pub const ALL: [Variant; 2] = [Variant::Buggy, Variant::Fixed];
+
+    /// Lower-case name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Buggy => "buggy",
+            Variant::Fixed => "fixed",
+        }
+    }
+}
+
+/// The model's switches for one execution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModelConfig {
+    /// The `free_swap_and_cache()` under test.
+    pub variant: Variant,
+    /// *Spinlocks are RCU readers*: on = the real kernel; off = the world the thread's first two
+    /// diagrams assume.
+    pub rcu_spinlocks: bool,
+    /// Record events for reports and diagrams (off while fuzzing, on for replay).
+    pub record: bool,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            variant: Variant::Buggy,
+            rcu_spinlocks: true,
+            record: false,
+        }
+    }
+}
+
+/// What a CPU waits for while blocked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitFor {
+    /// A lock to be released.
+    Lock(LockId),
+    /// `wait_for_completion(&swap_info[type]->comp)`.
+    Completion(usize),
+    /// `synchronize_rcu()`: a grace period to end.
+    GracePeriod,
+    /// `wait_var_event(&info->stop_eviction)` and similar.
+    Var(&'static str),
+}
+
+/// Per-CPU state: its model call stack, what it waits for, and ghost protection.
+#[derive(Debug, Clone, Default)]
+pub struct CpuState {
+    /// Model call stack, outermost first.
+    pub stack: Vec<&'static str>,
+    /// Set while blocked.
+    pub waiting: Option<WaitFor>,
+    /// Wakes the CPU when it waits ([`super::context::Kernel`] holds the other end).
+    pub waker: Option<shuttle::sync::mpsc::Sender<()>>,
+    /// Ghost (invariant S3): the (type, generation) whose `si` this CPU obtained last.
+    pub si_gen: Option<(usize, u32)>,
+    /// The CPU has run all its operations.
+    pub done: bool,
+}
+
+/// What a recorded event says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// A model function was entered.
+    Call(&'static str),
+    /// A state change worth a `/* comment */` in the diagram.
+    Note(String),
+    /// The access or check that stopped the run.
+    Fatal(String),
+}
+
+/// One recorded event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// Scheduling point count of the model when it happened.
+    pub step: usize,
+    /// The CPU (`nr_cpus` = set-up).
+    pub cpu: Cpu,
+    /// Call depth (0 = the operation itself).
+    pub depth: usize,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// The class of a detected kernel bug.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BugKind {
+    /// KASAN-style bad access (use-after-free, out-of-bounds) or NULL dereference.
+    BadAccess {
+        /// The access.
+        bad: BadAccess,
+        /// The kernel expression, e.g. `si->swap_map[offset]`.
+        expr: &'static str,
+        /// The allocation's kernel name, e.g. `si->swap_map`.
+        object: &'static str,
+        /// Allocation origin.
+        allocated_by: Option<Origin>,
+        /// Free origin.
+        freed_by: Option<Origin>,
+    },
+    /// A `WARN_ON()` fired.
+    Warn(String),
+    /// A `VM_BUG_ON()`/`BUG()` fired.
+    KernelBug(String),
+    /// An invariant of the model checker (kernel-swap-semantics.md §7) failed.
+    Invariant {
+        /// Its id, e.g. `C1`.
+        id: &'static str,
+        /// What was seen.
+        detail: String,
+    },
+    /// No CPU can make progress.
+    Deadlock(String),
+}
+
+/// A detected bug: the class, the CPU and its call stack, and a dump of the relevant state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bug {
+    /// What went wrong.
+    pub kind: BugKind,
+    /// The function in which it happened (innermost frame), e.g. `swap_page_trans_huge_swapped`.
+    pub func: &'static str,
+    /// The CPU (None = set-up or end-of-run check).
+    pub cpu: Option<Cpu>,
+    /// The CPU's model call stack, outermost first.
+    pub stack: Vec<&'static str>,
+    /// Scheduling step.
+    pub step: usize,
+    /// A dump of the swap state when it happened.
+    pub state: String,
+}
+
+impl Bug {
+    /// The first line of the kernel report, e.g.
+    /// `BUG: KASAN: use-after-free in swap_page_trans_huge_swapped`.
+    pub fn title(&self) -> String {
+        use super::kernel::kasan::BadKind;
+        match &self.kind {
+            BugKind::BadAccess { bad, .. } => match bad.kind {
+                BadKind::Null => format!(
+                    "BUG: kernel NULL pointer dereference, address: {:#018x} in {}",
+                    bad.offset, self.func
+                ),
+                BadKind::UseAfterFree => format!("BUG: KASAN: use-after-free in {}", self.func),
+                BadKind::OutOfBounds => {
+                    format!("BUG: KASAN: slab-out-of-bounds in {}", self.func)
+                }
+            },
+            BugKind::Warn(m) => format!("WARNING: in {}: {m}", self.func),
+            BugKind::KernelBug(m) => format!("kernel BUG in {}: {m}", self.func),
+            BugKind::Invariant { id, detail } => {
+                format!(
+                    "swapfuzz: invariant {id} violated in {}: {detail}",
+                    self.func
+                )
+            }
+            BugKind::Deadlock(m) => format!("INFO: task hung (deadlock): {m}"),
+        }
+    }
+}
+
+/// The swap slots cache (mm/swap_slots.c): only the return side (`slots_ret`) is modelled.
+#[derive(Debug, Clone, Default)]
+pub struct SwapSlots {
+    /// `swap_slot_cache_enabled`.
+    pub enabled: bool,
+    /// Per-CPU `slots_ret` batches.
+    pub slots_ret: Vec<Vec<SwpEntry>>,
+}
+
+/// The kernel state of one execution.
+#[derive(Debug)]
+pub struct World {
+    /// The switches.
+    pub cfg: ModelConfig,
+    /// Number of CPUs running operations (the set-up runs as CPU `nr_cpus`).
+    pub nr_cpus: usize,
+    /// Held locks.
+    pub locks: LockTable,
+    /// RCU readers.
+    pub rcu: Rcu,
+    /// KASAN-tracked allocations.
+    pub heap: Heap<Object>,
+    /// `swap_info[]`; entries are never freed, only reused.
+    pub swap_info: Vec<SwapInfoStruct>,
+    /// `swapper_spaces[type]` pointers.
+    pub swapper_spaces: Vec<Option<usize>>,
+    /// All folios ever allocated (never freed: a folio's lifetime is not under test).
+    pub folios: Vec<Folio>,
+    /// Processes.
+    pub mms: Vec<Mm>,
+    /// `init_mm.mmlist`, in order.
+    pub mmlist: Vec<usize>,
+    /// shmem inodes.
+    pub inodes: Vec<ShmemInode>,
+    /// `shmem_swaplist`, in order.
+    pub shmem_swaplist: Vec<usize>,
+    /// The swap slots cache.
+    pub slots: SwapSlots,
+    /// Per-CPU state (index `nr_cpus` is the set-up).
+    pub cpus: Vec<CpuState>,
+    /// Model scheduling points so far.
+    pub step: usize,
+    /// Recorded events (when `cfg.record`).
+    pub events: Vec<Event>,
+    /// Set when a bug is detected; the accessing CPU stops right after.
+    pub bug: Option<Bug>,
+    /// CPUs to wake when the current access ends.
+    pub pending_wake: Vec<Cpu>,
+    /// Ghost: (type, generation) of each KASAN allocation, by pointer (invariant S3).
+    pub alloc_owner: Vec<(usize, u32)>,
+    /// swapon's maps between allocation and `setup_swap_info()`.
+    pub pending_setup: Option<(usize, usize)>,
+    /// Ghost: PTEs whose swap reference `zap_pte_range()` is dropping (not yet cleared).
+    pub zapping: Vec<(usize, usize)>,
+}
+
+impl World {
+    /// An empty kernel for `nr_cpus` CPUs: no device, no process, no file.
+    pub fn new(cfg: ModelConfig, nr_cpus: usize) -> Self {
+        World {
+            cfg,
+            nr_cpus,
+            locks: LockTable::default(),
+            rcu: Rcu::new(nr_cpus + 1),
+            heap: Heap::default(),
+            swap_info: Vec::new(),
+            swapper_spaces: vec![None; MAX_SWAPFILES],
+            folios: Vec::new(),
+            mms: Vec::new(),
+            mmlist: Vec::new(),
+            inodes: Vec::new(),
+            shmem_swaplist: Vec::new(),
+            slots: SwapSlots {
+                enabled: true,
+                slots_ret: vec![Vec::new(); nr_cpus + 1],
+            },
+            cpus: vec![CpuState::default(); nr_cpus + 1],
+            step: 0,
+            events: Vec::new(),
+            bug: None,
+            pending_wake: Vec::new(),
+            alloc_owner: Vec::new(),
+            pending_setup: None,
+            zapping: Vec::new(),
+        }
+    }
+
+    /// The origin of something `cpu` does now.
+    pub fn origin(&self, cpu: Cpu) -> Origin {
+        Origin {
+            cpu: (cpu < self.nr_cpus).then_some(cpu),
+            stack: self.cpus[cpu].stack.clone(),
+            step: self.step,
+        }
+    }
+
+    /// Marks every CPU waiting for `w` to be woken once the current access ends.
+    pub fn wake(&mut self, w: WaitFor) {
+        for (c, s) in self.cpus.iter_mut().enumerate() {
+            if s.waiting == Some(w) {
+                s.waiting = None; // it re-checks, and waits again if it must
+                if !self.pending_wake.contains(&c) {
+                    self.pending_wake.push(c);
+                }
+            }
+        }
+    }
+
+    /// Records an event for `cpu` if recording is on.
+    pub fn record(&mut self, cpu: Cpu, kind: EventKind) {
+        if self.cfg.record {
+            let depth = self.cpus[cpu].stack.len().saturating_sub(1);
+            self.events.push(Event {
+                step: self.step,
+                cpu,
+                depth,
+                kind,
+            });
+        }
+    }
+
+    /// Stops the run with `kind`, detected on `cpu` (None: at an end-of-run check).
+    pub fn report(&mut self, cpu: Option<Cpu>, kind: BugKind) {
+        if self.bug.is_some() {
+            return;
+        }
+        let (stack, func) = match cpu {
+            Some(c) => {
+                let s = self.cpus[c].stack.clone();
+                let f = s.last().copied().unwrap_or("?");
+                (s, f)
+            }
+            None => (Vec::new(), "end of run"),
+        };
+        if let Some(c) = cpu {
+            let msg = match &kind {
+                BugKind::BadAccess { expr, bad, .. } => {
+                    let what = match bad.kind {
+                        super::kernel::kasan::BadKind::Null => "NULL dereference of",
+                        super::kernel::kasan::BadKind::UseAfterFree => "use-after-free of",
+                        super::kernel::kasan::BadKind::OutOfBounds => "out-of-bounds",
+                    };
+                    format!("{what} {expr}")
+                }
+                BugKind::Warn(m) => format!("WARN_ON: {m}"),
+                BugKind::KernelBug(m) => format!("BUG: {m}"),
+                BugKind::Invariant { id, .. } => format!("invariant {id} violated"),
+                BugKind::Deadlock(m) => m.clone(),
+            };
+            self.record(c, EventKind::Fatal(msg));
+        }
+        let state = super::invariants::dump_state(self);
+        self.bug = Some(Bug {
+            kind,
+            func,
+            cpu,
+            stack,
+            step: self.step,
+            state,
+        });
+    }
+}

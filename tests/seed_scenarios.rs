@@ -1,0 +1,153 @@
+//! The LKML thread's three scenarios (kernel-swap-semantics.md §4) as fixed programs, explored
+//! exhaustively up to a preemption bound by swapfuzz's engine, and by shuttle's own PCT
+//! scheduler; the verdicts are the table of issue "The swap model".
+
+use shuttle::scheduler::PctScheduler;
+use shuttle::{Config, FailurePersistence, MaxSteps, Runner};
+use swapfuzz::engine::{Exploration, ExploreLimits, explore, quiet_panics};
+use swapfuzz::model::harness::{BugPanic, Verdict, execute};
+use swapfuzz::model::kernel::kasan::BadKind;
+use swapfuzz::model::{Bug, BugKind, ModelConfig, Program, Variant, seeds};
+
+fn cfg(variant: Variant, rcu_spinlocks: bool) -> ModelConfig {
+    ModelConfig {
+        variant,
+        rcu_spinlocks,
+        record: false,
+    }
+}
+
+/// Every schedule with at most `k` preemptions; the first bug, or None when all are clean.
+fn dfs(p: &Program, c: ModelConfig, k: usize) -> Option<Bug> {
+    quiet_panics();
+    let p = p.clone();
+    match explore(k, ExploreLimits::default(), move || execute(&p, c)) {
+        Exploration::Failed(found) => match Verdict::of(&found.execution) {
+            Verdict::Bug(b, _) => Some(*b),
+            other => panic!("not a kernel bug: {other:?}"),
+        },
+        Exploration::Exhausted { executions } => {
+            assert!(executions > 1, "the scenario has more than one schedule");
+            None
+        }
+        Exploration::Truncated { .. } => unreachable!("no limit"),
+    }
+}
+
+/// shuttle's PCT scheduler (depth 3), `iters` executions from a fixed seed.
+fn pct(p: &Program, c: ModelConfig, iters: usize) -> Option<Bug> {
+    quiet_panics();
+    let p = p.clone();
+    let mut config = Config::new();
+    config.failure_persistence = FailurePersistence::None;
+    config.max_steps = MaxSteps::FailAfter(20_000);
+    config.silence_warnings = true;
+    let runner = Runner::new(PctScheduler::new_from_seed(7, 3, iters), config);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runner.run(move || execute(&p, c))
+    }));
+    match r {
+        Ok(_) => None,
+        Err(payload) => match payload.downcast::<BugPanic>() {
+            Ok(b) => Some(*b.bug),
+            Err(_) => panic!("a panic that is not a kernel bug"),
+        },
+    }
+}
+
+/// A use-after-free or NULL dereference of the device's memory, in the functions that touch it
+/// after `__swap_entry_free()` returns.
+fn assert_stale_access(bug: &Bug) {
+    let BugKind::BadAccess { bad, object, .. } = &bug.kind else {
+        panic!("expected a bad access, got {}", bug.title());
+    };
+    assert!(
+        matches!(bad.kind, BadKind::UseAfterFree | BadKind::Null),
+        "{}",
+        bug.title()
+    );
+    assert!(
+        [
+            "swap_map",
+            "cluster_info",
+            "swapper_spaces",
+            "swap_address_space"
+        ]
+        .iter()
+        .any(|o| object.contains(o)),
+        "object {object}"
+    );
+    assert!(
+        bug.stack.contains(&"free_swap_and_cache"),
+        "inside free_swap_and_cache: {:?}",
+        bug.stack
+    );
+    assert!(
+        [
+            "swap_page_trans_huge_swapped",
+            "filemap_get_folio",
+            "__try_to_reclaim_swap",
+            "lock_cluster_or_swap_info",
+            "__swap_entry_free_locked"
+        ]
+        .contains(&bug.func),
+        "in {}",
+        bug.func
+    );
+}
+
+#[test]
+fn shmem_truncate_buggy_is_a_use_after_free_with_one_preemption() {
+    for rcu in [true, false] {
+        let bug = dfs(&seeds::shmem_truncate(), cfg(Variant::Buggy, rcu), 1).expect("race");
+        assert_stale_access(&bug);
+        assert_eq!(bug.cpu, Some(0), "CPU0 runs the truncate");
+        let bug =
+            pct(&seeds::shmem_truncate(), cfg(Variant::Buggy, rcu), 2000).expect("PCT finds it");
+        assert_stale_access(&bug);
+    }
+}
+
+#[test]
+fn shmem_truncate_fixed_is_clean() {
+    for rcu in [true, false] {
+        assert_eq!(
+            dfs(&seeds::shmem_truncate(), cfg(Variant::Fixed, rcu), 2),
+            None
+        );
+        assert_eq!(
+            pct(&seeds::shmem_truncate(), cfg(Variant::Fixed, rcu), 2000),
+            None
+        );
+    }
+}
+
+#[test]
+fn ptl_paths_are_held_off_by_synchronize_rcu() {
+    for p in [seeds::thp_exit(), seeds::zap_4k()] {
+        for v in Variant::ALL {
+            assert_eq!(dfs(&p, cfg(v, true), 2), None, "{v:?}\n{p}");
+            assert_eq!(pct(&p, cfg(v, true), 1000), None, "{v:?}\n{p}");
+        }
+    }
+}
+
+#[test]
+fn ptl_paths_race_when_spinlocks_are_not_rcu_readers() {
+    for p in [seeds::thp_exit(), seeds::zap_4k()] {
+        let bug = dfs(&p, cfg(Variant::Buggy, false), 1).expect("race");
+        assert_stale_access(&bug);
+        let bug = pct(&p, cfg(Variant::Buggy, false), 3000).expect("PCT finds it");
+        assert_stale_access(&bug);
+        assert_eq!(dfs(&p, cfg(Variant::Fixed, false), 2), None, "{p}");
+        assert_eq!(pct(&p, cfg(Variant::Fixed, false), 1000), None, "{p}");
+    }
+}
+
+#[test]
+fn verdicts_are_deterministic() {
+    let p = seeds::shmem_truncate();
+    let a = dfs(&p, cfg(Variant::Buggy, true), 1);
+    let b = dfs(&p, cfg(Variant::Buggy, true), 1);
+    assert_eq!(a, b);
+}
