@@ -10,4 +10,5 @@
 #![deny(missing_docs)]
 
 pub mod engine;
+pub mod fuzz;
 pub mod model;
