@@ -12,3 +12,4 @@
 pub mod engine;
 pub mod fuzz;
 pub mod model;
+pub mod triage;

@@ -7,7 +7,6 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use super::kernel::Cpu;
-use super::kernel::kasan::BadKind;
 use super::kernel::lock::LockId;
 use super::types::Object;
 use super::world::{BugKind, EventKind, WaitFor, World};
@@ -331,7 +330,9 @@ pub fn access(
         Object::ClusterInfo(_) => 8,
         Object::SwapSpace(_) => 8,
     };
-    let size = ptr.map(|p| elem(p, w)).unwrap_or(1);
+    // Through NULL the object is unknown: its element size follows from the expression.
+    let null_size = if expr.contains("swap_map") { 1 } else { 8 };
+    let size = ptr.map(|p| elem(p, w)).unwrap_or(null_size);
     match w.heap.check(ptr, idx * size, size, write) {
         Ok(()) => {
             let p = ptr.expect("checked");
@@ -346,7 +347,6 @@ pub fn access(
                 }
                 None => (expr, None, None),
             };
-            let _ = BadKind::Null;
             w.report(
                 Some(cpu),
                 BugKind::BadAccess {

@@ -86,7 +86,7 @@ pub enum EventKind {
     Call(&'static str),
     /// A state change worth a `/* comment */` in the diagram.
     Note(String),
-    /// The access or check that stopped the run.
+    /// The access or check that stopped the run: `function <-- what`.
     Fatal(String),
 }
 
@@ -291,7 +291,13 @@ impl World {
     /// Records an event for `cpu` if recording is on.
     pub fn record(&mut self, cpu: Cpu, kind: EventKind) {
         if self.cfg.record {
-            let depth = self.cpus[cpu].stack.len().saturating_sub(1);
+            // Calls and the fatal line sit at their function's depth, notes one deeper.
+            let len = self.cpus[cpu].stack.len();
+            let depth = if matches!(kind, EventKind::Note(_)) {
+                len
+            } else {
+                len.saturating_sub(1)
+            };
             self.events.push(Event {
                 step: self.step,
                 cpu,
@@ -329,7 +335,8 @@ impl World {
                 BugKind::Invariant { id, .. } => format!("invariant {id} violated"),
                 BugKind::Deadlock(m) => m.clone(),
             };
-            self.record(c, EventKind::Fatal(msg));
+            let func = self.cpus[c].stack.last().copied().unwrap_or("?");
+            self.record(c, EventKind::Fatal(format!("{func} <-- {msg}")));
         }
         let state = super::invariants::dump_state(self);
         self.bug = Some(Bug {

@@ -1,0 +1,5 @@
+//! Triage: what a kernel developer reads. KASAN-shaped reports ([`report`]) and interleaving
+//! diagrams in the CPU0 | CPU1 columns of kernel commit messages ([`diagram`]).
+
+pub mod diagram;
+pub mod report;
