@@ -9,6 +9,7 @@
 //! - triage: reports and interleaving diagrams.
 #![deny(missing_docs)]
 
+pub mod cli;
 pub mod engine;
 pub mod fuzz;
 pub mod model;

@@ -126,6 +126,8 @@ fn pte_of(k: &Kernel, mm: usize, pte: u8) -> usize {
 
 /// Runs one operation on CPU `k`.
 pub fn run_op(k: &Kernel, op: &Op) {
+    // Ghost state of invariant S3 is per operation: each obtains its own `si`.
+    k.with_no_point(|w| w.cpus[k.cpu].si_gen = None);
     match *op {
         Op::Swapon => {
             let _ = swapfile::swapoff::swapon(k);

@@ -230,8 +230,6 @@ pub struct World {
     pub pending_wake: Vec<Cpu>,
     /// Ghost: (type, generation) of each KASAN allocation, by pointer (invariant S3).
     pub alloc_owner: Vec<(usize, u32)>,
-    /// swapon's maps between allocation and `setup_swap_info()`.
-    pub pending_setup: Option<(usize, usize)>,
     /// Ghost: PTEs whose swap reference `zap_pte_range()` is dropping (not yet cleared).
     pub zapping: Vec<(usize, usize)>,
 }
@@ -262,7 +260,6 @@ impl World {
             bug: None,
             pending_wake: Vec::new(),
             alloc_owner: Vec::new(),
-            pending_setup: None,
             zapping: Vec::new(),
         }
     }

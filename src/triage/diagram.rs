@@ -71,7 +71,7 @@ pub fn render(events: &[Event], nr_cpus: usize) -> String {
         .map(|(_, s)| s.len())
         .max()
         .unwrap_or(0)
-        .clamp(20, 60)
+        .clamp(20, 44)
         + 2;
     let mut out = String::new();
     let header: Vec<String> = (0..nr_cpus).map(|c| format!("CPU{c}")).collect();

@@ -144,7 +144,7 @@ pub fn swapon(k: &Kernel) -> Result<usize, i32> {
     // vzalloc() the map, kvcalloc() the clusters, setup_swap_map_and_extents(),
     // init_swap_address_space().
     let max = SWAP_DEVICE_PAGES;
-    k.with(|w| {
+    let (swap_map, cluster_info) = k.with(|w| {
         let by = w.origin(cpu);
         let generation = w.swap_info[p].generation + 1;
         let mut map = vec![0u8; max as usize];
@@ -178,10 +178,10 @@ pub fn swapon(k: &Kernel) -> Result<usize, i32> {
         w.alloc_owner
             .extend([(p, generation), (p, generation), (p, generation)]);
         w.swapper_spaces[p] = Some(s);
-        w.pending_setup = Some((m, c));
+        (m, c)
     });
     k.mutex_lock(LockId::SwaponMutex);
-    enable_swap_info(k, p, max);
+    enable_swap_info(k, p, max, swap_map, cluster_info);
     k.mutex_unlock(LockId::SwaponMutex);
     crate::model::swap_slots::enable_swap_slots_cache(k);
     k.note(|_| format!("/* swapon: swap_info[{p}] */"));
@@ -193,16 +193,15 @@ pub const EPERM: i32 = 1;
 
 /// mm/swapfile.c: enable_swap_info(), v6.8: publish the maps (setup_swap_info()), resurrect
 /// `si->users`, then allow allocation (`SWP_WRITEOK`).
-pub fn enable_swap_info(k: &Kernel, p: usize, max: u32) {
+pub fn enable_swap_info(k: &Kernel, p: usize, max: u32, swap_map: usize, cluster_info: usize) {
     let _f = k.enter("enable_swap_info");
     let cpu = k.cpu;
     k.spin_lock(LockId::SwapLock);
     k.spin_lock(LockId::SiLock(p));
     k.with(|w| {
-        let (m, c) = w.pending_setup.take().expect("swapon allocated the maps");
         let s = &mut w.swap_info[p];
-        s.swap_map = Some(m);
-        s.cluster_info = Some(c);
+        s.swap_map = Some(swap_map);
+        s.cluster_info = Some(cluster_info);
         s.max = max;
         s.pages = max - 1;
         s.inuse_pages = 0;

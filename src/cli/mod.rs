@@ -1,0 +1,116 @@
+//! The `swapfuzz` command line. Exit status everywhere: 0 no bug, 1 bug found, 2 bad usage or
+//! bad input (with a message saying what was wrong).
+
+mod hunt;
+mod replay;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::model::{ModelConfig, Variant};
+
+/// Exit status: no bug.
+pub const EXIT_CLEAN: u8 = 0;
+/// Exit status: a kernel bug was found.
+pub const EXIT_BUG: u8 = 1;
+/// Exit status: bad usage, bad input, or an internal error of swapfuzz.
+pub const EXIT_ERROR: u8 = 2;
+
+/// Fuzz the Linux swap code's operations and thread schedules: find the
+/// free_swap_and_cache()/swapoff() race, and check a patch against it.
+#[derive(Parser, Debug)]
+#[command(name = "swapfuzz", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Search programs and schedules until a bug shows up (stand-alone, no libFuzzer needed).
+    Hunt(hunt::HuntArgs),
+    /// Run a reproducer (a libFuzzer crash file or a hunt output) and show what happens.
+    Replay(replay::ReplayArgs),
+}
+
+/// Which `free_swap_and_cache()` runs.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum VariantArg {
+    /// Before commit 82b1c07a0af6 (`_swap_info_get()`, no reference).
+    Buggy,
+    /// Commit 82b1c07a0af6 (`get_swap_device()` ... `put_swap_device()`).
+    Fixed,
+}
+
+/// On or off.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Switch {
+    /// On.
+    On,
+    /// Off.
+    Off,
+}
+
+/// Model switches shared by the subcommands.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct ModelArgs {
+    /// The free_swap_and_cache() under test.
+    #[arg(long, value_enum, default_value = "buggy")]
+    variant: VariantArg,
+    /// Whether a held spinlock is an RCU read-side section (on: the real kernel; off: the
+    /// world the thread's first two diagrams assume).
+    #[arg(long, value_enum, default_value = "on")]
+    rcu_spinlocks: Switch,
+}
+
+impl ModelArgs {
+    /// The model configuration these flags select.
+    pub fn config(&self, record: bool) -> ModelConfig {
+        ModelConfig {
+            variant: match self.variant {
+                VariantArg::Buggy => Variant::Buggy,
+                VariantArg::Fixed => Variant::Fixed,
+            },
+            rcu_spinlocks: matches!(self.rcu_spinlocks, Switch::On),
+            record,
+        }
+    }
+
+    /// `--variant X --rcu-spinlocks Y`, to print in "reproduce with" lines.
+    pub fn flags(&self) -> String {
+        let c = self.config(false);
+        format!(
+            "--variant {} --rcu-spinlocks {}",
+            c.variant.name(),
+            if c.rcu_spinlocks { "on" } else { "off" }
+        )
+    }
+}
+
+/// Parses the arguments and runs the subcommand; returns the process exit status.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                EXIT_ERROR
+            } else {
+                EXIT_CLEAN
+            });
+        }
+    };
+    crate::engine::quiet_panics();
+    let r = match cli.command {
+        Command::Hunt(a) => hunt::run(&a),
+        Command::Replay(a) => replay::run(&a),
+    };
+    match r {
+        Ok(code) => ExitCode::from(code),
+        Err(msg) => {
+            eprintln!("swapfuzz: error: {msg}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! `swapfuzz replay FILE`: run a reproducer and print the program, the interleaving and the
+//! report.
+
+use std::path::PathBuf;
+
+use super::{EXIT_BUG, EXIT_CLEAN, EXIT_ERROR, ModelArgs};
+use crate::engine::EngineConfig;
+use crate::fuzz::input::decode;
+use crate::model::harness::{Verdict, run_program};
+use crate::model::{ModelConfig, Program};
+use crate::triage::{diagram, report};
+
+/// Arguments of `swapfuzz replay`.
+#[derive(clap::Args, Debug)]
+pub struct ReplayArgs {
+    /// The reproducer: a libFuzzer crash file or a file written by `swapfuzz hunt`.
+    file: PathBuf,
+    #[command(flatten)]
+    model: ModelArgs,
+}
+
+/// Reads a reproducer file: its raw bytes (libFuzzer's crash-* format, which hunt also writes).
+pub fn read_reproducer(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    let data = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if data.is_empty() {
+        return Err(format!("{} is empty: not a reproducer", path.display()));
+    }
+    Ok(data)
+}
+
+/// Runs `program` under `schedule` with recording on, and prints what a developer needs:
+/// the program, the interleaving and the report. Returns the exit status.
+pub fn show(program: &Program, schedule: &[u8], cfg: ModelConfig) -> Result<u8, String> {
+    let cfg = ModelConfig {
+        record: true,
+        ..cfg
+    };
+    let (verdict, exec) = run_program(program, cfg, schedule, &EngineConfig::default());
+    println!("Program:\n{program}");
+    match verdict {
+        Verdict::Clean => {
+            println!(
+                "No bug: the run finished cleanly ({} scheduling points, {} decisions, {} preemptions).",
+                exec.steps,
+                exec.decisions.len(),
+                exec.decisions.iter().filter(|d| d.preemption).count()
+            );
+            Ok(EXIT_CLEAN)
+        }
+        Verdict::Bug(bug, events) => {
+            println!("Interleaving:\n");
+            print!("{}", diagram::render(&events, program.cpus.len()));
+            println!();
+            print!("{}", report::render(&bug));
+            println!("signature: {}", report::signature(&bug));
+            Ok(EXIT_BUG)
+        }
+        Verdict::Error(e) => Err(format!("internal error of swapfuzz, not a kernel bug: {e}")),
+    }
+}
+
+/// Runs `swapfuzz replay`.
+pub fn run(a: &ReplayArgs) -> Result<u8, String> {
+    let data = read_reproducer(&a.file)?;
+    let d = decode(&data);
+    let cfg = a.model.config(true);
+    println!(
+        "swapfuzz replay {} ({})\n",
+        a.file.display(),
+        a.model.flags()
+    );
+    let code = show(&d.program, &d.schedule, cfg)?;
+    if code == EXIT_ERROR {
+        return Ok(code);
+    }
+    Ok(code)
+}

@@ -1,0 +1,244 @@
+//! A biased generator and structured mutator of (program, schedule) pairs, for [`super::hunt`].
+//!
+//! Swarm testing (as in wasmtime's `Swarm`): each generated program enables a random subset of
+//! the operation kinds, so that some programs are dense in a few kinds instead of every program
+//! being a thin mix of all of them. On top of that, most set-ups start with `swapon` and create
+//! swap state (a tmpfs page written and written back, or an anon page swapped out), since every
+//! swap race needs a device with entries in use. Every kind stays reachable everywhere.
+
+use super::input::{NR_KINDS, op_bytes, op_of};
+use super::rng::Rng;
+use crate::engine::STAY_THRESHOLD;
+use crate::model::program::{MAX_CPUS, MAX_OPS};
+use crate::model::{Op, Program};
+
+/// Longest schedule the generator makes.
+pub const MAX_SCHEDULE: usize = 256;
+
+/// The kinds a program may use (swarm testing): a bit per kind, in [`Op`]'s order.
+#[derive(Clone, Copy, Debug)]
+struct Swarm(u16);
+
+impl Swarm {
+    fn random(rng: &mut Rng) -> Self {
+        loop {
+            let bits = (rng.next_u64() & ((1 << NR_KINDS) - 1)) as u16;
+            if bits != 0 {
+                return Swarm(bits);
+            }
+        }
+    }
+
+    fn kind(self, rng: &mut Rng) -> u8 {
+        let kinds: Vec<u8> = (0..NR_KINDS as u8)
+            .filter(|k| self.0 & (1 << k) != 0)
+            .collect();
+        *rng.pick(&kinds)
+    }
+}
+
+/// A small field byte most of the time (objects are named modulo what exists), any byte else.
+fn field(rng: &mut Rng) -> u8 {
+    if rng.chance(7, 8) {
+        rng.below(3) as u8
+    } else {
+        rng.byte()
+    }
+}
+
+/// A random operation of kind `kind`.
+fn op_of_kind(rng: &mut Rng, kind: u8) -> Op {
+    op_of(kind, field(rng), field(rng), field(rng))
+}
+
+/// A random operation of any kind.
+pub fn random_op(rng: &mut Rng) -> Op {
+    let kind = rng.below(NR_KINDS) as u8;
+    op_of_kind(rng, kind)
+}
+
+/// Set-up ops that put entries on the swap device (the device must exist: `swapon` first).
+fn swap_state(rng: &mut Rng, setup: &mut Vec<Op>) {
+    let (a, b) = (field(rng), field(rng));
+    if rng.chance(1, 2) {
+        setup.push(Op::ShmemWrite { file: a, index: b });
+        setup.push(Op::ShmemWritepage { file: a, index: b });
+    } else {
+        let huge = rng.chance(1, 4);
+        setup.push(Op::Mmap { pages: a, huge });
+        setup.push(Op::SwapOut { mm: 0, pte: b });
+        if rng.chance(1, 3) {
+            setup.push(Op::Fork { mm: 0 });
+        }
+    }
+}
+
+/// A fresh program: swarm-chosen kinds, usually a set-up that creates swap state.
+pub fn program(rng: &mut Rng) -> Program {
+    let swarm = Swarm::random(rng);
+    let mut setup = Vec::new();
+    if rng.chance(7, 8) {
+        setup.push(Op::Swapon);
+        for _ in 0..rng.range(1, 3) {
+            swap_state(rng, &mut setup);
+        }
+    }
+    for _ in 0..rng.below(3) {
+        let op = if rng.chance(1, 2) {
+            let kind = swarm.kind(rng);
+            op_of_kind(rng, kind)
+        } else {
+            random_op(rng)
+        };
+        setup.insert(rng.below(setup.len() + 1), op);
+    }
+    setup.truncate(MAX_OPS);
+    let nr_cpus = if rng.chance(3, 4) {
+        2
+    } else {
+        rng.range(2, MAX_CPUS)
+    };
+    let cpus = (0..nr_cpus)
+        .map(|_| {
+            let n = if rng.chance(2, 3) { 1 } else { rng.range(1, 4) };
+            (0..n)
+                .map(|_| {
+                    let kind = swarm.kind(rng);
+                    op_of_kind(rng, kind)
+                })
+                .collect()
+        })
+        .collect();
+    Program { setup, cpus }
+}
+
+/// A byte that preempts the current task (switches to another runnable one).
+fn preempt(rng: &mut Rng) -> u8 {
+    rng.below(STAY_THRESHOLD as usize) as u8
+}
+
+/// A fresh schedule. Mostly sparse: a few random bytes at the start (the first decisions are
+/// which CPU starts), one or two preemptions at random decisions, and a long tail of "stay"
+/// bytes so that the CPU switched to runs on (a race window is often long: a whole swapoff).
+/// Sometimes dense random bytes, sometimes empty (the engine's fair fallback).
+pub fn schedule(rng: &mut Rng) -> Vec<u8> {
+    match rng.below(8) {
+        0 => Vec::new(),
+        1 => (0..rng.below(64)).map(|_| rng.byte()).collect(),
+        2 => {
+            let len = rng.range(16, MAX_SCHEDULE);
+            (0..len)
+                .map(|_| {
+                    if rng.chance(1, 16) {
+                        preempt(rng)
+                    } else {
+                        0xFF
+                    }
+                })
+                .collect()
+        }
+        _ => {
+            let len = rng.range(64, MAX_SCHEDULE);
+            let mut s = vec![0xFF; len];
+            for b in s.iter_mut().take(rng.below(4)) {
+                *b = rng.byte();
+            }
+            for _ in 0..rng.range(1, 2) {
+                let at = rng.below(len.min(160));
+                s[at] = preempt(rng);
+            }
+            s
+        }
+    }
+}
+
+/// How promising a program looks for a swap race, 0–4: the set-up turns swap on and puts
+/// entries on it, and one CPU runs `swapoff` while another drops swap entries. Used to spend
+/// more mutations on promising corpus entries; every program still runs.
+pub fn promise(p: &Program) -> usize {
+    let swapon = p.setup.iter().position(|op| *op == Op::Swapon);
+    let state = swapon.is_some_and(|at| {
+        p.setup[at..]
+            .iter()
+            .any(|op| matches!(op, Op::ShmemWritepage { .. } | Op::SwapOut { .. }))
+    });
+    let swapoff = |ops: &Vec<Op>| ops.iter().any(|op| matches!(op, Op::Swapoff { .. }));
+    let drops = |ops: &Vec<Op>| {
+        ops.iter().any(|op| {
+            matches!(
+                op,
+                Op::ShmemTruncate { .. }
+                    | Op::Exit { .. }
+                    | Op::Zap { .. }
+                    | Op::Reclaim { .. }
+                    | Op::SwapIn { write: true, .. }
+            )
+        })
+    };
+    let race = p
+        .cpus
+        .iter()
+        .enumerate()
+        .any(|(i, a)| swapoff(a) && p.cpus.iter().enumerate().any(|(j, b)| i != j && drops(b)));
+    usize::from(swapon.is_some()) + usize::from(state) + 2 * usize::from(race)
+}
+
+/// Mutates a program in place: one structural or field change, keeping it decodable.
+pub fn mutate_program(rng: &mut Rng, p: &mut Program) {
+    let nr = p.cpus.len();
+    // List 0 is the set-up, 1.. the CPUs.
+    let list = rng.below(nr + 1);
+    let ops = if list == 0 {
+        &mut p.setup
+    } else {
+        &mut p.cpus[list - 1]
+    };
+    let min = usize::from(list != 0);
+    match rng.below(6) {
+        0 if ops.len() < MAX_OPS => ops.insert(rng.below(ops.len() + 1), random_op(rng)),
+        1 if ops.len() > min => {
+            ops.remove(rng.below(ops.len()));
+        }
+        2 if !ops.is_empty() => {
+            let at = rng.below(ops.len());
+            let (kind, mut f) = op_bytes(&ops[at]);
+            f[rng.below(3)] = field(rng);
+            ops[at] = op_of(kind, f[0], f[1], f[2]);
+        }
+        3 if nr < MAX_CPUS => p.cpus.push(vec![random_op(rng)]),
+        4 if nr > 2 => {
+            p.cpus.remove(rng.below(nr));
+        }
+        _ if !ops.is_empty() => {
+            let at = rng.below(ops.len());
+            ops[at] = random_op(rng);
+        }
+        _ => ops.push(random_op(rng)),
+    }
+}
+
+/// Mutates schedule bytes in place: move, add or drop a preemption, or change a byte.
+pub fn mutate_schedule(rng: &mut Rng, s: &mut Vec<u8>) {
+    if s.is_empty() || rng.chance(1, 8) {
+        let len = (s.len() + rng.range(1, 32)).min(MAX_SCHEDULE);
+        s.resize(len, 0xFF);
+    }
+    let at = rng.below(s.len());
+    match rng.below(7) {
+        0 => s[at] = preempt(rng),
+        1 => s[at] = 0xFF,
+        2 => s[at] = rng.byte(),
+        3 | 4 => {
+            // Move the preemption nearest `at` by a few decisions.
+            if let Some(from) = (at..s.len()).find(|&i| s[i] < STAY_THRESHOLD) {
+                let to = (from + rng.range(0, 8)).saturating_sub(4).min(s.len() - 1);
+                s.swap(from, to);
+            }
+        }
+        5 => {
+            let first = rng.below(s.len().min(4));
+            s[first] = rng.byte();
+        }
+        _ => s.truncate(at.max(1)),
+    }
+}

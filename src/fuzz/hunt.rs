@@ -1,0 +1,288 @@
+//! The stand-alone search on stable Rust: generates and mutates inputs (in the
+//! [`input`](super::input) format), runs them in batches in one shuttle runner, and stops at the
+//! first kernel bug.
+//!
+//! Each round builds a batch of candidates: fresh ones from the biased [generator](super::generate),
+//! and mutants of corpus entries (a changed schedule, a changed program, or raw byte edits of the
+//! encoded input). An input joins the small corpus when it shows a new *feature*: its program's
+//! shape (the kinds on each CPU) together with the number of context switches the execution
+//! made, bucketed. The first failing execution of a batch is run again with
+//! [`run_program`] for the verdict. Everything depends only on the options: with
+//! `max_executions` and a long `time`, the same seed gives the same executions.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::generate::{self, MAX_SCHEDULE};
+use super::input::{decode, encode};
+use super::rng::Rng;
+use crate::engine::{EngineConfig, quiet_panics, run_batch};
+use crate::model::harness::{Verdict, execute, run_program};
+use crate::model::{Bug, ModelConfig, Program, Variant};
+
+/// Executions per batch (one shuttle runner).
+const BATCH: usize = 128;
+/// Most corpus entries; new ones replace random old ones beyond this.
+const MAX_CORPUS: usize = 256;
+/// Time between progress reports.
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+
+/// What to search and for how long.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HuntOptions {
+    /// The `free_swap_and_cache()` under test.
+    pub variant: Variant,
+    /// Spinlocks are RCU readers (the real kernel).
+    pub rcu_spinlocks: bool,
+    /// Wall-clock budget (checked between batches).
+    pub time: Duration,
+    /// Seed of the search's generator.
+    pub seed: u64,
+    /// Stop after this many executions.
+    pub max_executions: Option<u64>,
+}
+
+impl Default for HuntOptions {
+    fn default() -> Self {
+        HuntOptions {
+            variant: Variant::Buggy,
+            rcu_spinlocks: true,
+            time: Duration::from_secs(60),
+            seed: 1,
+            max_executions: None,
+        }
+    }
+}
+
+/// A progress report, about every 0.5 s.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// Executions so far.
+    pub executions: u64,
+    /// Time since the start.
+    pub elapsed: Duration,
+    /// Corpus entries.
+    pub corpus: usize,
+}
+
+/// How a search ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HuntResult {
+    /// A kernel bug.
+    Found {
+        /// The reproducer, in the [`input`](super::input) format.
+        input: Vec<u8>,
+        /// Executions up to and including the failing one.
+        executions: u64,
+        /// Time to the bug.
+        elapsed: Duration,
+        /// The bug.
+        bug: Box<Bug>,
+    },
+    /// The budget ran out with no bug.
+    Clean {
+        /// Executions run.
+        executions: u64,
+        /// Time spent.
+        elapsed: Duration,
+    },
+    /// swapfuzz itself failed on an input (never a kernel bug).
+    Error {
+        /// What failed.
+        message: String,
+        /// The input, in the [`input`](super::input) format.
+        input: Vec<u8>,
+        /// Executions up to and including the failing one.
+        executions: u64,
+    },
+}
+
+/// One candidate: the input bytes and what they decode to.
+struct Candidate {
+    input: Vec<u8>,
+    program: Program,
+    schedule: Vec<u8>,
+}
+
+impl Candidate {
+    fn new(program: &Program, schedule: &[u8]) -> Self {
+        Self::from_input(encode(program, schedule))
+    }
+
+    fn from_input(input: Vec<u8>) -> Self {
+        let d = decode(&input);
+        Candidate {
+            input,
+            program: d.program,
+            schedule: d.schedule,
+        }
+    }
+}
+
+/// The search's state.
+struct Hunter {
+    rng: Rng,
+    corpus: Vec<Candidate>,
+    seen: HashSet<u64>,
+}
+
+impl Hunter {
+    fn candidate(&mut self) -> Candidate {
+        let rng = &mut self.rng;
+        if self.corpus.is_empty() || rng.chance(1, 4) {
+            let p = generate::program(rng);
+            return Candidate::new(&p, &generate::schedule(rng));
+        }
+        // Tournament selection: the more promising of two entries.
+        let a = &self.corpus[rng.below(self.corpus.len())];
+        let b = &self.corpus[rng.below(self.corpus.len())];
+        let parent = if generate::promise(&b.program) > generate::promise(&a.program) {
+            b
+        } else {
+            a
+        };
+        let (mut p, mut s) = (parent.program.clone(), parent.schedule.clone());
+        match rng.below(8) {
+            0..=3 => {
+                for _ in 0..rng.range(1, 3) {
+                    generate::mutate_schedule(rng, &mut s);
+                }
+            }
+            4 => s = generate::schedule(rng),
+            5 | 6 => {
+                generate::mutate_program(rng, &mut p);
+                if rng.chance(1, 2) {
+                    generate::mutate_schedule(rng, &mut s);
+                }
+            }
+            _ => {
+                let mut bytes = parent.input.clone();
+                for _ in 0..rng.range(1, 4) {
+                    let at = rng.below(bytes.len().max(1));
+                    if at < bytes.len() {
+                        bytes[at] = rng.byte();
+                    }
+                }
+                bytes.truncate(1 + 255 + MAX_SCHEDULE);
+                return Candidate::from_input(bytes);
+            }
+        }
+        Candidate::new(&p, &s)
+    }
+
+    /// Keeps `c` if its feature is new.
+    fn observe(&mut self, c: Candidate, switches: usize) {
+        let mut h = std::hash::DefaultHasher::new();
+        let shape: Vec<Vec<u8>> = c
+            .program
+            .cpus
+            .iter()
+            .map(|ops| ops.iter().map(|op| super::input::op_bytes(op).0).collect())
+            .collect();
+        std::hash::Hash::hash(&(shape, bucket(switches)), &mut h);
+        if self.seen.insert(std::hash::Hasher::finish(&h)) {
+            if self.corpus.len() < MAX_CORPUS {
+                self.corpus.push(c);
+            } else {
+                let at = self.rng.below(MAX_CORPUS);
+                self.corpus[at] = c;
+            }
+        }
+    }
+}
+
+/// Log-scale bucket of a count.
+fn bucket(n: usize) -> usize {
+    if n < 8 { n } else { 8 + n.ilog2() as usize }
+}
+
+/// Searches for a kernel bug in `opts.variant`; calls `progress` about every 0.5 s.
+pub fn hunt(opts: &HuntOptions, progress: &mut dyn FnMut(&Progress)) -> HuntResult {
+    quiet_panics();
+    let start = Instant::now();
+    let cfg = ModelConfig {
+        variant: opts.variant,
+        rcu_spinlocks: opts.rcu_spinlocks,
+        record: false,
+    };
+    let engine = EngineConfig::default();
+    let mut hunter = Hunter {
+        rng: Rng::new(opts.seed),
+        corpus: Vec::new(),
+        seen: HashSet::new(),
+    };
+    let mut executions = 0u64;
+    let mut last_report = start;
+    loop {
+        let left = opts
+            .max_executions
+            .map_or(u64::MAX, |m| m - executions.min(m));
+        if left == 0 || start.elapsed() >= opts.time {
+            return HuntResult::Clean {
+                executions,
+                elapsed: start.elapsed(),
+            };
+        }
+        let n = BATCH.min(usize::try_from(left).unwrap_or(BATCH));
+        let batch: Vec<Candidate> = (0..n).map(|_| hunter.candidate()).collect();
+        let switches = Arc::new(Mutex::new(vec![0usize; n]));
+        let inputs: Vec<((usize, Program), Vec<u8>)> = batch
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ((i, c.program.clone()), c.schedule.clone()))
+            .collect();
+        let sink = Arc::clone(&switches);
+        let result = run_batch(
+            inputs.into_iter(),
+            &engine,
+            move |(i, p): &(usize, Program)| {
+                execute(p, cfg);
+                sink.lock().expect("switch counts")[*i] = shuttle::current::context_switches();
+            },
+        );
+        let switches = std::mem::take(&mut *switches.lock().expect("switch counts"));
+        if let Some(failure) = result.failure {
+            executions += failure.index as u64 + 1;
+            let c = &batch[failure.index];
+            let (verdict, _) = run_program(&c.program, cfg, &c.schedule, &engine);
+            return match verdict {
+                Verdict::Bug(bug, _) => HuntResult::Found {
+                    input: c.input.clone(),
+                    executions,
+                    elapsed: start.elapsed(),
+                    bug,
+                },
+                Verdict::Error(message) => HuntResult::Error {
+                    message,
+                    input: c.input.clone(),
+                    executions,
+                },
+                Verdict::Clean => HuntResult::Error {
+                    message: format!(
+                        "nondeterminism: the batch run failed ({:?}) but the re-run passed",
+                        failure.outcome
+                    ),
+                    input: c.input.clone(),
+                    executions,
+                },
+            };
+        }
+        executions += n as u64;
+        for (c, s) in batch.into_iter().zip(switches) {
+            hunter.observe(c, s);
+        }
+        if last_report.elapsed() >= PROGRESS_EVERY {
+            last_report = Instant::now();
+            progress(&Progress {
+                executions,
+                elapsed: start.elapsed(),
+                corpus: hunter.corpus.len(),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "hunt_tests.rs"]
+mod tests;

@@ -1,0 +1,38 @@
+use super::*;
+
+#[test]
+fn hunt_finds_the_race_on_buggy() {
+    let opts = HuntOptions {
+        seed: 1,
+        max_executions: Some(400_000),
+        time: Duration::from_secs(600),
+        ..HuntOptions::default()
+    };
+    match hunt(&opts, &mut |_| {}) {
+        HuntResult::Found { bug, input, .. } => {
+            assert!(
+                bug.stack.contains(&"free_swap_and_cache"),
+                "{}",
+                bug.title()
+            );
+            // The reproducer replays to the same bug.
+            let d = decode(&input);
+            let cfg = ModelConfig::default();
+            let (v, _) = run_program(&d.program, cfg, &d.schedule, &EngineConfig::default());
+            assert_eq!(v.bug().map(|b| b.title()), Some(bug.title()));
+        }
+        other => panic!("no bug found: {other:?}"),
+    }
+}
+
+#[test]
+fn hunt_is_clean_on_fixed() {
+    let opts = HuntOptions {
+        variant: Variant::Fixed,
+        seed: 2,
+        max_executions: Some(20_000),
+        time: Duration::from_secs(600),
+        ..HuntOptions::default()
+    };
+    assert!(matches!(hunt(&opts, &mut |_| {}), HuntResult::Clean { .. }));
+}
