@@ -4,7 +4,7 @@ use super::*;
 fn hunt_finds_the_race_on_buggy() {
     let opts = HuntOptions {
         seed: 1,
-        max_executions: Some(400_000),
+        max_executions: Some(100_000),
         time: Duration::from_secs(600),
         ..HuntOptions::default()
     };
@@ -35,4 +35,27 @@ fn hunt_is_clean_on_fixed() {
         ..HuntOptions::default()
     };
     assert!(matches!(hunt(&opts, &mut |_| {}), HuntResult::Clean { .. }));
+}
+
+#[test]
+fn same_seed_same_search() {
+    let opts = HuntOptions {
+        seed: 4,
+        max_executions: Some(30_000),
+        time: Duration::from_secs(600),
+        ..HuntOptions::default()
+    };
+    let a = hunt(&opts, &mut |_| {});
+    let b = hunt(&opts, &mut |_| {});
+    let strip = |r: HuntResult| match r {
+        HuntResult::Found {
+            input,
+            executions,
+            bug,
+            ..
+        } => Some((input, executions, bug)),
+        _ => None,
+    };
+    let a = strip(a).expect("seed 4 finds the race within 30k executions");
+    assert_eq!(Some(a), strip(b));
 }

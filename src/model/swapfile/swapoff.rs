@@ -93,10 +93,13 @@ pub fn swapoff(k: &Kernel, type_: usize) -> i32 {
     k.note(|_| "/* free si->swap_map[] */".into());
     crate::model::swap_state::exit_swap_address_space(k, p);
     // 15. the swap_info[] slot may be reused.
+    // O1 is checked in the same swap_lock section: right after it a swapon may reuse the slot.
     k.spin_lock(LockId::SwapLock);
-    k.with(|w| w.swap_info[p].flags = 0);
+    k.with(|w| {
+        w.swap_info[p].flags = 0;
+        crate::model::invariants::check_swapoff_done(w, cpu, p);
+    });
     k.spin_unlock(LockId::SwapLock);
-    k.with_no_point(|w| crate::model::invariants::check_swapoff_done(w, cpu, p));
     0
 }
 

@@ -1,0 +1,96 @@
+//! The oracle of the libFuzzer targets (`fuzz/fuzz_targets/`): decode, run, and panic on a bug
+//! *after* the run, in the target's own thread, where libFuzzer's panic hook aborts and saves
+//! the input.
+//!
+//! Inside the run the engine keeps panics quiet ([`quiet_panics`]), so a kernel bug detected by
+//! the model comes back as a [`Verdict`] instead of reaching libFuzzer's hook mid-execution.
+
+use once_cell::sync::Lazy;
+
+use super::input::decode;
+use crate::engine::{EngineConfig, quiet_panics};
+use crate::model::harness::{Verdict, run_program};
+use crate::model::{ModelConfig, Variant};
+
+/// Environment variable that overrides a target's "spinlocks are RCU readers" switch:
+/// `1`/`on`/`true` or `0`/`off`/`false`. Read once per process.
+pub const RCU_ENV: &str = "SWAPFUZZ_RCU_SPINLOCKS";
+
+/// The override from [`RCU_ENV`], if set (read on first use).
+pub static RCU_OVERRIDE: Lazy<Option<bool>> = Lazy::new(|| {
+    let v = std::env::var(RCU_ENV).ok()?;
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "on" | "true" | "yes" => Some(true),
+        "0" | "off" | "false" | "no" => Some(false),
+        other => panic!("{RCU_ENV}={other}: expected on/off"),
+    }
+});
+
+/// The engine settings of every fuzz execution (the defaults), built once.
+static ENGINE: Lazy<EngineConfig> = Lazy::new(|| {
+    quiet_panics();
+    EngineConfig::default()
+});
+
+/// The model configuration a target runs: `variant`, and `rcu_spinlocks` unless
+/// [`RCU_ENV`] overrides it; no event recording.
+pub fn config(variant: Variant, rcu_spinlocks: bool) -> ModelConfig {
+    ModelConfig {
+        variant,
+        rcu_spinlocks: RCU_OVERRIDE.unwrap_or(rcu_spinlocks),
+        record: false,
+    }
+}
+
+/// Runs the input `data` once and returns the model's verdict (quietly: no panic output).
+pub fn verdict(data: &[u8], variant: Variant, rcu_spinlocks: bool) -> Verdict {
+    let d = decode(data);
+    run_program(
+        &d.program,
+        config(variant, rcu_spinlocks),
+        &d.schedule,
+        &ENGINE,
+    )
+    .0
+}
+
+/// The fuzz-target body: runs `data`; panics with the bug's title on a kernel bug, and with
+/// `swapfuzz internal error: …` when swapfuzz itself failed (never a kernel bug).
+pub fn check(data: &[u8], variant: Variant, rcu_spinlocks: bool) {
+    match verdict(data, variant, rcu_spinlocks) {
+        Verdict::Clean => {}
+        Verdict::Bug(bug, _) => panic!("{}", bug.title()),
+        Verdict::Error(msg) => panic!("swapfuzz internal error: {msg}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fuzz::input::encode;
+    use crate::model::seeds;
+
+    #[test]
+    fn check_panics_with_the_title_after_the_run() {
+        let p = seeds::shmem_truncate();
+        // Empty schedule: CPU1's swapoff runs first, no race.
+        check(&encode(&p, &[]), Variant::Buggy, true);
+        // Some single-preemption schedule that races (found by scanning positions).
+        let racy = (0..160)
+            .map(|at| {
+                let mut s = vec![0xFF; 200];
+                s[1] = 0;
+                s[at] = 0;
+                encode(&p, &s)
+            })
+            .find(|d| verdict(d, Variant::Buggy, true).bug().is_some())
+            .expect("a racing schedule");
+        let err = std::panic::catch_unwind(|| check(&racy, Variant::Buggy, true)).unwrap_err();
+        let msg = crate::engine::payload_text(err.as_ref()).unwrap_or_default();
+        assert!(
+            msg.contains("free_swap_and_cache") || msg.starts_with("BUG:"),
+            "{msg}"
+        );
+        check(&racy, Variant::Fixed, true);
+    }
+}
