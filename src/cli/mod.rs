@@ -2,7 +2,9 @@
 //! bad input (with a message saying what was wrong).
 
 mod hunt;
+mod minimize;
 mod replay;
+mod triage;
 
 use std::process::ExitCode;
 
@@ -32,6 +34,10 @@ enum Command {
     Hunt(hunt::HuntArgs),
     /// Run a reproducer (a libFuzzer crash file or a hunt output) and show what happens.
     Replay(replay::ReplayArgs),
+    /// Shrink a reproducer to the fewest CPUs, operations and preemptions that keep its bug.
+    Minimize(minimize::MinimizeArgs),
+    /// Group a directory of crash files by bug signature.
+    Triage(triage::TriageArgs),
 }
 
 /// Which `free_swap_and_cache()` runs.
@@ -105,6 +111,8 @@ pub fn run() -> ExitCode {
     let r = match cli.command {
         Command::Hunt(a) => hunt::run(&a),
         Command::Replay(a) => replay::run(&a),
+        Command::Minimize(a) => minimize::run(&a),
+        Command::Triage(a) => triage::run(&a),
     };
     match r {
         Ok(code) => ExitCode::from(code),

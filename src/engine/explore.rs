@@ -247,19 +247,47 @@ pub fn explore_with<F>(
 where
     F: Fn() + Send + Sync + 'static,
 {
-    search(max_preemptions, limits, cfg, false, test).0
+    let test = std::sync::Arc::new(test);
+    search(
+        max_preemptions,
+        limits,
+        cfg,
+        false,
+        move || test(),
+        |_| true,
+    )
+    .0
+}
+
+/// [`explore_with`], but a failing execution that `accept` rejects does not end the search: it
+/// counts as explored and the walk goes on (e.g. to find a schedule that fails *in a given way*,
+/// for minimisation). Returns the first accepted failure.
+pub fn explore_until<F, A>(
+    max_preemptions: usize,
+    limits: ExploreLimits,
+    cfg: &EngineConfig,
+    test: F,
+    accept: A,
+) -> Exploration
+where
+    F: Fn() + Send + Sync + Clone + 'static,
+    A: FnMut(&Execution) -> bool + Send + 'static,
+{
+    search(max_preemptions, limits, cfg, false, test, accept).0
 }
 
 /// Runs the search; with `keep_visited`, also returns the decisions of every passing execution.
-fn search<F>(
+fn search<F, A>(
     max_preemptions: usize,
     limits: ExploreLimits,
     cfg: &EngineConfig,
     keep_visited: bool,
     test: F,
+    mut accept: A,
 ) -> (Exploration, Vec<Vec<Decision>>)
 where
-    F: Fn() + Send + Sync + 'static,
+    F: Fn() + Send + Sync + Clone + 'static,
+    A: FnMut(&Execution) -> bool + Send + 'static,
 {
     let cfg = cfg.clone();
     on_clean_thread(move || {
@@ -269,32 +297,46 @@ where
             keep_visited,
             ..Search::default()
         }));
-        let runner = Runner::new(ExploreScheduler(Rc::clone(&search)), shuttle_config(&cfg));
-        let result = {
-            let _guard = RunGuard::enter();
-            panic::catch_unwind(AssertUnwindSafe(move || runner.run(test)))
-        };
-        let mut search = search.borrow_mut();
-        let executions = search.executions;
-        let visited = std::mem::take(&mut search.visited);
-        let exploration = match split_result(result.map(drop)) {
-            (outcome, payload) if outcome.is_failure() => {
-                let log = std::mem::take(&mut search.log);
-                Exploration::Failed(Counterexample {
-                    schedule: decisions_to_bytes(&log.decisions),
-                    execution: Execution {
+        loop {
+            // One runner per stretch of passing executions: a failure ends `Runner::run`, and a
+            // rejected one resumes the walk with a new runner over the same search state.
+            let runner = Runner::new(ExploreScheduler(Rc::clone(&search)), shuttle_config(&cfg));
+            let test = test.clone();
+            let result = {
+                let _guard = RunGuard::enter();
+                panic::catch_unwind(AssertUnwindSafe(move || runner.run(test)))
+            };
+            let mut search = search.borrow_mut();
+            let executions = search.executions;
+            let exploration = match split_result(result.map(drop)) {
+                (outcome, payload) if outcome.is_failure() => {
+                    let log = std::mem::take(&mut search.log);
+                    let execution = Execution {
                         decisions: log.decisions,
                         steps: log.steps,
                         outcome,
                         payload,
-                    },
-                    executions,
-                })
-            }
-            _ if search.exhausted => Exploration::Exhausted { executions },
-            _ => Exploration::Truncated { executions },
-        };
-        (exploration, visited)
+                    };
+                    if !accept(&execution) && !std::thread::panicking() {
+                        let limit = search.max_executions.is_some_and(|max| executions >= max);
+                        if !limit {
+                            continue;
+                        }
+                        Exploration::Truncated { executions }
+                    } else {
+                        Exploration::Failed(Counterexample {
+                            schedule: decisions_to_bytes(&execution.decisions),
+                            execution,
+                            executions,
+                        })
+                    }
+                }
+                _ if search.exhausted => Exploration::Exhausted { executions },
+                _ => Exploration::Truncated { executions },
+            };
+            let visited = std::mem::take(&mut search.visited);
+            return (exploration, visited);
+        }
     })
 }
 

@@ -69,6 +69,7 @@ fn every_schedule_once_within_the_bound_and_each_replays_from_bytes() {
             &EngineConfig::default(),
             true,
             three_threads,
+            |_| true,
         );
         let Exploration::Exhausted { executions } = exploration else {
             panic!("K={k}: {exploration:?}")
@@ -190,4 +191,62 @@ fn a_nondeterministic_test_is_an_engine_error() {
             "{outcome:?}"
         );
     }
+}
+
+/// Fails in every execution, with the order in which the two threads ran.
+fn always_fails_with_order() {
+    let order = std::sync::Arc::new(shuttle::sync::Mutex::new(String::new()));
+    let hs: Vec<_> = (0..2)
+        .map(|i| {
+            let order = std::sync::Arc::clone(&order);
+            shuttle::thread::spawn(move || order.lock().unwrap().push_str(&i.to_string()))
+        })
+        .collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+    let o = order.lock().unwrap().clone();
+    panic!("order {o}");
+}
+
+#[test]
+fn explore_until_walks_past_rejected_failures() {
+    crate::engine::quiet_panics();
+    let cfg = EngineConfig::default();
+    let first = match explore_until(
+        1,
+        ExploreLimits::default(),
+        &cfg,
+        always_fails_with_order,
+        |_| true,
+    ) {
+        Exploration::Failed(c) => c.execution.outcome,
+        other => panic!("{other:?}"),
+    };
+    let wanted = if first == Outcome::Panic("order 01".into()) {
+        "order 10"
+    } else {
+        "order 01"
+    };
+    let found = explore_until(
+        1,
+        ExploreLimits::default(),
+        &cfg,
+        always_fails_with_order,
+        move |e| e.outcome == Outcome::Panic(wanted.into()),
+    );
+    let Exploration::Failed(c) = found else {
+        panic!("{found:?}")
+    };
+    assert_eq!(c.execution.outcome, Outcome::Panic(wanted.into()));
+    assert!(c.executions > 1);
+    // Rejecting everything exhausts the bounded space.
+    let none = explore_until(
+        1,
+        ExploreLimits::default(),
+        &cfg,
+        always_fails_with_order,
+        |_| false,
+    );
+    assert!(matches!(none, Exploration::Exhausted { .. }), "{none:?}");
 }

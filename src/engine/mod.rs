@@ -91,7 +91,9 @@ mod run;
 pub use batch::{BatchFailure, BatchResult, run_batch};
 pub use byte_scheduler::{ByteScheduler, STAY_THRESHOLD};
 pub use decision::{Decision, DecisionLog, decisions_to_bytes};
-pub use explore::{Counterexample, Exploration, ExploreLimits, explore, explore_with};
+pub use explore::{
+    Counterexample, Exploration, ExploreLimits, explore, explore_until, explore_with,
+};
 pub use quiet::{in_engine_run, quiet_panics};
 pub use run::{EngineConfig, Execution, Outcome, payload_text, run_once};
 

@@ -1,0 +1,222 @@
+//! Minimisation of a reproducer to what a human has to read: the fewest CPUs, then the fewest
+//! operations, then the fewest preemptions, then the shortest schedule, all while the bug keeps
+//! its [signature](super::report::signature).
+//!
+//! Each candidate program is searched with the engine's bounded exploration
+//! ([`explore_until`]) at 0, 1, 2 … preemptions, accepting only failures with the same
+//! signature; so the schedule found has the fewest preemptions the bound allows. libFuzzer's
+//! `tmin` minimises bytes instead, which keeps preemptions a reader does not need.
+
+use crate::engine::{EngineConfig, Exploration, ExploreLimits, explore_until};
+use crate::model::harness::{Verdict, execute, run_program};
+use crate::model::{Bug, ModelConfig, Program};
+
+use super::report::signature;
+
+/// Limits of a minimisation.
+#[derive(Clone, Copy, Debug)]
+pub struct MinimizeLimits {
+    /// Most preemptions searched per candidate program.
+    pub max_preemptions: usize,
+    /// Most executions per candidate and preemption bound.
+    pub max_executions: usize,
+}
+
+impl Default for MinimizeLimits {
+    fn default() -> Self {
+        MinimizeLimits {
+            max_preemptions: 3,
+            max_executions: 20_000,
+        }
+    }
+}
+
+/// The sizes a reader cares about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Size {
+    /// CPUs.
+    pub cpus: usize,
+    /// Operations, set-up included.
+    pub ops: usize,
+    /// Preemptions in the schedule.
+    pub preemptions: usize,
+    /// Schedule bytes.
+    pub schedule: usize,
+}
+
+impl std::fmt::Display for Size {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} CPUs, {} operations, {} preemptions, {} schedule bytes",
+            self.cpus, self.ops, self.preemptions, self.schedule
+        )
+    }
+}
+
+/// A minimised reproducer.
+#[derive(Clone, Debug)]
+pub struct Minimized {
+    /// The program.
+    pub program: Program,
+    /// Its schedule bytes (for the engine's byte scheduler).
+    pub schedule: Vec<u8>,
+    /// The bug it shows (same signature as the original).
+    pub bug: Box<Bug>,
+    /// Sizes before.
+    pub before: Size,
+    /// Sizes after.
+    pub after: Size,
+    /// Candidate searches run.
+    pub candidates: usize,
+}
+
+fn ops(p: &Program) -> usize {
+    p.setup.len() + p.cpus.iter().map(Vec::len).sum::<usize>()
+}
+
+/// Runs `program` under `schedule`; the bug's signature and the preemption count.
+fn run(program: &Program, schedule: &[u8], cfg: ModelConfig) -> (Option<Box<Bug>>, usize) {
+    let (v, exec) = run_program(program, cfg, schedule, &EngineConfig::default());
+    let pre = exec.decisions.iter().filter(|d| d.preemption).count();
+    match v {
+        Verdict::Bug(b, _) => (Some(b), pre),
+        _ => (None, pre),
+    }
+}
+
+/// The schedule with the fewest preemptions (up to the limit) under which `program` shows a bug
+/// with signature `sig`.
+fn reproduce(
+    program: &Program,
+    cfg: ModelConfig,
+    sig: &str,
+    limits: MinimizeLimits,
+) -> Option<(Vec<u8>, usize)> {
+    for k in 0..=limits.max_preemptions {
+        let p = program.clone();
+        let want = sig.to_string();
+        let found = explore_until(
+            k,
+            ExploreLimits {
+                max_executions: Some(limits.max_executions),
+            },
+            &EngineConfig::default(),
+            move || execute(&p, cfg),
+            move |e| matches!(Verdict::of(e), Verdict::Bug(b, _) if signature(&b) == want),
+        );
+        if let Exploration::Failed(c) = found {
+            let pre = c
+                .execution
+                .decisions
+                .iter()
+                .filter(|d| d.preemption)
+                .count();
+            return Some((c.schedule, pre));
+        }
+    }
+    None
+}
+
+/// Minimises `program` + `schedule`, which must show a bug under `cfg`.
+pub fn minimize(
+    program: &Program,
+    schedule: &[u8],
+    cfg: ModelConfig,
+    limits: MinimizeLimits,
+) -> Result<Minimized, String> {
+    let cfg = ModelConfig {
+        record: false,
+        ..cfg
+    };
+    let (Some(bug), pre) = run(program, schedule, cfg) else {
+        return Err("the reproducer shows no bug under these settings".into());
+    };
+    let sig = signature(&bug);
+    let before = Size {
+        cpus: program.cpus.len(),
+        ops: ops(program),
+        preemptions: pre,
+        schedule: schedule.len(),
+    };
+    let mut candidates = 0;
+    let mut try_program = |p: &Program| {
+        candidates += 1;
+        reproduce(p, cfg, &sig, limits)
+    };
+    let mut best = program.clone();
+    // The original's own schedule is the fallback if no bounded search reproduces it.
+    let mut best_sched = try_program(&best);
+    // 1. CPUs (at least two: the fuzz format needs them, and a race needs them).
+    let mut c = best.cpus.len();
+    while c > 0 && best.cpus.len() > 2 {
+        c -= 1;
+        let mut p = best.clone();
+        p.cpus.remove(c);
+        if let Some(s) = try_program(&p) {
+            best = p;
+            best_sched = Some(s);
+        }
+    }
+    // 2. Operations, until no single removal keeps the bug.
+    loop {
+        let mut changed = false;
+        let slots: Vec<(Option<usize>, usize)> = (0..best.setup.len())
+            .map(|i| (None, i))
+            .chain(
+                best.cpus
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(c, ops)| (0..ops.len()).map(move |i| (Some(c), i))),
+            )
+            .collect();
+        for (list, i) in slots.into_iter().rev() {
+            let mut p = best.clone();
+            match list {
+                None => {
+                    p.setup.remove(i);
+                }
+                Some(c) if p.cpus[c].len() > 1 => {
+                    p.cpus[c].remove(i);
+                }
+                Some(_) => continue,
+            }
+            if let Some(s) = try_program(&p) {
+                best = p;
+                best_sched = Some(s);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    // 3. The schedule: the fewest preemptions (from the search), then the fewest bytes.
+    let (mut sched, best_pre) = best_sched.unwrap_or_else(|| (schedule.to_vec(), pre));
+    // Shorter only while the fallback for the missing bytes adds no preemption.
+    while !sched.is_empty() {
+        let shorter = &sched[..sched.len() - 1];
+        match run(&best, shorter, cfg) {
+            (Some(b), p) if signature(&b) == sig && p <= best_pre => {
+                sched.truncate(sched.len() - 1)
+            }
+            _ => break,
+        }
+    }
+    let (Some(bug), pre) = run(&best, &sched, cfg) else {
+        return Err("internal error: the minimised reproducer lost the bug".into());
+    };
+    Ok(Minimized {
+        after: Size {
+            cpus: best.cpus.len(),
+            ops: ops(&best),
+            preemptions: pre,
+            schedule: sched.len(),
+        },
+        program: best,
+        schedule: sched,
+        bug,
+        before,
+        candidates,
+    })
+}

@@ -1,0 +1,62 @@
+//! The command line's exit status and messages: 0 no bug, 1 bug, 2 bad usage or input; and
+//! byte-identical output when the same reproducer is replayed in new processes.
+
+use std::process::Command;
+
+fn swapfuzz(args: &[&str]) -> (i32, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_swapfuzz"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+const CRASH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/corpus/crashes/shmem-truncate-null-swap_map.bin"
+);
+
+#[test]
+fn replay_a_crash_on_buggy_then_on_fixed() {
+    let (code, out, _) = swapfuzz(&["replay", CRASH]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("CPU0") && out.contains("CPU1"));
+    assert!(out.contains("swap_page_trans_huge_swapped <-- NULL dereference of si->swap_map"));
+    assert!(out.contains("BUG: kernel NULL pointer dereference"));
+    let (code, out, _) = swapfuzz(&["replay", CRASH, "--variant", "fixed"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("No bug"));
+}
+
+#[test]
+fn replay_is_byte_identical_across_processes() {
+    let first = swapfuzz(&["replay", CRASH]);
+    for _ in 0..3 {
+        assert_eq!(swapfuzz(&["replay", CRASH]), first);
+    }
+}
+
+#[test]
+fn bad_input_exits_2_with_a_message() {
+    let (code, _, err) = swapfuzz(&["replay", "/nonexistent/crash"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read /nonexistent/crash"), "{err}");
+    let empty = std::env::temp_dir().join(format!("swapfuzz-empty-{}", std::process::id()));
+    std::fs::write(&empty, b"").unwrap();
+    let (code, _, err) = swapfuzz(&["replay", empty.to_str().unwrap()]);
+    std::fs::remove_file(&empty).unwrap();
+    assert_eq!(code, 2);
+    assert!(err.contains("is empty"), "{err}");
+    let (code, _, err) = swapfuzz(&["hunt", "--variant", "patched"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("invalid value 'patched'"), "{err}");
+    let (code, _, _) = swapfuzz(&["frobnicate"]);
+    assert_eq!(code, 2);
+    let (code, out, _) = swapfuzz(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("hunt") && out.contains("replay"));
+}
