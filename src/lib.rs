@@ -13,4 +13,5 @@ pub mod cli;
 pub mod engine;
 pub mod fuzz;
 pub mod model;
+pub mod scenario;
 pub mod triage;

@@ -1,6 +1,7 @@
 //! The `swapfuzz` command line. Exit status everywhere: 0 no bug, 1 bug found, 2 bad usage or
 //! bad input (with a message saying what was wrong).
 
+mod bench;
 mod hunt;
 mod minimize;
 mod replay;
@@ -38,6 +39,8 @@ enum Command {
     Minimize(minimize::MinimizeArgs),
     /// Group a directory of crash files by bug signature.
     Triage(triage::TriageArgs),
+    /// Measure throughput and time to the shmem race, beside shuttle's own schedulers.
+    Bench(bench::BenchArgs),
 }
 
 /// Which `free_swap_and_cache()` runs.
@@ -113,6 +116,7 @@ pub fn run() -> ExitCode {
         Command::Replay(a) => replay::run(&a),
         Command::Minimize(a) => minimize::run(&a),
         Command::Triage(a) => triage::run(&a),
+        Command::Bench(a) => bench::run(&a),
     };
     match r {
         Ok(code) => ExitCode::from(code),

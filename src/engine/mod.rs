@@ -86,6 +86,7 @@ mod byte_scheduler;
 mod decision;
 mod explore;
 mod quiet;
+mod recorder;
 mod run;
 
 pub use batch::{BatchFailure, BatchResult, run_batch};
@@ -95,7 +96,8 @@ pub use explore::{
     Counterexample, Exploration, ExploreLimits, explore, explore_until, explore_with,
 };
 pub use quiet::{in_engine_run, quiet_panics};
-pub use run::{EngineConfig, Execution, Outcome, payload_text, run_once};
+pub use recorder::Recording;
+pub use run::{EngineConfig, Execution, Outcome, payload_text, run_once, run_with_scheduler};
 
 /// A neutral scheduling point for code under test: lets the engine switch tasks here, without
 /// the yield hint that `shuttle::thread::yield_now` gives.

@@ -189,3 +189,26 @@ pub(crate) fn classify(payload: &(dyn Any + Send)) -> Outcome {
 #[cfg(test)]
 #[path = "run_tests.rs"]
 mod tests;
+
+/// Runs `test` under any shuttle scheduler (e.g. shuttle's `PctScheduler` or
+/// `RandomScheduler`, for comparisons), quietly, until the scheduler stops or an execution fails.
+/// Returns how the last execution ended and its panic payload.
+pub fn run_with_scheduler<S, F>(
+    scheduler: S,
+    cfg: &EngineConfig,
+    test: F,
+) -> (Outcome, Option<Box<dyn Any + Send>>)
+where
+    S: shuttle::scheduler::Scheduler + Send + 'static,
+    F: Fn() + Send + Sync + 'static,
+{
+    let cfg = cfg.clone();
+    on_clean_thread(move || {
+        let runner = Runner::new(scheduler, shuttle_config(&cfg));
+        let result = {
+            let _guard = RunGuard::enter();
+            panic::catch_unwind(AssertUnwindSafe(move || runner.run(test)))
+        };
+        split_result(result.map(drop))
+    })
+}

@@ -11,13 +11,18 @@
 //! `max_executions` and a long `time`, the same seed gives the same executions.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::generate::{self, MAX_SCHEDULE};
 use super::input::{decode, encode};
 use super::rng::Rng;
-use crate::engine::{EngineConfig, quiet_panics, run_batch};
+use shuttle::scheduler::PctScheduler;
+
+use crate::engine::{
+    EngineConfig, Recording, decisions_to_bytes, quiet_panics, run_batch, run_with_scheduler,
+};
 use crate::model::harness::{Verdict, execute, run_program};
 use crate::model::{Bug, ModelConfig, Program, Variant};
 
@@ -171,6 +176,21 @@ impl Hunter {
         Candidate::new(&p, &s)
     }
 
+    /// A program for a PCT round: fresh, or the more promising of two corpus entries.
+    fn pct_program(&mut self) -> Program {
+        let rng = &mut self.rng;
+        if self.corpus.is_empty() || rng.chance(1, 2) {
+            return generate::program(rng);
+        }
+        let a = &self.corpus[rng.below(self.corpus.len())].program;
+        let b = &self.corpus[rng.below(self.corpus.len())].program;
+        if generate::promise(b) > generate::promise(a) {
+            b.clone()
+        } else {
+            a.clone()
+        }
+    }
+
     /// Keeps `c` if its feature is new.
     fn observe(&mut self, c: Candidate, switches: usize) {
         let mut h = std::hash::DefaultHasher::new();
@@ -190,6 +210,61 @@ impl Hunter {
             }
         }
     }
+}
+
+/// Executions of one program under shuttle's PCT scheduler in a PCT round.
+const PCT_ITERS: usize = 16;
+
+/// About `budget` executions of shuttle's PCT scheduler (Burckhardt et al., ASPLOS 2010; depth
+/// 2 or 3) on programs from the generator and the corpus, recorded as decisions; a failing
+/// schedule becomes schedule bytes, so its reproducer is an ordinary input.
+fn pct_round(
+    hunter: &mut Hunter,
+    cfg: ModelConfig,
+    engine: &EngineConfig,
+    budget: usize,
+    executions: &mut u64,
+    start: Instant,
+) -> Option<HuntResult> {
+    for _ in 0..budget.div_ceil(PCT_ITERS) {
+        let program = hunter.pct_program();
+        let depth = hunter.rng.range(2, 3);
+        let seed = hunter.rng.next_u64();
+        let count = Arc::new(AtomicU64::new(0));
+        let rec = Recording::new(PctScheduler::new_from_seed(seed, depth, PCT_ITERS));
+        let log = rec.log();
+        let (p, c) = (program.clone(), Arc::clone(&count));
+        let (outcome, _) = run_with_scheduler(rec, engine, move || {
+            c.fetch_add(1, Ordering::Relaxed);
+            execute(&p, cfg)
+        });
+        *executions += count.load(Ordering::Relaxed);
+        if !outcome.is_failure() {
+            continue;
+        }
+        let decisions = log.lock().expect("decision log").decisions.clone();
+        let c = Candidate::new(&program, &decisions_to_bytes(&decisions));
+        let (verdict, _) = run_program(&c.program, cfg, &c.schedule, engine);
+        return Some(match verdict {
+            Verdict::Bug(bug, _) => HuntResult::Found {
+                input: c.input,
+                executions: *executions,
+                elapsed: start.elapsed(),
+                bug,
+            },
+            Verdict::Error(message) => HuntResult::Error {
+                message,
+                input: c.input,
+                executions: *executions,
+            },
+            Verdict::Clean => HuntResult::Error {
+                message: format!("a PCT failure ({outcome:?}) did not replay from its bytes"),
+                input: c.input,
+                executions: *executions,
+            },
+        });
+    }
+    None
 }
 
 /// Log-scale bucket of a count.
@@ -213,6 +288,7 @@ pub fn hunt(opts: &HuntOptions, progress: &mut dyn FnMut(&Progress)) -> HuntResu
         seen: HashSet::new(),
     };
     let mut executions = 0u64;
+    let mut round = 0u64;
     let mut last_report = start;
     loop {
         let left = opts
@@ -225,6 +301,14 @@ pub fn hunt(opts: &HuntOptions, progress: &mut dyn FnMut(&Progress)) -> HuntResu
             };
         }
         let n = BATCH.min(usize::try_from(left).unwrap_or(BATCH));
+        if round % 2 == 1 {
+            round += 1;
+            if let Some(r) = pct_round(&mut hunter, cfg, &engine, n, &mut executions, start) {
+                return r;
+            }
+            continue;
+        }
+        round += 1;
         let batch: Vec<Candidate> = (0..n).map(|_| hunter.candidate()).collect();
         let switches = Arc::new(Mutex::new(vec![0usize; n]));
         let inputs: Vec<((usize, Program), Vec<u8>)> = batch

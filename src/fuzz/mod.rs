@@ -4,6 +4,7 @@
 //! One input format serves all of them ([`input`]): a reproducer from `swapfuzz hunt`, a crash
 //! file of libFuzzer and a file of `corpus/` are the same kind of bytes.
 
+pub mod bench;
 pub mod generate;
 pub mod hunt;
 pub mod input;
