@@ -1,0 +1,53 @@
+#!/bin/bash -eu
+# OSS-Fuzz / ClusterFuzzLite build script for swapfuzz (docs/continuous-fuzzing.md).
+#
+# The builder image (gcr.io/oss-fuzz-base/base-builder-rust) runs this as `bash -eux $SRC/build.sh`
+# from `compile`, with SANITIZER, FUZZING_ENGINE, RUSTFLAGS (`--cfg fuzzing -Zsanitizer=$SANITIZER
+# -Cdebuginfo=1 -Cforce-frame-pointers`), CUSTOM_LIBFUZZER_PATH, SRC, OUT and WORK set, a nightly
+# toolchain (RUSTUP_TOOLCHAIN), and a `cargo` wrapper that turns `cargo fuzz build` into a
+# coverage build when SANITIZER=coverage. scripts/oss-fuzz-check runs it the same way, without
+# Docker.
+#
+# SWAPFUZZ_FUZZ_TARGETS (optional): the targets to build, space-separated; default: all of
+# the [[bin]] targets of fuzz/Cargo.toml. .clusterfuzzlite/Dockerfile sets it to the Fixed targets (the Buggy ones
+# crash by design; see docs/continuous-fuzzing.md).
+
+cd "$SRC/swapfuzz"
+
+# The [[bin]] names of fuzz/Cargo.toml (not `cargo fuzz list`: OSS-Fuzz's cargo wrapper swallows
+# every `cargo fuzz` command in coverage builds).
+all_targets=$(awk '/^\[\[bin\]\]/ {b = 1; next} /^\[/ {b = 0} b && /^name *=/ {gsub(/[" ]/, "", $0); sub(/^name=/, "", $0); print}' fuzz/Cargo.toml)
+targets=${SWAPFUZZ_FUZZ_TARGETS:-$all_targets}
+
+# cargo-fuzz adds the sanitizer flags itself (-s); keep it in step with OSS-Fuzz's SANITIZER.
+# Rust has no UBSan; coverage builds are rewritten by OSS-Fuzz's cargo wrapper anyway.
+features=()
+case "${SANITIZER:-address}" in
+    address)
+        sanitizer=address
+        # corosensei's stack switches announced to ASan (fuzz/Cargo.toml).
+        features=(--features asan-fibers)
+        ;;
+    memory) sanitizer=memory ;;
+    *) sanitizer=none ;;
+esac
+
+# -O: release; --debug-assertions: debug assertions and overflow checks, as a fuzzing build
+# should have them (the model's internal invariants become crashes).
+if [ "$targets" = "$all_targets" ]; then
+    cargo fuzz build -O --debug-assertions -s "$sanitizer" "${features[@]}"
+else
+    for t in $targets; do
+        cargo fuzz build -O --debug-assertions -s "$sanitizer" "${features[@]}" "$t"
+    done
+fi
+
+bin=fuzz/target/x86_64-unknown-linux-gnu/release
+for t in $targets; do
+    cp "$bin/$t" "$OUT/"
+    # Seed corpus: the committed corpus/<target>/ (OSS-Fuzz unpacks it into the fuzzer's corpus).
+    rm -f "$OUT/${t}_seed_corpus.zip"
+    (cd "corpus/$t" && zip -q -j "$OUT/${t}_seed_corpus.zip" ./*)
+    cp fuzz/swapfuzz.options "$OUT/$t.options"
+    cp fuzz/swapfuzz.dict "$OUT/$t.dict"
+done
