@@ -60,3 +60,51 @@ fn bad_input_exits_2_with_a_message() {
     assert_eq!(code, 0);
     assert!(out.contains("hunt") && out.contains("replay"));
 }
+
+#[test]
+fn verify_the_shmem_scenario_on_both_variants() {
+    let (code, out, _) = swapfuzz(&["verify", "shmem-truncate", "--preemptions", "1"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("with 1 preemption(s)"), "{out}");
+    let (code, out, _) = swapfuzz(&[
+        "verify",
+        "shmem-truncate",
+        "--preemptions",
+        "2",
+        "--variant",
+        "fixed",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("VERIFIED: no bug in all"), "{out}");
+}
+
+#[test]
+fn scenario_errors_name_the_line() {
+    let f = std::env::temp_dir().join(format!("swapfuzz-bad-{}.scn", std::process::id()));
+    std::fs::write(&f, "setup:\n  swapon\ncpu0:\n  swapof dev=0\n").unwrap();
+    let (code, _, err) = swapfuzz(&["replay", f.to_str().unwrap()]);
+    std::fs::remove_file(&f).unwrap();
+    assert_eq!(code, 2);
+    assert!(err.contains("line 4") && err.contains("swapof"), "{err}");
+    let (code, _, err) = swapfuzz(&["verify", "no-such-scenario"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("shmem-truncate"), "{err}");
+}
+
+#[test]
+fn show_prints_a_reproducer_as_a_scenario_that_replays_the_same() {
+    let (code, text, _) = swapfuzz(&["show", CRASH]);
+    assert_eq!(code, 0);
+    assert!(
+        text.contains("cpu0:") && text.contains("schedule:"),
+        "{text}"
+    );
+    let f = std::env::temp_dir().join(format!("swapfuzz-show-{}.scn", std::process::id()));
+    std::fs::write(&f, &text).unwrap();
+    let (a, out_a, _) = swapfuzz(&["replay", f.to_str().unwrap()]);
+    std::fs::remove_file(&f).unwrap();
+    let (b, out_b, _) = swapfuzz(&["replay", CRASH]);
+    assert_eq!((a, b), (1, 1));
+    let tail = |s: &str| s.split_once("Program:").map(|(_, t)| t.to_string());
+    assert_eq!(tail(&out_a), tail(&out_b));
+}

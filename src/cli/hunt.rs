@@ -12,6 +12,8 @@ use crate::fuzz::input::decode;
 /// Arguments of `swapfuzz hunt`.
 #[derive(clap::Args, Debug)]
 pub struct HuntArgs {
+    /// Search only the schedules of this scenario (a built-in name or a .scn file).
+    scenario: Option<String>,
     #[command(flatten)]
     model: ModelArgs,
     /// Give up after this many seconds.
@@ -34,7 +36,18 @@ fn fnv(data: &[u8]) -> u64 {
 /// Runs `swapfuzz hunt`.
 pub fn run(a: &HuntArgs) -> Result<u8, String> {
     let cfg = a.model.config(false);
+    let program = match &a.scenario {
+        None => None,
+        Some(name) => {
+            let l = super::input::load(name)?;
+            if l.program.cpus.len() < 2 {
+                return Err(format!("{name}: a race needs at least two CPUs"));
+            }
+            Some(l.program)
+        }
+    };
     let opts = HuntOptions {
+        program,
         variant: cfg.variant,
         rcu_spinlocks: cfg.rcu_spinlocks,
         time: Duration::from_secs(a.time),

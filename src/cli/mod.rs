@@ -3,9 +3,12 @@
 
 mod bench;
 mod hunt;
+mod input;
 mod minimize;
 mod replay;
+mod scenarios;
 mod triage;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -41,6 +44,12 @@ enum Command {
     Triage(triage::TriageArgs),
     /// Measure throughput and time to the shmem race, beside shuttle's own schedulers.
     Bench(bench::BenchArgs),
+    /// Explore every schedule with at most K preemptions: a bug, or a bounded proof of none.
+    Verify(verify::VerifyArgs),
+    /// List the built-in scenarios.
+    Scenarios,
+    /// Print a reproducer as a scenario file with its schedule.
+    Show(scenarios::ShowArgs),
 }
 
 /// Which `free_swap_and_cache()` runs.
@@ -117,6 +126,9 @@ pub fn run() -> ExitCode {
         Command::Minimize(a) => minimize::run(&a),
         Command::Triage(a) => triage::run(&a),
         Command::Bench(a) => bench::run(&a),
+        Command::Verify(a) => verify::run(&a),
+        Command::Scenarios => scenarios::list(),
+        Command::Show(a) => scenarios::show(&a),
     };
     match r {
         Ok(code) => ExitCode::from(code),

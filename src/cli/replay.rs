@@ -1,11 +1,8 @@
 //! `swapfuzz replay FILE`: run a reproducer and print the program, the interleaving and the
 //! report.
 
-use std::path::PathBuf;
-
-use super::{EXIT_BUG, EXIT_CLEAN, EXIT_ERROR, ModelArgs};
+use super::{EXIT_BUG, EXIT_CLEAN, ModelArgs};
 use crate::engine::EngineConfig;
-use crate::fuzz::input::decode;
 use crate::model::harness::{Verdict, run_program};
 use crate::model::{ModelConfig, Program};
 use crate::triage::{diagram, report};
@@ -13,8 +10,8 @@ use crate::triage::{diagram, report};
 /// Arguments of `swapfuzz replay`.
 #[derive(clap::Args, Debug)]
 pub struct ReplayArgs {
-    /// The reproducer: a libFuzzer crash file or a file written by `swapfuzz hunt`.
-    file: PathBuf,
+    /// A reproducer (a libFuzzer crash file or a hunt output) or a scenario (name or .scn file).
+    file: String,
     #[command(flatten)]
     model: ModelArgs,
 }
@@ -36,7 +33,7 @@ pub fn show(program: &Program, schedule: &[u8], cfg: ModelConfig) -> Result<u8, 
         ..cfg
     };
     let (verdict, exec) = run_program(program, cfg, schedule, &EngineConfig::default());
-    println!("Program:\n{program}");
+    println!("Program:\n{}", crate::scenario::print(program, None, None));
     match verdict {
         Verdict::Clean => {
             println!(
@@ -61,17 +58,8 @@ pub fn show(program: &Program, schedule: &[u8], cfg: ModelConfig) -> Result<u8, 
 
 /// Runs `swapfuzz replay`.
 pub fn run(a: &ReplayArgs) -> Result<u8, String> {
-    let data = read_reproducer(&a.file)?;
-    let d = decode(&data);
+    let l = super::input::load(&a.file)?;
     let cfg = a.model.config(true);
-    println!(
-        "swapfuzz replay {} ({})\n",
-        a.file.display(),
-        a.model.flags()
-    );
-    let code = show(&d.program, &d.schedule, cfg)?;
-    if code == EXIT_ERROR {
-        return Ok(code);
-    }
-    Ok(code)
+    println!("swapfuzz replay {} ({})\n", a.file, a.model.flags());
+    show(&l.program, &l.schedule, cfg)
 }

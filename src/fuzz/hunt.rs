@@ -46,6 +46,8 @@ pub struct HuntOptions {
     pub seed: u64,
     /// Stop after this many executions.
     pub max_executions: Option<u64>,
+    /// Search schedules of this program only (a scenario), instead of programs and schedules.
+    pub program: Option<Program>,
 }
 
 impl Default for HuntOptions {
@@ -56,6 +58,7 @@ impl Default for HuntOptions {
             time: Duration::from_secs(60),
             seed: 1,
             max_executions: None,
+            program: None,
         }
     }
 }
@@ -130,11 +133,24 @@ struct Hunter {
     rng: Rng,
     corpus: Vec<Candidate>,
     seen: HashSet<u64>,
+    /// The program of a schedule-only search.
+    fixed: Option<Program>,
 }
 
 impl Hunter {
     fn candidate(&mut self) -> Candidate {
         let rng = &mut self.rng;
+        if let Some(p) = &self.fixed {
+            let mut s = if self.corpus.is_empty() || rng.chance(1, 4) {
+                generate::schedule(rng)
+            } else {
+                self.corpus[rng.below(self.corpus.len())].schedule.clone()
+            };
+            for _ in 0..rng.range(1, 3) {
+                generate::mutate_schedule(rng, &mut s);
+            }
+            return Candidate::new(p, &s);
+        }
         if self.corpus.is_empty() || rng.chance(1, 4) {
             let p = generate::program(rng);
             return Candidate::new(&p, &generate::schedule(rng));
@@ -178,6 +194,9 @@ impl Hunter {
 
     /// A program for a PCT round: fresh, or the more promising of two corpus entries.
     fn pct_program(&mut self) -> Program {
+        if let Some(p) = &self.fixed {
+            return p.clone();
+        }
         let rng = &mut self.rng;
         if self.corpus.is_empty() || rng.chance(1, 2) {
             return generate::program(rng);
@@ -286,6 +305,7 @@ pub fn hunt(opts: &HuntOptions, progress: &mut dyn FnMut(&Progress)) -> HuntResu
         rng: Rng::new(opts.seed),
         corpus: Vec::new(),
         seen: HashSet::new(),
+        fixed: opts.program.clone(),
     };
     let mut executions = 0u64;
     let mut round = 0u64;

@@ -1,0 +1,105 @@
+//! `swapfuzz bench`: prints throughput and time-to-bug figures, hunt beside shuttle's own
+//! schedulers, all measured in this one run on one core.
+
+use std::time::Duration;
+
+use super::EXIT_CLEAN;
+use crate::fuzz::bench::{Strategy, ToBug, throughput, time_to_bug};
+
+/// Arguments of `swapfuzz bench`.
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Seeds per strategy (the median is over them).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    seeds: u64,
+    /// Time budget per search, in seconds (a search that hits it counts as not found).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    budget: u64,
+    /// Executions for the throughput figure (0: skip it).
+    #[arg(long, default_value_t = 20_000)]
+    executions: usize,
+    /// Only these strategies (comma-separated: hunt, random, pct2, pct3).
+    #[arg(long, value_delimiter = ',', default_value = "hunt,random,pct2,pct3")]
+    strategies: Vec<String>,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Runs `swapfuzz bench`.
+pub fn run(a: &BenchArgs) -> Result<u8, String> {
+    let mut strategies = Vec::new();
+    for s in &a.strategies {
+        strategies.push(match s.as_str() {
+            "hunt" => Strategy::Hunt,
+            "random" => Strategy::Random,
+            "pct2" => Strategy::Pct(2),
+            "pct3" => Strategy::Pct(3),
+            other => {
+                return Err(format!(
+                    "unknown strategy {other:?}: expected hunt, random, pct2, pct3"
+                ));
+            }
+        });
+    }
+    if a.executions > 0 {
+        let (eps, steps) = throughput(a.executions);
+        println!(
+            "throughput: {eps:.0} executions/s of a 3-CPU x 10-operation program ({steps} scheduling points each), one shuttle runner"
+        );
+    }
+    println!(
+        "\ntime to the first shmem race (Buggy, spinlocks are RCU readers), {} seeds, budget {} s each:",
+        a.seeds, a.budget
+    );
+    println!(
+        "{:<34} {:>7} {:>14} {:>10}   per seed (executions)",
+        "strategy", "found", "median execs", "median s"
+    );
+    let mut hunt_median = None;
+    for strategy in [
+        Strategy::Hunt,
+        Strategy::Random,
+        Strategy::Pct(2),
+        Strategy::Pct(3),
+    ] {
+        let runs: Vec<ToBug> = (1..=a.seeds)
+            .map(|s| time_to_bug(strategy, s, Duration::from_secs(a.budget)))
+            .collect();
+        let found = runs.iter().filter(|r| r.found).count();
+        // Not found counts as the whole budget (a lower bound).
+        let execs = median(runs.iter().map(|r| r.executions as f64).collect());
+        let secs = median(runs.iter().map(|r| r.elapsed.as_secs_f64()).collect());
+        let per: Vec<String> = runs
+            .iter()
+            .map(|r| format!("{}{}", r.executions, if r.found { "" } else { "+" }))
+            .collect();
+        let ratio = match (strategy, hunt_median) {
+            (Strategy::Hunt, _) => {
+                hunt_median = Some(execs);
+                String::new()
+            }
+            (_, Some(h)) if h > 0.0 => format!("  ({:.1}x hunt's executions)", execs / h),
+            _ => String::new(),
+        };
+        println!(
+            "{:<34} {:>3}/{:<3} {:>14.0} {:>10.2}   {}{}",
+            strategy.to_string(),
+            found,
+            a.seeds,
+            execs,
+            secs,
+            per.join(" "),
+            ratio
+        );
+    }
+    println!("\n('+': not found within the budget; the median then is a lower bound)");
+    Ok(EXIT_CLEAN)
+}

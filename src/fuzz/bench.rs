@@ -1,0 +1,240 @@
+//! The benchmark behind `swapfuzz bench`: throughput of one typical execution, and executions
+//! and time to the first bug of the shmem race for `hunt` beside shuttle's `RandomScheduler`
+//! and `PctScheduler` (depth 2 and 3) driving random programs from the same generator. Every
+//! figure comes from the same process, on one core, so the ratios are meaningful on any machine.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use shuttle::scheduler::{PctScheduler, RandomScheduler};
+
+use super::generate;
+use super::hunt::{HuntOptions, HuntResult, hunt};
+use super::rng::Rng;
+use crate::engine::{EngineConfig, quiet_panics, run_batch, run_with_scheduler};
+use crate::model::harness::{BugPanic, execute};
+use crate::model::{Bug, ModelConfig, Op, Program, Variant};
+
+/// Executions each baseline scheduler runs per generated program (one shuttle runner each).
+pub const ITERS_PER_PROGRAM: usize = 16;
+
+/// A search strategy of the comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    /// `swapfuzz hunt`.
+    Hunt,
+    /// shuttle's `RandomScheduler`.
+    Random,
+    /// shuttle's `PctScheduler` with this depth.
+    Pct(usize),
+}
+
+impl std::fmt::Display for Strategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Strategy::Hunt => write!(f, "swapfuzz hunt"),
+            Strategy::Random => write!(f, "shuttle RandomScheduler"),
+            Strategy::Pct(d) => write!(f, "shuttle PctScheduler(depth {d})"),
+        }
+    }
+}
+
+/// One search's result: executions and time to the first bug, if found within the budget.
+#[derive(Clone, Copy, Debug)]
+pub struct ToBug {
+    /// Executions run (to the bug, or all of the budget).
+    pub executions: u64,
+    /// Time spent.
+    pub elapsed: Duration,
+    /// Whether the shmem race was found.
+    pub found: bool,
+}
+
+/// Whether `bug` is the shmem race: a bad access inside `free_swap_and_cache()` called from
+/// `shmem_free_swap()`.
+pub fn is_shmem_race(bug: &Bug) -> bool {
+    matches!(bug.kind, crate::model::BugKind::BadAccess { .. })
+        && bug.stack.contains(&"free_swap_and_cache")
+        && bug.stack.contains(&"shmem_free_swap")
+}
+
+/// Searches with `strategy` from seed `seed` until the shmem race or the budget.
+pub fn time_to_bug(strategy: Strategy, seed: u64, budget: Duration) -> ToBug {
+    quiet_panics();
+    let start = Instant::now();
+    let cfg = ModelConfig::default();
+    if strategy == Strategy::Hunt {
+        let opts = HuntOptions {
+            seed,
+            time: budget,
+            ..HuntOptions::default()
+        };
+        return match hunt(&opts, &mut |_| {}) {
+            HuntResult::Found {
+                executions, bug, ..
+            } => ToBug {
+                executions,
+                elapsed: start.elapsed(),
+                found: is_shmem_race(&bug),
+            },
+            HuntResult::Clean { executions, .. } | HuntResult::Error { executions, .. } => ToBug {
+                executions,
+                elapsed: start.elapsed(),
+                found: false,
+            },
+        };
+    }
+    let mut rng = Rng::new(seed);
+    let count = Arc::new(AtomicU64::new(0));
+    while start.elapsed() < budget {
+        let p = generate::program(&mut rng);
+        let s = rng.next_u64();
+        let c = Arc::clone(&count);
+        let test = move || {
+            c.fetch_add(1, Ordering::Relaxed);
+            execute(&p, cfg)
+        };
+        let engine = EngineConfig::default();
+        let (outcome, payload) = match strategy {
+            Strategy::Random => run_with_scheduler(
+                RandomScheduler::new_from_seed(s, ITERS_PER_PROGRAM),
+                &engine,
+                test,
+            ),
+            Strategy::Pct(depth) => run_with_scheduler(
+                PctScheduler::new_from_seed(s, depth, ITERS_PER_PROGRAM),
+                &engine,
+                test,
+            ),
+            Strategy::Hunt => unreachable!("handled above"),
+        };
+        if outcome.is_failure()
+            && payload
+                .as_ref()
+                .and_then(|p| p.downcast_ref::<BugPanic>())
+                .is_some_and(|b| is_shmem_race(&b.bug))
+        {
+            return ToBug {
+                executions: count.load(Ordering::Relaxed),
+                elapsed: start.elapsed(),
+                found: true,
+            };
+        }
+    }
+    ToBug {
+        executions: count.load(Ordering::Relaxed),
+        elapsed: start.elapsed(),
+        found: false,
+    }
+}
+
+/// A typical program: 3 CPUs of about ten operations over every path (the one
+/// `examples/model_bench.rs` also runs).
+pub fn typical_program() -> Program {
+    use Op::*;
+    let setup = vec![
+        Swapon,
+        Mmap {
+            pages: 3,
+            huge: false,
+        },
+        Mmap {
+            pages: 0,
+            huge: true,
+        },
+        ShmemWrite { file: 0, index: 0 },
+        ShmemWrite { file: 0, index: 1 },
+        SwapOut { mm: 0, pte: 0 },
+        SwapOut { mm: 1, pte: 0 },
+        ShmemWritepage { file: 0, index: 0 },
+    ];
+    let cpu0 = vec![
+        Fork { mm: 0 },
+        SwapOut { mm: 0, pte: 1 },
+        SwapIn {
+            mm: 0,
+            pte: 0,
+            write: false,
+        },
+        Zap { mm: 2, pte: 0 },
+        ShmemWritepage { file: 0, index: 1 },
+        Reclaim { dev: 0, offset: 0 },
+        SwapIn {
+            mm: 1,
+            pte: 1,
+            write: true,
+        },
+        Exit { mm: 0 },
+        ShmemWrite { file: 1, index: 2 },
+        ShmemTruncate { file: 1 },
+    ];
+    let cpu1 = vec![
+        SwapOut { mm: 0, pte: 2 },
+        ShmemTruncate { file: 0 },
+        Zap { mm: 0, pte: 3 },
+        Reclaim { dev: 0, offset: 1 },
+        Fork { mm: 1 },
+        SwapIn {
+            mm: 0,
+            pte: 1,
+            write: false,
+        },
+        Exit { mm: 1 },
+        Mmap {
+            pages: 1,
+            huge: false,
+        },
+        SwapOut { mm: 3, pte: 0 },
+        Exit { mm: 2 },
+    ];
+    let cpu2 = vec![
+        Reclaim { dev: 0, offset: 2 },
+        SwapIn {
+            mm: 0,
+            pte: 2,
+            write: true,
+        },
+        Zap { mm: 1, pte: 1 },
+        ShmemWrite { file: 1, index: 0 },
+        ShmemWritepage { file: 1, index: 0 },
+        Swapoff { dev: 0 },
+        Swapon,
+        SwapOut { mm: 0, pte: 3 },
+        Reclaim { dev: 0, offset: 0 },
+        Swapoff { dev: 0 },
+    ];
+    Program {
+        setup,
+        cpus: vec![cpu0, cpu1, cpu2],
+    }
+}
+
+/// Executions per second of [`typical_program`] under random schedules, in one shuttle runner
+/// (`run_batch`), on the Fixed variant (no execution stops early).
+pub fn throughput(executions: usize) -> (f64, usize) {
+    quiet_panics();
+    let cfg = ModelConfig {
+        variant: Variant::Fixed,
+        ..ModelConfig::default()
+    };
+    let p = typical_program();
+    let mut rng = Rng::new(0);
+    let inputs: Vec<(Program, Vec<u8>)> = (0..executions)
+        .map(|_| (p.clone(), (0..128).map(|_| rng.byte()).collect()))
+        .collect();
+    let steps = {
+        let p = p.clone();
+        crate::engine::run_once(&inputs[0].1, &EngineConfig::default(), move || {
+            execute(&p, cfg)
+        })
+        .steps
+    };
+    let t = Instant::now();
+    let r = run_batch(
+        inputs.into_iter(),
+        &EngineConfig::default(),
+        move |p: &Program| execute(p, cfg),
+    );
+    (r.executions as f64 / t.elapsed().as_secs_f64(), steps)
+}

@@ -1,0 +1,173 @@
+use super::*;
+use crate::engine::EngineConfig;
+use crate::fuzz::input::decode;
+use crate::model::harness::run_program;
+use crate::model::{ModelConfig, Variant, seeds};
+
+/// xorshift64*.
+fn next(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+}
+
+fn random_bytes(st: &mut u64) -> Vec<u8> {
+    let len = (next(st) % 300) as usize;
+    (0..len).map(|_| (next(st) >> 24) as u8).collect()
+}
+
+#[test]
+fn seeds_roundtrip_exactly() {
+    for (name, p) in seeds::all() {
+        assert_eq!(normalize(&p), p, "{name} is in canonical form");
+        for schedule in [None, Some(&[][..]), Some(&[0xff, 0, 0x13, 0x40][..])] {
+            for n in [None, Some(name)] {
+                let text = print(&p, schedule, n);
+                let s = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+                assert_eq!(s.program, p, "{text}");
+                assert_eq!(s.schedule.as_deref(), schedule, "{text}");
+                assert_eq!(s.name.as_deref(), n);
+            }
+        }
+    }
+}
+
+#[test]
+fn random_programs_roundtrip() {
+    let mut st = 0x9e37_79b9_7f4a_7c15u64;
+    let mut changed = 0;
+    for _ in 0..5_000 {
+        let d = decode(&random_bytes(&mut st));
+        let text = print(&d.program, Some(&d.schedule), Some("random"));
+        let s = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let canonical = normalize(&d.program);
+        assert_eq!(s.program, canonical, "{text}");
+        assert_eq!(s.schedule.as_deref(), Some(&d.schedule[..]));
+        // The canonical form is a fixed point: it roundtrips exactly, to the same text.
+        assert_eq!(normalize(&canonical), canonical);
+        assert_eq!(print(&canonical, Some(&d.schedule), Some("random")), text);
+        changed += usize::from(canonical != d.program);
+    }
+    assert!(
+        changed > 1000,
+        "the test exercises normalization ({changed})"
+    );
+}
+
+#[test]
+fn whole_scenarios_roundtrip_with_their_description() {
+    for (name, _, text) in builtin() {
+        let s = parse(&text).unwrap();
+        assert!(s.description.len() > 3, "{name} explains itself");
+        assert_eq!(parse(&print_scenario(&s)).unwrap(), s, "{name}");
+    }
+    let odd = Scenario {
+        name: Some("two words#".into()),
+        description: vec!["".into(), "  indented".into(), "x".into()],
+        program: seeds::zap_4k(),
+        schedule: None,
+    };
+    let back = parse(&print_scenario(&odd)).unwrap();
+    assert_eq!(back.name.as_deref(), Some("two-words-"));
+    assert_eq!(back.description, odd.description);
+}
+
+/// The canonical form runs exactly as the original: same decisions, same verdict.
+#[test]
+fn normalization_keeps_behaviour() {
+    crate::engine::quiet_panics();
+    let mut st = 0x5eed_u64;
+    let engine = EngineConfig::default();
+    let mut compared = 0;
+    while compared < 150 {
+        let d = decode(&random_bytes(&mut st));
+        let canonical = normalize(&d.program);
+        if canonical == d.program {
+            continue;
+        }
+        compared += 1;
+        let variant = [Variant::Buggy, Variant::Fixed][compared % 2];
+        let cfg = ModelConfig {
+            variant,
+            rcu_spinlocks: compared % 3 != 0,
+            record: true,
+        };
+        let (v1, e1) = run_program(&d.program, cfg, &d.schedule, &engine);
+        let (v2, e2) = run_program(&canonical, cfg, &d.schedule, &engine);
+        assert_eq!(v1, v2, "{}", d.program);
+        assert_eq!(e1.decisions, e2.decisions, "{}", d.program);
+        assert_eq!(e1.steps, e2.steps);
+    }
+}
+
+#[test]
+fn builtins_are_the_seeds() {
+    let b = builtin();
+    let names: Vec<&str> = b.iter().map(|(n, _, _)| *n).collect();
+    let seed_names: Vec<&str> = seeds::all().iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, seed_names);
+    for ((name, summary, text), (_, seed)) in b.iter().zip(seeds::all()) {
+        let s = load(name).unwrap();
+        assert_eq!(s.program, seed, "{name}");
+        assert_eq!(s.name.as_deref(), Some(*name));
+        assert_eq!(s.schedule, None);
+        assert_eq!(parse(text).unwrap(), s);
+        assert!(summary.len() > 20 && !summary.starts_with('#'), "{summary}");
+        assert_eq!(s.description[0], *summary);
+        let verdicts = s.description.join("\n");
+        for w in ["buggy:", "fixed:", "RCU readers", "§4("] {
+            assert!(verdicts.contains(w), "{name} lacks {w}");
+        }
+    }
+    assert_eq!(
+        load("shmem-truncate").unwrap().program,
+        seeds::shmem_truncate()
+    );
+    assert_eq!(load("thp-exit").unwrap().program, seeds::thp_exit());
+    assert_eq!(load("zap-4k").unwrap().program, seeds::zap_4k());
+}
+
+#[test]
+fn load_reads_files_and_explains_failures() {
+    let dir = std::env::temp_dir().join(format!("swapfuzz-scenario-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("my-race.scn");
+    std::fs::write(&good, "cpu0:\n  swapon\ncpu1:\n  swapoff dev=0\n").unwrap();
+    let s = load(good.to_str().unwrap()).unwrap();
+    assert_eq!(s.name.as_deref(), Some("my-race"), "named after the file");
+    assert_eq!(s.program.cpus.len(), 2);
+
+    let bad = dir.join("bad.scn");
+    std::fs::write(&bad, "cpu0:\n  swapon\n  swapof dev=0\n").unwrap();
+    let e = load(bad.to_str().unwrap()).unwrap_err();
+    assert_eq!(
+        e,
+        format!(
+            "{}: line 3: unknown operation \"swapof\" (did you mean \"swapoff\"?); expected one of: swapon, swapoff, mmap, fork, swapout, reclaim, swapin, zap, exit, shmem-write, shmem-writepage, shmem-truncate",
+            bad.display()
+        )
+    );
+
+    let e = load("no-such-scenario").unwrap_err();
+    assert!(e.contains("shmem-truncate, thp-exit, zap-4k"), "{e}");
+    let e = load(dir.join("missing.scn").to_str().unwrap()).unwrap_err();
+    assert!(e.contains("neither a file nor a built-in"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_format_documentation_covers_every_operation() {
+    let readme = include_str!("../../scenarios/README.md");
+    for name in op_names() {
+        assert!(readme.contains(&format!("`{name}")), "README lacks {name}");
+    }
+    for key in [
+        "dev=", "pages=", "huge", "mm=", "pte=", "offset=", "write", "file=", "index=",
+    ] {
+        assert!(readme.contains(key), "README lacks {key}");
+    }
+    for (name, _, _) in builtin() {
+        assert!(readme.contains(name), "README lacks {name}");
+    }
+}
