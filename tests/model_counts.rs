@@ -18,6 +18,7 @@ fn clean(setup: Vec<Op>, cpu: Vec<Op>) {
         let cfg = ModelConfig {
             variant,
             rcu_spinlocks: true,
+            preemptible: true,
             record: false,
         };
         let (v, _) = run_program(&p, cfg, &[0xff; 64], &EngineConfig::default());

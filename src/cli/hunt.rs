@@ -50,6 +50,7 @@ pub fn run(a: &HuntArgs) -> Result<u8, String> {
         program,
         variant: cfg.variant,
         rcu_spinlocks: cfg.rcu_spinlocks,
+        preemptible: cfg.preemptible,
         time: Duration::from_secs(a.time),
         seed: a.seed,
         max_executions: None,

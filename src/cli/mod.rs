@@ -80,6 +80,10 @@ pub struct ModelArgs {
     /// world the thread's first two diagrams assume).
     #[arg(long, value_enum, default_value = "on")]
     rcu_spinlocks: Switch,
+    /// Preemptible kernel (on: CONFIG_PREEMPT / PREEMPT_DYNAMIC, preemptible RCU; off:
+    /// PREEMPT_NONE / VOLUNTARY, where kernel code is an RCU reader until it sleeps).
+    #[arg(long, value_enum, default_value = "on")]
+    preempt: Switch,
 }
 
 impl ModelArgs {
@@ -91,6 +95,7 @@ impl ModelArgs {
                 VariantArg::Fixed => Variant::Fixed,
             },
             rcu_spinlocks: matches!(self.rcu_spinlocks, Switch::On),
+            preemptible: matches!(self.preempt, Switch::On),
             record,
         }
     }
@@ -98,11 +103,16 @@ impl ModelArgs {
     /// `--variant X --rcu-spinlocks Y`, to print in "reproduce with" lines.
     pub fn flags(&self) -> String {
         let c = self.config(false);
-        format!(
+        let on = |b: bool| if b { "on" } else { "off" };
+        let mut f = format!(
             "--variant {} --rcu-spinlocks {}",
             c.variant.name(),
-            if c.rcu_spinlocks { "on" } else { "off" }
-        )
+            on(c.rcu_spinlocks)
+        );
+        if !c.preemptible {
+            f.push_str(" --preempt off");
+        }
+        f
     }
 }
 

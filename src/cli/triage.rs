@@ -79,6 +79,7 @@ pub fn run(a: &TriageArgs) -> Result<u8, String> {
             let cfg = ModelConfig {
                 variant,
                 rcu_spinlocks,
+                preemptible: true,
                 record: false,
             };
             let m = minimize(&d.program, &d.schedule, cfg, MinimizeLimits::default())?;

@@ -40,6 +40,8 @@ pub struct HuntOptions {
     pub variant: Variant,
     /// Spinlocks are RCU readers (the real kernel).
     pub rcu_spinlocks: bool,
+    /// A preemptible kernel ([`ModelConfig::preemptible`]).
+    pub preemptible: bool,
     /// Wall-clock budget (checked between batches).
     pub time: Duration,
     /// Seed of the search's generator.
@@ -55,6 +57,7 @@ impl Default for HuntOptions {
         HuntOptions {
             variant: Variant::Buggy,
             rcu_spinlocks: true,
+            preemptible: true,
             time: Duration::from_secs(60),
             seed: 1,
             max_executions: None,
@@ -298,6 +301,7 @@ pub fn hunt(opts: &HuntOptions, progress: &mut dyn FnMut(&Progress)) -> HuntResu
     let cfg = ModelConfig {
         variant: opts.variant,
         rcu_spinlocks: opts.rcu_spinlocks,
+        preemptible: opts.preemptible,
         record: false,
     };
     let engine = EngineConfig::default();

@@ -38,6 +38,7 @@ pub fn config(variant: Variant, rcu_spinlocks: bool) -> ModelConfig {
     ModelConfig {
         variant,
         rcu_spinlocks: RCU_OVERRIDE.unwrap_or(rcu_spinlocks),
+        preemptible: true,
         record: false,
     }
 }

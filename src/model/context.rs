@@ -177,6 +177,29 @@ impl Kernel {
             if ok {
                 return;
             }
+            if *DEBUG {
+                let w = self.shared.0.borrow();
+                let nest: Vec<u32> = (0..=w.nr_cpus).map(|c| w.rcu.nesting(c)).collect();
+                let waits: Vec<_> = w.cpus.iter().map(|c| (c.waiting, c.done)).collect();
+                eprintln!("[park] CPU{cpu} for {why:?} nest {nest:?} {waits:?}");
+            }
+            // Sleeping is a quiescent state of a non-preemptible kernel's implicit RCU section
+            // (spinning on a spinlock is not).
+            let sleeps = !matches!(why, WaitFor::Lock(l) if !l.sleeps());
+            let quiesced = sleeps
+                && self.with_no_point(|w| {
+                    if !w.cpus[cpu].kernel_rcu {
+                        return false;
+                    }
+                    // Wake other grace-period waiters, not this CPU (it waits too).
+                    let mine = w.cpus[cpu].waiting.take();
+                    w.rcu.read_unlock(cpu);
+                    if w.rcu.nesting(cpu) == 0 {
+                        w.wake_gp();
+                    }
+                    w.cpus[cpu].waiting = mine;
+                    true
+                });
             self.with_no_point(|w| {
                 // Nobody left to wake us: every other CPU is done or parked.
                 let stuck = (0..w.nr_cpus).all(|c| w.cpus[c].done || w.cpus[c].waiting.is_some());
@@ -194,10 +217,10 @@ impl Kernel {
                     w.report(Some(cpu), BugKind::Deadlock(detail.join("; ")));
                 }
             });
-            if *DEBUG {
-                eprintln!("[park] CPU{cpu} for {why:?}");
-            }
             let _ = self.wakeup.recv();
+            if quiesced {
+                self.with_no_point(|w| w.rcu.read_lock(cpu));
+            }
         }
     }
 
@@ -247,7 +270,7 @@ impl Kernel {
     fn rcu_unlock_in(&self, w: &mut World) {
         w.rcu.read_unlock(self.cpu);
         if w.rcu.nesting(self.cpu) == 0 {
-            w.wake(WaitFor::GracePeriod);
+            w.wake_gp();
         }
     }
 
@@ -280,7 +303,8 @@ impl Kernel {
     pub fn might_sleep(&self) {
         self.with_no_point(|w| {
             let spin: Vec<_> = w.locks.held_by(self.cpu).filter(|l| !l.sleeps()).collect();
-            if !spin.is_empty() || w.rcu.nesting(self.cpu) > 0 {
+            let implicit = u32::from(w.cpus[self.cpu].kernel_rcu);
+            if !spin.is_empty() || w.rcu.nesting(self.cpu) > implicit {
                 w.report(
                     Some(self.cpu),
                     BugKind::Invariant {
@@ -310,8 +334,13 @@ impl Kernel {
     pub fn synchronize_rcu(&self) {
         let _f = self.enter("synchronize_rcu");
         self.might_sleep();
-        let gp = self.with(|w| w.rcu.start_gp(self.cpu));
+        let gp = self.with(|w| {
+            let gp = w.rcu.start_gp(self.cpu);
+            w.cpus[self.cpu].gp = Some(gp.clone());
+            gp
+        });
         self.wait_event(WaitFor::GracePeriod, |w, _| w.rcu.gp_done(&gp));
+        self.with_no_point(|w| w.cpus[self.cpu].gp = None);
     }
 }
 

@@ -128,6 +128,27 @@ fn pte_of(k: &Kernel, mm: usize, pte: u8) -> usize {
 pub fn run_op(k: &Kernel, op: &Op) {
     // Ghost state of invariant S3 is per operation: each obtains its own `si`.
     k.with_no_point(|w| w.cpus[k.cpu].si_gen = None);
+    // A non-preemptible kernel: the system call or kernel activity is one RCU read-side section
+    // but for its sleeps ([`Kernel::wait_event`]); returning to user space ends it.
+    if !k.cfg().preemptible {
+        k.with_no_point(|w| {
+            w.rcu.read_lock(k.cpu);
+            w.cpus[k.cpu].kernel_rcu = true;
+        });
+    }
+    run_op_body(k, op);
+    if !k.cfg().preemptible {
+        k.with(|w| {
+            w.cpus[k.cpu].kernel_rcu = false;
+            w.rcu.read_unlock(k.cpu);
+            if w.rcu.nesting(k.cpu) == 0 {
+                w.wake_gp();
+            }
+        });
+    }
+}
+
+fn run_op_body(k: &Kernel, op: &Op) {
     match *op {
         Op::Swapon => {
             let _ = swapfile::swapoff::swapon(k);

@@ -37,6 +37,11 @@ pub struct ModelConfig {
     /// *Spinlocks are RCU readers*: on = the real kernel; off = the world the thread's first two
     /// diagrams assume.
     pub rcu_spinlocks: bool,
+    /// A preemptible kernel (CONFIG_PREEMPT, PREEMPT_DYNAMIC, PREEMPT_RT: preemptible RCU), the
+    /// default. Off models CONFIG_PREEMPT_NONE/VOLUNTARY: a CPU running kernel code is an RCU
+    /// reader until it sleeps or returns to user space (found by the real-kernel check,
+    /// docs/real-kernel.md: there the shmem race is held off by synchronize_rcu()).
+    pub preemptible: bool,
     /// Record events for reports and diagrams (off while fuzzing, on for replay).
     pub record: bool,
 }
@@ -46,6 +51,7 @@ impl Default for ModelConfig {
         ModelConfig {
             variant: Variant::Buggy,
             rcu_spinlocks: true,
+            preemptible: true,
             record: false,
         }
     }
@@ -77,6 +83,11 @@ pub struct CpuState {
     pub si_gen: Option<(usize, u32)>,
     /// The CPU has run all its operations.
     pub done: bool,
+    /// The grace period this CPU waits for in `synchronize_rcu()`.
+    pub gp: Option<super::kernel::rcu::GracePeriod>,
+    /// Non-preemptible kernel: the CPU is in its implicit RCU read-side section (in the kernel
+    /// and not sleeping).
+    pub kernel_rcu: bool,
 }
 
 /// What a recorded event says.
@@ -278,6 +289,22 @@ impl World {
         for (c, s) in self.cpus.iter_mut().enumerate() {
             if s.waiting == Some(w) {
                 s.waiting = None; // it re-checks, and waits again if it must
+                if !self.pending_wake.contains(&c) {
+                    self.pending_wake.push(c);
+                }
+            }
+        }
+    }
+
+    /// A CPU left its last RCU read-side section: wakes the `synchronize_rcu()` callers whose
+    /// grace period is now over (and only those: waking the others would let two waiters wake
+    /// each other forever).
+    pub fn wake_gp(&mut self) {
+        for (c, s) in self.cpus.iter_mut().enumerate() {
+            if s.waiting == Some(WaitFor::GracePeriod)
+                && s.gp.as_ref().is_some_and(|g| self.rcu.gp_done(g))
+            {
+                s.waiting = None;
                 if !self.pending_wake.contains(&c) {
                     self.pending_wake.push(c);
                 }

@@ -91,6 +91,7 @@ fn normalization_keeps_behaviour() {
         let cfg = ModelConfig {
             variant,
             rcu_spinlocks: compared % 3 != 0,
+            preemptible: true,
             record: true,
         };
         let (v1, e1) = run_program(&d.program, cfg, &d.schedule, &engine);

@@ -87,6 +87,7 @@ pub fn classify(path: &Path) -> FileVerdict {
         let cfg = ModelConfig {
             variant,
             rcu_spinlocks: rcu,
+            preemptible: true,
             record: false,
         };
         match run_program(&d.program, cfg, &d.schedule, &EngineConfig::default()).0 {
