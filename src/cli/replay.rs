@@ -40,7 +40,7 @@ pub fn show(program: &Program, schedule: &[u8], cfg: ModelConfig) -> Result<u8, 
                 "No bug: the run finished cleanly ({} scheduling points, {} decisions, {} preemptions).",
                 exec.steps,
                 exec.decisions.len(),
-                exec.decisions.iter().filter(|d| d.preemption).count()
+                exec.preemptions()
             );
             Ok(EXIT_CLEAN)
         }

@@ -69,12 +69,7 @@ pub fn run(a: &VerifyArgs) -> Result<u8, String> {
             if let Verdict::Error(e) = Verdict::of(&c.execution) {
                 return Err(format!("internal error of swapfuzz, not a kernel bug: {e}"));
             }
-            let pre = c
-                .execution
-                .decisions
-                .iter()
-                .filter(|d| d.preemption)
-                .count();
+            let pre = c.execution.preemptions();
             println!(
                 "BUG after {} schedules ({secs:.2} s), with {pre} preemption(s). Reproducer:\n",
                 c.executions

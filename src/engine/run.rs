@@ -76,6 +76,13 @@ pub struct Execution {
     pub payload: Option<Box<dyn Any + Send>>,
 }
 
+impl Execution {
+    /// The number of decisions that were preemptions.
+    pub fn preemptions(&self) -> usize {
+        self.decisions.iter().filter(|d| d.preemption).count()
+    }
+}
+
 /// Runs `test` once under a [`ByteScheduler`] driven by `schedule`.
 ///
 /// Never panics because the test did: the panic, a deadlock or a step-bound overrun comes back as

@@ -78,7 +78,7 @@ fn ops(p: &Program) -> usize {
 /// Runs `program` under `schedule`; the bug's signature and the preemption count.
 fn run(program: &Program, schedule: &[u8], cfg: ModelConfig) -> (Option<Box<Bug>>, usize) {
     let (v, exec) = run_program(program, cfg, schedule, &EngineConfig::default());
-    let pre = exec.decisions.iter().filter(|d| d.preemption).count();
+    let pre = exec.preemptions();
     match v {
         Verdict::Bug(b, _) => (Some(b), pre),
         _ => (None, pre),
@@ -106,12 +106,7 @@ fn reproduce(
             move |e| matches!(Verdict::of(e), Verdict::Bug(b, _) if signature(&b) == want),
         );
         if let Exploration::Failed(c) = found {
-            let pre = c
-                .execution
-                .decisions
-                .iter()
-                .filter(|d| d.preemption)
-                .count();
+            let pre = c.execution.preemptions();
             return Some((c.schedule, pre));
         }
     }
