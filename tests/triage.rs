@@ -27,7 +27,7 @@ fn minimised_shmem_race_is_the_threads_diagram_with_one_preemption_of_cpu0() {
     let m = minimize(&d.program, &d.schedule, cfg, MinimizeLimits::default()).unwrap();
     assert_eq!(
         signature(&m.bug),
-        "null-deref:swap_page_trans_huge_swapped:si->swap_map[roffset]"
+        "null-deref:swap_page_trans_huge_swapped:si->swap_map[roffset]:shmem_truncate_range"
     );
     assert_eq!((m.after.cpus, m.after.preemptions), (2, 1), "{}", m.after);
     assert!(m.after.ops <= 5, "{}", m.after);

@@ -40,14 +40,21 @@ pub fn run(a: &TriageArgs) -> Result<u8, String> {
     if a.json {
         println!("{}", t.to_json());
     } else {
+        let w = t
+            .groups
+            .iter()
+            .map(|g| g.signature.len())
+            .max()
+            .unwrap_or(9)
+            .max(9);
         println!(
-            "{:<62} {:>5}  {:<40} fails on",
+            "{:<w$} {:>5}  {:<40} fails on",
             "signature", "count", "smallest reproducer"
         );
         for g in &t.groups {
             let fails: Vec<String> = g.fails_on.iter().map(|&(v, r)| config_name(v, r)).collect();
             println!(
-                "{:<62} {:>5}  {:<40} {}",
+                "{:<w$} {:>5}  {:<40} {}",
                 g.signature,
                 g.files.len(),
                 g.smallest.display(),

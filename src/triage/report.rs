@@ -94,20 +94,35 @@ pub fn render(bug: &Bug) -> String {
     out
 }
 
-/// A short, stable signature of `bug` for deduplication: kind, function, object or invariant.
+/// A short, stable signature of `bug` for deduplication: the kind of bug, the function of the
+/// bad access (or the invariant), the object, and the racing call chains as far as the report
+/// knows them: the operation the failing CPU was running, and for a use-after-free the one that
+/// freed the object (e.g. `use-after-free:swap_page_trans_huge_swapped:si->swap_map:
+/// shmem_truncate_range/swapoff`).
 pub fn signature(bug: &Bug) -> String {
+    let op = bug.stack.first().copied().unwrap_or("end-of-run");
     match &bug.kind {
-        BugKind::BadAccess { bad, object, .. } => {
+        BugKind::BadAccess {
+            bad,
+            object,
+            freed_by,
+            ..
+        } => {
             let k = match bad.kind {
                 BadKind::Null => "null-deref",
                 BadKind::UseAfterFree => "use-after-free",
                 BadKind::OutOfBounds => "out-of-bounds",
             };
-            format!("{k}:{}:{object}", bug.func)
+            let freer = freed_by
+                .as_ref()
+                .and_then(|o| o.stack.first())
+                .map(|f| format!("/{f}"))
+                .unwrap_or_default();
+            format!("{k}:{}:{object}:{op}{freer}", bug.func)
         }
-        BugKind::Warn(_) => format!("warn:{}", bug.func),
-        BugKind::KernelBug(_) => format!("bug:{}", bug.func),
-        BugKind::Invariant { id, .. } => format!("invariant-{id}:{}", bug.func),
-        BugKind::Deadlock(_) => "deadlock".to_string(),
+        BugKind::Warn(_) => format!("warn:{}:{op}", bug.func),
+        BugKind::KernelBug(_) => format!("bug:{}:{op}", bug.func),
+        BugKind::Invariant { id, .. } => format!("invariant-{id}:{}:{op}", bug.func),
+        BugKind::Deadlock(_) => format!("deadlock:{op}"),
     }
 }
