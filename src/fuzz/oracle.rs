@@ -65,6 +65,25 @@ pub fn check(data: &[u8], variant: Variant, rcu_spinlocks: bool) {
     }
 }
 
+/// Defines a libFuzzer target body over [`check`] for `variant` and `rcu_spinlocks`, plus, with
+/// the fuzz crate's `asan-fibers` feature, ASan's default options (`detect_stack_use_after_return=0`:
+/// shuttle's coroutine stacks; shuttle-harness-notes.md §9.7). Use in a `#![no_main]` target
+/// that depends on `libfuzzer-sys`: `swapfuzz::swapfuzz_target!(Buggy, true);`.
+#[macro_export]
+macro_rules! swapfuzz_target {
+    ($variant:ident, $rcu_spinlocks:expr) => {
+        #[cfg(feature = "asan-fibers")]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn __asan_default_options() -> *const std::ffi::c_char {
+            c"detect_stack_use_after_return=0".as_ptr()
+        }
+
+        libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+            $crate::fuzz::oracle::check(data, $crate::model::Variant::$variant, $rcu_spinlocks);
+        });
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,23 +113,4 @@ mod tests {
         );
         check(&racy, Variant::Fixed, true);
     }
-}
-
-/// Defines a libFuzzer target body over [`check`] for `variant` and `rcu_spinlocks`, plus, with
-/// the fuzz crate's `asan-fibers` feature, ASan's default options (`detect_stack_use_after_return=0`:
-/// shuttle's coroutine stacks; shuttle-harness-notes.md §9.7). Use in a `#![no_main]` target
-/// that depends on `libfuzzer-sys`: `swapfuzz::swapfuzz_target!(Buggy, true);`.
-#[macro_export]
-macro_rules! swapfuzz_target {
-    ($variant:ident, $rcu_spinlocks:expr) => {
-        #[cfg(feature = "asan-fibers")]
-        #[unsafe(no_mangle)]
-        pub extern "C" fn __asan_default_options() -> *const std::ffi::c_char {
-            c"detect_stack_use_after_return=0".as_ptr()
-        }
-
-        libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-            $crate::fuzz::oracle::check(data, $crate::model::Variant::$variant, $rcu_spinlocks);
-        });
-    };
 }
