@@ -266,23 +266,8 @@ fn build(kind: usize, spec: &Spec, v: [Option<u8>; 3]) -> Result<Op, String> {
         };
     }
     let [a, b, c] = req;
-    Ok(match kind {
-        0 => Op::Swapon,
-        1 => Op::Swapoff { dev: a },
-        3 => Op::Fork { mm: a },
-        4 => Op::SwapOut { mm: a, pte: b },
-        5 => Op::Reclaim { dev: a, offset: b },
-        6 => Op::SwapIn {
-            mm: a,
-            pte: b,
-            write: c == 1,
-        },
-        7 => Op::Zap { mm: a, pte: b },
-        8 => Op::Exit { mm: a },
-        9 => Op::ShmemWrite { file: a, index: b },
-        10 => Op::ShmemWritepage { file: a, index: b },
-        _ => Op::ShmemTruncate { file: a },
-    })
+    // The same field mapping as the fuzz input format (flags here are 0 or 1).
+    Ok(crate::fuzz::input::op_of(kind as u8, a, b, c))
 }
 
 /// `op` in its canonical form: the fields that the harness takes modulo a fixed number
