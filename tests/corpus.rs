@@ -71,24 +71,106 @@ fn seed_inputs_are_clean_on_fixed_and_never_an_error() {
     }
 }
 
+/// The crash reproducers: `corpus/crashes/NAME.scn` (program, the signature it must give, and
+/// its schedule) and `NAME.bin`, the same in the fuzz input format for libFuzzer
+/// (`scripts/fuzz-check`).
+fn crash_scenarios() -> Vec<(PathBuf, swapfuzz::scenario::Scenario)> {
+    let v: Vec<_> = files(&corpus().join("crashes"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "scn"))
+        .map(|p| {
+            let text = fs::read_to_string(&p).unwrap();
+            let s =
+                swapfuzz::scenario::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            (p, s)
+        })
+        .collect();
+    assert!(!v.is_empty(), "no crash reproducers");
+    v
+}
+
+/// Each reproducer gives its `expect:` signature on Buggy, twice alike, with its own schedule;
+/// if a model change moved the scheduling points, the test finds the schedule again and says
+/// so (`SWAPFUZZ_BLESS=1` writes it back). It is never silently clean. On Fixed, no schedule
+/// with up to 3 preemptions gives the bug.
 #[test]
-fn crash_reproducers_fail_buggy_and_pass_fixed() {
-    let crashes = files(&corpus().join("crashes"));
-    assert!(!crashes.is_empty(), "no crash reproducers");
-    for path in crashes {
-        let data = fs::read(&path).unwrap();
-        let name = path.display();
-        let titles: Vec<(String, &str)> = (0..2)
-            .map(|_| match verdict(&data, Variant::Buggy, true) {
-                Verdict::Bug(bug, _) => (bug.title(), bug.func),
-                other => panic!("{name}: expected a bug on buggy, got {other:?}"),
-            })
+fn crash_reproducers_fail_buggy_with_their_signature_and_pass_fixed() {
+    use swapfuzz::fuzz::oracle::config;
+    use swapfuzz::triage::minimize::MinimizeLimits;
+    use swapfuzz::triage::reproduce::{Reproduction, outcome, reproduce};
+    let bless = std::env::var_os("SWAPFUZZ_BLESS").is_some();
+    let mut names = Vec::new();
+    for (path, mut s) in crash_scenarios() {
+        let name = path.display().to_string();
+        let expect = s
+            .expect
+            .clone()
+            .unwrap_or_else(|| panic!("{name}: no expect: line"));
+        let schedule = s.schedule.clone().unwrap_or_default();
+        let buggy = config(Variant::Buggy, true);
+        match reproduce(
+            &s.program,
+            &schedule,
+            buggy,
+            &expect,
+            MinimizeLimits::default(),
+        ) {
+            Reproduction::Stored => {}
+            Reproduction::Rederived { got, schedule, .. } if bless => {
+                eprintln!("{name}: schedule re-derived (it gave {got})");
+                s.schedule = Some(schedule);
+                fs::write(&path, swapfuzz::scenario::print_scenario(&s)).unwrap();
+            }
+            other => panic!(
+                "{name}: the stored schedule no longer gives {expect}: {other:?}\n\
+                 (Rederived: the model's scheduling points moved; SWAPFUZZ_BLESS=1 rewrites the \
+                 schedule. Lost: the model no longer has this bug — investigate before deleting)"
+            ),
+        }
+        let schedule = s.schedule.clone().unwrap_or_default();
+        let runs: Vec<String> = (0..2)
+            .map(|_| outcome(&s.program, &schedule, buggy))
             .collect();
-        assert_eq!(titles[0], titles[1], "{name}: not deterministic");
         assert_eq!(
-            verdict(&data, Variant::Fixed, true),
+            runs,
+            [expect.clone(), expect.clone()],
+            "{name}: not deterministic"
+        );
+        let fixed = config(Variant::Fixed, true);
+        assert!(
+            matches!(
+                reproduce(
+                    &s.program,
+                    &schedule,
+                    fixed,
+                    &expect,
+                    MinimizeLimits::default()
+                ),
+                Reproduction::Lost { .. }
+            ),
+            "{name}: the bug is reachable on Fixed"
+        );
+        // The libFuzzer copy: the same program and schedule in the fuzz input format.
+        let bin = path.with_extension("bin");
+        let want = encode(&s.program, &schedule);
+        if bless {
+            fs::write(&bin, &want).unwrap();
+        }
+        let have = fs::read(&bin).unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+        assert_eq!(have, want, "{} is stale (SWAPFUZZ_BLESS=1)", bin.display());
+        assert_eq!(
+            verdict(&have, Variant::Fixed, true),
             Verdict::Clean,
             "{name}"
+        );
+        names.push(path.with_extension(""));
+    }
+    // Every .bin has its .scn.
+    for p in files(&corpus().join("crashes")) {
+        assert!(
+            names.contains(&p.with_extension("")),
+            "{}: a crash file without its scenario (NAME.scn with expect:)",
+            p.display()
         );
     }
 }

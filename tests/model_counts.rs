@@ -20,6 +20,7 @@ fn clean(setup: Vec<Op>, cpu: Vec<Op>) {
             rcu_spinlocks: true,
             preemptible: true,
             record: false,
+            all_points: false,
         };
         let (v, _) = run_program(&p, cfg, &[0xff; 64], &EngineConfig::default());
         assert_eq!(v, Verdict::Clean, "{variant:?}\n{p}");

@@ -15,6 +15,7 @@ fn cfg(variant: Variant, rcu_spinlocks: bool) -> ModelConfig {
         rcu_spinlocks,
         preemptible: true,
         record: false,
+        all_points: false,
     }
 }
 

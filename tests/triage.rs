@@ -100,7 +100,7 @@ fn triage_groups_by_signature_and_reports_what_does_not_reproduce() {
     for (name, data) in [
         ("a", crash("shmem-truncate-null-swap_map.bin")),
         ("b", crash("shmem-truncate-null-swap_map.bin")),
-        ("c", crash("shmem-truncate-uaf.bin")),
+        ("c", crash("shmem-truncate-null-swap-cache.bin")),
         ("empty", Vec::new()),
         ("clean", vec![0u8; 8]),
     ] {

@@ -14,6 +14,8 @@ pub struct Loaded {
     pub program: Program,
     /// The schedule bytes (empty: the fallback schedule).
     pub schedule: Vec<u8>,
+    /// The signature the program must reproduce (a scenario's `expect:` line).
+    pub expect: Option<String>,
 }
 
 /// Loads `arg`: a scenario if it names a built-in, ends in `.scn`, or is a text file that parses
@@ -34,6 +36,7 @@ pub fn load(arg: &str) -> Result<Loaded, String> {
         return Ok(Loaded {
             program: s.program,
             schedule: s.schedule.unwrap_or_default(),
+            expect: s.expect,
         });
     }
     let data = super::replay::read_reproducer(path)?;
@@ -41,5 +44,6 @@ pub fn load(arg: &str) -> Result<Loaded, String> {
     Ok(Loaded {
         program: d.program,
         schedule: d.schedule,
+        expect: None,
     })
 }

@@ -22,6 +22,10 @@ pub const EXIT_CLEAN: u8 = 0;
 pub const EXIT_BUG: u8 = 1;
 /// Exit status: bad usage, bad input, or an internal error of swapfuzz.
 pub const EXIT_ERROR: u8 = 2;
+/// Exit status: a reproducer that expects a bug (`expect:`) does not reproduce it any more, with
+/// its own schedule or any other within the search's bound. A bug of swapfuzz or a changed model,
+/// never "clean".
+pub const EXIT_NOT_REPRODUCED: u8 = 3;
 
 /// Fuzz the Linux swap code's operations and thread schedules: find the
 /// free_swap_and_cache()/swapoff() race, and check a patch against it.
@@ -59,6 +63,10 @@ pub enum VariantArg {
     Buggy,
     /// Commit 82b1c07a0af6 (`get_swap_device()` ... `put_swap_device()`).
     Fixed,
+    /// A wrong fix, for testing swapfuzz: `rcu_read_lock()` after `__swap_entry_free()`.
+    WrongRcu,
+    /// A wrong fix, for testing swapfuzz: `spin_lock(&p->lock)` after `__swap_entry_free()`.
+    WrongSiLock,
 }
 
 /// On or off.
@@ -93,10 +101,13 @@ impl ModelArgs {
             variant: match self.variant {
                 VariantArg::Buggy => Variant::Buggy,
                 VariantArg::Fixed => Variant::Fixed,
+                VariantArg::WrongRcu => Variant::WrongRcu,
+                VariantArg::WrongSiLock => Variant::WrongSiLock,
             },
             rcu_spinlocks: matches!(self.rcu_spinlocks, Switch::On),
             preemptible: matches!(self.preempt, Switch::On),
             record,
+            all_points: false,
         }
     }
 

@@ -61,5 +61,45 @@ pub fn run(a: &ReplayArgs) -> Result<u8, String> {
     let l = super::input::load(&a.file)?;
     let cfg = a.model.config(true);
     println!("swapfuzz replay {} ({})\n", a.file, a.model.flags());
-    show(&l.program, &l.schedule, cfg)
+    let mut schedule = l.schedule;
+    if let Some(expect) = &l.expect {
+        use crate::triage::minimize::MinimizeLimits;
+        use crate::triage::reproduce::{Reproduction, reproduce};
+        match reproduce(
+            &l.program,
+            &schedule,
+            cfg,
+            expect,
+            MinimizeLimits::default(),
+        ) {
+            Reproduction::Stored => {}
+            Reproduction::Rederived {
+                got,
+                schedule: s,
+                preemptions,
+            } => {
+                println!(
+                    "Note: the stored schedule now gives {got}, not the expected {expect} (the \
+                     model's scheduling points changed since the file was written); a search \
+                     found it again with {preemptions} preemptions: replaying that schedule.\n"
+                );
+                schedule = s;
+            }
+            Reproduction::Lost {
+                got,
+                max_preemptions,
+            } => {
+                println!(
+                    "DOES NOT REPRODUCE: the file expects {expect}; under these settings its \
+                     schedule gives {got}, and no schedule with at most {max_preemptions} \
+                     preemptions gives the expected bug. On a patched kernel that is what a fix \
+                     should give; on the kernel the file was found on, the model changed. Shown \
+                     below: the stored schedule.\n"
+                );
+                show(&l.program, &schedule, cfg)?;
+                return Ok(super::EXIT_NOT_REPRODUCED);
+            }
+        }
+    }
+    show(&l.program, &schedule, cfg)
 }

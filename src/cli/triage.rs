@@ -88,6 +88,7 @@ pub fn run(a: &TriageArgs) -> Result<u8, String> {
                 rcu_spinlocks,
                 preemptible: true,
                 record: false,
+                all_points: false,
             };
             let m = minimize(&d.program, &d.schedule, cfg, MinimizeLimits::default())?;
             let path = out.join(format!("{}.bin", file_name(&g.signature)));

@@ -17,6 +17,8 @@
 //! * [`quiet_panics`] keeps panics inside engine runs off stderr.
 //! * [`point`] is a scheduling point for code whose shared state shuttle cannot see (plain memory
 //!   behind an `UnsafeCell`, a model's fields): call it before each access.
+//! * [`sleep`] and [`wake`] block and wake a task without a hidden scheduling point (shuttle's
+//!   channels and condition variables begin their wake-ups with one).
 //!
 //! # Example: a lost update
 //!
@@ -88,6 +90,7 @@ mod explore;
 mod quiet;
 mod recorder;
 mod run;
+mod wait;
 
 pub use batch::{BatchFailure, BatchResult, run_batch};
 pub use byte_scheduler::{ByteScheduler, STAY_THRESHOLD};
@@ -98,6 +101,7 @@ pub use explore::{
 pub use quiet::{in_engine_run, quiet_panics};
 pub use recorder::Recording;
 pub use run::{EngineConfig, Execution, Outcome, payload_text, run_once, run_with_scheduler};
+pub use wait::{TaskId, current_task, sleep, wake};
 
 /// A neutral scheduling point for code under test: lets the engine switch tasks here, without
 /// the yield hint that `shuttle::thread::yield_now` gives.

@@ -303,6 +303,7 @@ pub fn hunt(opts: &HuntOptions, progress: &mut dyn FnMut(&Progress)) -> HuntResu
         rcu_spinlocks: opts.rcu_spinlocks,
         preemptible: opts.preemptible,
         record: false,
+        all_points: false,
     };
     let engine = EngineConfig::default();
     let mut hunter = Hunter {

@@ -40,6 +40,7 @@ pub fn config(variant: Variant, rcu_spinlocks: bool) -> ModelConfig {
         rcu_spinlocks: RCU_OVERRIDE.unwrap_or(rcu_spinlocks),
         preemptible: true,
         record: false,
+        all_points: false,
     }
 }
 

@@ -67,9 +67,9 @@ pub struct Kernel {
     shared: Arc<Shared>,
     /// This CPU's number.
     pub cpu: Cpu,
-    /// Where this CPU sleeps while blocked: a message arrives when it is woken. (shuttle's
-    /// `park()` may wake spuriously at any time, which would let a blocked CPU spin.)
-    wakeup: shuttle::sync::mpsc::Receiver<()>,
+    /// [`ModelConfig::all_points`](super::world::ModelConfig::all_points): every step is a
+    /// scheduling point, [`Kernel::with_no_point`] included (the reference for the reduction).
+    all_points: bool,
 }
 
 /// A frame of the model call stack; pops itself when dropped.
@@ -87,45 +87,68 @@ impl Drop for Frame<'_> {
 }
 
 impl Kernel {
-    /// The handle of `cpu` on `shared`; registers the CPU's wake-up channel.
+    /// The handle of `cpu` on `shared`, for the running task (which [`Kernel::wait_event`]
+    /// puts to sleep and other CPUs wake).
     pub fn new(shared: Arc<Shared>, cpu: Cpu) -> Self {
-        let (tx, wakeup) = shuttle::sync::mpsc::channel();
-        shared.0.borrow_mut().cpus[cpu].waker = Some(tx);
+        let all_points = {
+            let mut w = shared.0.borrow_mut();
+            w.cpus[cpu].waker = Some(crate::engine::current_task());
+            w.cfg.all_points
+        };
         Kernel {
             shared,
             cpu,
-            wakeup,
+            all_points,
         }
     }
 
-    /// One kernel-visible access: a scheduling point, then `f` on the world. If `f` reported a
-    /// bug, this CPU stops here (a panic that the harness turns into the report).
+    /// One step that another CPU can observe: a scheduling point, then `f` on the world. If `f`
+    /// reported a bug, this CPU stops here (a panic that the harness turns into the report).
+    ///
+    /// Where the points go (docs/scheduling-points.md): before every step that reads or writes
+    /// state another CPU reads or writes — kernel data, locks, and per-CPU state that other CPUs
+    /// read, such as RCU read-side nesting (`synchronize_rcu()` reads it).
     pub fn with<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
-        crate::engine::point();
-        self.with_no_point(f)
+        self.step(true, f)
     }
 
-    /// Like [`Kernel::with`] without the scheduling point: for steps that touch only this CPU's
-    /// own state (its stack, its ghost state) or that directly follow an access to the same
-    /// object under the same lock.
+    /// Like [`Kernel::with`] without the scheduling point, merging `f` into the previous step:
+    /// only for steps that touch nothing another CPU reads or writes (this CPU's call stack, its
+    /// ghost state for invariants) or that run right after a point of their own (the first step
+    /// of an operation). With [`ModelConfig::all_points`](super::world::ModelConfig::all_points)
+    /// it is a point too, which `tests/scheduling_points.rs` uses to check that the merging
+    /// loses no outcome.
     pub fn with_no_point<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
-        let (r, wake) = {
-            let mut w = self.shared.0.borrow_mut();
-            w.step += 1;
-            let r = f(&mut w);
-            if w.bug.is_some() {
-                BugPanic::raise(&mut w);
-            }
-            let wake = std::mem::take(&mut w.pending_wake);
-            let wake: Vec<_> = wake
-                .into_iter()
-                .filter_map(|c| w.cpus[c].waker.clone())
-                .collect();
-            (r, wake)
-        };
-        for t in wake {
-            let _ = t.send(());
+        self.step(self.all_points, f)
+    }
+
+    /// A step of the test harness, not of the kernel: choosing an operation's operands (which
+    /// live process `mm=M` names), creating a process, marking a CPU done. It is merged into the
+    /// previous step even with `all_points`, so that an operation's operands are chosen and
+    /// claimed at once (two `exit mm=0` never pick the same process). The harness puts a
+    /// scheduling point before each operation.
+    pub fn harness_step<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
+        self.step(false, f)
+    }
+
+    /// One step: optionally a scheduling point, then `f`, then the wake-ups `f` asked for (with
+    /// no scheduling point: [`crate::engine::wake`]).
+    fn step<R>(&self, point: bool, f: impl FnOnce(&mut World) -> R) -> R {
+        if point {
+            crate::engine::point();
         }
+        let mut w = self.shared.0.borrow_mut();
+        w.step += 1;
+        let r = f(&mut w);
+        if w.bug.is_some() {
+            BugPanic::raise(&mut w);
+        }
+        for i in 0..w.pending_wake.len() {
+            if let Some(t) = w.cpus[w.pending_wake[i]].waker {
+                crate::engine::wake(t);
+            }
+        }
+        w.pending_wake.clear();
         r
     }
 
@@ -160,12 +183,31 @@ impl Kernel {
         self.shared.0.borrow().cfg
     }
 
-    /// Blocks until `cond` holds (checked under a scheduling point each time); `cond` may
+    /// Blocks until `cond` holds (checked after a scheduling point each time); `cond` may
     /// change state when it returns true (e.g. take the lock).
-    pub fn wait_event(&self, why: WaitFor, mut cond: impl FnMut(&mut World, Cpu) -> bool) {
+    ///
+    /// Between the failed check and [`crate::engine::sleep`] there is no scheduling point, so no
+    /// wake-up is lost: [`World::wake`] clears `waiting` and wakes the task, which then checks
+    /// again. These protocol steps stay merged even with `all_points`: they are the sleep itself.
+    pub fn wait_event(&self, why: WaitFor, cond: impl FnMut(&mut World, Cpu) -> bool) {
+        self.wait_event_first(why, |_| {}, cond)
+    }
+
+    /// [`Kernel::wait_event`] whose first check is preceded, in the same step, by `first` (e.g.
+    /// the `preempt_disable()` that begins `spin_lock()`).
+    fn wait_event_first(
+        &self,
+        why: WaitFor,
+        first: impl FnOnce(&mut World),
+        mut cond: impl FnMut(&mut World, Cpu) -> bool,
+    ) {
         let cpu = self.cpu;
+        let mut first = Some(first);
         loop {
             let ok = self.with(|w| {
+                if let Some(f) = first.take() {
+                    f(w);
+                }
                 if cond(w, cpu) {
                     w.cpus[cpu].waiting = None;
                     true
@@ -187,7 +229,7 @@ impl Kernel {
             // (spinning on a spinlock is not).
             let sleeps = !matches!(why, WaitFor::Lock(l) if !l.sleeps());
             let quiesced = sleeps
-                && self.with_no_point(|w| {
+                && self.step(false, |w| {
                     if !w.cpus[cpu].kernel_rcu {
                         return false;
                     }
@@ -200,26 +242,18 @@ impl Kernel {
                     w.cpus[cpu].waiting = mine;
                     true
                 });
-            self.with_no_point(|w| {
-                // Nobody left to wake us: every other CPU is done or parked.
-                let stuck = (0..w.nr_cpus).all(|c| w.cpus[c].done || w.cpus[c].waiting.is_some());
-                if cpu < w.nr_cpus && stuck {
-                    let detail: Vec<String> = (0..w.nr_cpus)
-                        .filter_map(|c| {
-                            let s = &w.cpus[c];
-                            let why = s.waiting?;
-                            Some(format!(
-                                "CPU{c} waits for {why:?} in {}",
-                                s.stack.join(" > ")
-                            ))
-                        })
-                        .collect();
-                    w.report(Some(cpu), BugKind::Deadlock(detail.join("; ")));
+            let asleep = self.step(false, |w| {
+                if cpu < w.nr_cpus {
+                    w.report_if_stuck(cpu);
                 }
+                // A wake-up by this very step (the quiescent state above) needs no sleep.
+                w.cpus[cpu].waiting.is_some()
             });
-            let _ = self.wakeup.recv();
+            if asleep {
+                crate::engine::sleep();
+            }
             if quiesced {
-                self.with_no_point(|w| w.rcu.read_lock(cpu));
+                self.step(false, |w| w.rcu.read_lock(cpu));
             }
         }
     }
@@ -235,10 +269,14 @@ impl Kernel {
     /// `preempt_disable()` that precedes the spinning until the unlock.
     pub fn spin_lock(&self, id: LockId) {
         let rcu = self.cfg().rcu_spinlocks;
-        if rcu {
-            self.with_no_point(|w| w.rcu.read_lock(self.cpu));
-        }
-        self.wait_event(WaitFor::Lock(id), |w, cpu| {
+        // preempt_disable() and the first acquire attempt are one step, after a scheduling
+        // point: a grace period that starts between them waits for this CPU either way.
+        let preempt_disable = |w: &mut World| {
+            if rcu {
+                w.rcu.read_lock(self.cpu);
+            }
+        };
+        self.wait_event_first(WaitFor::Lock(id), preempt_disable, |w, cpu| {
             Self::check_lock_memory(w, cpu, id) && w.locks.try_acquire(id, cpu)
         });
     }
@@ -319,9 +357,10 @@ impl Kernel {
         });
     }
 
-    /// `rcu_read_lock()`.
+    /// `rcu_read_lock()`: a step of its own, since `synchronize_rcu()` on another CPU reads the
+    /// nesting (merged into the previous step, a preemption right before it would be lost).
     pub fn rcu_read_lock(&self) {
-        self.with_no_point(|w| w.rcu.read_lock(self.cpu));
+        self.with(|w| w.rcu.read_lock(self.cpu));
     }
 
     /// `rcu_read_unlock()`.

@@ -69,6 +69,11 @@ pub fn run_program(
 
 /// Runs `program` inside the current shuttle execution (call it from a shuttle test closure).
 pub fn execute(program: &Program, cfg: ModelConfig) {
+    execute_then(program, cfg, |_| {});
+}
+
+/// [`execute`], then `end` on the final state of a run that found no bug.
+pub fn execute_then(program: &Program, cfg: ModelConfig, end: impl FnOnce(&World)) {
     let nr = program.cpus.len();
     let mut world = World::new(cfg, nr);
     world.inodes = vec![
@@ -94,10 +99,19 @@ pub fn execute(program: &Program, cfg: ModelConfig) {
                 .name(format!("CPU{cpu}"))
                 .spawn(move || {
                     let k = Kernel::new(shared, cpu);
-                    for op in &ops {
+                    for (i, op) in ops.iter().enumerate() {
+                        if i > 0 {
+                            // Back in user space, then the next system call: a CPU can always
+                            // be preempted here, and on a non-preemptible kernel this is a
+                            // quiescent state that another CPU's grace period may end on.
+                            crate::engine::point();
+                        }
                         run_op(&k, op);
                     }
-                    k.with_no_point(|w| w.cpus[cpu].done = true);
+                    k.harness_step(|w| {
+                        w.cpus[cpu].done = true;
+                        w.report_if_stuck(cpu);
+                    });
                 })
                 .expect("spawn")
         })
@@ -111,23 +125,24 @@ pub fn execute(program: &Program, cfg: ModelConfig) {
     if w.bug.is_some() {
         BugPanic::raise(&mut w);
     }
+    end(&w);
 }
 
 fn alive_mm(k: &Kernel, mm: u8) -> Option<usize> {
-    k.with_no_point(|w| {
+    k.harness_step(|w| {
         let alive: Vec<usize> = (0..w.mms.len()).filter(|&m| w.mms[m].alive).collect();
         (!alive.is_empty()).then(|| alive[mm as usize % alive.len()])
     })
 }
 
 fn pte_of(k: &Kernel, mm: usize, pte: u8) -> usize {
-    k.with_no_point(|w| pte as usize % w.mms[mm].ptes.len())
+    k.harness_step(|w| pte as usize % w.mms[mm].ptes.len())
 }
 
 /// Runs one operation on CPU `k`.
 pub fn run_op(k: &Kernel, op: &Op) {
     // Ghost state of invariant S3 is per operation: each obtains its own `si`.
-    k.with_no_point(|w| w.cpus[k.cpu].si_gen = None);
+    k.harness_step(|w| w.cpus[k.cpu].si_gen = None);
     // A non-preemptible kernel: the system call or kernel activity is one RCU read-side section
     // but for its sleeps ([`Kernel::wait_event`]); returning to user space ends it.
     if !k.cfg().preemptible {
@@ -158,7 +173,7 @@ fn run_op_body(k: &Kernel, op: &Op) {
         }
         Op::Mmap { pages, huge } => {
             let _f = k.enter("mmap");
-            k.with_no_point(|w| {
+            k.harness_step(|w| {
                 if w.mms.len() >= MAX_MMS {
                     return;
                 }
@@ -194,7 +209,7 @@ fn run_op_body(k: &Kernel, op: &Op) {
         }
         Op::Fork { mm } => {
             let Some(mm) = alive_mm(k, mm) else { return };
-            if k.with_no_point(|w| w.mms.len() < MAX_MMS) {
+            if k.harness_step(|w| w.mms.len() < MAX_MMS) {
                 let _f = k.enter("fork");
                 memory::fork(k, mm);
             }
@@ -207,7 +222,7 @@ fn run_op_body(k: &Kernel, op: &Op) {
             }
         }
         Op::Reclaim { dev, offset } => {
-            let folio = k.with_no_point(|w| {
+            let folio = k.harness_step(|w| {
                 let cached: Vec<usize> = (0..w.folios.len())
                     .filter(|&f| {
                         let f = &w.folios[f];
@@ -234,7 +249,7 @@ fn run_op_body(k: &Kernel, op: &Op) {
         Op::Exit { mm } => {
             let Some(mm) = alive_mm(k, mm) else { return };
             let _f = k.enter("do_exit");
-            k.with_no_point(|w| w.mms[mm].alive = false);
+            k.harness_step(|w| w.mms[mm].alive = false);
             memory::mmput(k, mm);
         }
         Op::ShmemWrite { file, index } => {

@@ -14,10 +14,22 @@ pub enum Variant {
     /// Commit 82b1c07a0af6 (the merged v2): `get_swap_device()`, `WARN_ON` on a free slot,
     /// `put_swap_device()`.
     Fixed,
+    /// A plausible *wrong* fix, for testing swapfuzz itself: no device reference;
+    /// `rcu_read_lock()` right after `__swap_entry_free()` returns, held over
+    /// `swap_page_trans_huge_swapped()` and `__try_to_reclaim_swap()`. Buggy on a preemptible
+    /// kernel: CPU0 can be preempted at the `preempt_enable()` that ends `__swap_entry_free()`'s
+    /// unlock, before it becomes a reader, and swapoff's `synchronize_rcu()` then does not wait.
+    WrongRcu,
+    /// Another plausible *wrong* fix, for testing swapfuzz itself: no device reference;
+    /// `spin_lock(&p->lock)` right after `__swap_entry_free()` returns, held over
+    /// `swap_page_trans_huge_swapped()` only. Buggy on a preemptible kernel: CPU0 can be
+    /// preempted before the `preempt_disable()` that begins `spin_lock()`, swapoff runs to the
+    /// end, and CPU0 then reads `p->swap_map` under the lock: NULL.
+    WrongSiLock,
 }
 
 impl Variant {
-    /// Every variant, in order.
+    /// The kernel's two states: before and after commit 82b1c07a0af6.
     pub const ALL: [Variant; 2] = [Variant::Buggy, Variant::Fixed];
 
     /// Lower-case name used on the command line.
@@ -25,6 +37,8 @@ impl Variant {
         match self {
             Variant::Buggy => "buggy",
             Variant::Fixed => "fixed",
+            Variant::WrongRcu => "wrong-rcu",
+            Variant::WrongSiLock => "wrong-si-lock",
         }
     }
 }
@@ -44,6 +58,10 @@ pub struct ModelConfig {
     pub preemptible: bool,
     /// Record events for reports and diagrams (off while fuzzing, on for replay).
     pub record: bool,
+    /// A scheduling point before every step, also those the model merges into the previous one
+    /// (`Kernel::with_no_point`): slower, and the reference against which
+    /// `tests/scheduling_points.rs` checks that the merging loses no outcome.
+    pub all_points: bool,
 }
 
 impl Default for ModelConfig {
@@ -53,6 +71,7 @@ impl Default for ModelConfig {
             rcu_spinlocks: true,
             preemptible: true,
             record: false,
+            all_points: false,
         }
     }
 }
@@ -77,8 +96,8 @@ pub struct CpuState {
     pub stack: Vec<&'static str>,
     /// Set while blocked.
     pub waiting: Option<WaitFor>,
-    /// Wakes the CPU when it waits ([`super::context::Kernel`] holds the other end).
-    pub waker: Option<shuttle::sync::mpsc::Sender<()>>,
+    /// The engine task running this CPU, woken by [`World::wake`] when it waits.
+    pub waker: Option<crate::engine::TaskId>,
     /// Ghost (invariant S3): the (type, generation) whose `si` this CPU obtained last.
     pub si_gen: Option<(usize, u32)>,
     /// The CPU has run all its operations.
@@ -275,6 +294,39 @@ impl World {
         }
     }
 
+    /// The kernel state as a string, without what depends on how many scheduling points ran
+    /// (step numbers, recorded events, allocation origins) or on the CPUs' own bookkeeping:
+    /// two executions that end in the same kernel state give the same digest.
+    pub fn digest(&self) -> String {
+        use std::fmt::Write;
+        let mut d = String::new();
+        let nest: Vec<u32> = (0..self.cpus.len()).map(|c| self.rcu.nesting(c)).collect();
+        let _ = write!(
+            d,
+            "locks {:?}\nrcu {nest:?}\nswap_info {:?}\nswapper_spaces {:?}\nfolios {:?}\n\
+             mms {:?}\nmmlist {:?}\ninodes {:?}\nshmem_swaplist {:?}\nslots {:?}\n",
+            self.locks.all(),
+            self.swap_info,
+            self.swapper_spaces,
+            self.folios,
+            self.mms,
+            self.mmlist,
+            self.inodes,
+            self.shmem_swaplist,
+            self.slots,
+        );
+        for a in self.heap.iter() {
+            let _ = writeln!(
+                d,
+                "heap {} {:?} freed={}",
+                a.name,
+                a.data,
+                a.freed_by.is_some()
+            );
+        }
+        d
+    }
+
     /// The origin of something `cpu` does now.
     pub fn origin(&self, cpu: Cpu) -> Origin {
         Origin {
@@ -310,6 +362,34 @@ impl World {
                 }
             }
         }
+    }
+
+    /// Reports a deadlock, as seen by `cpu`, when no CPU can run any more: each one is done or
+    /// waits for something only another waiting CPU could give. Checked when a CPU goes to sleep
+    /// and when one finishes (the last runnable CPU may finish and leave the others asleep).
+    pub fn report_if_stuck(&mut self, cpu: Cpu) {
+        let cpus = &self.cpus[..self.nr_cpus];
+        let stuck = cpus.iter().all(|c| c.done || c.waiting.is_some());
+        if !stuck || cpus.iter().all(|c| c.done) {
+            return;
+        }
+        let detail: Vec<String> = cpus
+            .iter()
+            .enumerate()
+            .filter_map(|(c, s)| {
+                let why = s.waiting?;
+                Some(format!(
+                    "CPU{c} waits for {why:?} in {}",
+                    s.stack.join(" > ")
+                ))
+            })
+            .collect();
+        let by = if self.cpus[cpu].waiting.is_some() {
+            cpu
+        } else {
+            cpus.iter().position(|c| c.waiting.is_some()).unwrap_or(cpu)
+        };
+        self.report(Some(by), BugKind::Deadlock(detail.join("; ")));
     }
 
     /// Records an event for `cpu` if recording is on.

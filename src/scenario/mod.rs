@@ -49,6 +49,11 @@ pub struct Scenario {
     pub program: Program,
     /// The `schedule:` bytes, if the file has that section.
     pub schedule: Option<Vec<u8>>,
+    /// The `expect:` line: the signature of the bug this program reproduces. A reproducer
+    /// that carries it survives changes of the model's scheduling points: when the schedule
+    /// bytes no longer give that bug, swapfuzz searches the program's schedules for it
+    /// (`triage::reproduce`) instead of calling the file clean.
+    pub expect: Option<String>,
 }
 
 /// Why scenario text does not parse: the line and what was expected there.

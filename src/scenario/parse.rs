@@ -12,6 +12,7 @@ enum Section {
     Name,
     Setup,
     Cpu(usize),
+    Expect,
     Schedule,
 }
 
@@ -22,7 +23,8 @@ impl Section {
             Section::Name => 1,
             Section::Setup => 2,
             Section::Cpu(_) => 3,
-            Section::Schedule => 4,
+            Section::Expect => 4,
+            Section::Schedule => 5,
         }
     }
 
@@ -32,6 +34,7 @@ impl Section {
             Section::Name => "name:".into(),
             Section::Setup => "setup:".into(),
             Section::Cpu(n) => format!("cpu{n}:"),
+            Section::Expect => "expect:".into(),
             Section::Schedule => "schedule:".into(),
         }
     }
@@ -39,7 +42,10 @@ impl Section {
 
 /// The sections a header may name, for error messages.
 fn headers() -> String {
-    format!("name:, setup:, cpu0: to cpu{}:, schedule:", MAX_CPUS - 1)
+    format!(
+        "name:, setup:, cpu0: to cpu{}:, expect:, schedule:",
+        MAX_CPUS - 1
+    )
 }
 
 /// Whether `name` is a valid scenario name: one word of letters, digits, `-`, `_`, `.`.
@@ -56,6 +62,7 @@ struct Reader {
     setup: Vec<Op>,
     cpus: Vec<Vec<Op>>,
     schedule: Option<Vec<u8>>,
+    expect: Option<String>,
     section: Option<Section>,
 }
 
@@ -102,6 +109,7 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
             cpus: r.cpus,
         },
         schedule: r.schedule,
+        expect: r.expect,
     })
 }
 
@@ -123,6 +131,7 @@ impl Reader {
             "name" => Section::Name,
             "setup" => Section::Setup,
             "schedule" => Section::Schedule,
+            "expect" => Section::Expect,
             h => match h.strip_prefix("cpu") {
                 Some(n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
                     Section::Cpu(n.parse().unwrap_or(usize::MAX))
@@ -178,6 +187,16 @@ impl Reader {
                 self.section = Some(next);
                 return Ok(());
             }
+            Section::Expect => {
+                if rest.is_empty() || rest.contains(char::is_whitespace) {
+                    return Err(format!(
+                        "expect: takes the signature of the bug this program reproduces, one                          word as swapfuzz prints it (e.g. expect:                          null-deref:swap_page_trans_huge_swapped:si->swap_map[roffset]:                         shmem_truncate_range), found \"{rest}\""
+                    ));
+                }
+                self.expect = Some(rest.to_string());
+                self.section = Some(next);
+                return Ok(());
+            }
             Section::Schedule => self.schedule = Some(Vec::new()),
             Section::Setup | Section::Start => {}
         }
@@ -193,7 +212,7 @@ impl Reader {
     fn content(&mut self, code: &str) -> Result<(), String> {
         let cur = self.current();
         let ops = match cur {
-            Section::Start | Section::Name => {
+            Section::Start | Section::Name | Section::Expect => {
                 return Err(format!(
                     "\"{code}\" is outside any section; expected a section header first \
                      (setup: or cpu0:)"

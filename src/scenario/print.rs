@@ -20,6 +20,7 @@ pub fn print(program: &Program, schedule: Option<&[u8]>, name: Option<&str>) -> 
         description: Vec::new(),
         program: program.clone(),
         schedule: schedule.map(<[u8]>::to_vec),
+        expect: None,
     })
 }
 
@@ -64,6 +65,12 @@ pub fn print_scenario(s: &Scenario) -> String {
     }
     for (n, ops) in s.program.cpus.iter().enumerate() {
         section(&mut out, &format!("cpu{n}"), ops);
+    }
+    if let Some(sig) = &s.expect {
+        out.push_str(&format!(
+            "# the bug this program reproduces; if the schedule below stops giving it (the\n\
+             # model changed), swapfuzz searches this program's schedules for it\nexpect: {sig}\n"
+        ));
     }
     if let Some(bytes) = &s.schedule {
         out.push_str(&format!(

@@ -66,11 +66,13 @@ fn whole_scenarios_roundtrip_with_their_description() {
         name: Some("two words#".into()),
         description: vec!["".into(), "  indented".into(), "x".into()],
         program: seeds::zap_4k(),
-        schedule: None,
+        schedule: Some(vec![0xff, 0]),
+        expect: Some("use-after-free:f:si->swap_map:op/swapoff".into()),
     };
     let back = parse(&print_scenario(&odd)).unwrap();
     assert_eq!(back.name.as_deref(), Some("two-words-"));
     assert_eq!(back.description, odd.description);
+    assert_eq!((back.schedule, back.expect), (odd.schedule, odd.expect));
 }
 
 /// The canonical form runs exactly as the original: same decisions, same verdict.
@@ -93,6 +95,7 @@ fn normalization_keeps_behaviour() {
             rcu_spinlocks: compared % 3 != 0,
             preemptible: true,
             record: true,
+            all_points: false,
         };
         let (v1, e1) = run_program(&d.program, cfg, &d.schedule, &engine);
         let (v2, e2) = run_program(&canonical, cfg, &d.schedule, &engine);

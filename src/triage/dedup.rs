@@ -89,6 +89,7 @@ pub fn classify(path: &Path) -> FileVerdict {
             rcu_spinlocks: rcu,
             preemptible: true,
             record: false,
+            all_points: false,
         };
         match run_program(&d.program, cfg, &d.schedule, &EngineConfig::default()).0 {
             Verdict::Clean => {}

@@ -86,8 +86,8 @@ fn run(program: &Program, schedule: &[u8], cfg: ModelConfig) -> (Option<Box<Bug>
 }
 
 /// The schedule with the fewest preemptions (up to the limit) under which `program` shows a bug
-/// with signature `sig`.
-fn reproduce(
+/// with signature `sig`, and its preemption count.
+pub fn schedule_for(
     program: &Program,
     cfg: ModelConfig,
     sig: &str,
@@ -137,7 +137,7 @@ pub fn minimize(
     let mut candidates = 0;
     let mut try_program = |p: &Program| {
         candidates += 1;
-        reproduce(p, cfg, &sig, limits)
+        schedule_for(p, cfg, &sig, limits)
     };
     let mut best = program.clone();
     // The original's own schedule is the fallback if no bounded search reproduces it.

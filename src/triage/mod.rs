@@ -5,3 +5,4 @@ pub mod dedup;
 pub mod diagram;
 pub mod minimize;
 pub mod report;
+pub mod reproduce;

@@ -148,6 +148,11 @@ impl<T> Heap<T> {
     pub fn live(&self) -> impl Iterator<Item = usize> + '_ {
         (0..self.objs.len()).filter(|&p| self.is_live(p))
     }
+
+    /// Every allocation ever made, freed ones included, by pointer.
+    pub fn iter(&self) -> impl Iterator<Item = &Allocation<T>> + '_ {
+        self.objs.iter()
+    }
 }
 
 #[cfg(test)]

@@ -320,7 +320,7 @@ pub fn free_swap_and_cache(k: &Kernel, entry: SwpEntry) -> bool {
     // non_swap_entry(): the model has only genuine swap entries.
     let variant = k.cfg().variant;
     let p = match variant {
-        Variant::Buggy => _swap_info_get(k, entry),
+        Variant::Buggy | Variant::WrongRcu | Variant::WrongSiLock => _swap_info_get(k, entry),
         Variant::Fixed => get_swap_device(k, entry),
     };
     let Some(p) = p else {
@@ -348,11 +348,25 @@ pub fn free_swap_and_cache(k: &Kernel, entry: SwpEntry) -> bool {
         }
     }
     let count = __swap_entry_free(k, p, entry);
-    if count == SWAP_HAS_CACHE && !swap_page_trans_huge_swapped(k, p, entry) {
-        __try_to_reclaim_swap(k, p, entry.offset, TTRS_UNMAPPED | TTRS_FULL);
+    if variant == Variant::WrongRcu {
+        k.rcu_read_lock();
     }
-    if variant == Variant::Fixed {
-        put_swap_device(k, p);
+    if count == SWAP_HAS_CACHE {
+        if variant == Variant::WrongSiLock {
+            k.spin_lock(LockId::SiLock(p));
+        }
+        let swapped = swap_page_trans_huge_swapped(k, p, entry);
+        if variant == Variant::WrongSiLock {
+            k.spin_unlock(LockId::SiLock(p));
+        }
+        if !swapped {
+            __try_to_reclaim_swap(k, p, entry.offset, TTRS_UNMAPPED | TTRS_FULL);
+        }
+    }
+    match variant {
+        Variant::Fixed => put_swap_device(k, p),
+        Variant::WrongRcu => k.rcu_read_unlock(),
+        Variant::Buggy | Variant::WrongSiLock => {}
     }
     true
 }

@@ -1,0 +1,84 @@
+//! Reproducers that outlive a model change: a scenario's `expect:` line names its bug, and
+//! `replay` finds the bug again when the stored schedule bytes no longer give it (the model's
+//! scheduling points moved), or says it does not reproduce (exit 3) — never "no bug" silently.
+
+use std::process::Command;
+
+fn swapfuzz(args: &[&str]) -> (i32, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_swapfuzz"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    )
+}
+
+const ABA: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/corpus/crashes/shmem-truncate-swapon-aba.scn"
+);
+
+const SIG: &str = "invariant-S3:swap_page_trans_huge_swapped:shmem_truncate_range";
+
+/// The reproducer with its schedule replaced by bytes that preempt nowhere.
+fn stale() -> tempfile_path::Path {
+    let text = std::fs::read_to_string(ABA).unwrap();
+    let at = text.find("schedule:").unwrap();
+    tempfile_path::write(&format!("{}schedule: ff ff ff ff\n", &text[..at]))
+}
+
+#[test]
+fn a_stale_schedule_is_found_again() {
+    let f = stale();
+    let (code, out) = swapfuzz(&["replay", f.as_str()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("Note: the stored schedule now gives no bug"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("signature: {SIG}")), "{out}");
+}
+
+#[test]
+fn an_expected_bug_that_does_not_reproduce_is_exit_3() {
+    let (code, out) = swapfuzz(&["replay", ABA, "--variant", "fixed"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("DOES NOT REPRODUCE"), "{out}");
+    let (code, out) = swapfuzz(&["replay", ABA]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        !out.contains("Note:"),
+        "the stored schedule is current: {out}"
+    );
+}
+
+/// A temporary file that is removed when dropped (no extra crate for two tests).
+mod tempfile_path {
+    pub struct Path(std::path::PathBuf);
+
+    impl Path {
+        pub fn as_str(&self) -> &str {
+            self.0.to_str().unwrap()
+        }
+    }
+
+    impl Drop for Path {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    pub fn write(text: &str) -> Path {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "swapfuzz-test-{}-{}.scn",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::write(&p, text).unwrap();
+        Path(p)
+    }
+}

@@ -1,0 +1,137 @@
+//! The model merges some steps into the previous one (`Kernel::with_no_point`): steps that touch
+//! nothing another CPU reads or writes. That merging must lose no interleaving another CPU could
+//! observe. These tests check it: on small programs, every schedule with at most K preemptions is
+//! run twice — as the model runs, and with a scheduling point before *every* step
+//! (`ModelConfig::all_points`) — and the sets of outcomes (each bug report's title, or the final
+//! kernel state of a clean run) must be equal. See docs/scheduling-points.md.
+//!
+//! A merge that hides a preemption shows up here as an outcome only the all-points run reaches:
+//! e.g. `rcu_read_lock()` merged into the unlock before it hides the preemption between the two,
+//! where swapoff's `synchronize_rcu()` does not wait (the `wrong-rcu` variant's use-after-free).
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use swapfuzz::engine::{EngineConfig, Exploration, ExploreLimits, explore_until, quiet_panics};
+use swapfuzz::model::harness::{Verdict, execute_then};
+use swapfuzz::model::{ModelConfig, Program, Variant};
+
+/// The outcomes of every schedule with at most `k` preemptions, and how many schedules ran.
+fn outcomes(p: &Program, cfg: ModelConfig, k: usize) -> (BTreeSet<String>, usize) {
+    quiet_panics();
+    let seen: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let (clean, bugs) = (Arc::clone(&seen), Arc::clone(&seen));
+    let p = p.clone();
+    let test = move || {
+        let clean = Arc::clone(&clean);
+        execute_then(&p, cfg, move |w| {
+            clean
+                .lock()
+                .unwrap()
+                .insert(format!("clean\n{}", w.digest()));
+        })
+    };
+    let accept = move |exec: &swapfuzz::engine::Execution| {
+        match Verdict::of(exec) {
+            Verdict::Bug(b, _) => bugs.lock().unwrap().insert(b.title()),
+            other => panic!("not a kernel bug: {other:?}"),
+        };
+        false // keep going: collect every outcome
+    };
+    let limits = ExploreLimits {
+        max_executions: Some(3_000_000),
+    };
+    let runs = match explore_until(k, limits, &EngineConfig::default(), test, accept) {
+        Exploration::Exhausted { executions } => executions,
+        other => panic!("exploration did not finish: {other:?}"),
+    };
+    let set = seen.lock().unwrap().clone();
+    (set, runs)
+}
+
+fn cfg(variant: Variant, rcu_spinlocks: bool, preemptible: bool) -> ModelConfig {
+    ModelConfig {
+        variant,
+        rcu_spinlocks,
+        preemptible,
+        ..ModelConfig::default()
+    }
+}
+
+fn program(text: &str) -> Program {
+    swapfuzz::scenario::parse(text).expect("scenario").program
+}
+
+/// Same outcomes with and without the merged steps; returns them.
+fn same_outcomes(p: &Program, c: ModelConfig, k: usize) -> BTreeSet<String> {
+    let (merged, n_merged) = outcomes(p, c, k);
+    let all = ModelConfig {
+        all_points: true,
+        ..c
+    };
+    let (every, n_every) = outcomes(p, all, k);
+    assert!(n_every >= n_merged, "{n_every} < {n_merged}");
+    let only_every: Vec<_> = every.difference(&merged).collect();
+    let only_merged: Vec<_> = merged.difference(&every).collect();
+    assert!(
+        only_every.is_empty() && only_merged.is_empty(),
+        "{c:?} K={k}: outcomes differ\nonly with a point before every step: {only_every:#?}\n\
+         only with merged steps: {only_merged:#?}"
+    );
+    merged
+}
+
+const SHMEM: &str = "setup: swapon; shmem-write file=0 index=0; shmem-writepage file=0 index=0
+cpu0: shmem-truncate file=0
+cpu1: swapoff dev=0";
+
+/// Two operations on CPU0: between them the CPU is in user space (a quiescent state).
+const TWO_OPS: &str = "setup: swapon; shmem-write file=0 index=0; shmem-writepage file=0 index=0; \
+shmem-write file=1 index=0
+cpu0: shmem-truncate file=0; shmem-write file=1 index=1
+cpu1: swapoff dev=0";
+
+const ZAP: &str = "setup: swapon; mmap pages=1; swapout mm=0 pte=0
+cpu0: zap mm=0 pte=0
+cpu1: swapoff dev=0";
+
+#[test]
+fn shmem_truncate_all_variants() {
+    for v in [
+        Variant::Buggy,
+        Variant::Fixed,
+        Variant::WrongRcu,
+        Variant::WrongSiLock,
+    ] {
+        let o = same_outcomes(&program(SHMEM), cfg(v, true, true), 2);
+        let bug = o.iter().any(|s| !s.starts_with("clean"));
+        assert_eq!(bug, v != Variant::Fixed, "{v:?}: {o:#?}");
+    }
+}
+
+#[test]
+fn non_preemptible_kernel() {
+    for v in [Variant::Buggy, Variant::WrongRcu] {
+        let o = same_outcomes(&program(SHMEM), cfg(v, true, false), 2);
+        assert!(o.iter().all(|s| s.starts_with("clean")), "{v:?}: {o:#?}");
+    }
+    same_outcomes(&program(TWO_OPS), cfg(Variant::Buggy, true, false), 1);
+}
+
+#[test]
+fn spinlocks_and_two_operations() {
+    same_outcomes(&program(ZAP), cfg(Variant::Buggy, false, true), 2);
+    same_outcomes(&program(ZAP), cfg(Variant::Buggy, true, true), 2);
+    same_outcomes(&program(TWO_OPS), cfg(Variant::Fixed, true, true), 1);
+}
+
+/// The wrong fix of issue 10: merged, `rcu_read_lock()` hid the preemption that makes it buggy,
+/// and `verify --preemptions 1` proved it clean. It must fail with one preemption.
+#[test]
+fn wrong_rcu_fix_fails_with_one_preemption() {
+    let (o, _) = outcomes(&program(SHMEM), cfg(Variant::WrongRcu, true, true), 1);
+    assert!(
+        o.iter().any(|s| s.contains("swap_page_trans_huge_swapped")),
+        "{o:#?}"
+    );
+}
