@@ -1,4 +1,4 @@
-//! The LKML thread's three scenarios (kernel-swap-semantics.md §4) as fixed programs, explored
+//! The LKML thread's three scenarios (docs/model.md#the-three-races) as fixed programs, explored
 //! exhaustively up to a preemption bound by swapfuzz's engine, and by shuttle's own PCT
 //! scheduler; the verdicts are the table of issue "The swap model".
 

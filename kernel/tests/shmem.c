@@ -1,5 +1,5 @@
 /*
- * Scenario (c), kernel-swap-semantics.md §4(c): shmem truncate vs swapoff.
+ * Scenario (c), docs/model.md#c-shmem-truncate: shmem truncate vs swapoff.
  *
  * A one-page memfd (tmpfs) whose page is swapped out to zram and whose folio is back in the
  * swap cache but not in the file's page cache (MADV_PAGEOUT, then MADV_WILLNEED, which for

@@ -1,5 +1,5 @@
 /*
- * Scenario (b), kernel-swap-semantics.md §4(b): a 4K anon page zapped by an exiting process
+ * Scenario (b), docs/model.md#b-zap-4k: a 4K anon page zapped by an exiting process
  * (zap_pte_range, PTL held) vs swapoff.
  *
  * The victim "sf-victim-zap" (CPU0) has one private anon page swapped out to zram

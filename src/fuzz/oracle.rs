@@ -68,7 +68,7 @@ pub fn check(data: &[u8], variant: Variant, rcu_spinlocks: bool) {
 
 /// Defines a libFuzzer target body over [`check`] for `variant` and `rcu_spinlocks`, plus, with
 /// the fuzz crate's `asan-fibers` feature, ASan's default options (`detect_stack_use_after_return=0`:
-/// shuttle's coroutine stacks; shuttle-harness-notes.md §9.7). Use in a `#![no_main]` target
+/// shuttle's coroutine stacks; docs/continuous-fuzzing.md#files). Use in a `#![no_main]` target
 /// that depends on `libfuzzer-sys`: `swapfuzz::swapfuzz_target!(Buggy, true);`.
 #[macro_export]
 macro_rules! swapfuzz_target {

@@ -1,4 +1,4 @@
-//! The invariants of kernel-swap-semantics.md §7 that the model checks: S1 is KASAN itself
+//! The invariants of docs/model.md#invariants that the model checks: S1 is KASAN itself
 //! ([`super::context::access`]); S3 at every access; C3 at every `si->lock` release; C4 and R1
 //! where counts move; O1 when swapoff returns; C1, C2, C3 and L2 at the end of every run.
 

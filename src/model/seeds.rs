@@ -1,4 +1,4 @@
-//! The three scenarios of the LKML thread (kernel-swap-semantics.md §4) as fixed programs.
+//! The three scenarios of the LKML thread (docs/model.md#the-three-races) as fixed programs.
 
 use super::program::{Op, Program};
 

@@ -153,7 +153,7 @@ pub enum BugKind {
     Warn(String),
     /// A `VM_BUG_ON()`/`BUG()` fired.
     KernelBug(String),
-    /// An invariant of the model checker (kernel-swap-semantics.md §7) failed.
+    /// An invariant of the model checker (docs/model.md#invariants) failed.
     Invariant {
         /// Its id, e.g. `C1`.
         id: &'static str,

@@ -2,10 +2,11 @@
 //! (here), the free path with `free_swap_and_cache()` ([`free`]), the reference helpers
 //! ([`dup`]), `try_to_unuse()` ([`unuse`]), and `swapoff`/`swapon` ([`swapoff`]).
 //!
-//! Model-wide simplifications: every device is an SSD (it has `cluster_info`); the allocator is
-//! a first-fit scan under `si->lock` (no per-CPU clusters, no free list, no discard); counts stay
-//! below `SWAP_MAP_MAX` (no continuation pages); `lowest_bit`/`highest_bit`, priorities, the
-//! avail list and memcg charging are left out because no verdict depends on them.
+//! Model-wide simplifications (the full list: docs/model.md#simplifications): every device is an
+//! SSD (it has `cluster_info`); the allocator is a first-fit scan under `si->lock` (no per-CPU
+//! clusters, no free list, no discard); counts stay below `SWAP_MAP_MAX` (no continuation
+//! pages); `lowest_bit`/`highest_bit`, priorities, the avail list and memcg charging are left out
+//! because no verdict depends on them.
 
 pub mod dup;
 pub mod free;

@@ -1,5 +1,5 @@
-//! mm/swapfile.c (v6.8): `swapoff()` in the exact order of its 15 steps, and `swapon()`
-//! (alloc_swap_info(), setup, enable_swap_info()).
+//! mm/swapfile.c (v6.8): `swapoff()` in the exact order of its 15 steps (numbered as in
+//! docs/model.md#swapoff-steps), and `swapon()` (alloc_swap_info(), setup, enable_swap_info()).
 
 use super::unuse::{EINVAL, try_to_unuse};
 use super::*;
