@@ -1,5 +1,21 @@
 #!/bin/bash -eu
-# OSS-Fuzz / ClusterFuzzLite build script for swapfuzz (docs/continuous-fuzzing.md).
+# Copyright 2026 the swapfuzz authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+#
+################################################################################
+# OSS-Fuzz / ClusterFuzzLite build script for swapfuzz (docs/continuous-fuzzing.md). The file
+# google/oss-fuzz's projects/swapfuzz/build.sh is this one, unchanged (scripts/oss-fuzz-project).
 #
 # The builder image (gcr.io/oss-fuzz-base/base-builder-rust) runs this as `bash -eux $SRC/build.sh`
 # from `compile`, with SANITIZER, FUZZING_ENGINE, RUSTFLAGS (`--cfg fuzzing -Zsanitizer=$SANITIZER
