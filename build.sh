@@ -1,5 +1,21 @@
 #!/bin/bash -eu
-# OSS-Fuzz / ClusterFuzzLite build script for swapfuzz (docs/continuous-fuzzing.md).
+# Copyright 2026 the swapfuzz authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+#
+################################################################################
+# OSS-Fuzz / ClusterFuzzLite build script for swapfuzz (docs/continuous-fuzzing.md). The file
+# google/oss-fuzz's projects/swapfuzz/build.sh is this one, unchanged (scripts/oss-fuzz-project).
 #
 # The builder image (gcr.io/oss-fuzz-base/base-builder-rust) runs this as `bash -eux $SRC/build.sh`
 # from `compile`, with SANITIZER, FUZZING_ENGINE, RUSTFLAGS (`--cfg fuzzing -Zsanitizer=$SANITIZER
@@ -8,16 +24,28 @@
 # coverage build when SANITIZER=coverage. scripts/oss-fuzz-check runs it the same way, without
 # Docker.
 #
-# SWAPFUZZ_FUZZ_TARGETS (optional): the targets to build, space-separated; default: all of
-# the [[bin]] targets of fuzz/Cargo.toml. .clusterfuzzlite/Dockerfile sets it to the Fixed targets (the Buggy ones
-# crash by design; see docs/continuous-fuzzing.md).
+# What it ships: only the targets that must never crash (never_crash_targets below, the Fixed
+# model). The Buggy targets crash on the known race by design; shipped, they would flood
+# ClusterFuzz with that one known bug. They stay in fuzz/ for local runs and tests.
+#
+# SWAPFUZZ_FUZZ_TARGETS (optional, local use): the targets to build instead, space-separated
+# [[bin]] names of fuzz/Cargo.toml (scripts/oss-fuzz-check builds the Buggy ones this way).
 
 cd "$SRC/swapfuzz"
 
 # The [[bin]] names of fuzz/Cargo.toml (not `cargo fuzz list`: OSS-Fuzz's cargo wrapper swallows
 # every `cargo fuzz` command in coverage builds).
 all_targets=$(awk '/^\[\[bin\]\]/ {b = 1; next} /^\[/ {b = 0} b && /^name *=/ {gsub(/[" ]/, "", $0); sub(/^name=/, "", $0); print}' fuzz/Cargo.toml)
-targets=${SWAPFUZZ_FUZZ_TARGETS:-$all_targets}
+# The targets that must never crash (any crash is a new bug, in the fix or in swapfuzz): the only
+# ones continuous fuzzing gets.
+never_crash_targets="fixed fixed_no_rcu"
+targets=${SWAPFUZZ_FUZZ_TARGETS:-$never_crash_targets}
+for t in $targets; do
+    if ! grep -qx "$t" <<<"$all_targets"; then
+        echo "build.sh: $t is not a [[bin]] of fuzz/Cargo.toml" >&2
+        exit 1
+    fi
+done
 
 # cargo-fuzz adds the sanitizer flags itself (-s); keep it in step with OSS-Fuzz's SANITIZER.
 # Rust has no UBSan; coverage builds are rewritten by OSS-Fuzz's cargo wrapper anyway.
@@ -34,13 +62,9 @@ esac
 
 # -O: release; --debug-assertions: debug assertions and overflow checks, as a fuzzing build
 # should have them (the model's internal invariants become crashes).
-if [ "$targets" = "$all_targets" ]; then
-    cargo fuzz build -O --debug-assertions -s "$sanitizer" "${features[@]}"
-else
-    for t in $targets; do
-        cargo fuzz build -O --debug-assertions -s "$sanitizer" "${features[@]}" "$t"
-    done
-fi
+for t in $targets; do
+    cargo fuzz build -O --debug-assertions -s "$sanitizer" "${features[@]}" "$t"
+done
 
 bin=fuzz/target/x86_64-unknown-linux-gnu/release
 for t in $targets; do
