@@ -25,7 +25,7 @@
 //! assert_eq!(s.program.cpus.len(), 2);
 //! assert_eq!(scenario::parse(&scenario::print(&s.program, None, None)).unwrap(), s);
 //! let e = scenario::parse("cpu0:\n  swapof dev=0\n").unwrap_err();
-//! assert!(e.to_string().starts_with("line 2: unknown operation \"swapof\""));
+//! assert!(e.to_string().starts_with("line 2, column 3: unknown operation \"swapof\""));
 //! ```
 
 mod ops;
@@ -51,11 +51,13 @@ pub struct Scenario {
     pub schedule: Option<Vec<u8>>,
 }
 
-/// Why scenario text does not parse: the line and what was expected there.
+/// Why scenario text does not parse: the line, the column and what was expected there.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScenarioError {
     /// 1-based line number; 0 when the error is about the whole file (no CPU section).
     pub line: usize,
+    /// 1-based column (in characters) of the word the error is about; 0 with `line` 0.
+    pub column: usize,
     /// What is wrong and what was expected.
     pub message: String,
 }
@@ -65,7 +67,11 @@ impl std::fmt::Display for ScenarioError {
         if self.line == 0 {
             write!(f, "{}", self.message)
         } else {
-            write!(f, "line {}: {}", self.line, self.message)
+            write!(
+                f,
+                "line {}, column {}: {}",
+                self.line, self.column, self.message
+            )
         }
     }
 }
