@@ -117,15 +117,16 @@ pub fn builtin() -> Vec<(&'static str, &'static str, String)> {
         .collect()
 }
 
-/// A scenario by file path or built-in name: an existing file is read and parsed (errors
+/// A scenario by file path or built-in name: an existing file is read (as
+/// [`crate::input_file::read`] reads: regular files of at most 1 MiB) and parsed (errors
 /// prefixed with its path; a file without a `name:` line is named after its stem), otherwise
 /// the built-in of that name; otherwise an error listing the built-in names.
 pub fn load(name_or_path: &str) -> Result<Scenario, String> {
     let path = std::path::Path::new(name_or_path);
-    if path.is_file() {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{name_or_path}: cannot read: {e}"))?;
-        let mut s = parse(&text).map_err(|e| format!("{name_or_path}: {e}"))?;
+    if path.exists() {
+        let data = crate::input_file::read(path)?;
+        let mut s =
+            crate::input_file::parse_scenario(&data).map_err(|e| format!("{name_or_path}: {e}"))?;
         if s.name.is_none() {
             s.name = path.file_stem().map(|n| n.to_string_lossy().into_owned());
         }
