@@ -1,5 +1,6 @@
 //! The `swapfuzz` command line. Exit status everywhere: 0 no bug, 1 bug found, 2 bad usage or
-//! bad input (with a message saying what was wrong).
+//! bad input (with a message saying what was wrong); `triage` also 3: a crash file that does not
+//! reproduce.
 
 mod bench;
 mod hunt;
@@ -22,6 +23,8 @@ pub const EXIT_CLEAN: u8 = 0;
 pub const EXIT_BUG: u8 = 1;
 /// Exit status: bad usage, bad input, or an internal error of swapfuzz.
 pub const EXIT_ERROR: u8 = 2;
+/// Exit status of `triage`: a crash file does not reproduce (a bug of swapfuzz).
+pub const EXIT_NO_REPRO: u8 = 3;
 
 /// Fuzz the Linux swap code's operations and thread schedules: find the
 /// free_swap_and_cache()/swapoff() race, and check a patch against it.
@@ -30,6 +33,10 @@ pub const EXIT_ERROR: u8 = 2;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Read input files as a scenario (text) or as raw fuzz bytes, instead of deciding from the
+    /// file's name and contents (scenarios/README.md, "Input files").
+    #[arg(long = "as", value_enum, global = true, value_name = "KIND")]
+    read_as: Option<input::AsArg>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -130,6 +137,7 @@ pub fn run() -> ExitCode {
         }
     };
     crate::engine::quiet_panics();
+    input::set_as(cli.read_as);
     let r = match cli.command {
         Command::Hunt(a) => hunt::run(&a),
         Command::Replay(a) => replay::run(&a),

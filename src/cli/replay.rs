@@ -16,15 +16,6 @@ pub struct ReplayArgs {
     model: ModelArgs,
 }
 
-/// Reads a reproducer file: its raw bytes (libFuzzer's crash-* format, which hunt also writes).
-pub fn read_reproducer(path: &std::path::Path) -> Result<Vec<u8>, String> {
-    let data = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if data.is_empty() {
-        return Err(format!("{} is empty: not a reproducer", path.display()));
-    }
-    Ok(data)
-}
-
 /// Runs `program` under `schedule` with recording on, and prints what a developer needs:
 /// the program, the interleaving and the report. Returns the exit status.
 pub fn show(program: &Program, schedule: &[u8], cfg: ModelConfig) -> Result<u8, String> {
