@@ -355,10 +355,11 @@ fn triage_exits_3_on_a_crash_file_that_does_not_reproduce_and_skips_non_crash_fi
     std::fs::write(crashes.join("README"), "crashes from the nightly run\n").unwrap();
     std::fs::write(crashes.join("race.scn"), "cpu0:\n  swapon\n").unwrap();
     std::fs::create_dir(crashes.join("older")).unwrap();
+    std::fs::write(crashes.join(".crash-0bbac2cc.tmp-1-0"), [0u8]).unwrap();
     let c = crashes.to_str().unwrap();
     let (code, out, err) = swapfuzz(&["triage", c]);
     assert_eq!(code, 1, "{out}{err}");
-    for name in ["README", "race.scn", "older"] {
+    for name in ["README", "race.scn", "older", ".crash-0bbac2cc.tmp"] {
         assert!(
             out.lines()
                 .any(|l| l.starts_with("skipped ") && l.contains(name)),

@@ -10,7 +10,8 @@ use crate::triage::{diagram, report};
 /// Arguments of `swapfuzz replay`.
 #[derive(clap::Args, Debug)]
 pub struct ReplayArgs {
-    /// A reproducer (a libFuzzer crash file or a hunt output) or a scenario (name or .scn file).
+    /// A reproducer (a libFuzzer crash file or a hunt output) or a scenario (a built-in name, or
+    /// a .scn or other text file); see --as.
     file: String,
     #[command(flatten)]
     model: ModelArgs,

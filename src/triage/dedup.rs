@@ -78,9 +78,17 @@ pub struct Triage {
 }
 
 /// What the entry `path` of a crash directory is, run under every configuration when it is a
-/// crash file. With [`As::Auto`], crash files are the files [`input_file`] reads as raw bytes;
+/// crash file. Hidden files (`.name`) are skipped. With [`As::Auto`], crash files are the files [`input_file`] reads as raw bytes;
 /// scenario and other text files are skipped (`As::Scenario` runs them as scenarios).
 pub fn classify_file(path: &Path, how: As) -> FileVerdict {
+    if path
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+    {
+        return FileVerdict::Skipped(
+            "a hidden file (such as the temporary file of an interrupted write)".into(),
+        );
+    }
     match std::fs::metadata(path) {
         Err(e) => return FileVerdict::Corrupt(format!("unreadable: {e}")),
         Ok(m) if m.is_dir() => {
