@@ -78,8 +78,9 @@ pub struct Triage {
 }
 
 /// What the entry `path` of a crash directory is, run under every configuration when it is a
-/// crash file. Hidden files (`.name`) are skipped. With [`As::Auto`], crash files are the files [`input_file`] reads as raw bytes;
-/// scenario and other text files are skipped (`As::Scenario` runs them as scenarios).
+/// crash file. Hidden files (`.name`) are skipped. With [`As::Auto`], crash files are the files
+/// [`input_file`] reads as raw bytes; scenario and other text files are skipped
+/// (`As::Scenario` runs them as scenarios).
 pub fn classify_file(path: &Path, how: As) -> FileVerdict {
     if path
         .file_name()
