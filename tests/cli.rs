@@ -108,3 +108,297 @@ fn show_prints_a_reproducer_as_a_scenario_that_replays_the_same() {
     let tail = |s: &str| s.split_once("Program:").map(|(_, t)| t.to_string());
     assert_eq!(tail(&out_a), tail(&out_b));
 }
+
+/// A fresh scratch directory for one test.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("swapfuzz-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// swapfuzz with `args`, killed after `secs` seconds: `None` if it had to be killed.
+fn swapfuzz_within(secs: u64, args: &[&str]) -> Option<(i32, String, String)> {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_swapfuzz"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let o = child.wait_with_output().unwrap();
+    Some((
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    ))
+}
+
+/// The shmem race as a hand-written scenario, with one typo on line 8.
+const TYPO_RACE: &str = "setup:\n  swapon\n  shmem-write file=0 index=0\n  \
+    shmem-writepage file=0 index=0\ncpu0:\n  shmem-truncate file=0\ncpu1:\n  swapof dev=0\n";
+
+#[test]
+fn a_typo_in_a_hand_written_scenario_is_an_error_never_fuzz_bytes() {
+    let d = scratch("typo");
+    for name in ["race.txt", "race"] {
+        let f = d.join(name);
+        std::fs::write(&f, TYPO_RACE).unwrap();
+        let f = f.to_str().unwrap();
+        for args in [
+            vec!["replay", f],
+            vec!["verify", f, "--preemptions", "1"],
+            vec!["hunt", f, "--time", "1"],
+            vec!["show", f],
+            vec!["minimize", f],
+        ] {
+            let (code, out, err) = swapfuzz(&args);
+            assert_eq!(code, 2, "{args:?}\n{out}{err}");
+            assert!(
+                err.contains("line 8, column 3") && err.contains("unknown operation \"swapof\""),
+                "{args:?}: {err}"
+            );
+            assert!(err.contains("--as bytes"), "{err}");
+            assert!(
+                !out.contains("No bug") && !out.contains("VERIFIED"),
+                "{out}"
+            );
+        }
+    }
+    // The fixed scenario runs, and --as bytes is the escape hatch for printable fuzz inputs.
+    let f = d.join("race.txt");
+    std::fs::write(&f, TYPO_RACE.replace("swapof", "swapoff")).unwrap();
+    let (code, out, _) = swapfuzz(&["verify", f.to_str().unwrap(), "--preemptions", "1"]);
+    assert_eq!(code, 1, "{out}");
+    let (code, out, err) = swapfuzz(&["replay", "--as", "bytes", f.to_str().unwrap()]);
+    assert!(code == 0 || code == 1, "{out}{err}");
+    // Any other text file is a scenario that does not parse.
+    let (code, _, err) = swapfuzz(&["replay", "/proc/self/status"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("line 1, column 1"), "{err}");
+    // --as scenario reads a reproducer as text: not UTF-8.
+    let (code, _, err) = swapfuzz(&["replay", "--as", "scenario", CRASH]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not UTF-8"), "{err}");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn a_byte_order_mark_is_invisible_to_the_parser() {
+    let d = scratch("bom");
+    let f = d.join("race.scn");
+    std::fs::write(&f, format!("\u{feff}{TYPO_RACE}")).unwrap();
+    let (code, _, err) = swapfuzz(&["show", f.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("line 8, column 3") && !err.contains('\u{feff}'),
+        "{err}"
+    );
+    std::fs::write(&f, "\u{feff}frob:\ncpu0:\n  swapon\n").unwrap();
+    let (code, _, err) = swapfuzz(&["show", f.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("\"frob:\"") && !err.contains('\u{feff}'),
+        "{err}"
+    );
+    std::fs::write(&f, "\u{feff}cpu0:\n  swapon\ncpu18446744073709551616:\n").unwrap();
+    let (code, _, err) = swapfuzz(&["show", f.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("cpu18446744073709551616:") && !err.contains("18446744073709551615"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn fifos_devices_and_directories_are_refused_at_once() {
+    let d = scratch("special");
+    let fifo = d.join("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let fifo = fifo.to_str().unwrap();
+    for args in [
+        vec!["replay", fifo],
+        vec!["verify", fifo],
+        vec!["minimize", fifo],
+        vec!["show", fifo],
+        vec!["replay", "/dev/zero"],
+        vec!["replay", "--as", "bytes", "/dev/urandom"],
+        vec!["show", d.to_str().unwrap()],
+    ] {
+        let (code, _, err) = swapfuzz_within(10, &args).expect("refused at once, not blocked");
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains("not a regular file"), "{args:?}: {err}");
+    }
+    let big = d.join("big.bin");
+    std::fs::write(&big, vec![1u8; 2 << 20]).unwrap();
+    let (code, _, err) = swapfuzz(&["replay", big.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("larger than"), "{err}");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// Checks the output of a hunt whose reproducer could not be written: the report, the
+/// interleaving and the bytes are printed, and the status still says "bug found".
+fn assert_bug_printed_not_saved(code: i32, out: &str, err: &str) {
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("Found a bug") && out.contains("signature:"),
+        "{out}"
+    );
+    assert!(out.contains("CPU0") && out.contains("BUG"), "{out}");
+    let hex = out
+        .split_once("Reproducer NOT SAVED")
+        .and_then(|(_, t)| t.lines().nth(1))
+        .unwrap_or_else(|| panic!("no bytes in {out}"));
+    assert!(
+        hex.len() > 20 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{hex}"
+    );
+    assert!(err.contains("not saved"), "{err}");
+}
+
+#[test]
+fn hunt_prints_the_bug_even_when_the_reproducer_cannot_be_written() {
+    let d = scratch("hunt-out");
+    let file = d.join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let (code, out, err) = swapfuzz(&["hunt", "--time", "60", "--out", file.to_str().unwrap()]);
+    assert_bug_printed_not_saved(code, &out, &err);
+    assert!(err.contains("is not a directory"), "{err}");
+    // A read-only directory (root writes anyway: then the reproducer is simply saved).
+    let ro = d.join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let root = std::fs::write(ro.join("probe"), b"").is_ok();
+    let (code, out, err) = swapfuzz(&["hunt", "--time", "60", "--out", ro.to_str().unwrap()]);
+    if root {
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(out.contains("Reproducer: "), "{out}");
+    } else {
+        assert_bug_printed_not_saved(code, &out, &err);
+    }
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn minimize_never_clobbers_a_different_file_without_force() {
+    let d = scratch("minimize");
+    let f = d.join("crash.bin");
+    // The committed reproducer with unused schedule bytes: minimize drops them.
+    let mut original = std::fs::read(CRASH).unwrap();
+    original.extend([0xff; 4]);
+    std::fs::write(&f, &original).unwrap();
+    let fs = f.to_str().unwrap();
+    // -o FILE itself: refused, the only copy intact, the result printed.
+    let (code, out, err) = swapfuzz(&["minimize", fs, "-o", fs]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("already exists") && err.contains("--force"),
+        "{err}"
+    );
+    assert!(
+        out.contains("NOT SAVED") && out.contains("signature:"),
+        "{out}"
+    );
+    assert_eq!(std::fs::read(&f).unwrap(), original);
+    // The default FILE.min, when it holds something else: refused too.
+    let min = d.join("crash.bin.min");
+    std::fs::write(&min, b"precious").unwrap();
+    let (code, _, err) = swapfuzz(&["minimize", fs]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(std::fs::read(&min).unwrap(), b"precious");
+    // --force replaces, atomically: no temporary file is left.
+    let (code, out, err) = swapfuzz(&["minimize", fs, "--force"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let minimised = std::fs::read(&min).unwrap();
+    assert_ne!(minimised, b"precious");
+    // The same result again: identical contents, nothing to refuse.
+    let (code, out, err) = swapfuzz(&["minimize", fs]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("unchanged"), "{out}");
+    let (code, out, err) = swapfuzz(&["minimize", fs, "-o", fs, "--force"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(std::fs::read(&f).unwrap(), minimised);
+    let mut names: Vec<String> = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["crash.bin", "crash.bin.min"]);
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn triage_exits_3_on_a_crash_file_that_does_not_reproduce_and_skips_non_crash_files() {
+    let d = scratch("triage");
+    let crashes = d.join("crashes");
+    std::fs::create_dir(&crashes).unwrap();
+    std::fs::copy(CRASH, crashes.join("crash-0bbac2cc")).unwrap();
+    std::fs::write(crashes.join("README"), "crashes from the nightly run\n").unwrap();
+    std::fs::write(crashes.join("race.scn"), "cpu0:\n  swapon\n").unwrap();
+    std::fs::create_dir(crashes.join("older")).unwrap();
+    std::fs::write(crashes.join(".crash-0bbac2cc.tmp-1-0"), [0u8]).unwrap();
+    let c = crashes.to_str().unwrap();
+    let (code, out, err) = swapfuzz(&["triage", c]);
+    assert_eq!(code, 1, "{out}{err}");
+    for name in ["README", "race.scn", "older", ".crash-0bbac2cc.tmp"] {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("skipped ") && l.contains(name)),
+            "{name}: {out}"
+        );
+    }
+    // A crash file that runs clean: exit 3, in the table and in the JSON.
+    std::fs::write(crashes.join("crash-00"), [0u8]).unwrap();
+    let (code, out, _) = swapfuzz(&["triage", c]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("DOES NOT REPRODUCE"), "{out}");
+    let (code, out, _) = swapfuzz(&["triage", c, "--json"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("\"does_not_reproduce\":[\""), "{out}");
+    std::fs::remove_file(crashes.join("crash-00")).unwrap();
+    // --out: an existing different file is kept unless --force.
+    let out_dir = d.join("triaged");
+    let (code, out, err) = swapfuzz(&["triage", c, "--out", out_dir.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}{err}");
+    let written: Vec<_> = std::fs::read_dir(&out_dir).unwrap().collect();
+    assert_eq!(written.len(), 1);
+    let path = written[0].as_ref().unwrap().path();
+    let good = std::fs::read(&path).unwrap();
+    let (code, _, _) = swapfuzz(&["triage", c, "--out", out_dir.to_str().unwrap()]);
+    assert_eq!(code, 1, "identical contents are fine");
+    std::fs::write(&path, b"other").unwrap();
+    let (code, out, err) = swapfuzz(&["triage", c, "--out", out_dir.to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("already exists") && err.contains("NOT SAVED"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), b"other");
+    let (code, _, _) = swapfuzz(&["triage", c, "--out", out_dir.to_str().unwrap(), "--force"]);
+    assert_eq!(code, 1);
+    assert_eq!(std::fs::read(&path).unwrap(), good);
+    // A file is not a directory to triage.
+    let (code, _, err) = swapfuzz(&["triage", CRASH]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not a directory"), "{err}");
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -1,13 +1,16 @@
 //! `swapfuzz hunt`: the stand-alone search, with a live progress line; at the first bug it
-//! writes the reproducer, prints the report and the interleaving, and exits 1.
+//! prints the report and the interleaving, then writes the reproducer (atomically, named after
+//! its contents' hash), and exits 1. A reproducer that cannot be written is printed in hex,
+//! with the error, and the exit status is still 1: a bug found is never thrown away.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{EXIT_BUG, EXIT_CLEAN, ModelArgs};
+use super::{EXIT_CLEAN, ModelArgs};
 use crate::fuzz::hunt::{HuntOptions, HuntResult, Progress, hunt};
 use crate::fuzz::input::decode;
+use crate::output_file;
 
 /// Arguments of `swapfuzz hunt`.
 #[derive(clap::Args, Debug)]
@@ -86,11 +89,14 @@ pub fn run(a: &HuntArgs) -> Result<u8, String> {
             Ok(EXIT_CLEAN)
         }
         HuntResult::Error { message, input, .. } => {
-            let path = write_reproducer(&a.out, "error", &input)?;
-            Err(format!(
-                "internal error of swapfuzz (not a kernel bug): {message}; input saved in {}",
-                path.display()
-            ))
+            let message = format!("internal error of swapfuzz (not a kernel bug): {message}");
+            match write_reproducer(&a.out, "error", &input) {
+                Ok(path) => Err(format!("{message}; input saved in {}", path.display())),
+                Err(e) => {
+                    print_unsaved(&input);
+                    Err(format!("{message}; the input was not saved: {e}"))
+                }
+            }
         }
         HuntResult::Found {
             input,
@@ -98,31 +104,50 @@ pub fn run(a: &HuntArgs) -> Result<u8, String> {
             elapsed,
             ..
         } => {
-            let path = write_reproducer(&a.out, "crash", &input)?;
             println!(
-                "Found a bug after {executions} executions ({:.1} s). Reproducer: {}\n",
-                elapsed.as_secs_f64(),
-                path.display()
+                "Found a bug after {executions} executions ({:.1} s).\n",
+                elapsed.as_secs_f64()
             );
             let d = decode(&input);
-            let code = super::replay::show(&d.program, &d.schedule, a.model.config(true))?;
-            println!(
-                "\nReproduce with: swapfuzz replay {} {}",
-                path.display(),
-                a.model.flags()
-            );
-            println!(
-                "Check the patch: swapfuzz replay {} --variant fixed",
-                path.display()
-            );
-            Ok(if code == EXIT_BUG { EXIT_BUG } else { code })
+            // Shown first, saved whatever showing gave: the input is the evidence.
+            let shown = super::replay::show(&d.program, &d.schedule, a.model.config(true));
+            println!();
+            match write_reproducer(&a.out, "crash", &input) {
+                Ok(path) => {
+                    println!("Reproducer: {}", path.display());
+                    println!(
+                        "Reproduce with: swapfuzz replay {} {}",
+                        path.display(),
+                        a.model.flags()
+                    );
+                    println!(
+                        "Check the patch: swapfuzz replay {} --variant fixed",
+                        path.display()
+                    );
+                }
+                Err(e) => {
+                    print_unsaved(&input);
+                    eprintln!("swapfuzz: error: the reproducer was not saved: {e}");
+                }
+            }
+            shown
         }
     }
 }
 
-fn write_reproducer(dir: &std::path::Path, kind: &str, input: &[u8]) -> Result<PathBuf, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+/// Prints an input that could not be saved, so that it is not lost.
+fn print_unsaved(input: &[u8]) {
+    println!(
+        "Reproducer NOT SAVED. Its bytes (hex; save them with: echo HEX | xxd -r -p > crash.bin):\n{}",
+        output_file::hex(input)
+    );
+}
+
+/// Writes `input` as `dir/<kind>-<hash>`, atomically; an existing file of that name with the
+/// same contents is fine, one with other contents is not replaced.
+fn write_reproducer(dir: &Path, kind: &str, input: &[u8]) -> Result<PathBuf, String> {
+    output_file::create_dir(dir)?;
     let path = dir.join(format!("{kind}-{:016x}", fnv(input)));
-    std::fs::write(&path, input).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    output_file::write(&path, input, false)?;
     Ok(path)
 }

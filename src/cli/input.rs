@@ -1,49 +1,41 @@
-//! What the subcommands accept as a program: a scenario (a built-in name or a `.scn` text
-//! file) or a reproducer (a libFuzzer crash file or a hunt output, in the fuzz input format).
+//! The `--as scenario|bytes` option and the loading of a command's program; the decision of
+//! what a file is lives in [`crate::input_file`].
 
-use std::path::Path;
+use std::sync::OnceLock;
 
-use crate::fuzz::input::decode;
-use crate::model::Program;
-use crate::scenario;
+use clap::ValueEnum;
 
-/// A loaded program, with its schedule if it has one.
-#[derive(Debug)]
-pub struct Loaded {
-    /// The program.
-    pub program: Program,
-    /// The schedule bytes (empty: the fallback schedule).
-    pub schedule: Vec<u8>,
-    /// The signature the program must reproduce (a scenario's `expect:` line).
-    pub expect: Option<String>,
+use crate::input_file::{self, As, Input};
+
+/// `--as`: how to read an input file.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum AsArg {
+    /// A scenario (text), whatever the file's name or contents.
+    Scenario,
+    /// Raw bytes in the fuzz input format (a libFuzzer artifact), whatever the file's name or
+    /// contents.
+    Bytes,
 }
 
-/// Loads `arg`: a scenario if it names a built-in, ends in `.scn`, or is a text file that parses
-/// as a scenario; otherwise a reproducer file (raw bytes; empty is an error).
-pub fn load(arg: &str) -> Result<Loaded, String> {
-    let path = Path::new(arg);
-    if !path.exists() && (arg.contains('/') || path.extension().is_some()) {
-        return Err(format!("cannot read {arg}: no such file"));
-    }
-    let text_scenario = path.is_file()
-        && (arg.ends_with(".scn")
-            || std::fs::read(path)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .is_some_and(|t| scenario::parse(&t).is_ok()));
-    if !path.exists() || text_scenario {
-        let s = scenario::load(arg)?;
-        return Ok(Loaded {
-            program: s.program,
-            schedule: s.schedule.unwrap_or_default(),
-            expect: s.expect,
-        });
-    }
-    let data = super::replay::read_reproducer(path)?;
-    let d = decode(&data);
-    Ok(Loaded {
-        program: d.program,
-        schedule: d.schedule,
-        expect: None,
-    })
+/// The `--as` of this process (a global option, set once by [`set_as`]).
+static HOW: OnceLock<As> = OnceLock::new();
+
+/// Records the `--as` option for [`load`] and [`how`].
+pub fn set_as(a: Option<AsArg>) {
+    let how = match a {
+        None => As::Auto,
+        Some(AsArg::Scenario) => As::Scenario,
+        Some(AsArg::Bytes) => As::Bytes,
+    };
+    let _ = HOW.set(how);
+}
+
+/// How input files are read in this process.
+pub fn how() -> As {
+    HOW.get().copied().unwrap_or_default()
+}
+
+/// Loads `arg`, a file or a built-in scenario name, as `--as` says.
+pub fn load(arg: &str) -> Result<Input, String> {
+    input_file::load(arg, how())
 }

@@ -1,21 +1,28 @@
 //! `swapfuzz minimize FILE [-o OUT]`: the smallest reproducer with the same bug signature.
+//! The result is printed first, then written atomically ([`crate::output_file`]): an existing
+//! OUT with other contents (FILE itself, with `-o FILE`) is replaced only with `--force`.
 
 use std::path::PathBuf;
 
-use super::replay::{read_reproducer, show};
+use super::replay::show;
 use super::{EXIT_BUG, ModelArgs};
-use crate::fuzz::input::{decode, encode};
+use crate::fuzz::input::encode;
+use crate::input_file::load_file;
+use crate::output_file::{self, Written};
 use crate::triage::minimize::{MinimizeLimits, minimize};
 use crate::triage::report::signature;
 
 /// Arguments of `swapfuzz minimize`.
 #[derive(clap::Args, Debug)]
 pub struct MinimizeArgs {
-    /// The reproducer to minimise.
+    /// The reproducer (or scenario file) to minimise.
     file: PathBuf,
     /// Where to write the minimised reproducer (default: FILE.min).
     #[arg(short = 'o', long)]
     out: Option<PathBuf>,
+    /// Replace OUT if it exists with other contents.
+    #[arg(long)]
+    force: bool,
     /// Most preemptions searched per candidate program.
     #[arg(long, default_value_t = 3)]
     preemptions: usize,
@@ -25,24 +32,43 @@ pub struct MinimizeArgs {
 
 /// Runs `swapfuzz minimize`.
 pub fn run(a: &MinimizeArgs) -> Result<u8, String> {
-    let data = read_reproducer(&a.file)?;
-    let d = decode(&data);
+    let input = load_file(&a.file, super::input::how())?;
     let limits = MinimizeLimits {
         max_preemptions: a.preemptions,
         ..MinimizeLimits::default()
     };
-    let m = minimize(&d.program, &d.schedule, a.model.config(false), limits)?;
+    let m = minimize(
+        &input.program,
+        &input.schedule,
+        a.model.config(false),
+        limits,
+    )?;
     let out = a
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{}.min", a.file.display())));
-    std::fs::write(&out, encode(&m.program, &m.schedule))
-        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     println!("signature: {}", signature(&m.bug));
     println!("before: {}", m.before);
     println!("after:  {}", m.after);
-    println!("({} candidate programs searched)", m.candidates);
-    println!("minimised reproducer: {}\n", out.display());
+    println!("({} candidate programs searched)\n", m.candidates);
     show(&m.program, &m.schedule, a.model.config(true))?;
-    Ok(EXIT_BUG)
+    let bytes = encode(&m.program, &m.schedule);
+    match output_file::write(&out, &bytes, a.force) {
+        Ok(w) => {
+            let note = if w == Written::Unchanged {
+                " (already there, unchanged)"
+            } else {
+                ""
+            };
+            println!("\nminimised reproducer: {}{note}", out.display());
+            Ok(EXIT_BUG)
+        }
+        Err(e) => {
+            println!(
+                "\nminimised reproducer NOT SAVED; its bytes (hex; `xxd -r -p` writes them back):\n{}",
+                output_file::hex(&bytes)
+            );
+            Err(e)
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! The `swapfuzz` command line. Exit status everywhere: 0 no bug, 1 bug found, 2 bad usage or
-//! bad input (with a message saying what was wrong).
+//! bad input (with a message saying what was wrong); `triage` also 3: a crash file that does not
+//! reproduce.
 
 mod bench;
 mod hunt;
@@ -22,10 +23,10 @@ pub const EXIT_CLEAN: u8 = 0;
 pub const EXIT_BUG: u8 = 1;
 /// Exit status: bad usage, bad input, or an internal error of swapfuzz.
 pub const EXIT_ERROR: u8 = 2;
-/// Exit status: a reproducer that expects a bug (`expect:`) does not reproduce it any more, with
-/// its own schedule or any other within the search's bound. A bug of swapfuzz or a changed model,
-/// never "clean".
-pub const EXIT_NOT_REPRODUCED: u8 = 3;
+/// Exit status: a reproducer does not reproduce its bug: a crash file in `triage`, or in
+/// `replay` a scenario whose `expect:` bug neither its schedule nor any other within the search's
+/// bound gives. A bug of swapfuzz or a changed model, never "clean".
+pub const EXIT_NO_REPRO: u8 = 3;
 
 /// Fuzz the Linux swap code's operations and thread schedules: find the
 /// free_swap_and_cache()/swapoff() race, and check a patch against it.
@@ -34,6 +35,10 @@ pub const EXIT_NOT_REPRODUCED: u8 = 3;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Read input files as a scenario (text) or as raw fuzz bytes, instead of deciding from the
+    /// file's name and contents (scenarios/README.md, "Input files").
+    #[arg(long = "as", value_enum, global = true, value_name = "KIND")]
+    read_as: Option<input::AsArg>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -141,6 +146,7 @@ pub fn run() -> ExitCode {
         }
     };
     crate::engine::quiet_panics();
+    input::set_as(cli.read_as);
     let r = match cli.command {
         Command::Hunt(a) => hunt::run(&a),
         Command::Replay(a) => replay::run(&a),

@@ -10,19 +10,11 @@ use crate::triage::{diagram, report};
 /// Arguments of `swapfuzz replay`.
 #[derive(clap::Args, Debug)]
 pub struct ReplayArgs {
-    /// A reproducer (a libFuzzer crash file or a hunt output) or a scenario (name or .scn file).
+    /// A reproducer (a libFuzzer crash file or a hunt output) or a scenario (a built-in name, or
+    /// a .scn or other text file); see --as.
     file: String,
     #[command(flatten)]
     model: ModelArgs,
-}
-
-/// Reads a reproducer file: its raw bytes (libFuzzer's crash-* format, which hunt also writes).
-pub fn read_reproducer(path: &std::path::Path) -> Result<Vec<u8>, String> {
-    let data = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if data.is_empty() {
-        return Err(format!("{} is empty: not a reproducer", path.display()));
-    }
-    Ok(data)
 }
 
 /// Runs `program` under `schedule` with recording on, and prints what a developer needs:
@@ -62,7 +54,7 @@ pub fn run(a: &ReplayArgs) -> Result<u8, String> {
     let cfg = a.model.config(true);
     println!("swapfuzz replay {} ({})\n", a.file, a.model.flags());
     let mut schedule = l.schedule;
-    if let Some(expect) = &l.expect {
+    if let Some(expect) = l.scenario.as_ref().and_then(|s| s.expect.as_ref()) {
         use crate::triage::minimize::MinimizeLimits;
         use crate::triage::reproduce::{Reproduction, reproduce};
         match reproduce(
@@ -97,7 +89,7 @@ pub fn run(a: &ReplayArgs) -> Result<u8, String> {
                      below: the stored schedule.\n"
                 );
                 show(&l.program, &schedule, cfg)?;
-                return Ok(super::EXIT_NOT_REPRODUCED);
+                return Ok(super::EXIT_NO_REPRO);
             }
         }
     }

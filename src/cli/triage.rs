@@ -1,12 +1,17 @@
 //! `swapfuzz triage DIR`: every crash file of DIR run under every model configuration, grouped
-//! by bug signature, with the smallest reproducer of each group.
+//! by bug signature, with the smallest reproducer of each group. Exit status: 2 if swapfuzz
+//! failed on a file (or could not write `--out`), else 3 if a crash file does not reproduce,
+//! else 1 if there are bugs, else 0.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use super::{EXIT_BUG, EXIT_CLEAN, EXIT_ERROR};
-use crate::fuzz::input::{decode, encode};
+use super::{EXIT_BUG, EXIT_CLEAN, EXIT_ERROR, EXIT_NO_REPRO};
+use crate::fuzz::input::encode;
+use crate::input_file::load_file;
 use crate::model::ModelConfig;
-use crate::triage::dedup::{config_name, triage_dir};
+use crate::output_file;
+use crate::triage::dedup::{config_name, triage_dir_as};
 use crate::triage::minimize::{MinimizeLimits, minimize};
 
 /// Arguments of `swapfuzz triage`.
@@ -20,10 +25,17 @@ pub struct TriageArgs {
     /// Print the table as JSON (for CI).
     #[arg(long)]
     json: bool,
+    /// Replace files of --out that exist with other contents.
+    #[arg(long)]
+    force: bool,
 }
 
-fn file_name(s: &str) -> String {
-    s.chars()
+/// The file name of a signature: its letters, digits, `-` and `_`, other characters as `_`;
+/// cut, with a hash of the whole signature, when long. `taken` holds the names already given
+/// in this run: a name two signatures map to gets `-2`, `-3`, ... (in signature order).
+fn file_name(signature: &str, taken: &mut BTreeSet<String>) -> String {
+    let mut stem: String = signature
+        .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
                 c
@@ -31,12 +43,26 @@ fn file_name(s: &str) -> String {
                 '_'
             }
         })
-        .collect()
+        .collect();
+    if stem.len() > 160 {
+        let hash = signature.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+        });
+        stem = format!("{}-{hash:016x}", &stem[..140]);
+    }
+    let mut name = format!("{stem}.bin");
+    let mut n = 2;
+    while !taken.insert(name.clone()) {
+        name = format!("{stem}-{n}.bin");
+        n += 1;
+    }
+    name
 }
 
 /// Runs `swapfuzz triage`.
 pub fn run(a: &TriageArgs) -> Result<u8, String> {
-    let t = triage_dir(&a.dir)?;
+    let how = super::input::how();
+    let t = triage_dir_as(&a.dir, how)?;
     if a.json {
         println!("{}", t.to_json());
     } else {
@@ -62,12 +88,12 @@ pub fn run(a: &TriageArgs) -> Result<u8, String> {
             );
             println!("    {}", g.title);
         }
-        for (p, why) in &t.corrupt {
+        for (p, why) in t.corrupt.iter().chain(&t.skipped) {
             println!("skipped {}: {why}", p.display());
         }
         for p in &t.no_repro {
             println!(
-                "DOES NOT REPRODUCE: {} (a crash file that no longer fails is a bug of swapfuzz: please report it)",
+                "DOES NOT REPRODUCE: {} (a crash file that no longer fails is a bug of swapfuzz: please report it; exit status 3)",
                 p.display()
             );
         }
@@ -75,13 +101,12 @@ pub fn run(a: &TriageArgs) -> Result<u8, String> {
             println!("INTERNAL ERROR on {}: {e}", p.display());
         }
     }
+    let mut unsaved = 0;
     if let Some(out) = &a.out {
-        std::fs::create_dir_all(out)
-            .map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+        output_file::create_dir(out)?;
+        let mut taken = BTreeSet::new();
         for g in &t.groups {
-            let data = std::fs::read(&g.smallest)
-                .map_err(|e| format!("cannot read {}: {e}", g.smallest.display()))?;
-            let d = decode(&data);
+            let input = load_file(&g.smallest, how)?;
             let (variant, rcu_spinlocks) = g.fails_on[0];
             let cfg = ModelConfig {
                 variant,
@@ -90,25 +115,58 @@ pub fn run(a: &TriageArgs) -> Result<u8, String> {
                 record: false,
                 all_points: false,
             };
-            let m = minimize(&d.program, &d.schedule, cfg, MinimizeLimits::default())?;
-            let path = out.join(format!("{}.bin", file_name(&g.signature)));
-            std::fs::write(&path, encode(&m.program, &m.schedule))
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            if !a.json {
-                println!(
+            let m = minimize(
+                &input.program,
+                &input.schedule,
+                cfg,
+                MinimizeLimits::default(),
+            )?;
+            let path = out.join(file_name(&g.signature, &mut taken));
+            let bytes = encode(&m.program, &m.schedule);
+            match output_file::write(&path, &bytes, a.force) {
+                Ok(_) if !a.json => println!(
                     "minimised {} -> {} ({})",
                     g.signature,
                     path.display(),
                     m.after
-                );
+                ),
+                Ok(_) => {}
+                Err(e) => {
+                    unsaved += 1;
+                    eprintln!("swapfuzz: error: {e}");
+                    eprintln!(
+                        "minimised {} NOT SAVED; its bytes (hex; `xxd -r -p` writes them back):\n{}",
+                        g.signature,
+                        output_file::hex(&bytes)
+                    );
+                }
             }
         }
     }
-    Ok(if !t.errors.is_empty() {
+    Ok(if !t.errors.is_empty() || unsaved > 0 {
         EXIT_ERROR
+    } else if !t.no_repro.is_empty() {
+        EXIT_NO_REPRO
     } else if t.groups.is_empty() {
         EXIT_CLEAN
     } else {
         EXIT_BUG
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_get_distinct_file_names() {
+        let mut taken = BTreeSet::new();
+        assert_eq!(file_name("a:b", &mut taken), "a_b.bin");
+        assert_eq!(file_name("a/b", &mut taken), "a_b-2.bin");
+        assert_eq!(file_name("a>b", &mut taken), "a_b-3.bin");
+        let long = "x".repeat(300);
+        let n = file_name(&long, &mut taken);
+        assert!(n.len() < 200 && n.ends_with(".bin"), "{n}");
+        assert_ne!(n, file_name(&format!("{long}y"), &mut taken));
+    }
 }

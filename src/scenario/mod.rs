@@ -25,7 +25,7 @@
 //! assert_eq!(s.program.cpus.len(), 2);
 //! assert_eq!(scenario::parse(&scenario::print(&s.program, None, None)).unwrap(), s);
 //! let e = scenario::parse("cpu0:\n  swapof dev=0\n").unwrap_err();
-//! assert!(e.to_string().starts_with("line 2: unknown operation \"swapof\""));
+//! assert!(e.to_string().starts_with("line 2, column 3: unknown operation \"swapof\""));
 //! ```
 
 mod ops;
@@ -56,11 +56,13 @@ pub struct Scenario {
     pub expect: Option<String>,
 }
 
-/// Why scenario text does not parse: the line and what was expected there.
+/// Why scenario text does not parse: the line, the column and what was expected there.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScenarioError {
     /// 1-based line number; 0 when the error is about the whole file (no CPU section).
     pub line: usize,
+    /// 1-based column (in characters) of the word the error is about; 0 with `line` 0.
+    pub column: usize,
     /// What is wrong and what was expected.
     pub message: String,
 }
@@ -70,7 +72,11 @@ impl std::fmt::Display for ScenarioError {
         if self.line == 0 {
             write!(f, "{}", self.message)
         } else {
-            write!(f, "line {}: {}", self.line, self.message)
+            write!(
+                f,
+                "line {}, column {}: {}",
+                self.line, self.column, self.message
+            )
         }
     }
 }
@@ -116,15 +122,16 @@ pub fn builtin() -> Vec<(&'static str, &'static str, String)> {
         .collect()
 }
 
-/// A scenario by file path or built-in name: an existing file is read and parsed (errors
+/// A scenario by file path or built-in name: an existing file is read (as
+/// [`crate::input_file::read`] reads: regular files of at most 1 MiB) and parsed (errors
 /// prefixed with its path; a file without a `name:` line is named after its stem), otherwise
 /// the built-in of that name; otherwise an error listing the built-in names.
 pub fn load(name_or_path: &str) -> Result<Scenario, String> {
     let path = std::path::Path::new(name_or_path);
-    if path.is_file() {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{name_or_path}: cannot read: {e}"))?;
-        let mut s = parse(&text).map_err(|e| format!("{name_or_path}: {e}"))?;
+    if path.exists() {
+        let data = crate::input_file::read(path)?;
+        let mut s =
+            crate::input_file::parse_scenario(&data).map_err(|e| format!("{name_or_path}: {e}"))?;
         if s.name.is_none() {
             s.name = path.file_stem().map(|n| n.to_string_lossy().into_owned());
         }

@@ -1,4 +1,5 @@
-//! Scenario text → [`Scenario`]: a line-oriented reader; every error names its line.
+//! Scenario text → [`Scenario`]: a line-oriented reader; every error names its line and the
+//! column of the word it is about.
 
 use super::ops::parse_op;
 use super::{Scenario, ScenarioError};
@@ -56,6 +57,25 @@ pub fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
+/// An error and the text it is about: a slice of the line being read, which gives the column.
+struct Fault<'a> {
+    at: &'a str,
+    message: String,
+}
+
+/// Tags an error message with the slice `at` it is about.
+fn at<'a>(at: &'a str) -> impl FnOnce(String) -> Fault<'a> {
+    move |message| Fault { at, message }
+}
+
+/// The 1-based column (in characters) where `inner`, a slice of `line`, starts.
+fn column(line: &str, inner: &str) -> usize {
+    let off = (inner.as_ptr() as usize)
+        .saturating_sub(line.as_ptr() as usize)
+        .min(line.len());
+    line.get(..off).map_or(off, |s| s.chars().count()) + 1
+}
+
 #[derive(Default)]
 struct Reader {
     name: Option<String>,
@@ -66,8 +86,10 @@ struct Reader {
     section: Option<Section>,
 }
 
-/// Parses scenario text (the format of `scenarios/README.md`).
+/// Parses scenario text (the format of `scenarios/README.md`). A leading UTF-8 byte-order mark
+/// is ignored.
 pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut r = Reader::default();
     let mut description = Vec::new();
     let mut in_description = true;
@@ -85,15 +107,17 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
         }
         let code = raw.split('#').next().unwrap_or_default().trim();
         if !code.is_empty() {
-            r.line(code).map_err(|message| ScenarioError {
+            r.line(code).map_err(|f| ScenarioError {
                 line: i + 1,
-                message,
+                column: column(raw, f.at),
+                message: f.message,
             })?;
         }
     }
     if r.cpus.is_empty() {
         return Err(ScenarioError {
             line: 0,
+            column: 0,
             message: format!(
                 "no cpu sections: a scenario needs at least one CPU (cpu0:, up to cpu{}:), \
                  each with the operations it runs concurrently with the others",
@@ -119,14 +143,25 @@ impl Reader {
     }
 
     /// One line, comments and surrounding blanks removed, not empty.
-    fn line(&mut self, code: &str) -> Result<(), String> {
+    fn line<'a>(&mut self, code: &'a str) -> Result<(), Fault<'a>> {
         match code.split_once(':') {
             Some((head, rest)) => self.header(head.trim(), rest.trim()),
             None => self.content(code),
         }
     }
 
-    fn header(&mut self, head: &str, rest: &str) -> Result<(), String> {
+    fn header<'a>(&mut self, head: &'a str, rest: &'a str) -> Result<(), Fault<'a>> {
+        self.section_header(head, rest).map_err(at(head))?;
+        if matches!(self.current(), Section::Name | Section::Expect) || rest.is_empty() {
+            Ok(())
+        } else {
+            self.content(rest)
+        }
+    }
+
+    /// Enters the section `head` names (`rest`: the text after the colon, for `name:` and
+    /// `expect:`).
+    fn section_header(&mut self, head: &str, rest: &str) -> Result<(), String> {
         let next = match head {
             "name" => Section::Name,
             "setup" => Section::Setup,
@@ -134,7 +169,15 @@ impl Reader {
             "expect" => Section::Expect,
             h => match h.strip_prefix("cpu") {
                 Some(n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
-                    Section::Cpu(n.parse().unwrap_or(usize::MAX))
+                    match n.parse() {
+                        Ok(n) if n < MAX_CPUS => Section::Cpu(n),
+                        _ => {
+                            return Err(format!(
+                                "{head}: the model has at most {MAX_CPUS} CPUs, cpu0: to cpu{}:",
+                                MAX_CPUS - 1
+                            ));
+                        }
+                    }
                 }
                 _ => {
                     let hint =
@@ -163,12 +206,6 @@ impl Reader {
             return Err(format!("a second {} section", next.header()));
         }
         match next {
-            Section::Cpu(n) if n >= MAX_CPUS => {
-                return Err(format!(
-                    "cpu{n}: the model has at most {MAX_CPUS} CPUs, cpu0: to cpu{}:",
-                    MAX_CPUS - 1
-                ));
-            }
             Section::Cpu(n) if n != self.cpus.len() => {
                 return Err(format!(
                     "cpu sections must come in order from cpu0:; expected cpu{}:, found cpu{n}:",
@@ -184,64 +221,65 @@ impl Reader {
                     ));
                 }
                 self.name = Some(rest.to_string());
-                self.section = Some(next);
-                return Ok(());
             }
             Section::Expect => {
                 if rest.is_empty() || rest.contains(char::is_whitespace) {
                     return Err(format!(
-                        "expect: takes the signature of the bug this program reproduces, one                          word as swapfuzz prints it (e.g. expect:                          null-deref:swap_page_trans_huge_swapped:si->swap_map[roffset]:                         shmem_truncate_range), found \"{rest}\""
+                        "expect: takes the signature of the bug this program reproduces, one word as \
+                         swapfuzz prints it (e.g. expect: null-deref:swap_page_trans_huge_swapped:\
+                         si->swap_map[roffset]:shmem_truncate_range), found \"{rest}\""
                     ));
                 }
                 self.expect = Some(rest.to_string());
-                self.section = Some(next);
-                return Ok(());
             }
             Section::Schedule => self.schedule = Some(Vec::new()),
             Section::Setup | Section::Start => {}
         }
         self.section = Some(next);
-        if rest.is_empty() {
-            Ok(())
-        } else {
-            self.content(rest)
-        }
+        Ok(())
     }
 
     /// Operations (`;`-separated) or schedule bytes, in the current section.
-    fn content(&mut self, code: &str) -> Result<(), String> {
+    fn content<'a>(&mut self, code: &'a str) -> Result<(), Fault<'a>> {
         let cur = self.current();
         let ops = match cur {
             Section::Start | Section::Name | Section::Expect => {
-                return Err(format!(
-                    "\"{code}\" is outside any section; expected a section header first \
-                     (setup: or cpu0:)"
-                ));
+                return Err(Fault {
+                    at: code,
+                    message: format!(
+                        "\"{code}\" is outside any section; expected a section header first \
+                         (setup: or cpu0:)"
+                    ),
+                });
             }
             Section::Schedule => return self.hex(code),
             Section::Setup => &mut self.setup,
             Section::Cpu(n) => &mut self.cpus[n],
         };
         for part in code.split(';').map(str::trim).filter(|p| !p.is_empty()) {
-            ops.push(parse_op(part)?);
+            ops.push(parse_op(part).map_err(at(part))?);
             if ops.len() > MAX_OPS {
-                return Err(format!(
-                    "too many operations in {}: the model runs at most {MAX_OPS} (MAX_OPS)",
-                    cur.header()
-                ));
+                return Err(Fault {
+                    at: part,
+                    message: format!(
+                        "too many operations in {}: the model runs at most {MAX_OPS} (MAX_OPS)",
+                        cur.header()
+                    ),
+                });
             }
         }
         Ok(())
     }
 
     /// Schedule bytes: hex, two digits a byte, in whitespace-separated groups.
-    fn hex(&mut self, code: &str) -> Result<(), String> {
+    fn hex<'a>(&mut self, code: &'a str) -> Result<(), Fault<'a>> {
         let out = self.schedule.get_or_insert_with(Vec::new);
         for word in code.split_whitespace() {
-            let bad = |why: &str| {
-                format!(
+            let bad = |why: &str| Fault {
+                at: word,
+                message: format!(
                     "bad schedule bytes \"{word}\": {why}; expected hex bytes like \"ff 00 3a\""
-                )
+                ),
             };
             if !word.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(bad("not hex"));

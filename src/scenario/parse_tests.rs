@@ -90,7 +90,7 @@ fn unknown_operation() {
     let e = err(&format!("{HEAD}cpu0:\n  swapof dev=0\n"));
     assert_eq!(e.line, 5);
     assert!(e.to_string().starts_with(
-        "line 5: unknown operation \"swapof\" (did you mean \"swapoff\"?); expected one of: \
+        "line 5, column 3: unknown operation \"swapof\" (did you mean \"swapoff\"?); expected one of: \
          swapon, swapoff, mmap,"
     ));
     fails(
@@ -314,4 +314,37 @@ fn garbage_gives_an_error_not_a_panic() {
             }
         }
     }
+}
+
+#[test]
+fn errors_name_the_column_of_the_word() {
+    let e = err("cpu0:\n  swapof dev=0\n");
+    assert_eq!((e.line, e.column), (2, 3), "{e}");
+    let e = err("cpu0: swapon; swapof dev=0\n");
+    assert_eq!((e.line, e.column), (1, 15), "{e}");
+    let e = err("cpu0:\nschedule: ff\tzz\n");
+    assert_eq!((e.line, e.column), (2, 14), "{e}");
+    // Columns count characters, not bytes.
+    let e = err("cpu0:\n  swapon; é\n");
+    assert_eq!((e.line, e.column), (2, 11), "{e}");
+    let e = err("  frob:\ncpu0:\n");
+    assert_eq!((e.line, e.column), (1, 3), "{e}");
+    assert!(e.to_string().starts_with("line 1, column 3: "), "{e}");
+}
+
+#[test]
+fn a_byte_order_mark_is_ignored() {
+    let s = parse("\u{feff}name: x\ncpu0:\n  swapon\n").unwrap();
+    assert_eq!(s.name.as_deref(), Some("x"));
+    let e = err("\u{feff}frob:\ncpu0:\n");
+    assert!(!e.to_string().contains('\u{feff}'), "{e}");
+    assert_eq!(e.column, 1, "{e}");
+}
+
+#[test]
+fn a_huge_cpu_index_is_printed_as_written() {
+    let e = err("cpu99999999999999999999999:\n  swapon\n");
+    assert!(e.message.contains("cpu99999999999999999999999:"), "{e}");
+    assert!(!e.message.contains("18446744073709551615"), "{e}");
+    fails("cpu4:\n", 1, &["cpu4:", "at most 4 CPUs"]);
 }

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::engine::EngineConfig;
-use crate::fuzz::input::decode;
+use crate::input_file::{self, As, Kind};
 use crate::model::harness::{Verdict, run_program};
-use crate::model::{Bug, ModelConfig, Variant};
+use crate::model::{Bug, ModelConfig, Program, Variant};
 
 use super::report::signature;
 
@@ -27,8 +27,10 @@ pub fn config_name(variant: Variant, rcu: bool) -> String {
 /// What one file showed.
 #[derive(Clone, Debug)]
 pub enum FileVerdict {
-    /// Unreadable or empty: skipped.
+    /// Unreadable, empty, too large, or (read as a scenario) not parsing: skipped.
     Corrupt(String),
+    /// Not a crash file (a directory, a special file, a text file): skipped, deliberately.
+    Skipped(String),
     /// No configuration shows a bug: the file does not reproduce (a bug of swapfuzz if it was
     /// a crash file).
     NoRepro,
@@ -67,20 +69,56 @@ pub struct Triage {
     pub groups: Vec<Group>,
     /// Corrupt files with the reason.
     pub corrupt: Vec<(PathBuf, String)>,
+    /// Entries that are not crash files (directories, special files, text), with the reason.
+    pub skipped: Vec<(PathBuf, String)>,
     /// Files that do not reproduce.
     pub no_repro: Vec<PathBuf>,
     /// Files on which swapfuzz failed.
     pub errors: Vec<(PathBuf, String)>,
 }
 
-/// Runs one file under every configuration.
-pub fn classify(path: &Path) -> FileVerdict {
-    let data = match std::fs::read(path) {
-        Ok(d) if d.is_empty() => return FileVerdict::Corrupt("empty file".into()),
-        Ok(d) => d,
+/// What the entry `path` of a crash directory is, run under every configuration when it is a
+/// crash file. Hidden files (`.name`) are skipped. With [`As::Auto`], crash files are the files
+/// [`input_file`] reads as raw bytes; scenario and other text files are skipped
+/// (`As::Scenario` runs them as scenarios).
+pub fn classify_file(path: &Path, how: As) -> FileVerdict {
+    if path
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+    {
+        return FileVerdict::Skipped(
+            "a hidden file (such as the temporary file of an interrupted write)".into(),
+        );
+    }
+    match std::fs::metadata(path) {
         Err(e) => return FileVerdict::Corrupt(format!("unreadable: {e}")),
+        Ok(m) if m.is_dir() => {
+            return FileVerdict::Skipped(
+                "a directory: triage does not descend into subdirectories (triage it on its own)"
+                    .into(),
+            );
+        }
+        Ok(m) if !m.is_file() => {
+            return FileVerdict::Skipped("not a regular file".into());
+        }
+        Ok(_) => {}
+    }
+    let data = match input_file::read(path) {
+        Ok(d) => d,
+        Err(e) => return FileVerdict::Corrupt(e),
     };
-    let d = decode(&data);
+    let text = "a text file, not a crash file (pass --as scenario to triage scenario files, \
+                --as bytes if it is a raw fuzz input)";
+    match input_file::from_data(path, &data, how) {
+        Ok(i) if i.kind == Kind::Bytes || how == As::Scenario => classify(&i.program, &i.schedule),
+        Ok(_) => FileVerdict::Skipped(text.into()),
+        Err(_) if how == As::Auto => FileVerdict::Skipped(text.into()),
+        Err(e) => FileVerdict::Corrupt(e),
+    }
+}
+
+/// Runs a program and schedule under every configuration.
+pub fn classify(program: &Program, schedule: &[u8]) -> FileVerdict {
     let mut first: Option<Box<Bug>> = None;
     let mut fails_on = Vec::new();
     for (variant, rcu) in CONFIGS {
@@ -91,7 +129,7 @@ pub fn classify(path: &Path) -> FileVerdict {
             record: false,
             all_points: false,
         };
-        match run_program(&d.program, cfg, &d.schedule, &EngineConfig::default()).0 {
+        match run_program(program, cfg, schedule, &EngineConfig::default()).0 {
             Verdict::Clean => {}
             Verdict::Bug(b, _) => {
                 fails_on.push((variant, rcu));
@@ -110,19 +148,31 @@ pub fn classify(path: &Path) -> FileVerdict {
     }
 }
 
-/// Classifies every regular file of `dir` (sorted by name) and groups the bugs.
+/// Classifies every entry of `dir` (sorted by name), files read by the rule of
+/// [`input_file`], and groups the bugs.
 pub fn triage_dir(dir: &Path) -> Result<Triage, String> {
+    triage_dir_as(dir, As::Auto)
+}
+
+/// [`triage_dir`], with the files read as `how` says.
+pub fn triage_dir_as(dir: &Path, how: As) -> Result<Triage, String> {
+    if std::fs::metadata(dir).is_ok_and(|m| !m.is_dir()) {
+        return Err(format!(
+            "{} is not a directory: triage takes a directory of crash files (replay runs one)",
+            dir.display()
+        ));
+    }
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
         .collect();
     paths.sort();
     let mut t = Triage::default();
     let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     for p in paths {
-        match classify(&p) {
+        match classify_file(&p, how) {
             FileVerdict::Corrupt(why) => t.corrupt.push((p, why)),
+            FileVerdict::Skipped(why) => t.skipped.push((p, why)),
             FileVerdict::NoRepro => t.no_repro.push(p),
             FileVerdict::Error(e) => t.errors.push((p, e)),
             FileVerdict::Bug {
@@ -214,9 +264,10 @@ impl Triage {
             format!("[{}]", items.join(","))
         };
         format!(
-            "{{\"groups\":[{}],\"corrupt\":{},\"does_not_reproduce\":{},\"internal_errors\":{}}}",
+            "{{\"groups\":[{}],\"corrupt\":{},\"skipped\":{},\"does_not_reproduce\":{},\"internal_errors\":{}}}",
             groups.join(","),
             pairs(&self.corrupt),
+            pairs(&self.skipped),
             paths(&self.no_repro),
             pairs(&self.errors)
         )
