@@ -402,3 +402,25 @@ fn triage_exits_3_on_a_crash_file_that_does_not_reproduce_and_skips_non_crash_fi
     assert!(err.contains("not a directory"), "{err}");
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// No line of shuttle's or of a Rust panic reaches the user: a detected kernel bug is a result,
+/// not a crash of swapfuzz (issue: first contact).
+#[test]
+fn hunt_minimize_and_triage_print_no_panic_lines() {
+    let d = scratch("quiet");
+    let out = d.join("out");
+    let (code, so, se) = swapfuzz(&["hunt", "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 1, "{so}{se}");
+    let min = d.join("min.bin");
+    let (code2, so2, se2) = swapfuzz(&["minimize", CRASH, "-o", min.to_str().unwrap()]);
+    assert_eq!(code2, 1, "{so2}{se2}");
+    let tri = d.join("tri");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/crashes");
+    let (_, so3, se3) = swapfuzz(&["triage", dir, "--out", tri.to_str().unwrap()]);
+    for text in [so, se, so2, se2, so3, se3] {
+        for noise in ["panicked", "serializing schedule", "NotSet", "RUST_BACKTRACE"] {
+            assert!(!text.contains(noise), "{noise:?} in:\n{text}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}

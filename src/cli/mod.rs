@@ -145,7 +145,7 @@ pub fn run() -> ExitCode {
             });
         }
     };
-    crate::engine::quiet_panics();
+    crate::engine::silence_shuttle();
     input::set_as(cli.read_as);
     let r = match cli.command {
         Command::Hunt(a) => hunt::run(&a),

@@ -98,7 +98,7 @@ pub use decision::{Decision, DecisionLog, decisions_to_bytes};
 pub use explore::{
     Counterexample, Exploration, ExploreLimits, explore, explore_until, explore_with,
 };
-pub use quiet::{in_engine_run, quiet_panics};
+pub use quiet::{in_engine_run, quiet_panics, silence_shuttle};
 pub use recorder::Recording;
 pub use run::{EngineConfig, Execution, Outcome, payload_text, run_once, run_with_scheduler};
 pub use wait::{TaskId, current_task, sleep, wake};

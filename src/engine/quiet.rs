@@ -3,27 +3,80 @@
 use std::cell::Cell;
 use std::panic;
 use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 thread_local! {
     /// Nesting depth of engine runs on this OS thread.
     static IN_RUN: Cell<usize> = const { Cell::new(0) };
 }
 
-/// Marks the current OS thread as inside an engine run while it lives.
+/// [`silence_shuttle`] was called: the outermost run points stderr at /dev/null.
+static SILENT: AtomicBool = AtomicBool::new(false);
+
+/// Marks the current OS thread as inside an engine run while it lives; with
+/// [`silence_shuttle`], the outermost one also mutes file descriptor 2.
 #[derive(Debug)]
-pub(crate) struct RunGuard(());
+pub(crate) struct RunGuard {
+    /// The real stderr, saved while muted.
+    saved: Option<i32>,
+}
 
 impl RunGuard {
     pub fn enter() -> Self {
-        IN_RUN.set(IN_RUN.get() + 1);
-        RunGuard(())
+        let depth = IN_RUN.get();
+        IN_RUN.set(depth + 1);
+        let saved = (depth == 0 && SILENT.load(Ordering::Relaxed))
+            .then(mute_stderr)
+            .flatten();
+        RunGuard { saved }
     }
 }
 
 impl Drop for RunGuard {
     fn drop(&mut self) {
+        if let Some(fd) = self.saved.take() {
+            // SAFETY: `fd` is the duplicate of stderr saved by `mute_stderr`, still open.
+            unsafe {
+                libc::dup2(fd, 2);
+                libc::close(fd);
+            }
+        }
         IN_RUN.set(IN_RUN.get() - 1);
     }
+}
+
+/// Points fd 2 at /dev/null; returns a duplicate of the old fd 2 to restore it.
+fn mute_stderr() -> Option<i32> {
+    use std::io::Write;
+    let _ = std::io::stderr().flush();
+    let null = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/null")
+        .ok()?;
+    // SAFETY: plain descriptor calls; `null` stays open until after the dup2.
+    unsafe {
+        let saved = libc::dup(2);
+        if saved < 0 {
+            return None;
+        }
+        if libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), 2) < 0 {
+            libc::close(saved);
+            return None;
+        }
+        Some(saved)
+    }
+}
+
+/// Makes engine runs silent on stderr, for a command-line program: shuttle prints `test
+/// panicked in task '…'` (and a deadlock's notice) with `eprintln!` directly, once per failing
+/// execution, which no panic hook can stop. While a run is in progress on the calling process,
+/// file descriptor 2 points at /dev/null; it is restored when the run returns, before the caller
+/// sees the outcome (which carries the panic message). Process-wide and permanent: call it once,
+/// from a `main` whose other threads do not write to stderr during runs. Implies
+/// [`quiet_panics`].
+pub fn silence_shuttle() {
+    quiet_panics();
+    SILENT.store(true, Ordering::Relaxed);
 }
 
 /// Whether the current OS thread is inside an engine run.

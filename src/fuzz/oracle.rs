@@ -56,17 +56,33 @@ pub fn verdict(data: &[u8], variant: Variant, rcu_spinlocks: bool) -> Verdict {
     .0
 }
 
-/// The fuzz-target body: runs `data`; panics with the bug's title on a kernel bug, and with
+/// Runs `data`: `Err` with the bug's title and its triage signature on a kernel bug (the
+/// signature is what `swapfuzz triage` groups by, and what `swapfuzz minimize` keeps), and with
 /// `swapfuzz internal error: …` when swapfuzz itself failed (never a kernel bug).
-pub fn check(data: &[u8], variant: Variant, rcu_spinlocks: bool) {
+pub fn check(data: &[u8], variant: Variant, rcu_spinlocks: bool) -> Result<(), String> {
     match verdict(data, variant, rcu_spinlocks) {
-        Verdict::Clean => {}
-        Verdict::Bug(bug, _) => panic!("{}", bug.title()),
-        Verdict::Error(msg) => panic!("swapfuzz internal error: {msg}"),
+        Verdict::Clean => Ok(()),
+        Verdict::Bug(bug, _) => Err(format!(
+            "{}\nswapfuzz signature: {}",
+            bug.title(),
+            crate::triage::report::signature(&bug)
+        )),
+        Verdict::Error(msg) => Err(format!("swapfuzz internal error: {msg}")),
     }
 }
 
-/// Defines a libFuzzer target body over [`check`] for `variant` and `rcu_spinlocks`, plus, with
+/// The fuzz-target body: [`check`], and on a bug its message on stderr and `abort()`, which
+/// libFuzzer records as a crash ("deadly signal") and saves the input. Not a panic: shuttle's
+/// panic hook, installed for the whole process, would add lines about a shuttle task to every
+/// crash log although the panic is outside any shuttle execution.
+pub fn fuzz_one(data: &[u8], variant: Variant, rcu_spinlocks: bool) {
+    if let Err(msg) = check(data, variant, rcu_spinlocks) {
+        eprintln!("==swapfuzz== {msg}");
+        std::process::abort();
+    }
+}
+
+/// Defines a libFuzzer target body over [`fuzz_one`] for `variant` and `rcu_spinlocks`, plus, with
 /// the fuzz crate's `asan-fibers` feature, ASan's default options (`detect_stack_use_after_return=0`:
 /// shuttle's coroutine stacks; docs/continuous-fuzzing.md#files). Use in a `#![no_main]` target
 /// that depends on `libfuzzer-sys`: `swapfuzz::swapfuzz_target!(Buggy, true);`.
@@ -80,7 +96,7 @@ macro_rules! swapfuzz_target {
         }
 
         libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-            $crate::fuzz::oracle::check(data, $crate::model::Variant::$variant, $rcu_spinlocks);
+            $crate::fuzz::oracle::fuzz_one(data, $crate::model::Variant::$variant, $rcu_spinlocks);
         });
     };
 }
@@ -92,10 +108,10 @@ mod tests {
     use crate::model::seeds;
 
     #[test]
-    fn check_panics_with_the_title_after_the_run() {
+    fn check_gives_the_title_and_signature() {
         let p = seeds::shmem_truncate();
         // Empty schedule: CPU1's swapoff runs first, no race.
-        check(&encode(&p, &[]), Variant::Buggy, true);
+        check(&encode(&p, &[]), Variant::Buggy, true).unwrap();
         // Some single-preemption schedule that races (found by scanning positions).
         let racy = (0..160)
             .map(|at| {
@@ -106,12 +122,12 @@ mod tests {
             })
             .find(|d| verdict(d, Variant::Buggy, true).bug().is_some())
             .expect("a racing schedule");
-        let err = std::panic::catch_unwind(|| check(&racy, Variant::Buggy, true)).unwrap_err();
-        let msg = crate::engine::payload_text(err.as_ref()).unwrap_or_default();
+        let msg = check(&racy, Variant::Buggy, true).unwrap_err();
         assert!(
             msg.contains("free_swap_and_cache") || msg.starts_with("BUG:"),
             "{msg}"
         );
-        check(&racy, Variant::Fixed, true);
+        assert!(msg.contains("\nswapfuzz signature: "), "{msg}");
+        check(&racy, Variant::Fixed, true).unwrap();
     }
 }
