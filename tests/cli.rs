@@ -418,7 +418,12 @@ fn hunt_minimize_and_triage_print_no_panic_lines() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/crashes");
     let (_, so3, se3) = swapfuzz(&["triage", dir, "--out", tri.to_str().unwrap()]);
     for text in [so, se, so2, se2, so3, se3] {
-        for noise in ["panicked", "serializing schedule", "NotSet", "RUST_BACKTRACE"] {
+        for noise in [
+            "panicked",
+            "serializing schedule",
+            "NotSet",
+            "RUST_BACKTRACE",
+        ] {
             assert!(!text.contains(noise), "{noise:?} in:\n{text}");
         }
     }

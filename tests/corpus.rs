@@ -95,9 +95,12 @@ fn crash_scenarios() -> Vec<(PathBuf, swapfuzz::scenario::Scenario)> {
 /// with up to 3 preemptions gives the bug.
 #[test]
 fn crash_reproducers_fail_buggy_with_their_signature_and_pass_fixed() {
+    use swapfuzz::engine::decisions_to_bytes;
     use swapfuzz::fuzz::oracle::config;
+    use swapfuzz::model::schedule::run_segments;
     use swapfuzz::triage::minimize::MinimizeLimits;
-    use swapfuzz::triage::reproduce::{Reproduction, outcome, reproduce};
+    use swapfuzz::triage::report::signature;
+    use swapfuzz::triage::reproduce::{Reproduction, outcome, reproduce, segments_for};
     let bless = std::env::var_os("SWAPFUZZ_BLESS").is_some();
     let mut names = Vec::new();
     for (path, mut s) in crash_scenarios() {
@@ -106,8 +109,28 @@ fn crash_reproducers_fail_buggy_with_their_signature_and_pass_fixed() {
             .expect
             .clone()
             .unwrap_or_else(|| panic!("{name}: no expect: line"));
-        let schedule = s.schedule.clone().unwrap_or_default();
         let buggy = config(Variant::Buggy, true);
+        if let Some(steps) = &s.steps {
+            // Stated in steps: they must give the bug as they are (they do not depend on where
+            // the model's scheduling points are), and the .bin holds their decisions as bytes.
+            let (v, exec) = run_segments(&s.program, buggy, steps);
+            let got = v.bug().map(signature).unwrap_or_else(|| format!("{v:?}"));
+            assert_eq!(
+                got, expect,
+                "{name}: the steps no longer give the expected bug"
+            );
+            s.schedule = Some(decisions_to_bytes(&exec.decisions));
+        } else if bless
+            && let Some(steps) =
+                segments_for(&s.program, buggy, s.schedule.as_deref().unwrap_or_default())
+        {
+            eprintln!("{name}: schedule stated in steps");
+            let mut t = s.clone();
+            t.steps = Some(steps);
+            t.schedule = None;
+            fs::write(&path, swapfuzz::scenario::print_scenario(&t)).unwrap();
+        }
+        let schedule = s.schedule.clone().unwrap_or_default();
         match reproduce(
             &s.program,
             &schedule,

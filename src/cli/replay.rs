@@ -54,6 +54,11 @@ pub fn run(a: &ReplayArgs) -> Result<u8, String> {
     let cfg = a.model.config(true);
     println!("swapfuzz replay {} ({})\n", a.file, a.model.flags());
     let mut schedule = l.schedule;
+    if let Some(steps) = l.scenario.as_ref().and_then(|s| s.steps.as_ref()) {
+        // Steps name kernel functions; their run's decisions, as bytes, replay it exactly.
+        let run = crate::model::schedule::run_segments(&l.program, cfg, steps).1;
+        schedule = crate::engine::decisions_to_bytes(&run.decisions);
+    }
     if let Some(expect) = l.scenario.as_ref().and_then(|s| s.expect.as_ref()) {
         use crate::triage::minimize::MinimizeLimits;
         use crate::triage::reproduce::{Reproduction, reproduce};

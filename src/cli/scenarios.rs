@@ -19,12 +19,32 @@ pub fn list() -> Result<u8, String> {
 pub struct ShowArgs {
     /// A reproducer file or a scenario.
     input: String,
+    /// The kernel under which the schedule is stated in steps and its bug named (`expect:`).
+    #[command(flatten)]
+    model: super::ModelArgs,
 }
 
 /// Prints any reproducer as a scenario file with its schedule.
 pub fn show(a: &ShowArgs) -> Result<u8, String> {
     let l = super::input::load(&a.input)?;
-    let sched = (!l.schedule.is_empty()).then_some(l.schedule.as_slice());
-    print!("{}", scenario::print(&l.program, sched, None));
+    if let Some(s) = l.scenario.as_ref().filter(|s| s.steps.is_some()) {
+        // Already stated in steps: print it as it is.
+        print!("{}", scenario::print_scenario(s));
+        return Ok(EXIT_CLEAN);
+    }
+    let name = l.scenario.as_ref().and_then(|s| s.name.as_deref());
+    let mut s =
+        crate::triage::reproduce::as_scenario(&l.program, &l.schedule, a.model.config(false), name);
+    if let Some(orig) = &l.scenario {
+        s.description = orig.description.clone();
+        s.expect = s.expect.or_else(|| orig.expect.clone());
+    }
+    if l.schedule.is_empty() && l.scenario.is_some() {
+        // A scenario without a schedule stays one: all schedules.
+        s.steps = None;
+        s.schedule = None;
+        s.expect = l.scenario.as_ref().and_then(|o| o.expect.clone());
+    }
+    print!("{}", scenario::print_scenario(&s));
     Ok(EXIT_CLEAN)
 }

@@ -80,8 +80,10 @@ pub struct Frame<'a> {
 impl Drop for Frame<'_> {
     fn drop(&mut self) {
         // During a panic the world may be borrowed by the panicking access; then skip.
-        if let Ok(mut w) = self.k.shared.0.try_borrow_mut() {
-            w.cpus[self.k.cpu].stack.pop();
+        if let Ok(mut w) = self.k.shared.0.try_borrow_mut()
+            && let Some(name) = w.cpus[self.k.cpu].stack.pop()
+        {
+            super::schedule::note(self.k.cpu, name, true);
         }
     }
 }
@@ -166,6 +168,7 @@ impl Kernel {
             );
         }
         w.record(self.cpu, EventKind::Call(name));
+        super::schedule::note(self.cpu, name, false);
         Frame { k: self }
     }
 

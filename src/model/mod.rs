@@ -11,6 +11,7 @@ pub mod invariants;
 pub mod kernel;
 pub mod memory;
 pub mod program;
+pub mod schedule;
 pub mod seeds;
 pub mod shmem;
 pub mod swap_slots;

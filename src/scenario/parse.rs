@@ -4,6 +4,7 @@
 use super::ops::parse_op;
 use super::{Scenario, ScenarioError};
 use crate::model::program::{MAX_CPUS, MAX_OPS};
+use crate::model::schedule::Segment;
 use crate::model::{Op, Program};
 
 /// The section being read; sections come in this order.
@@ -83,7 +84,21 @@ struct Reader {
     cpus: Vec<Vec<Op>>,
     schedule: Option<Vec<u8>>,
     expect: Option<String>,
+    steps: Vec<Segment>,
     section: Option<Section>,
+}
+
+/// `line` without its comment: a `#` at the start or after whitespace begins one (a `#` inside
+/// a word is part of it, as in `__swap_entry_free#2`, the second call).
+fn strip_comment(line: &str) -> &str {
+    let mut prev_blank = true;
+    for (i, c) in line.char_indices() {
+        if c == '#' && prev_blank {
+            return &line[..i];
+        }
+        prev_blank = c.is_whitespace();
+    }
+    line
 }
 
 /// Parses scenario text (the format of `scenarios/README.md`). A leading UTF-8 byte-order mark
@@ -105,7 +120,7 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
             }
             in_description = false;
         }
-        let code = raw.split('#').next().unwrap_or_default().trim();
+        let code = strip_comment(raw).trim();
         if !code.is_empty() {
             r.line(code).map_err(|f| ScenarioError {
                 line: i + 1,
@@ -132,7 +147,8 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
             setup: r.setup,
             cpus: r.cpus,
         },
-        schedule: r.schedule,
+        schedule: if r.steps.is_empty() { r.schedule } else { None },
+        steps: (!r.steps.is_empty()).then_some(r.steps),
         expect: r.expect,
     })
 }
@@ -252,6 +268,7 @@ impl Reader {
                     ),
                 });
             }
+            Section::Schedule if code.starts_with("cpu") => return self.segments(code),
             Section::Schedule => return self.hex(code),
             Section::Setup => &mut self.setup,
             Section::Cpu(n) => &mut self.cpus[n],
@@ -271,8 +288,33 @@ impl Reader {
         Ok(())
     }
 
+    /// Schedule steps as a commit message states them: `cpu0 until after __swap_entry_free`,
+    /// `cpu1`, … (`;`-separated or one a line).
+    fn segments<'a>(&mut self, code: &'a str) -> Result<(), Fault<'a>> {
+        if self.schedule.as_ref().is_some_and(|b| !b.is_empty()) {
+            return Err(Fault {
+                at: code,
+                message: "a schedule is either hex bytes or steps (cpu0 until after …), not both"
+                    .into(),
+            });
+        }
+        for part in code.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+            let seg =
+                Segment::parse(part, MAX_CPUS).map_err(|message| Fault { at: part, message })?;
+            self.steps.push(seg);
+        }
+        Ok(())
+    }
+
     /// Schedule bytes: hex, two digits a byte, in whitespace-separated groups.
     fn hex<'a>(&mut self, code: &'a str) -> Result<(), Fault<'a>> {
+        if !self.steps.is_empty() {
+            return Err(Fault {
+                at: code,
+                message: "a schedule is either hex bytes or steps (cpu0 until after …), not both"
+                    .into(),
+            });
+        }
         let out = self.schedule.get_or_insert_with(Vec::new);
         for word in code.split_whitespace() {
             let bad = |why: &str| Fault {

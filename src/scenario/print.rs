@@ -20,6 +20,7 @@ pub fn print(program: &Program, schedule: Option<&[u8]>, name: Option<&str>) -> 
         description: Vec::new(),
         program: program.clone(),
         schedule: schedule.map(<[u8]>::to_vec),
+        steps: None,
         expect: None,
     })
 }
@@ -72,7 +73,14 @@ pub fn print_scenario(s: &Scenario) -> String {
              # model changed), swapfuzz searches this program's schedules for it\nexpect: {sig}\n"
         ));
     }
-    if let Some(bytes) = &s.schedule {
+    if let Some(steps) = &s.steps {
+        out.push_str(
+            "# each CPU runs alone until the point named, or until it blocks or finishes\nschedule:\n",
+        );
+        for step in steps {
+            out.push_str(&format!("  {step}\n"));
+        }
+    } else if let Some(bytes) = &s.schedule {
         out.push_str(&format!(
             "# {} schedule bytes: the scheduler's decisions, in order\nschedule:\n",
             bytes.len()

@@ -67,12 +67,32 @@ fn whole_scenarios_roundtrip_with_their_description() {
         description: vec!["".into(), "  indented".into(), "x".into()],
         program: seeds::zap_4k(),
         schedule: Some(vec![0xff, 0]),
+        steps: None,
         expect: Some("use-after-free:f:si->swap_map:op/swapoff".into()),
     };
     let back = parse(&print_scenario(&odd)).unwrap();
     assert_eq!(back.name.as_deref(), Some("two-words-"));
     assert_eq!(back.description, odd.description);
     assert_eq!((back.schedule, back.expect), (odd.schedule, odd.expect));
+    // A schedule stated in steps, one a line or `;`-separated.
+    let text = "cpu0: shmem-truncate file=0\ncpu1: swapoff dev=0\nschedule:\n  \
+                cpu0 until after __swap_entry_free\n  cpu1; cpu0\n";
+    let s = parse(text).unwrap();
+    let steps: Vec<String> = s.steps.iter().flatten().map(ToString::to_string).collect();
+    assert_eq!(
+        steps,
+        ["cpu0 until after __swap_entry_free", "cpu1", "cpu0"]
+    );
+    assert_eq!(s.schedule, None);
+    assert_eq!(parse(&print_scenario(&s)).unwrap(), s);
+    for bad in [
+        "cpu0: exit mm=0\nschedule: ff cpu0",
+        "cpu0: exit mm=0\nschedule: cpu0\n ff",
+        "cpu0: exit mm=0\nschedule: cpu0 until before x",
+        "cpu0: exit mm=0\nschedule: cpu7",
+    ] {
+        assert!(parse(bad).is_err(), "{bad}");
+    }
 }
 
 /// The canonical form runs exactly as the original: same decisions, same verdict.

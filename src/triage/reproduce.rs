@@ -11,6 +11,7 @@
 
 use crate::engine::EngineConfig;
 use crate::model::harness::{Verdict, run_program};
+use crate::model::schedule::{Segment, run_segments, segments_of};
 use crate::model::{ModelConfig, Program};
 
 use super::minimize::{MinimizeLimits, schedule_for};
@@ -83,6 +84,44 @@ pub fn reproduce(
     }
 }
 
+/// The schedule bytes `bytes` of `program` stated as segments ("cpu0 until after
+/// __swap_entry_free", …), if the segments give the same outcome (bug signature, or no bug).
+pub fn segments_for(program: &Program, cfg: ModelConfig, bytes: &[u8]) -> Option<Vec<Segment>> {
+    let cfg = ModelConfig {
+        record: false,
+        ..cfg
+    };
+    let segments = segments_of(program, cfg, bytes)?;
+    let want = outcome(program, bytes, cfg);
+    let got = match run_segments(program, cfg, &segments).0 {
+        Verdict::Bug(b, _) => signature(&b),
+        Verdict::Clean => "no bug".into(),
+        Verdict::Error(_) => return None,
+    };
+    (got == want).then_some(segments)
+}
+
+/// A reproducer as a scenario a developer can read and keep: `expect:` the signature of the
+/// bug it gives under `cfg` (none if it gives none), and its schedule in steps when they give
+/// the same outcome, else as bytes.
+pub fn as_scenario(
+    program: &Program,
+    bytes: &[u8],
+    cfg: ModelConfig,
+    name: Option<&str>,
+) -> crate::scenario::Scenario {
+    let got = outcome(program, bytes, cfg);
+    let steps = segments_for(program, cfg, bytes);
+    crate::scenario::Scenario {
+        name: name.map(str::to_string),
+        description: Vec::new(),
+        program: program.clone(),
+        schedule: steps.is_none().then(|| bytes.to_vec()),
+        steps,
+        expect: (got != "no bug" && !got.starts_with("internal error")).then_some(got),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +162,12 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        // Stated as a commit message states it: CPU0 stops after __swap_entry_free(), CPU1's
+        // swapoff runs, then CPU0.
+        let segments = segments_for(&program, cfg, &schedule).expect("stated as segments");
+        let text: Vec<String> = segments.iter().map(ToString::to_string).collect();
+        assert_eq!(text[0], "cpu0 until after __swap_entry_free", "{text:?}");
+        assert!(text.len() <= 4, "{text:?}");
         // The fixed kernel has no such bug: lost, not clean.
         let fixed = ModelConfig {
             variant: crate::model::Variant::Fixed,

@@ -1,0 +1,575 @@
+//! Schedules the way commit messages state them: "CPU0 runs until after `__swap_entry_free()`,
+//! then CPU1 runs, then CPU0".
+//!
+//! ```text
+//! schedule:
+//!   cpu0 until after __swap_entry_free
+//!   cpu1
+//!   cpu0
+//! ```
+//!
+//! A schedule is a list of [`Segment`]s. Each names a CPU, which runs alone until its `until`
+//! point, or, without one, until it blocks (sleeps on a lock, a completion, a grace period) or
+//! finishes. Then the next segment starts. Points are named by the CPU's own kernel events:
+//!
+//! * `until after F` — the first scheduling point after this CPU returns from `F`;
+//! * `until in F` — the first scheduling point after this CPU enters `F` (before `F`'s first
+//!   access to shared state);
+//! * `F#n` — the `n`-th call of `F` on this CPU (default: the first);
+//! * a trailing `+k` — `k` scheduling points later (only where two accesses follow each other
+//!   with no call in between).
+//!
+//! A segment also ends as soon as its CPU can no longer run. Before the first segment the set-up
+//! runs and starts the CPUs; after the last one, the running CPU keeps running while it can,
+//! then the lowest-numbered runnable CPU runs (no preemption). Unlike schedule bytes, such a
+//! schedule does not depend on where the model puts its scheduling points, only on the kernel
+//! functions each CPU runs, so it survives changes of the model that add or remove points.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+
+use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
+
+use super::kernel::Cpu;
+
+/// One CPU's kernel event: it entered (`ret == false`) or returned from (`ret == true`) the
+/// `nth` call (1-based) of `func`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Until {
+    /// The model function, by its kernel name.
+    pub func: String,
+    /// After the return (true) or after the entry (false).
+    pub ret: bool,
+    /// Which call of `func` on this CPU, from 1.
+    pub nth: u32,
+    /// Further scheduling points of this CPU after the event.
+    pub extra: u32,
+}
+
+/// One segment of a schedule: `cpu` runs alone until `until` (or until it blocks or finishes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// The CPU.
+    pub cpu: Cpu,
+    /// Where it stops; `None`: when it blocks or finishes.
+    pub until: Option<Until>,
+}
+
+impl fmt::Display for Segment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cpu{}", self.cpu)?;
+        if let Some(u) = &self.until {
+            write!(
+                f,
+                " until {} {}",
+                if u.ret { "after" } else { "in" },
+                u.func
+            )?;
+            if u.nth != 1 {
+                write!(f, "#{}", u.nth)?;
+            }
+            if u.extra != 0 {
+                write!(f, " +{}", u.extra)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Segment {
+    /// Parses `cpuN [until after|in FUNC[#n] [+k]]`.
+    pub fn parse(text: &str, max_cpus: usize) -> Result<Segment, String> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let expected = "expected \"cpuN\", \"cpuN until after FUNCTION\" or \"cpuN until in \
+                        FUNCTION\" (optionally FUNCTION#n for its n-th call, and +k for k more \
+                        scheduling points)";
+        let cpu = words
+            .first()
+            .and_then(|w| w.strip_prefix("cpu"))
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse::<usize>().ok())
+            .ok_or_else(|| format!("bad schedule step \"{text}\": {expected}"))?;
+        if cpu >= max_cpus {
+            return Err(format!(
+                "schedule step \"{text}\": the model has at most {max_cpus} CPUs"
+            ));
+        }
+        let until = match words.as_slice() {
+            [_] => None,
+            [_, "until", kind @ ("after" | "in"), func, rest @ ..] => {
+                let (name, nth) = match func.split_once('#') {
+                    Some((n, k)) => (
+                        n,
+                        k.parse::<u32>()
+                            .ok()
+                            .filter(|&k| k > 0)
+                            .ok_or_else(|| format!("bad call number \"#{k}\" in \"{text}\""))?,
+                    ),
+                    None => (*func, 1),
+                };
+                let valid = |c: char| c.is_ascii_alphanumeric() || c == '_';
+                if name.is_empty() || !name.chars().all(valid) {
+                    return Err(format!("bad function name \"{name}\" in \"{text}\""));
+                }
+                let extra = match rest {
+                    [] => 0,
+                    [k] => k
+                        .strip_prefix('+')
+                        .and_then(|k| k.parse::<u32>().ok())
+                        .ok_or_else(|| format!("bad \"{k}\" in \"{text}\": {expected}"))?,
+                    _ => return Err(format!("bad schedule step \"{text}\": {expected}")),
+                };
+                Some(Until {
+                    func: name.to_string(),
+                    ret: *kind == "after",
+                    nth,
+                    extra,
+                })
+            }
+            _ => return Err(format!("bad schedule step \"{text}\": {expected}")),
+        };
+        Ok(Segment { cpu, until })
+    }
+}
+
+/// A kernel event of one CPU, as the progress log keeps it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// The CPU.
+    pub cpu: Cpu,
+    /// The function.
+    pub func: &'static str,
+    /// Returned (true) or entered (false).
+    pub ret: bool,
+}
+
+thread_local! {
+    /// Whether [`progress`] is being kept (only while an event schedule runs or is derived).
+    static TRACKING: Cell<bool> = const { Cell::new(false) };
+    /// The kernel events of the current execution, in order.
+    static PROGRESS: RefCell<Vec<Event>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Notes a kernel event (called by `Kernel::enter` and its frame's drop); cheap when no event
+/// schedule is running.
+#[inline]
+pub fn note(cpu: Cpu, func: &'static str, ret: bool) {
+    if TRACKING.get() {
+        PROGRESS.with_borrow_mut(|p| p.push(Event { cpu, func, ret }));
+    }
+}
+
+/// Keeps the progress log while it lives (executions run on the creating OS thread).
+pub struct Tracking(());
+
+impl Tracking {
+    /// Starts keeping the log, empty.
+    pub fn start() -> Tracking {
+        PROGRESS.with_borrow_mut(Vec::clear);
+        TRACKING.set(true);
+        Tracking(())
+    }
+}
+
+impl Drop for Tracking {
+    fn drop(&mut self) {
+        TRACKING.set(false);
+    }
+}
+
+/// Stops keeping the log on this thread (after a run whose teardown may have leaked the
+/// [`Tracking`] guard of a failed execution).
+fn stop_tracking() {
+    TRACKING.set(false);
+    PROGRESS.with_borrow_mut(|p| {
+        p.clear();
+        p.shrink_to(1024);
+    });
+}
+
+/// The number of events logged so far.
+fn logged() -> usize {
+    PROGRESS.with_borrow(Vec::len)
+}
+
+/// The task id of CPU `cpu` (the harness spawns CPU n as task n + 1; task 0 runs the set-up).
+fn task_of(cpu: Cpu) -> usize {
+    cpu + 1
+}
+
+/// A shuttle scheduler that follows a list of [`Segment`]s (one execution).
+pub struct EventScheduler {
+    segments: Vec<Segment>,
+    /// The segment running, or `segments.len()` after the last.
+    at: usize,
+    /// The segment's CPU has been chosen once.
+    started: bool,
+    /// Scheduling points of the segment's CPU after its event.
+    after_event: Option<u32>,
+    executions: usize,
+}
+
+impl EventScheduler {
+    /// A scheduler for one execution of `segments`.
+    pub fn new(segments: Vec<Segment>) -> Self {
+        EventScheduler {
+            segments,
+            at: 0,
+            started: false,
+            after_event: None,
+            executions: 0,
+        }
+    }
+
+    /// Whether the current segment's `until` has been reached (at a point of its CPU).
+    fn reached(&mut self) -> bool {
+        let Some(u) = &self.segments[self.at].until else {
+            return false;
+        };
+        if self.after_event.is_none() {
+            let cpu = self.segments[self.at].cpu;
+            let found = PROGRESS.with_borrow(|p| {
+                let mut seen = 0;
+                for e in p {
+                    if e.cpu == cpu && e.ret == u.ret && e.func == u.func {
+                        seen += 1;
+                        if seen == u.nth {
+                            return true;
+                        }
+                    }
+                }
+                false
+            });
+            if !found {
+                return false;
+            }
+            self.after_event = Some(0);
+        }
+        let n = self.after_event.as_mut().expect("set above");
+        if *n == u.extra {
+            true
+        } else {
+            *n += 1;
+            false
+        }
+    }
+
+    fn next_segment(&mut self) {
+        self.at += 1;
+        self.started = false;
+        self.after_event = None;
+    }
+}
+
+impl Scheduler for EventScheduler {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        self.executions += 1;
+        if self.executions > 1 {
+            return None;
+        }
+        Some(Schedule::new(0))
+    }
+
+    fn next_task(
+        &mut self,
+        runnable: &[&Task],
+        current: Option<TaskId>,
+        _is_yielding: bool,
+    ) -> Option<TaskId> {
+        let is_runnable = |t: usize| runnable.iter().any(|r| usize::from(r.id()) == t);
+        let pick = |t: usize| {
+            runnable
+                .iter()
+                .find(|r| usize::from(r.id()) == t)
+                .map(|r| r.id())
+        };
+        // The set-up (task 0) runs first, until it has started every CPU and waits for them.
+        if is_runnable(0) {
+            return pick(0);
+        }
+        let current = current.map(usize::from);
+        while self.at < self.segments.len() {
+            let task = task_of(self.segments[self.at].cpu);
+            if !is_runnable(task) {
+                // Blocked or finished: the segment is over.
+                self.next_segment();
+                continue;
+            }
+            if !self.started {
+                self.started = true;
+                return pick(task);
+            }
+            if current == Some(task) && self.reached() {
+                self.next_segment();
+                continue;
+            }
+            return pick(task);
+        }
+        // No segment left: no preemption; else the lowest-numbered runnable task.
+        match current {
+            Some(c) if is_runnable(c) => pick(c),
+            _ => runnable.first().map(|r| r.id()),
+        }
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        0
+    }
+}
+
+/// One scheduling point as [`Noting`] saw it.
+#[derive(Clone, Copy, Debug)]
+struct Seen {
+    /// The task that ran before the point, and whether it could go on.
+    current: Option<usize>,
+    current_runnable: bool,
+    /// The task chosen.
+    chosen: usize,
+    /// Kernel events logged before the point.
+    logged: usize,
+}
+
+/// Wraps a scheduler and notes, at each scheduling point, who ran, who runs next and how many
+/// kernel events were logged: what [`segments_of`] turns into segments.
+struct Noting<S> {
+    inner: S,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<Seen>>>,
+    /// The progress log, copied out as it grows (it lives on the execution's thread).
+    events: std::sync::Arc<std::sync::Mutex<Vec<Event>>>,
+}
+
+impl<S: Scheduler> Scheduler for Noting<S> {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        self.inner.new_execution()
+    }
+
+    fn next_task(
+        &mut self,
+        runnable: &[&Task],
+        current: Option<TaskId>,
+        is_yielding: bool,
+    ) -> Option<TaskId> {
+        let chosen = self.inner.next_task(runnable, current, is_yielding)?;
+        let current = current.map(usize::from);
+        {
+            let mut events = self.events.lock().expect("events");
+            PROGRESS.with_borrow(|p| {
+                let have = events.len();
+                events.extend_from_slice(&p[have.min(p.len())..]);
+            });
+        }
+        self.seen.lock().expect("noting").push(Seen {
+            current,
+            current_runnable: current
+                .is_some_and(|c| runnable.iter().any(|r| usize::from(r.id()) == c)),
+            chosen: chosen.into(),
+            logged: logged(),
+        });
+        Some(chosen)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.inner.next_u64()
+    }
+}
+
+/// Replays the decisions of an earlier execution (deterministic tests repeat it exactly).
+struct Replay {
+    decisions: Vec<crate::engine::Decision>,
+    next: usize,
+    started: bool,
+}
+
+impl Scheduler for Replay {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        (!std::mem::replace(&mut self.started, true)).then(|| Schedule::new(0))
+    }
+
+    fn next_task(
+        &mut self,
+        runnable: &[&Task],
+        _current: Option<TaskId>,
+        _is_yielding: bool,
+    ) -> Option<TaskId> {
+        if runnable.len() < 2 {
+            return runnable.first().map(|r| r.id());
+        }
+        let d = self.decisions.get(self.next)?;
+        self.next += 1;
+        runnable
+            .iter()
+            .find(|r| usize::from(r.id()) == d.task)
+            .map(|r| r.id())
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        0
+    }
+}
+
+/// Runs `program` once under the segments `schedule`; the verdict and the execution (its
+/// decisions as any engine run records them).
+pub fn run_segments(
+    program: &super::Program,
+    cfg: super::ModelConfig,
+    schedule: &[Segment],
+) -> (super::harness::Verdict, crate::engine::Execution) {
+    let scheduler = crate::engine::Recording::new(EventScheduler::new(schedule.to_vec()));
+    let log = scheduler.log();
+    let p = program.clone();
+    let (outcome, payload) = crate::engine::run_with_scheduler(
+        scheduler,
+        &crate::engine::EngineConfig::default(),
+        move || {
+            let _tracking = Tracking::start();
+            super::harness::execute(&p, cfg)
+        },
+    );
+    stop_tracking();
+    let log = log.lock().expect("decision log").clone();
+    let exec = crate::engine::Execution {
+        decisions: log.decisions,
+        steps: log.steps,
+        outcome,
+        payload,
+    };
+    (super::harness::Verdict::of(&exec), exec)
+}
+
+/// The schedule bytes `bytes` of `program` as segments, when they can be stated that way: each
+/// stretch of one CPU running becomes a segment that ends at the CPU's last kernel event before
+/// it was switched out. `None` when the bytes switch away from the set-up before it has started
+/// every CPU. The caller checks that the segments give the same result ([`run_segments`]).
+pub fn segments_of(
+    program: &super::Program,
+    cfg: super::ModelConfig,
+    bytes: &[u8],
+) -> Option<Vec<Segment>> {
+    let engine = crate::engine::EngineConfig::default();
+    let (_, first) = super::harness::run_program(program, cfg, bytes, &engine);
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<Seen>>> = Default::default();
+    let events: std::sync::Arc<std::sync::Mutex<Vec<Event>>> = Default::default();
+    let scheduler = Noting {
+        inner: Replay {
+            decisions: first.decisions,
+            next: 0,
+            started: false,
+        },
+        seen: std::sync::Arc::clone(&seen),
+        events: std::sync::Arc::clone(&events),
+    };
+    let p = program.clone();
+    let _ = crate::engine::run_with_scheduler(scheduler, &engine, move || {
+        let _tracking = Tracking::start();
+        super::harness::execute(&p, cfg)
+    });
+    stop_tracking();
+    let events = events.lock().expect("events").clone();
+    let seen = seen.lock().expect("noting").clone();
+    let mut segments = Vec::new();
+    // The running task and the index of the point where it was chosen.
+    let mut running: Option<(usize, usize)> = None;
+    for (i, s) in seen.iter().enumerate() {
+        if s.current.is_none_or(|c| c == s.chosen) {
+            if running.is_none() {
+                running = Some((s.chosen, i));
+            }
+            continue;
+        }
+        let from = s.current.expect("checked");
+        if from == 0 && s.current_runnable {
+            return None; // the set-up was preempted
+        }
+        if from > 0 {
+            let cpu = from - 1;
+            let until = if s.current_runnable {
+                // The CPU's last event before this point, and its points after it in this run.
+                let last = (0..s.logged).rev().find(|&e| events[e].cpu == cpu)?;
+                // Events since the CPU's previous point all name this point; the first return
+                // among them reads best ("until after __swap_entry_free", not "until in
+                // swap_page_trans_huge_swapped").
+                let start = running.map_or(0, |(_, at)| at);
+                let previous = seen[start + 1..i]
+                    .iter()
+                    .rev()
+                    .find(|x| x.current == Some(from))
+                    .map_or(seen[start].logged, |x| x.logged);
+                let e = if last >= previous {
+                    let same: Vec<usize> = (previous..s.logged)
+                        .filter(|&e| events[e].cpu == cpu)
+                        .collect();
+                    same.iter()
+                        .copied()
+                        .find(|&e| events[e].ret)
+                        .unwrap_or(same[0])
+                } else {
+                    last
+                };
+                let ev = events[e];
+                let nth = events[..=e]
+                    .iter()
+                    .filter(|x| x.cpu == cpu && x.func == ev.func && x.ret == ev.ret)
+                    .count() as u32;
+                let extra = seen[start + 1..i]
+                    .iter()
+                    .filter(|x| x.current == Some(from) && x.logged > e)
+                    .count() as u32;
+                Some(Until {
+                    func: ev.func.to_string(),
+                    ret: ev.ret,
+                    nth,
+                    extra,
+                })
+            } else {
+                None
+            };
+            segments.push(Segment { cpu, until });
+        }
+        running = Some((s.chosen, i));
+    }
+    if let Some((t, _)) = running
+        && t > 0
+    {
+        segments.push(Segment {
+            cpu: t - 1,
+            until: None,
+        });
+    }
+    // A CPU's stretch that ends with nothing else to run merges with its next one.
+    segments.dedup_by(|b, a| a.cpu == b.cpu && a.until.is_none() && b.until.is_none());
+    Some(segments)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_parse_and_print() {
+        for text in [
+            "cpu0 until after __swap_entry_free",
+            "cpu1",
+            "cpu0 until in swap_page_trans_huge_swapped#2 +1",
+        ] {
+            let s = Segment::parse(text, 4).unwrap();
+            assert_eq!(s.to_string(), text);
+        }
+        assert_eq!(
+            Segment::parse("cpu2 until after f#1 +0", 4)
+                .unwrap()
+                .to_string(),
+            "cpu2 until after f"
+        );
+        for bad in [
+            "cpu9",
+            "cpu0 until",
+            "cpu0 until before f",
+            "cpu0 until after f#0",
+            "cpu0 until after f +x",
+            "cpux",
+            "cpu0 until after f-g",
+        ] {
+            assert!(Segment::parse(bad, 4).is_err(), "{bad}");
+        }
+    }
+}
