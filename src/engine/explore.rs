@@ -53,7 +53,9 @@ pub struct Counterexample {
 /// One decision on the current path of the search.
 #[derive(Debug)]
 struct Node {
-    /// The runnable set and current task seen here, to check that a replay is faithful.
+    /// The runnable set and current task seen here ([`Point::fingerprint`]), to check that a
+    /// replay is faithful, and their summary for the message if it is not.
+    fingerprint: u64,
     runnable: u64,
     current: Option<usize>,
     /// The candidates, default first.
@@ -115,6 +117,7 @@ impl Search {
         if self.depth == self.path.len() {
             let (choices, preemptive) = candidates(&point);
             self.path.push(Node {
+                fingerprint: point.fingerprint(),
                 runnable: point.mask(),
                 current: current.map(usize::from),
                 choices,
@@ -124,11 +127,12 @@ impl Search {
             });
         }
         let node = &self.path[self.depth];
-        if node.runnable != point.mask() || node.current != current.map(usize::from) {
+        if node.fingerprint != point.fingerprint() {
             panic!(
-                "{ENGINE_PANIC_PREFIX} nondeterministic test: decision {} saw runnable {:#x} after {:?}, \
-                 an earlier execution saw {:#x} after {:?}",
+                "{ENGINE_PANIC_PREFIX} nondeterministic test: decision {} saw {} runnable tasks {:#x} after {:?}, \
+                 an earlier execution saw {:#x} after {:?} (runnable tasks from id 64 on not shown)",
                 self.depth,
+                point.runnable.len(),
                 point.mask(),
                 current,
                 node.runnable,
