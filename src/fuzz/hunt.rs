@@ -10,7 +10,6 @@
 //! [`run_program`] for the verdict. Everything depends only on the options: with
 //! `max_executions` and a long `time`, the same seed gives the same executions.
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -30,6 +29,10 @@ use crate::model::{Bug, ModelConfig, Program, Variant};
 const BATCH: usize = 128;
 /// Most corpus entries; new ones replace random old ones beyond this.
 const MAX_CORPUS: usize = 256;
+/// Slots of the feature table (a power of two; 8 bytes each).
+const FEATURE_SLOTS: usize = 1 << 16;
+/// Slots per bucket of the feature table.
+const FEATURE_WAYS: usize = 4;
 /// Time between progress reports.
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
@@ -131,11 +134,50 @@ impl Candidate {
     }
 }
 
+/// The features seen, in fixed memory: a set-associative table of 64-bit feature hashes,
+/// [`FEATURE_WAYS`] per bucket. A new feature in a full bucket replaces the bucket's oldest
+/// one, so the table remembers at least the last `FEATURE_SLOTS / FEATURE_WAYS` distinct
+/// features exactly and, until a bucket fills, all of them (for the first tens of thousands of
+/// features it behaves as an unbounded set would).
+pub(crate) struct FeatureTable {
+    slots: Box<[u64]>,
+}
+
+impl FeatureTable {
+    pub(crate) fn new() -> Self {
+        FeatureTable {
+            slots: vec![0; FEATURE_SLOTS].into_boxed_slice(),
+        }
+    }
+
+    /// Records `feature`; true if it was not in the table.
+    pub(crate) fn insert(&mut self, feature: u64) -> bool {
+        // 0 marks an empty slot.
+        let feature = feature.max(1);
+        let buckets = FEATURE_SLOTS / FEATURE_WAYS;
+        let at = (feature as usize % buckets) * FEATURE_WAYS;
+        let bucket = &mut self.slots[at..at + FEATURE_WAYS];
+        if bucket.contains(&feature) {
+            return false;
+        }
+        // Newest first: shift the others down, dropping the oldest (or an empty slot).
+        bucket.copy_within(0..FEATURE_WAYS - 1, 1);
+        bucket[0] = feature;
+        true
+    }
+
+    /// Features held (at most `FEATURE_SLOTS`).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.slots.iter().filter(|&&s| s != 0).count()
+    }
+}
+
 /// The search's state.
 struct Hunter {
     rng: Rng,
     corpus: Vec<Candidate>,
-    seen: HashSet<u64>,
+    seen: FeatureTable,
     /// The program of a schedule-only search.
     fixed: Option<Program>,
 }
@@ -308,7 +350,7 @@ pub fn hunt(opts: &HuntOptions, progress: &mut dyn FnMut(&Progress)) -> HuntResu
     let mut hunter = Hunter {
         rng: Rng::new(opts.seed),
         corpus: Vec::new(),
-        seen: HashSet::new(),
+        seen: FeatureTable::new(),
         fixed: opts.program.clone(),
     };
     let mut executions = 0u64;
