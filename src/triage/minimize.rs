@@ -100,6 +100,7 @@ fn reproduce(
             k,
             ExploreLimits {
                 max_executions: Some(limits.max_executions),
+                ..ExploreLimits::default()
             },
             &EngineConfig::default(),
             move || execute(&p, cfg),
