@@ -58,31 +58,39 @@ fn count(n: usize) -> String {
     out
 }
 
-/// The progress line: bound, schedules at it, rate, and the estimate where there is one.
+/// A duration for a progress line: seconds, minutes, hours or days.
+fn short_time(secs: f64) -> String {
+    match secs {
+        s if s < 100.0 => format!("{s:.1} s"),
+        s if s < 6000.0 => format!("{:.0} min", s / 60.0),
+        s if s < 48.0 * 3600.0 => format!("{:.1} h", s / 3600.0),
+        s => format!("{:.1} d", s / 86400.0),
+    }
+}
+
+/// The progress line: bound, schedules at it, rate, and the estimate where there is one (short
+/// enough for an 80-column terminal).
 fn progress_line(p: &DeepeningProgress) -> String {
     let secs = p.elapsed.as_secs_f64().max(1e-9);
     let rate = p.executions as f64 / secs;
-    let mut line = format!(
-        "K={}/{}: {} schedules of K={}",
+    let done = count(p.executions_at_k);
+    let at_k = match p.estimate_at_k {
+        Some(est) if est > p.executions_at_k => format!(
+            "{done} of ~{} schedules ({:.0}%, ~{} left)",
+            count(est),
+            100.0 * p.executions_at_k as f64 / est as f64,
+            short_time((est - p.executions_at_k) as f64 / rate.max(1e-9))
+        ),
+        Some(est) => format!("{done} schedules (estimate was ~{})", count(est)),
+        None => format!("{done} schedules"),
+    };
+    format!(
+        "K={}/{}: {at_k}, {}/s, {}",
         p.k,
         p.max_preemptions,
-        count(p.executions_at_k),
-        p.k
-    );
-    match p.estimate_at_k {
-        Some(est) if est > p.executions_at_k => {
-            let left = (est - p.executions_at_k) as f64 / rate.max(1e-9);
-            line += &format!(
-                " of ~{} estimated ({:.0}%, ~{:.0} s left)",
-                count(est),
-                100.0 * p.executions_at_k as f64 / est as f64,
-                left
-            );
-        }
-        Some(est) => line += &format!(" (past the estimate of ~{})", count(est)),
-        None => {}
-    }
-    line + &format!(", {rate:.0} schedules/s, {secs:.1} s")
+        count(rate as usize),
+        short_time(secs)
+    )
 }
 
 /// Runs `swapfuzz verify`.
@@ -154,7 +162,7 @@ pub fn run(a: &VerifyArgs) -> Result<u8, String> {
                 (Budget::Executions, ..) => "the execution budget".into(),
             };
             let estimate = estimate_at_k
-                .map(|e| format!(" (of roughly {} at K={k}, estimated)", count(e)))
+                .map(|e| format!(" (of roughly {e} at K={k}, estimated)"))
                 .unwrap_or_default();
             println!(
                 "INCONCLUSIVE: stopped by {budget} at K={k}, {executions_at_k} schedules of K={k} done{estimate}, no bug in them ({secs:.2} s)."
@@ -184,5 +192,40 @@ pub fn run(a: &VerifyArgs) -> Result<u8, String> {
             show(&l.program, &c.schedule, a.model.config(true))?;
             Ok(EXIT_BUG)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_progress_line_fits_80_columns() {
+        let p = DeepeningProgress {
+            k: 3,
+            max_preemptions: 3,
+            executions_at_k: 62_201,
+            executions: 80_884,
+            completed: vec![3, 317, 18_366],
+            elapsed: Duration::from_millis(2800),
+            estimate_at_k: Some(710_014),
+        };
+        let line = progress_line(&p);
+        assert_eq!(
+            line,
+            "K=3/3: 62,201 of ~710,014 schedules (9%, ~22.4 s left), 28,887/s, 2.8 s"
+        );
+        let big = DeepeningProgress {
+            k: 10,
+            max_preemptions: 10,
+            executions_at_k: 123_456_789_012,
+            executions: 999_999_999_999,
+            estimate_at_k: Some(999_999_999_999),
+            elapsed: Duration::from_secs(999_999),
+            ..p
+        };
+        assert!(progress_line(&big).len() < 80, "{}", progress_line(&big));
+        assert_eq!(count(1_234_567), "1,234,567");
+        assert_eq!(count(12), "12");
     }
 }
