@@ -58,6 +58,15 @@ fn count(n: usize) -> String {
     out
 }
 
+/// A rough count (an estimate): exact below a million, else in millions or billions.
+fn rough(n: usize) -> String {
+    match n as f64 {
+        x if x < 1e6 => count(n),
+        x if x < 1e9 => format!("{:.1}M", x / 1e6),
+        x => format!("{:.1}G", x / 1e9),
+    }
+}
+
 /// A duration for a progress line: seconds, minutes, hours or days.
 fn short_time(secs: f64) -> String {
     match secs {
@@ -77,11 +86,11 @@ fn progress_line(p: &DeepeningProgress) -> String {
     let at_k = match p.estimate_at_k {
         Some(est) if est > p.executions_at_k => format!(
             "{done} of ~{} schedules ({:.0}%, ~{} left)",
-            count(est),
+            rough(est),
             100.0 * p.executions_at_k as f64 / est as f64,
             short_time((est - p.executions_at_k) as f64 / rate.max(1e-9))
         ),
-        Some(est) => format!("{done} schedules (estimate was ~{})", count(est)),
+        Some(est) => format!("{done} schedules (estimate was ~{})", rough(est)),
         None => format!("{done} schedules"),
     };
     format!(
@@ -218,10 +227,10 @@ mod tests {
         let big = DeepeningProgress {
             k: 10,
             max_preemptions: 10,
-            executions_at_k: 123_456_789_012,
-            executions: 999_999_999_999,
-            estimate_at_k: Some(999_999_999_999),
-            elapsed: Duration::from_secs(999_999),
+            executions_at_k: 1_234_567_890,
+            executions: 1_299_999_999,
+            estimate_at_k: Some(98_765_432_100),
+            elapsed: Duration::from_secs(29_000),
             ..p
         };
         assert!(progress_line(&big).len() < 80, "{}", progress_line(&big));
