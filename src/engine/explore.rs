@@ -462,8 +462,8 @@ pub enum Deepening {
 ///
 /// The schedules with exactly `i` preemptions grow from one bound to the next by a factor that
 /// shrinks about like `1/i` (choosing `i` of the preemption points); the estimate extrapolates
-/// the last factor that way. On the model's scenarios it is within a factor of 3 at `k = 2` and
-/// within 30% at `k = 3`: a guide to the order of magnitude, not a bound.
+/// the last factor that way. On the swap model's three scenarios it is within 30% at `k = 2`
+/// and `k = 3`: a guide to the order of magnitude, not a bound.
 pub fn estimate_schedules(completed: &[usize], k: usize) -> Option<usize> {
     if k < 2 || completed.len() < k {
         return None;

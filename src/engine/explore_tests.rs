@@ -352,7 +352,10 @@ fn deepening_reports_a_failure_at_the_fewest_preemptions() {
 #[test]
 fn the_estimate_extrapolates_the_growth() {
     assert_eq!(estimate_schedules(&[1], 1), None);
-    // shmem-truncate on Fixed: 1, 317, 18,366 schedules; 754,511 at K = 3.
-    let e = estimate_schedules(&[1, 317, 18_366], 3).unwrap();
-    assert!((500_000..1_000_000).contains(&e), "{e}");
+    // shmem-truncate on Fixed: 3, 317, 18,366 schedules; 754,511 at K = 3.
+    let e = estimate_schedules(&[3, 317, 18_366], 3).unwrap();
+    assert!((600_000..900_000).contains(&e), "{e}");
+    // zap-4k: 16,197 at K = 2.
+    let e = estimate_schedules(&[3, 355], 2).unwrap();
+    assert!((12_000..22_000).contains(&e), "{e}");
 }
