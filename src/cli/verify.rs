@@ -124,6 +124,7 @@ pub fn run(a: &VerifyArgs) -> Result<u8, String> {
         max_preemptions: a.preemptions,
         max_executions: a.max_executions,
         time: a.time,
+        next_bound_when_truncated: false,
     };
     let p = l.program.clone();
     let t = Instant::now();

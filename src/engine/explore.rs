@@ -394,6 +394,9 @@ pub struct DeepeningLimits {
     pub max_executions: Option<usize>,
     /// Wall-clock budget of the whole search (`None`: no limit).
     pub time: Option<Duration>,
+    /// When `max_executions` runs out at a bound, go on to the next bound instead of stopping
+    /// (for a search that wants a schedule with few preemptions, not a proof: minimisation).
+    pub next_bound_when_truncated: bool,
 }
 
 /// Where an iterative-deepening search stands, for progress displays.
@@ -407,7 +410,8 @@ pub struct DeepeningProgress {
     pub executions_at_k: usize,
     /// Executions so far at all bounds.
     pub executions: usize,
-    /// Schedules at each finished bound `0..k` (all passed or were rejected).
+    /// Schedules at each finished bound `0..k` (all passed or were rejected; with
+    /// [`DeepeningLimits::next_bound_when_truncated`], some bounds may be unfinished).
     pub completed: Vec<usize>,
     /// Time since the start.
     pub elapsed: Duration,
@@ -555,6 +559,13 @@ where
                 } else {
                     Budget::Executions
                 };
+                if by == Budget::Executions
+                    && limits.next_bound_when_truncated
+                    && k < limits.max_preemptions
+                {
+                    completed.push(executions);
+                    continue;
+                }
                 return Deepening::Stopped {
                     by,
                     k,

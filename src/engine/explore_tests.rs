@@ -359,3 +359,34 @@ fn the_estimate_extrapolates_the_growth() {
     let e = estimate_schedules(&[3, 355], 2).unwrap();
     assert!((12_000..22_000).contains(&e), "{e}");
 }
+
+#[test]
+fn deepening_past_truncated_bounds_only_when_asked() {
+    let run = |next_bound_when_truncated| {
+        let limits = DeepeningLimits {
+            max_preemptions: 2,
+            max_executions: Some(2),
+            next_bound_when_truncated,
+            ..DeepeningLimits::default()
+        };
+        explore_deepening(
+            &limits,
+            &EngineConfig::default(),
+            two_by_two,
+            |_| true,
+            Duration::MAX,
+            |_: &DeepeningProgress| {},
+        )
+    };
+    // two_by_two has 1, 3, 7 schedules at K = 0, 1, 2.
+    let stopped = run(false);
+    assert!(
+        matches!(stopped, Deepening::Stopped { by: Budget::Executions, k: 1, executions_at_k: 2, ref completed, .. } if completed == &[1]),
+        "{stopped:?}"
+    );
+    let went_on = run(true);
+    assert!(
+        matches!(went_on, Deepening::Stopped { k: 2, ref completed, .. } if completed == &[1, 2]),
+        "{went_on:?}"
+    );
+}
