@@ -69,7 +69,7 @@ impl Default for HuntOptions {
     }
 }
 
-/// A progress report, about every 0.5 s.
+/// A progress report, about every 0.5 s and once when the budget runs out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Progress {
     /// Executions so far.
@@ -336,7 +336,8 @@ fn bucket(n: usize) -> usize {
     if n < 8 { n } else { 8 + n.ilog2() as usize }
 }
 
-/// Searches for a kernel bug in `opts.variant`; calls `progress` about every 0.5 s.
+/// Searches for a kernel bug in `opts.variant`; calls `progress` about every 0.5 s, and once
+/// more when the budget runs out.
 pub fn hunt(opts: &HuntOptions, progress: &mut dyn FnMut(&Progress)) -> HuntResult {
     quiet_panics();
     let start = Instant::now();
@@ -361,6 +362,12 @@ pub fn hunt(opts: &HuntOptions, progress: &mut dyn FnMut(&Progress)) -> HuntResu
             .max_executions
             .map_or(u64::MAX, |m| m - executions.min(m));
         if left == 0 || start.elapsed() >= opts.time {
+            // A last report, with the search's state still alive (for memory readings).
+            progress(&Progress {
+                executions,
+                elapsed: start.elapsed(),
+                corpus: hunter.corpus.len(),
+            });
             return HuntResult::Clean {
                 executions,
                 elapsed: start.elapsed(),
