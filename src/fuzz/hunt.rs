@@ -136,9 +136,9 @@ impl Candidate {
 
 /// The features seen, in fixed memory: a set-associative table of 64-bit feature hashes,
 /// [`FEATURE_WAYS`] per bucket. A new feature in a full bucket replaces the bucket's oldest
-/// one, so the table remembers at least the last `FEATURE_SLOTS / FEATURE_WAYS` distinct
-/// features exactly and, until a bucket fills, all of them (for the first tens of thousands of
-/// features it behaves as an unbounded set would).
+/// one. Until some bucket overflows it is an exact set (with 16,384 buckets, overflows are rare
+/// below about 5,000 features: the first searches behave as with an unbounded set); after that
+/// a feature not seen among the last few in its bucket counts as new again.
 pub(crate) struct FeatureTable {
     slots: Box<[u64]>,
 }
