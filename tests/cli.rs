@@ -78,6 +78,56 @@ fn verify_the_shmem_scenario_on_both_variants() {
     assert!(out.contains("VERIFIED: no bug in all"), "{out}");
 }
 
+/// A budget stops `verify` with exit 3 (neither verified nor a bug), saying at which bound and
+/// how far; piped stderr gets no progress line.
+#[test]
+fn verify_stopped_by_a_budget_says_where_and_exits_3() {
+    // K = 3 of shmem-truncate on Fixed takes about 14 s: 0.3 s cannot finish it.
+    let (code, out, err) = swapfuzz(&[
+        "verify",
+        "shmem-truncate",
+        "--variant",
+        "fixed",
+        "--preemptions",
+        "3",
+        "--time",
+        "0.3",
+    ]);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains("INCONCLUSIVE: stopped by the time budget (--time 0.3) at K="),
+        "{out}"
+    );
+    assert!(out.contains(" schedules of K="), "{out}");
+    assert!(!out.contains("VERIFIED"), "{out}");
+    assert_eq!(err, "");
+    let (code, out, err) = swapfuzz(&[
+        "verify",
+        "shmem-truncate",
+        "--variant",
+        "fixed",
+        "--max-executions",
+        "100",
+    ]);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains(
+            "stopped by the execution budget (--max-executions 100) at K=1, 100 schedules of K=1 done"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "Verified only up to K=0: no bug in all 3 schedules with at most 0 preemptions."
+        ),
+        "{out}"
+    );
+    assert_eq!(err, "");
+    let (code, _, err) = swapfuzz(&["verify", "shmem-truncate", "--time", "0"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("positive number of seconds"), "{err}");
+}
+
 #[test]
 fn scenario_errors_name_the_line() {
     let f = std::env::temp_dir().join(format!("swapfuzz-bad-{}.scn", std::process::id()));

@@ -40,6 +40,7 @@ fn outcomes(p: &Program, cfg: ModelConfig, k: usize) -> (BTreeSet<String>, usize
     };
     let limits = ExploreLimits {
         max_executions: Some(3_000_000),
+        ..ExploreLimits::default()
     };
     let runs = match explore_until(k, limits, &EngineConfig::default(), test, accept) {
         Exploration::Exhausted { executions } => executions,

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::EXIT_CLEAN;
-use crate::fuzz::bench::{Strategy, ToBug, throughput, time_to_bug};
+use crate::fuzz::bench::{RssSample, Strategy, ToBug, rss_kib, rss_run, throughput, time_to_bug};
 
 /// Arguments of `swapfuzz bench`.
 #[derive(clap::Args, Debug)]
@@ -21,6 +21,13 @@ pub struct BenchArgs {
     /// Only these strategies (comma-separated: hunt, random, pct2, pct3).
     #[arg(long, value_delimiter = ',', default_value = "hunt,random,pct2,pct3")]
     strategies: Vec<String>,
+    /// Instead of the comparison: run hunt on the Fixed variant for this many executions and
+    /// print the resident set size (VmRSS) every --rss-every executions (flat memory check).
+    #[arg(long, value_name = "EXECUTIONS", value_parser = clap::value_parser!(u64).range(1..))]
+    rss: Option<u64>,
+    /// Executions between RSS readings of --rss.
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    rss_every: u64,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -33,8 +40,46 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
+/// `swapfuzz bench --rss N`: RSS after every `--rss-every` executions of hunt.
+fn rss(executions: u64, every: u64) -> Result<u8, String> {
+    let Some(start) = rss_kib() else {
+        return Err("--rss needs /proc/self/status (Linux)".into());
+    };
+    println!(
+        "hunt on the Fixed variant, seed 1, {executions} executions; VmRSS at start {start} KiB"
+    );
+    println!(
+        "{:>12} {:>10} {:>9} {:>10}   KiB per million executions since the first reading",
+        "executions", "VmRSS KiB", "seconds", "exec/s"
+    );
+    let mut first: Option<RssSample> = None;
+    rss_run(1, executions, every, &mut |s: RssSample| {
+        let secs = s.elapsed.as_secs_f64().max(1e-9);
+        let slope = match first {
+            _ if s.finished => "(hunt returned, its state freed)".into(),
+            Some(f) if s.executions > f.executions => format!(
+                "{:+.1}",
+                (s.rss_kib as f64 - f.rss_kib as f64) * 1e6 / (s.executions - f.executions) as f64
+            ),
+            _ => String::new(),
+        };
+        println!(
+            "{:>12} {:>10} {:>9.1} {:>10.0}   {slope}",
+            s.executions,
+            s.rss_kib,
+            secs,
+            s.executions as f64 / secs
+        );
+        first.get_or_insert(s);
+    });
+    Ok(EXIT_CLEAN)
+}
+
 /// Runs `swapfuzz bench`.
 pub fn run(a: &BenchArgs) -> Result<u8, String> {
+    if let Some(n) = a.rss {
+        return rss(n, a.rss_every);
+    }
     let mut strategies = Vec::new();
     for s in &a.strategies {
         strategies.push(match s.as_str() {
@@ -64,12 +109,7 @@ pub fn run(a: &BenchArgs) -> Result<u8, String> {
         "strategy", "found", "median execs", "median s"
     );
     let mut hunt_median = None;
-    for strategy in [
-        Strategy::Hunt,
-        Strategy::Random,
-        Strategy::Pct(2),
-        Strategy::Pct(3),
-    ] {
+    for strategy in strategies {
         let runs: Vec<ToBug> = (1..=a.seeds)
             .map(|s| time_to_bug(strategy, s, Duration::from_secs(a.budget)))
             .collect();

@@ -1,12 +1,24 @@
-//! `swapfuzz verify`: every schedule of a program with at most K preemptions, exhaustively.
+//! `swapfuzz verify`: every schedule of a program with at most K preemptions, exhaustively, by
+//! iterative deepening ([`explore_deepening`]) under a time and execution budget, with a
+//! progress line on stderr when stderr is a terminal (nothing is added to piped output).
 
-use std::time::Instant;
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
 
 use super::replay::show;
 use super::{EXIT_BUG, EXIT_CLEAN, ModelArgs};
-use crate::engine::{EngineConfig, Exploration, ExploreLimits, explore_with};
+use crate::engine::{
+    Budget, Deepening, DeepeningLimits, DeepeningProgress, EngineConfig, explore_deepening,
+};
 use crate::model::harness::{Verdict, execute};
 use crate::scenario;
+
+/// Exit status of `verify` when a budget (`--time`, `--max-executions`) stopped it before the
+/// bound was exhausted: inconclusive, neither verified (0) nor a bug (1) nor bad usage (2).
+pub const EXIT_STOPPED: u8 = 3;
+
+/// Time between progress updates on a terminal.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
 /// Arguments of `swapfuzz verify`.
 #[derive(clap::Args, Debug)]
@@ -16,11 +28,78 @@ pub struct VerifyArgs {
     /// Explore every schedule with at most this many preemptions.
     #[arg(long, default_value_t = 2)]
     preemptions: usize,
-    /// Stop (inconclusive, exit 2) after this many executions.
+    /// Stop (inconclusive, exit 3) after this many executions at one preemption bound.
     #[arg(long)]
     max_executions: Option<usize>,
+    /// Stop (inconclusive, exit 3) after this many seconds (fractions allowed; default: none).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    time: Option<Duration>,
     #[command(flatten)]
     model: ModelArgs,
+}
+
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 && x < 1e12 => Ok(Duration::from_secs_f64(x)),
+        _ => Err(format!("expected a positive number of seconds, got {s:?}")),
+    }
+}
+
+/// Thousands separators, for counts a reader compares.
+fn count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A rough count (an estimate): exact below a million, else in millions or billions.
+fn rough(n: usize) -> String {
+    match n as f64 {
+        x if x < 1e6 => count(n),
+        x if x < 1e9 => format!("{:.1}M", x / 1e6),
+        x => format!("{:.1}G", x / 1e9),
+    }
+}
+
+/// A duration for a progress line: seconds, minutes, hours or days.
+fn short_time(secs: f64) -> String {
+    match secs {
+        s if s < 100.0 => format!("{s:.1} s"),
+        s if s < 6000.0 => format!("{:.0} min", s / 60.0),
+        s if s < 48.0 * 3600.0 => format!("{:.1} h", s / 3600.0),
+        s => format!("{:.1} d", s / 86400.0),
+    }
+}
+
+/// The progress line: bound, schedules at it, rate, and the estimate where there is one (short
+/// enough for an 80-column terminal).
+fn progress_line(p: &DeepeningProgress) -> String {
+    let secs = p.elapsed.as_secs_f64().max(1e-9);
+    let rate = p.executions as f64 / secs;
+    let done = count(p.executions_at_k);
+    let at_k = match p.estimate_at_k {
+        Some(est) if est > p.executions_at_k => format!(
+            "{done} of ~{} schedules ({:.0}%, ~{} left)",
+            rough(est),
+            100.0 * p.executions_at_k as f64 / est as f64,
+            short_time((est - p.executions_at_k) as f64 / rate.max(1e-9))
+        ),
+        Some(est) => format!("{done} schedules (estimate was ~{})", rough(est)),
+        None => format!("{done} schedules"),
+    };
+    format!(
+        "K={}/{}: {at_k}, {}/s, {}",
+        p.k,
+        p.max_preemptions,
+        count(rate as usize),
+        short_time(secs)
+    )
 }
 
 /// Runs `swapfuzz verify`.
@@ -33,26 +112,39 @@ pub fn run(a: &VerifyArgs) -> Result<u8, String> {
         a.preemptions,
         a.model.flags()
     );
+    let terminal = std::io::stderr().is_terminal();
+    let progress = move |p: &DeepeningProgress| {
+        if terminal {
+            // Erase the line, then write it again.
+            eprint!("\r\x1b[2K{}", progress_line(p));
+            let _ = std::io::stderr().flush();
+        }
+    };
+    let limits = DeepeningLimits {
+        max_preemptions: a.preemptions,
+        max_executions: a.max_executions,
+        time: a.time,
+        next_bound_when_truncated: false,
+    };
+    let p = l.program.clone();
     let t = Instant::now();
     // Iterative deepening: a bug is reported with the fewest preemptions that show it.
-    let mut found = Exploration::Exhausted { executions: 0 };
-    for k in 0..=a.preemptions {
-        let p = l.program.clone();
-        found = explore_with(
-            k,
-            ExploreLimits {
-                max_executions: a.max_executions,
-            },
-            &EngineConfig::default(),
-            move || execute(&p, cfg),
-        );
-        if !matches!(found, Exploration::Exhausted { .. }) {
-            break;
-        }
+    let result = explore_deepening(
+        &limits,
+        &EngineConfig::default(),
+        move || execute(&p, cfg),
+        |_| true,
+        PROGRESS_EVERY,
+        progress,
+    );
+    if terminal {
+        eprint!("\r\x1b[2K");
+        let _ = std::io::stderr().flush();
     }
     let secs = t.elapsed().as_secs_f64();
-    match found {
-        Exploration::Exhausted { executions } => {
+    match result {
+        Deepening::Exhausted { completed } => {
+            let executions = completed.last().copied().unwrap_or_default();
             println!(
                 "VERIFIED: no bug in all {executions} schedules with at most {} preemptions ({secs:.2} s).",
                 a.preemptions
@@ -62,10 +154,41 @@ pub fn run(a: &VerifyArgs) -> Result<u8, String> {
             );
             Ok(EXIT_CLEAN)
         }
-        Exploration::Truncated { executions } => Err(format!(
-            "inconclusive: stopped after {executions} schedules ({secs:.2} s) without exhausting the bound"
-        )),
-        Exploration::Failed(c) => {
+        Deepening::Stopped {
+            by,
+            k,
+            executions_at_k,
+            completed,
+            estimate_at_k,
+        } => {
+            let budget = match (by, a.time, a.max_executions) {
+                (Budget::Time, Some(t), _) => {
+                    format!("the time budget (--time {})", t.as_secs_f64())
+                }
+                (Budget::Executions, _, Some(n)) => {
+                    format!("the execution budget (--max-executions {n})")
+                }
+                (Budget::Time, ..) => "the time budget".into(),
+                (Budget::Executions, ..) => "the execution budget".into(),
+            };
+            let estimate = estimate_at_k
+                .map(|e| format!(" (of roughly {e} at K={k}, estimated)"))
+                .unwrap_or_default();
+            println!(
+                "INCONCLUSIVE: stopped by {budget} at K={k}, {executions_at_k} schedules of K={k} done{estimate}, no bug in them ({secs:.2} s)."
+            );
+            match completed.last() {
+                Some(&n) => println!(
+                    "Verified only up to K={}: no bug in all {n} schedules with at most {} preemptions.",
+                    k - 1,
+                    k - 1
+                ),
+                None => println!("No preemption bound was finished."),
+            }
+            Ok(EXIT_STOPPED)
+        }
+        Deepening::Failed { counterexample, .. } => {
+            let c = counterexample;
             if let Verdict::Error(e) = Verdict::of(&c.execution) {
                 return Err(format!("internal error of swapfuzz, not a kernel bug: {e}"));
             }
@@ -79,5 +202,40 @@ pub fn run(a: &VerifyArgs) -> Result<u8, String> {
             show(&l.program, &c.schedule, a.model.config(true))?;
             Ok(EXIT_BUG)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_progress_line_fits_80_columns() {
+        let p = DeepeningProgress {
+            k: 3,
+            max_preemptions: 3,
+            executions_at_k: 62_201,
+            executions: 80_884,
+            completed: vec![3, 317, 18_366],
+            elapsed: Duration::from_millis(2800),
+            estimate_at_k: Some(710_014),
+        };
+        let line = progress_line(&p);
+        assert_eq!(
+            line,
+            "K=3/3: 62,201 of ~710,014 schedules (9%, ~22.4 s left), 28,887/s, 2.8 s"
+        );
+        let big = DeepeningProgress {
+            k: 10,
+            max_preemptions: 10,
+            executions_at_k: 1_234_567_890,
+            executions: 1_299_999_999,
+            estimate_at_k: Some(98_765_432_100),
+            elapsed: Duration::from_secs(29_000),
+            ..p
+        };
+        assert!(progress_line(&big).len() < 80, "{}", progress_line(&big));
+        assert_eq!(count(1_234_567), "1,234,567");
+        assert_eq!(count(12), "12");
     }
 }

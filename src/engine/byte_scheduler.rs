@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
 
-use super::decision::{DecisionLog, Point};
+use super::decision::{DecisionLog, Point, index_digits};
 
 /// A byte at or above this value keeps the current task running.
 pub const STAY_THRESHOLD: u8 = 0x40;
@@ -69,7 +69,17 @@ impl ByteChooser {
                 let task = if stays {
                     runnable[point.current_index.unwrap_or_default()].id()
                 } else {
-                    point.other(b.into())
+                    let (first, extra) =
+                        index_digits(point.others_count(), point.current_index.is_some());
+                    let mut index = usize::from(b) % first;
+                    let mut scale = first;
+                    for _ in 0..extra {
+                        let digit = self.bytes.get(self.pos).copied().unwrap_or(0);
+                        self.pos = (self.pos + 1).min(self.bytes.len());
+                        index = index.wrapping_add(usize::from(digit).wrapping_mul(scale));
+                        scale = scale.saturating_mul(256);
+                    }
+                    point.other(index)
                 };
                 (task, true)
             }
@@ -119,6 +129,11 @@ pub(crate) fn splitmix64(state: &mut u64) -> u64 {
 /// * After a yield, `b` picks `others[b % others.len()]` too (a yield always switches).
 /// * If the current task is not runnable (blocked or finished), `b` picks
 ///   `runnable[b % runnable.len()]`.
+///
+/// * With more than 64 such candidates (more than 256 when the current task is not runnable)
+///   one byte cannot name them all: the first byte gives the low digit (`b % 64`, or `b`), and
+///   each following byte a base-256 digit, as many as the candidates need (missing bytes read
+///   as 0). Tests with at most 64 tasks always read one byte per decision.
 ///
 /// When the bytes run out the scheduler never stops the execution (shuttle would leak the
 /// stacks of unfinished tasks). It falls back to a deterministic fair policy: keep the current

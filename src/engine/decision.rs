@@ -7,6 +7,8 @@
 
 use shuttle::scheduler::{Task, TaskId};
 
+use super::byte_scheduler::STAY_THRESHOLD;
+
 /// One scheduling decision: a scheduling point where at least two tasks were runnable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Decision {
@@ -16,8 +18,15 @@ pub struct Decision {
     pub task: usize,
     /// The task that ran before the point, if any (it may have blocked or finished since).
     pub previous: Option<usize>,
-    /// Bit `i` is set if task `i` was runnable (only task ids below 64 are representable).
+    /// Bit `i` is set if task `i` was runnable (a summary: task ids from 64 on are left out;
+    /// `runnable_count`, `rank` and `previous_rank` describe any number of tasks).
     pub runnable: u64,
+    /// How many tasks were runnable.
+    pub runnable_count: usize,
+    /// Position of `task` among the runnable tasks, sorted by `TaskId`.
+    pub rank: usize,
+    /// Position of `previous` among the runnable tasks, if it was runnable.
+    pub previous_rank: Option<usize>,
     /// Whether an input byte made this decision (false: the deterministic fallback did).
     pub from_byte: bool,
     /// Whether this switched away from a task that was still runnable and had not yielded.
@@ -76,13 +85,30 @@ impl<'a> Point<'a> {
         self.current_index.is_some() && !self.yielding
     }
 
-    /// The runnable set as a bitmask.
+    /// The runnable set as a bitmask of the task ids below 64 (a summary, for the log).
     pub fn mask(&self) -> u64 {
         self.runnable
             .iter()
             .map(|t| usize::from(t.id()))
             .filter(|&id| id < 64)
             .fold(0, |m, id| m | (1 << id))
+    }
+
+    /// A fingerprint of the whole runnable set and the current task (any number of tasks), to
+    /// check that a replayed execution sees the same point.
+    pub fn fingerprint(&self) -> u64 {
+        let ids = self.runnable.iter().map(|t| usize::from(t.id()) as u64);
+        let current = self.current.map_or(u64::MAX, |c| usize::from(c) as u64);
+        ids.chain([u64::MAX - 1, current])
+            .fold(0xcbf2_9ce4_8422_2325, |h, x| {
+                (h ^ x).wrapping_mul(0x100_0000_01b3)
+            })
+    }
+
+    /// The number of candidates a schedule byte chooses among when it does not stay: the
+    /// runnable tasks other than the current one if it is runnable, else all runnable tasks.
+    pub fn others_count(&self) -> usize {
+        self.runnable.len() - usize::from(self.current_index.is_some())
     }
 
     /// The `i`-th runnable task other than the current one (`i` is taken modulo their number).
@@ -116,36 +142,79 @@ impl<'a> Point<'a> {
             task: task.into(),
             previous: self.current.map(usize::from),
             runnable: self.mask(),
+            runnable_count: self.runnable.len(),
+            rank: self
+                .runnable
+                .iter()
+                .position(|t| t.id() == task)
+                .expect("the chosen task is runnable"),
+            previous_rank: self.current_index,
             from_byte,
             preemption: self.can_stay() && Some(task) != self.current,
         }
     }
 }
 
-/// Encodes decisions as schedule bytes that [`ByteScheduler`](super::ByteScheduler) decodes to
-/// the same choices, one byte per decision.
+/// How many schedule bytes a choice among `n` candidates reads, and the base of its first byte.
 ///
-/// Each byte names the chosen task the way the stay-or-switch rule reads it: `0xFF` keeps the
-/// previous task; otherwise the byte is the index of the chosen task among the runnable tasks
+/// One byte while it can name every candidate: up to [`STAY_THRESHOLD`] candidates when the
+/// current task is runnable (a first byte at or above the threshold stays, or, after a yield,
+/// is taken modulo 64 for more than 64 candidates), up to 256 otherwise. Beyond that, more
+/// bytes follow, each a base-256 digit (least significant first): a test with hundreds of
+/// tasks still has every choice encodable, and with up to 64 tasks every choice is one byte.
+pub(crate) fn index_digits(n: usize, current_runnable: bool) -> (usize, usize) {
+    let first = if current_runnable && n > usize::from(STAY_THRESHOLD) {
+        usize::from(STAY_THRESHOLD)
+    } else {
+        256
+    };
+    let mut extra = 0;
+    let mut span = first;
+    while span < n {
+        span = span.saturating_mul(256);
+        extra += 1;
+    }
+    (first, extra)
+}
+
+/// Encodes decisions as schedule bytes that [`ByteScheduler`](super::ByteScheduler) decodes to
+/// the same choices.
+///
+/// Each choice names the chosen task the way the stay-or-switch rule reads it: `0xFF` keeps the
+/// previous task; otherwise the bytes give the index of the chosen task among the runnable tasks
 /// other than the previous one (sorted by `TaskId`), or among all runnable tasks if the previous
-/// task was not runnable. Indices are below 63, so they never read as "stay".
+/// task was not runnable. With up to 64 runnable tasks that is one byte per decision, below
+/// `0x40`, so it never reads as "stay"; with more, an index that does not fit in one byte takes
+/// the extra bytes that [`ByteScheduler`](super::ByteScheduler) reads there (any task count).
 ///
 /// Replaying the bytes reproduces the decisions as long as the test under test is deterministic
 /// and no decision stayed on a task that had just yielded (the byte encoding cannot say "stay"
 /// after a yield; [`explore`](super::explore) never makes that choice).
 pub fn decisions_to_bytes(decisions: &[Decision]) -> Vec<u8> {
-    decisions.iter().map(encode_decision).collect()
+    let mut bytes = Vec::with_capacity(decisions.len());
+    for d in decisions {
+        encode_decision(d, &mut bytes);
+    }
+    bytes
 }
 
-fn encode_decision(d: &Decision) -> u8 {
-    let below = |id: usize| (d.runnable & ((1u64 << id) - 1)).count_ones();
-    match d.previous {
-        Some(p) if p == d.task => 0xFF,
-        Some(p) if p < 64 && d.runnable & (1 << p) != 0 => {
-            let index = below(d.task) - u32::from(p < d.task);
-            index as u8
+fn encode_decision(d: &Decision, out: &mut Vec<u8>) {
+    let index = match d.previous_rank {
+        Some(_) if d.previous == Some(d.task) => {
+            out.push(0xFF);
+            return;
         }
-        _ => below(d.task) as u8,
+        Some(p) => d.rank - usize::from(p < d.rank),
+        None => d.rank,
+    };
+    let n = d.runnable_count - usize::from(d.previous_rank.is_some());
+    let (first, extra) = index_digits(n, d.previous_rank.is_some());
+    // `index < n`, so the digits hold it; the first is below `first` (never "stay").
+    out.push((index % first) as u8);
+    let mut rest = index / first;
+    for _ in 0..extra {
+        out.push((rest % 256) as u8);
+        rest /= 256;
     }
 }
 
@@ -153,26 +222,53 @@ fn encode_decision(d: &Decision) -> u8 {
 mod tests {
     use super::*;
 
-    fn decision(task: usize, previous: Option<usize>, runnable: u64) -> Decision {
+    /// A decision choosing `task` after `previous` among the runnable ids `runnable`.
+    fn decision(task: usize, previous: Option<usize>, runnable: &[usize]) -> Decision {
+        let rank = |id| runnable.iter().position(|&r| r == id);
         Decision {
             step: 0,
             task,
             previous,
-            runnable,
+            runnable: 0,
+            runnable_count: runnable.len(),
+            rank: rank(task).unwrap(),
+            previous_rank: previous.and_then(rank),
             from_byte: true,
             preemption: false,
         }
     }
 
+    fn encode(d: &Decision) -> Vec<u8> {
+        decisions_to_bytes(std::slice::from_ref(d))
+    }
+
     #[test]
     fn encoding_counts_runnable_tasks_below_the_choice() {
         // stay
-        assert_eq!(encode_decision(&decision(1, Some(1), 0b111)), 0xFF);
+        assert_eq!(encode(&decision(1, Some(1), &[0, 1, 2])), [0xFF]);
         // others of 1 in {0,1,2} are [0,2]
-        assert_eq!(encode_decision(&decision(0, Some(1), 0b111)), 0);
-        assert_eq!(encode_decision(&decision(2, Some(1), 0b111)), 1);
+        assert_eq!(encode(&decision(0, Some(1), &[0, 1, 2])), [0]);
+        assert_eq!(encode(&decision(2, Some(1), &[0, 1, 2])), [1]);
         // previous not runnable: index among all runnable
-        assert_eq!(encode_decision(&decision(3, Some(1), 0b1101)), 2);
-        assert_eq!(encode_decision(&decision(2, None, 0b1101)), 1);
+        assert_eq!(encode(&decision(3, Some(1), &[0, 2, 3])), [2]);
+        assert_eq!(encode(&decision(2, None, &[0, 2, 3])), [1]);
+    }
+
+    #[test]
+    fn any_task_count_encodes_without_overflow() {
+        let all: Vec<usize> = (0..300).collect();
+        // 64 tasks: one byte, as before.
+        assert_eq!(encode(&decision(63, Some(0), &all[..64])), [62]);
+        // 100 runnable, previous runnable: 99 others need a second byte past index 63.
+        assert_eq!(encode(&decision(99, Some(0), &all[..100])), [98 % 64, 1]);
+        assert_eq!(encode(&decision(50, Some(0), &all[..100])), [49, 0]);
+        // previous not runnable: one byte up to 256 tasks, two beyond.
+        assert_eq!(encode(&decision(99, Some(200), &all[..100])), [99]);
+        assert_eq!(encode(&decision(299, None, &all)), [43, 1]);
+        assert_eq!(index_digits(64, true), (256, 0));
+        assert_eq!(index_digits(65, true), (64, 1));
+        assert_eq!(index_digits(256, false), (256, 0));
+        assert_eq!(index_digits(257, false), (256, 1));
+        assert_eq!(index_digits(usize::MAX, false).1, 7);
     }
 }

@@ -70,6 +70,7 @@ fn every_schedule_once_within_the_bound_and_each_replays_from_bytes() {
             true,
             three_threads,
             |_| true,
+            Hook::default(),
         );
         let Exploration::Exhausted { executions } = exploration else {
             panic!("K={k}: {exploration:?}")
@@ -152,6 +153,7 @@ fn max_executions_truncates() {
         2,
         ExploreLimits {
             max_executions: Some(4),
+            ..ExploreLimits::default()
         },
         two_by_two,
     );
@@ -249,4 +251,142 @@ fn explore_until_walks_past_rejected_failures() {
         |_| false,
     );
     assert!(matches!(none, Exploration::Exhausted { .. }), "{none:?}");
+}
+
+#[test]
+fn deepening_counts_each_bound_and_reports_progress() {
+    let reports = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = Arc::clone(&reports);
+    let limits = DeepeningLimits {
+        max_preemptions: 3,
+        ..DeepeningLimits::default()
+    };
+    let got = explore_deepening(
+        &limits,
+        &EngineConfig::default(),
+        two_by_two,
+        |_| true,
+        Duration::ZERO,
+        move |p: &DeepeningProgress| sink.lock().unwrap().push(p.clone()),
+    );
+    let Deepening::Exhausted { completed } = got else {
+        panic!("{got:?}")
+    };
+    assert_eq!(completed, [1, 3, 7, 9]);
+    let reports = reports.lock().unwrap();
+    // One at the start of each bound, then one per execution (interval zero).
+    assert_eq!(reports.len(), 4 + 1 + 3 + 7 + 9);
+    let last = reports.last().unwrap();
+    assert_eq!((last.k, last.executions_at_k, last.executions), (3, 9, 20));
+    assert_eq!(last.completed, [1, 3, 7]);
+}
+
+#[test]
+fn deepening_stops_at_the_time_budget_and_says_where() {
+    // Three spinning threads: far too many schedules at K = 3 for 50 ms.
+    let busy = || {
+        let hs: Vec<_> = (0..3)
+            .map(|_| {
+                thread::spawn(|| {
+                    for _ in 0..20 {
+                        point();
+                    }
+                })
+            })
+            .collect();
+        hs.into_iter().for_each(|h| h.join().unwrap());
+    };
+    let limits = DeepeningLimits {
+        max_preemptions: 6,
+        time: Some(Duration::from_millis(50)),
+        ..DeepeningLimits::default()
+    };
+    let t = std::time::Instant::now();
+    let got = explore_deepening(
+        &limits,
+        &EngineConfig::default(),
+        busy,
+        |_| true,
+        Duration::from_secs(1),
+        |_: &DeepeningProgress| {},
+    );
+    assert!(t.elapsed() < Duration::from_secs(5));
+    let Deepening::Stopped {
+        by: Budget::Time,
+        k,
+        executions_at_k,
+        completed,
+        ..
+    } = got
+    else {
+        panic!("{got:?}")
+    };
+    assert_eq!(completed.len(), k);
+    assert!(executions_at_k > 0 || k > 0);
+}
+
+#[test]
+fn deepening_reports_a_failure_at_the_fewest_preemptions() {
+    let limits = DeepeningLimits {
+        max_preemptions: 3,
+        ..DeepeningLimits::default()
+    };
+    let got = explore_deepening(
+        &limits,
+        &EngineConfig::default(),
+        lost_update,
+        |_| true,
+        Duration::from_secs(1),
+        |_: &DeepeningProgress| {},
+    );
+    let Deepening::Failed {
+        k, counterexample, ..
+    } = got
+    else {
+        panic!("{got:?}")
+    };
+    assert_eq!(k, 1);
+    assert_eq!(counterexample.execution.preemptions(), 1);
+}
+
+#[test]
+fn the_estimate_extrapolates_the_growth() {
+    assert_eq!(estimate_schedules(&[1], 1), None);
+    // shmem-truncate on Fixed: 3, 317, 18,366 schedules; 754,511 at K = 3.
+    let e = estimate_schedules(&[3, 317, 18_366], 3).unwrap();
+    assert!((600_000..900_000).contains(&e), "{e}");
+    // zap-4k: 16,197 at K = 2.
+    let e = estimate_schedules(&[3, 355], 2).unwrap();
+    assert!((12_000..22_000).contains(&e), "{e}");
+}
+
+#[test]
+fn deepening_past_truncated_bounds_only_when_asked() {
+    let run = |next_bound_when_truncated| {
+        let limits = DeepeningLimits {
+            max_preemptions: 2,
+            max_executions: Some(2),
+            next_bound_when_truncated,
+            ..DeepeningLimits::default()
+        };
+        explore_deepening(
+            &limits,
+            &EngineConfig::default(),
+            two_by_two,
+            |_| true,
+            Duration::MAX,
+            |_: &DeepeningProgress| {},
+        )
+    };
+    // two_by_two has 1, 3, 7 schedules at K = 0, 1, 2.
+    let stopped = run(false);
+    assert!(
+        matches!(stopped, Deepening::Stopped { by: Budget::Executions, k: 1, executions_at_k: 2, ref completed, .. } if completed == &[1]),
+        "{stopped:?}"
+    );
+    let went_on = run(true);
+    assert!(
+        matches!(went_on, Deepening::Stopped { k: 2, ref completed, .. } if completed == &[1, 2]),
+        "{went_on:?}"
+    );
 }

@@ -13,7 +13,8 @@
 //!   throughput.
 //! * [`explore`] enumerates every schedule with at most `K` preemptions (iterative context
 //!   bounding), and hands back a failing one as bytes for `run_once`
-//!   ([`decisions_to_bytes`]).
+//!   ([`decisions_to_bytes`]); [`explore_deepening`] raises `K` from 0 under a time and
+//!   execution budget, with progress reports, and says how far it got when a budget runs out.
 //! * [`quiet_panics`] keeps panics inside engine runs off stderr.
 //! * [`point`] is a scheduling point for code whose shared state shuttle cannot see (plain memory
 //!   behind an `UnsafeCell`, a model's fields): call it before each access.
@@ -96,7 +97,8 @@ pub use batch::{BatchFailure, BatchResult, run_batch};
 pub use byte_scheduler::{ByteScheduler, STAY_THRESHOLD};
 pub use decision::{Decision, DecisionLog, decisions_to_bytes};
 pub use explore::{
-    Counterexample, Exploration, ExploreLimits, explore, explore_until, explore_with,
+    Budget, Counterexample, Deepening, DeepeningLimits, DeepeningProgress, Exploration,
+    ExploreLimits, estimate_schedules, explore, explore_deepening, explore_until, explore_with,
 };
 pub use quiet::{in_engine_run, quiet_panics, silence_shuttle};
 pub use recorder::Recording;

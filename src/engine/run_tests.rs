@@ -1,5 +1,6 @@
 //! Tests of `run.rs`.
 use super::*;
+use crate::engine::Decision;
 use shuttle::sync::Mutex;
 use shuttle::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use shuttle::{hint, thread};
@@ -268,4 +269,134 @@ fn shuttle_messages_are_classified() {
         c("index out of bounds"),
         Outcome::Panic("index out of bounds".into())
     );
+}
+
+/// `n` threads meet main at a barrier (so that all are runnable at once), then each adds 1 to
+/// a counter with a separate load and store (a yield between them if `yielding`); main checks
+/// the sum.
+fn lost_update_among(n: usize, yielding: bool) -> impl Fn() + Send + Sync + 'static {
+    move || {
+        let c = Arc::new(AtomicUsize::new(0));
+        let gate = Arc::new(shuttle::sync::Barrier::new(n + 1));
+        let hs: Vec<_> = (0..n)
+            .map(|_| {
+                let (c, gate) = (Arc::clone(&c), Arc::clone(&gate));
+                thread::spawn(move || {
+                    gate.wait();
+                    let v = c.load(Ordering::SeqCst);
+                    if yielding {
+                        thread::yield_now();
+                    }
+                    c.store(v + 1, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        gate.wait();
+        for h in hs {
+            h.join().unwrap();
+        }
+        assert!(c.load(Ordering::SeqCst) == n, "lost update");
+    }
+}
+
+fn tasks(decisions: &[Decision]) -> Vec<usize> {
+    decisions.iter().map(|d| d.task).collect()
+}
+
+/// Replays `decisions` from their bytes and checks the same tasks run and the same outcome.
+fn replays_identically(
+    decisions: &[Decision],
+    outcome: &Outcome,
+    test: impl Fn() + Send + Sync + 'static,
+) {
+    let bytes = crate::engine::decisions_to_bytes(decisions);
+    let replay = run_once(&bytes, &EngineConfig::default(), test);
+    assert_eq!(&replay.outcome, outcome);
+    assert_eq!(tasks(&replay.decisions), tasks(decisions));
+    assert!(replay.decisions.iter().all(|d| d.from_byte));
+}
+
+/// 120 tasks that yield between load and store: the first schedule `explore` runs (round robin
+/// over them) loses updates, and its choices name tasks past the 64th runnable one.
+#[test]
+fn an_explored_failure_with_120_tasks_replays_from_bytes() {
+    crate::engine::quiet_panics();
+    let test = lost_update_among(120, true);
+    let crate::engine::Exploration::Failed(found) =
+        crate::engine::explore(0, crate::engine::ExploreLimits::default(), test)
+    else {
+        panic!("the round robin loses updates")
+    };
+    let d = &found.execution.decisions;
+    assert_eq!(
+        found.execution.outcome,
+        Outcome::Panic("lost update".into())
+    );
+    assert!(d.iter().any(|d| d.runnable_count > 100 && d.rank >= 64));
+    assert!(
+        found.schedule.len() > d.len(),
+        "some choices need two bytes"
+    );
+    let replay = run_once(
+        &found.schedule,
+        &EngineConfig::default(),
+        lost_update_among(120, true),
+    );
+    assert_eq!(replay.outcome, found.execution.outcome);
+    assert_eq!(tasks(&replay.decisions), tasks(d));
+    assert_eq!(
+        crate::engine::decisions_to_bytes(&replay.decisions),
+        found.schedule
+    );
+}
+
+/// shuttle's random scheduler finds a lost update among 100 tasks; its recorded decisions
+/// (preemptions to tasks past the 64th) replay from bytes.
+#[test]
+fn a_random_failure_with_100_tasks_replays_from_bytes() {
+    crate::engine::quiet_panics();
+    let mut two_byte_choices = 0;
+    for seed in 0..4 {
+        let rec = crate::engine::Recording::new(
+            shuttle::scheduler::RandomScheduler::new_from_seed(seed, 50),
+        );
+        let log = rec.log();
+        let (outcome, _) =
+            run_with_scheduler(rec, &EngineConfig::default(), lost_update_among(100, false));
+        assert_eq!(outcome, Outcome::Panic("lost update".into()), "seed {seed}");
+        let decisions = log.lock().unwrap().decisions.clone();
+        assert!(decisions.iter().any(|d| d.runnable_count > 64));
+        two_byte_choices += crate::engine::decisions_to_bytes(&decisions).len() - decisions.len();
+        replays_identically(&decisions, &outcome, lost_update_among(100, false));
+    }
+    assert!(two_byte_choices > 0);
+}
+
+/// Any bytes, 300 tasks that yield (more than one byte can name, even without a runnable
+/// current task):
+/// the decisions they make, encoded again, make the same decisions.
+#[test]
+fn decisions_of_300_tasks_round_trip_through_bytes() {
+    let mut state = 7u64;
+    for _ in 0..3 {
+        let bytes: Vec<u8> = (0..4000)
+            .map(|_| super::super::byte_scheduler::splitmix64(&mut state) as u8)
+            .collect();
+        let first = run_once(
+            &bytes,
+            &EngineConfig::default(),
+            lost_update_among(300, true),
+        );
+        assert!(
+            first
+                .decisions
+                .iter()
+                .any(|d| d.previous_rank.is_none() && d.runnable_count > 256 && d.rank >= 256)
+        );
+        replays_identically(
+            &first.decisions,
+            &first.outcome,
+            lost_update_among(300, true),
+        );
+    }
 }

@@ -238,3 +238,63 @@ pub fn throughput(executions: usize) -> (f64, usize) {
     );
     (r.executions as f64 / t.elapsed().as_secs_f64(), steps)
 }
+
+/// The resident set size of this process, in KiB (`VmRSS` in `/proc/self/status`; `None` where
+/// there is no such file).
+pub fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// One reading of a long run: executions so far, the resident set size, time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RssSample {
+    /// Executions so far.
+    pub executions: u64,
+    /// `VmRSS` in KiB (0 if unknown).
+    pub rss_kib: u64,
+    /// Time since the start.
+    pub elapsed: Duration,
+    /// Whether hunt has returned (and freed its state): the last sample.
+    pub finished: bool,
+}
+
+/// Runs `hunt` on the Fixed variant (which has no bug to stop at) for `executions` executions
+/// and calls `sample` with the resident set size each time another `every` executions have run
+/// (hunt reports progress about every 0.5 s, so a sample comes a little after each multiple),
+/// and once after it returned. Memory that grows with the run length shows up as a slope.
+pub fn rss_run(seed: u64, executions: u64, every: u64, sample: &mut dyn FnMut(RssSample)) {
+    let opts = HuntOptions {
+        variant: Variant::Fixed,
+        seed,
+        max_executions: Some(executions),
+        time: Duration::from_secs(u64::MAX / 4),
+        ..HuntOptions::default()
+    };
+    let every = every.max(1);
+    let mut next = every;
+    let mut progress = |p: &super::hunt::Progress| {
+        if p.executions >= next {
+            next = (p.executions / every + 1) * every;
+            sample(RssSample {
+                executions: p.executions,
+                rss_kib: rss_kib().unwrap_or_default(),
+                elapsed: p.elapsed,
+                finished: false,
+            });
+        }
+    };
+    let start = Instant::now();
+    let done = match hunt(&opts, &mut progress) {
+        HuntResult::Clean { executions, .. }
+        | HuntResult::Found { executions, .. }
+        | HuntResult::Error { executions, .. } => executions,
+    };
+    sample(RssSample {
+        executions: done,
+        rss_kib: rss_kib().unwrap_or_default(),
+        elapsed: start.elapsed(),
+        finished: true,
+    });
+}

@@ -10,7 +10,6 @@
 //! [`run_program`] for the verdict. Everything depends only on the options: with
 //! `max_executions` and a long `time`, the same seed gives the same executions.
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -30,6 +29,10 @@ use crate::model::{Bug, ModelConfig, Program, Variant};
 const BATCH: usize = 128;
 /// Most corpus entries; new ones replace random old ones beyond this.
 const MAX_CORPUS: usize = 256;
+/// Slots of the feature table (a power of two; 8 bytes each).
+const FEATURE_SLOTS: usize = 1 << 16;
+/// Slots per bucket of the feature table.
+const FEATURE_WAYS: usize = 4;
 /// Time between progress reports.
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
@@ -66,7 +69,7 @@ impl Default for HuntOptions {
     }
 }
 
-/// A progress report, about every 0.5 s.
+/// A progress report, about every 0.5 s and once when the budget runs out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Progress {
     /// Executions so far.
@@ -131,11 +134,50 @@ impl Candidate {
     }
 }
 
+/// The features seen, in fixed memory: a set-associative table of 64-bit feature hashes,
+/// [`FEATURE_WAYS`] per bucket. A new feature in a full bucket replaces the bucket's oldest
+/// one. Until some bucket overflows it is an exact set (with 16,384 buckets, overflows are rare
+/// below about 5,000 features: the first searches behave as with an unbounded set); after that
+/// a feature not seen among the last few in its bucket counts as new again.
+pub(crate) struct FeatureTable {
+    slots: Box<[u64]>,
+}
+
+impl FeatureTable {
+    pub(crate) fn new() -> Self {
+        FeatureTable {
+            slots: vec![0; FEATURE_SLOTS].into_boxed_slice(),
+        }
+    }
+
+    /// Records `feature`; true if it was not in the table.
+    pub(crate) fn insert(&mut self, feature: u64) -> bool {
+        // 0 marks an empty slot.
+        let feature = feature.max(1);
+        let buckets = FEATURE_SLOTS / FEATURE_WAYS;
+        let at = (feature as usize % buckets) * FEATURE_WAYS;
+        let bucket = &mut self.slots[at..at + FEATURE_WAYS];
+        if bucket.contains(&feature) {
+            return false;
+        }
+        // Newest first: shift the others down, dropping the oldest (or an empty slot).
+        bucket.copy_within(0..FEATURE_WAYS - 1, 1);
+        bucket[0] = feature;
+        true
+    }
+
+    /// Features held (at most `FEATURE_SLOTS`).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.slots.iter().filter(|&&s| s != 0).count()
+    }
+}
+
 /// The search's state.
 struct Hunter {
     rng: Rng,
     corpus: Vec<Candidate>,
-    seen: HashSet<u64>,
+    seen: FeatureTable,
     /// The program of a schedule-only search.
     fixed: Option<Program>,
 }
@@ -294,7 +336,8 @@ fn bucket(n: usize) -> usize {
     if n < 8 { n } else { 8 + n.ilog2() as usize }
 }
 
-/// Searches for a kernel bug in `opts.variant`; calls `progress` about every 0.5 s.
+/// Searches for a kernel bug in `opts.variant`; calls `progress` about every 0.5 s, and once
+/// more when the budget runs out.
 pub fn hunt(opts: &HuntOptions, progress: &mut dyn FnMut(&Progress)) -> HuntResult {
     quiet_panics();
     let start = Instant::now();
@@ -309,7 +352,7 @@ pub fn hunt(opts: &HuntOptions, progress: &mut dyn FnMut(&Progress)) -> HuntResu
     let mut hunter = Hunter {
         rng: Rng::new(opts.seed),
         corpus: Vec::new(),
-        seen: HashSet::new(),
+        seen: FeatureTable::new(),
         fixed: opts.program.clone(),
     };
     let mut executions = 0u64;
@@ -320,6 +363,12 @@ pub fn hunt(opts: &HuntOptions, progress: &mut dyn FnMut(&Progress)) -> HuntResu
             .max_executions
             .map_or(u64::MAX, |m| m - executions.min(m));
         if left == 0 || start.elapsed() >= opts.time {
+            // A last report, with the search's state still alive (for memory readings).
+            progress(&Progress {
+                executions,
+                elapsed: start.elapsed(),
+                corpus: hunter.corpus.len(),
+            });
             return HuntResult::Clean {
                 executions,
                 elapsed: start.elapsed(),

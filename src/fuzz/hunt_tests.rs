@@ -59,3 +59,29 @@ fn same_seed_same_search() {
     let a = strip(a).expect("seed 4 finds the race within 30k executions");
     assert_eq!(Some(a), strip(b));
 }
+
+#[test]
+fn the_feature_table_is_bounded_and_remembers_recent_features() {
+    let mut t = FeatureTable::new();
+    let feature = |i: u64| {
+        let mut h = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(&i, &mut h);
+        std::hash::Hasher::finish(&h)
+    };
+    // Well below capacity it is an exact set.
+    for i in 0..1000 {
+        assert!(t.insert(feature(i)));
+    }
+    for i in 0..1000 {
+        assert!(!t.insert(feature(i)));
+    }
+    // A million features later it holds no more than its slots, and the latest ones.
+    for i in 1000..1_000_000 {
+        t.insert(feature(i));
+    }
+    assert!(t.len() <= FEATURE_SLOTS);
+    assert!(t.len() > FEATURE_SLOTS * 9 / 10);
+    for i in 1_000_000 - 1000..1_000_000 {
+        assert!(!t.insert(feature(i)), "recent feature {i} forgotten");
+    }
+}

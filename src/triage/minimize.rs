@@ -3,11 +3,15 @@
 //! its [signature](super::report::signature).
 //!
 //! Each candidate program is searched with the engine's bounded exploration
-//! ([`explore_until`]) at 0, 1, 2 … preemptions, accepting only failures with the same
+//! ([`explore_deepening`], accepting only one signature) at 0, 1, 2 … preemptions, accepting only failures with the same
 //! signature; so the schedule found has the fewest preemptions the bound allows. libFuzzer's
 //! `tmin` minimises bytes instead, which keeps preemptions a reader does not need.
 
-use crate::engine::{EngineConfig, Exploration, ExploreLimits, explore_until};
+use std::time::Duration;
+
+use crate::engine::{
+    Deepening, DeepeningLimits, DeepeningProgress, EngineConfig, explore_deepening,
+};
 use crate::model::harness::{Verdict, execute, run_program};
 use crate::model::{Bug, ModelConfig, Program};
 
@@ -93,24 +97,28 @@ pub fn schedule_for(
     sig: &str,
     limits: MinimizeLimits,
 ) -> Option<(Vec<u8>, usize)> {
-    for k in 0..=limits.max_preemptions {
-        let p = program.clone();
-        let want = sig.to_string();
-        let found = explore_until(
-            k,
-            ExploreLimits {
-                max_executions: Some(limits.max_executions),
-            },
-            &EngineConfig::default(),
-            move || execute(&p, cfg),
-            move |e| matches!(Verdict::of(e), Verdict::Bug(b, _) if signature(&b) == want),
-        );
-        if let Exploration::Failed(c) = found {
-            let pre = c.execution.preemptions();
-            return Some((c.schedule, pre));
+    let p = program.clone();
+    let want = sig.to_string();
+    let found = explore_deepening(
+        &DeepeningLimits {
+            max_preemptions: limits.max_preemptions,
+            max_executions: Some(limits.max_executions),
+            time: None,
+            next_bound_when_truncated: true,
+        },
+        &EngineConfig::default(),
+        move || execute(&p, cfg),
+        move |e| matches!(Verdict::of(e), Verdict::Bug(b, _) if signature(&b) == want),
+        Duration::MAX,
+        |_: &DeepeningProgress| {},
+    );
+    match found {
+        Deepening::Failed { counterexample, .. } => {
+            let pre = counterexample.execution.preemptions();
+            Some((counterexample.schedule, pre))
         }
+        _ => None,
     }
-    None
 }
 
 /// Minimises `program` + `schedule`, which must show a bug under `cfg`.
