@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{EXIT_CLEAN, ModelArgs};
+use super::{EXIT_CLEAN, LayoutArgs, ModelArgs};
 use crate::fuzz::hunt::{HuntOptions, HuntResult, Progress, hunt};
 use crate::fuzz::input::decode;
 use crate::output_file;
@@ -28,6 +28,8 @@ pub struct HuntArgs {
     /// Where to write the reproducer.
     #[arg(long, default_value = "hunt-out")]
     out: PathBuf,
+    #[command(flatten)]
+    layout: LayoutArgs,
 }
 
 fn fnv(data: &[u8]) -> u64 {
@@ -110,7 +112,12 @@ pub fn run(a: &HuntArgs) -> Result<u8, String> {
             );
             let d = decode(&input);
             // Shown first, saved whatever showing gave: the input is the evidence.
-            let shown = super::replay::show(&d.program, &d.schedule, a.model.config(true));
+            let shown = super::replay::show(
+                &d.program,
+                &d.schedule,
+                a.model.config(true),
+                a.layout.width(),
+            );
             println!();
             match write_reproducer(&a.out, "crash", &input) {
                 Ok(path) => {

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use super::replay::show;
-use super::{EXIT_BUG, EXIT_CLEAN, ModelArgs};
+use super::{EXIT_BUG, EXIT_CLEAN, LayoutArgs, ModelArgs};
 use crate::engine::{EngineConfig, Exploration, ExploreLimits, explore_with};
 use crate::model::harness::{Verdict, execute};
 use crate::scenario;
@@ -21,6 +21,8 @@ pub struct VerifyArgs {
     max_executions: Option<usize>,
     #[command(flatten)]
     model: ModelArgs,
+    #[command(flatten)]
+    layout: LayoutArgs,
 }
 
 /// Runs `swapfuzz verify`.
@@ -76,7 +78,12 @@ pub fn run(a: &VerifyArgs) -> Result<u8, String> {
             );
             print!("{}", scenario::print(&l.program, Some(&c.schedule), None));
             println!();
-            show(&l.program, &c.schedule, a.model.config(true))?;
+            show(
+                &l.program,
+                &c.schedule,
+                a.model.config(true),
+                a.layout.width(),
+            )?;
             Ok(EXIT_BUG)
         }
     }
