@@ -178,7 +178,7 @@ fn found_minimised(a: &HuntArgs, input: &[u8]) -> Result<u8, String> {
     let (b, f) = (m.before, m.after);
     let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     println!(
-        "Minimised to {}, {}, {} (from {}, {}, {}; {} candidate programs, {:.1} s).\n",
+        "Minimised to {}, {}, {}\n  (from {}, {}, {}; {} candidate programs, {:.1} s).\n",
         plural(f.cpus, "CPU"),
         plural(f.ops, "operation"),
         plural(f.preemptions, "preemption"),
