@@ -89,6 +89,9 @@ fn hunt_prints_a_minimised_two_cpu_diagram_in_75_columns_and_a_scenario_that_rep
     let diagram = diagram_of(&out);
     let header: Vec<&str> = diagram.lines().next().unwrap().split_whitespace().collect();
     assert_eq!(header, ["CPU0", "CPU1"], "{diagram}");
+    // Drawn as commit messages draw races: the first CPU to act is CPU0.
+    let first = diagram.lines().skip(2).find(|l| !l.is_empty()).unwrap();
+    assert!(!first.starts_with(' '), "{diagram}");
     for line in diagram.lines() {
         assert!(
             line.chars().count() <= 75,

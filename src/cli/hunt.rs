@@ -16,7 +16,7 @@ use crate::fuzz::hunt::{HuntOptions, HuntResult, Progress, hunt};
 use crate::fuzz::input::decode;
 use crate::output_file;
 use crate::scenario::{Scenario, print_scenario};
-use crate::triage::minimize::{MinimizeLimits, minimize};
+use crate::triage::minimize::{MinimizeLimits, cpus_in_drawn_order, minimize};
 use crate::triage::report::signature;
 
 /// Arguments of `swapfuzz hunt`.
@@ -175,6 +175,8 @@ fn found_minimised(a: &HuntArgs, input: &[u8]) -> Result<u8, String> {
             return found_raw(a, input);
         }
     };
+    // CPU0 first, as commit messages draw races.
+    let m = cpus_in_drawn_order(m, a.model.config(false), MinimizeLimits::default());
     let (b, f) = (m.before, m.after);
     let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     println!(

@@ -114,6 +114,19 @@ fn rows(events: &[Event], nr_cpus: usize) -> Vec<Row> {
     rows
 }
 
+/// The CPUs in the order their first rows are drawn, then those with none.
+pub fn cpu_order(events: &[Event], nr_cpus: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = Vec::new();
+    for r in rows(events, nr_cpus) {
+        if !order.contains(&r.cpu) {
+            order.push(r.cpu);
+        }
+    }
+    let unseen: Vec<usize> = (0..nr_cpus).filter(|c| !order.contains(c)).collect();
+    order.extend(unseen);
+    order
+}
+
 impl Item {
     fn text(&self) -> &str {
         match self {
