@@ -22,14 +22,32 @@ const CRASH: &str = concat!(
 
 #[test]
 fn replay_a_crash_on_buggy_then_on_fixed() {
-    let (code, out, _) = swapfuzz(&["replay", CRASH]);
+    // The wide layout, when the width allows it.
+    let (code, out, _) = swapfuzz(&["replay", CRASH, "--width", "120"]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("CPU0") && out.contains("CPU1"));
     assert!(out.contains("swap_page_trans_huge_swapped <-- NULL dereference of si->swap_map"));
     assert!(out.contains("BUG: kernel NULL pointer dereference"));
+    // The default: a commit message's 75 columns, the fatal line wrapped at a space.
+    let (code, out, _) = swapfuzz(&["replay", CRASH]);
+    assert_eq!(code, 1, "{out}");
+    let diagram = diagram_of(&out);
+    assert!(diagram.lines().all(|l| l.len() <= 75), "{diagram}");
+    assert!(
+        diagram.contains("swap_page_trans_huge_swapped <-- NULL dereference of\n"),
+        "{diagram}"
+    );
     let (code, out, _) = swapfuzz(&["replay", CRASH, "--variant", "fixed"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("No bug"));
+}
+
+/// The interleaving diagram of a command's output: from the `CPU0` header to the report.
+fn diagram_of(out: &str) -> &str {
+    out.split_once("Interleaving:\n\n")
+        .and_then(|(_, t)| t.split_once("\n\n====="))
+        .map(|(d, _)| d)
+        .unwrap_or_else(|| panic!("no diagram in {out}"))
 }
 
 #[test]

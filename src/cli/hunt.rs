@@ -1,16 +1,23 @@
-//! `swapfuzz hunt`: the stand-alone search, with a live progress line; at the first bug it
-//! prints the report and the interleaving, then writes the reproducer (atomically, named after
-//! its contents' hash), and exits 1. A reproducer that cannot be written is printed in hex,
-//! with the error, and the exit status is still 1: a bug found is never thrown away.
+//! `swapfuzz hunt`: the stand-alone search, with a live progress line. At the first bug it
+//! minimises the find (fewest CPUs, operations, preemptions; `--no-minimize` skips that),
+//! prints the program, the interleaving and the report, then writes the reproducers
+//! atomically, named after a hash of the raw find and the settings: `crash-<id>.scn`, the
+//! minimised scenario with its expected signature, and `crash-<id>`, the raw find. It prints
+//! the commands that replay them and exits 1. A reproducer that cannot be written is printed
+//! (the scenario as text, the raw find in hex) with the error, and the exit status is still 1:
+//! a bug found is never thrown away.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use super::{EXIT_CLEAN, ModelArgs};
+use super::{EXIT_CLEAN, LayoutArgs, ModelArgs};
 use crate::fuzz::hunt::{HuntOptions, HuntResult, Progress, hunt};
 use crate::fuzz::input::decode;
 use crate::output_file;
+use crate::scenario::{Scenario, print_scenario};
+use crate::triage::minimize::{MinimizeLimits, cpus_in_drawn_order, minimize};
+use crate::triage::report::signature;
 
 /// Arguments of `swapfuzz hunt`.
 #[derive(clap::Args, Debug)]
@@ -28,6 +35,11 @@ pub struct HuntArgs {
     /// Where to write the reproducer.
     #[arg(long, default_value = "hunt-out")]
     out: PathBuf,
+    /// Print and save the find as the search made it, without minimising it first.
+    #[arg(long)]
+    no_minimize: bool,
+    #[command(flatten)]
+    layout: LayoutArgs,
 }
 
 fn fnv(data: &[u8]) -> u64 {
@@ -108,30 +120,206 @@ pub fn run(a: &HuntArgs) -> Result<u8, String> {
                 "Found a bug after {executions} executions ({:.1} s).\n",
                 elapsed.as_secs_f64()
             );
-            let d = decode(&input);
-            // Shown first, saved whatever showing gave: the input is the evidence.
-            let shown = super::replay::show(&d.program, &d.schedule, a.model.config(true));
-            println!();
-            match write_reproducer(&a.out, "crash", &input) {
-                Ok(path) => {
-                    println!("Reproducer: {}", path.display());
-                    println!(
-                        "Reproduce with: swapfuzz replay {} {}",
-                        path.display(),
-                        a.model.flags()
-                    );
-                    println!(
-                        "Check the patch: swapfuzz replay {} --variant fixed",
-                        path.display()
-                    );
-                }
-                Err(e) => {
-                    print_unsaved(&input);
-                    eprintln!("swapfuzz: error: the reproducer was not saved: {e}");
-                }
+            if a.no_minimize {
+                found_raw(a, &input)
+            } else {
+                found_minimised(a, &input)
             }
-            shown
         }
+    }
+}
+
+/// `--no-minimize`: prints the find as the search made it and saves it.
+fn found_raw(a: &HuntArgs, input: &[u8]) -> Result<u8, String> {
+    let d = decode(input);
+    // Shown first, saved whatever showing gave: the input is the evidence.
+    let shown = super::replay::show(
+        &d.program,
+        &d.schedule,
+        a.model.config(true),
+        a.layout.width(),
+    );
+    println!();
+    match write_reproducer(&a.out, "crash", input) {
+        Ok(path) => {
+            println!("Reproducer: {}", path.display());
+            print_commands(a, &path, false);
+        }
+        Err(e) => {
+            print_unsaved(input);
+            eprintln!("swapfuzz: error: the reproducer was not saved: {e}");
+        }
+    }
+    shown
+}
+
+/// The default: minimises the find ([`minimize`]), prints the minimised program, interleaving
+/// and report, and saves both: `crash-<id>.scn` (the minimised scenario, with its `expect:`
+/// signature) and `crash-<id>` (the raw find, libFuzzer's format).
+fn found_minimised(a: &HuntArgs, input: &[u8]) -> Result<u8, String> {
+    let d = decode(input);
+    eprintln!("swapfuzz hunt: minimising (fewest CPUs, operations, preemptions) ...");
+    let t = Instant::now();
+    let m = match minimize(
+        &d.program,
+        &d.schedule,
+        a.model.config(false),
+        MinimizeLimits::default(),
+    ) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!(
+                "swapfuzz: the find could not be minimised ({e}); printing it as found (a bug of \
+                 swapfuzz: please report it with the reproducer)"
+            );
+            return found_raw(a, input);
+        }
+    };
+    // CPU0 first, as commit messages draw races.
+    let m = cpus_in_drawn_order(m, a.model.config(false), MinimizeLimits::default());
+    let (b, f) = (m.before, m.after);
+    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    println!(
+        "Minimised to {}, {}, {}\n  (from {}, {}, {}; {} candidate programs, {:.1} s).\n",
+        plural(f.cpus, "CPU"),
+        plural(f.ops, "operation"),
+        plural(f.preemptions, "preemption"),
+        plural(b.cpus, "CPU"),
+        plural(b.ops, "operation"),
+        plural(b.preemptions, "preemption"),
+        m.candidates,
+        t.elapsed().as_secs_f64()
+    );
+    let shown = super::replay::show(
+        &m.program,
+        &m.schedule,
+        a.model.config(true),
+        a.layout.width(),
+    );
+    println!();
+    // Named after the find and the settings it was minimised under: the same find minimised
+    // under other settings is another scenario, not a clash.
+    let id = format!(
+        "{:016x}",
+        fnv(&[input, b"\0", a.model.flags().as_bytes()].concat())
+    );
+    let raw = write_named(&a.out, &format!("crash-{id}"), input);
+    // The schedule in steps ("cpu0 until after __swap_entry_free"), which survive changes of
+    // the model's scheduling points, when they give the same bug; else as bytes.
+    let steps =
+        crate::triage::reproduce::segments_for(&m.program, a.model.config(false), &m.schedule);
+    let scenario = Scenario {
+        name: Some(format!("crash-{id}")),
+        description: vec![
+            format!(
+                "Found by swapfuzz hunt --seed {} ({}), minimised from crash-{id}:",
+                a.seed,
+                a.model.flags()
+            ),
+            format!("{} -> {}.", m.before, m.after),
+        ],
+        program: m.program.clone(),
+        schedule: steps.is_none().then(|| m.schedule.clone()),
+        steps,
+        expect: Some(signature(&m.bug)),
+    };
+    let text = print_scenario(&scenario);
+    let scn = write_named(&a.out, &format!("crash-{id}.scn"), text.as_bytes());
+    match (&scn, &raw) {
+        (Ok(scn), Ok(raw)) => {
+            println!(
+                "Reproducer: {} (minimised; the raw find: {})",
+                scn.display(),
+                raw.display()
+            );
+            print_commands(a, scn, true);
+        }
+        _ => {
+            if let Err(e) = &scn {
+                println!(
+                    "Minimised reproducer NOT SAVED. As a scenario file (save it as crash.scn):\n{text}"
+                );
+                eprintln!("swapfuzz: error: the minimised reproducer was not saved: {e}");
+            }
+            if let Err(e) = &raw {
+                print_unsaved(input);
+                eprintln!("swapfuzz: error: the raw reproducer was not saved: {e}");
+            }
+            if let Ok(p) = scn.as_ref().or(raw.as_ref()) {
+                println!("Reproducer: {}", p.display());
+                print_commands(a, p, scn.is_ok());
+            }
+        }
+    }
+    shown
+}
+
+/// Prints the commands that replay `path` on the kernel it was found on and on the fixed one,
+/// in a form that runs as given ([`self_command`]). A scenario (which carries its `expect:`
+/// signature) is also checked on every schedule of the fixed kernel with `verify`.
+fn print_commands(a: &HuntArgs, path: &Path, scenario: bool) {
+    let me = self_command();
+    let file = shell_quote(&path.display().to_string());
+    let mut fixed = a.model;
+    fixed.variant = super::VariantArg::Fixed;
+    println!(
+        "Replay it:            {me} replay {file} {}",
+        a.model.flags()
+    );
+    println!("On the fixed kernel:  {me} replay {file} {}", fixed.flags());
+    if scenario {
+        println!(
+            "Every schedule (<= 2 preemptions) of the fixed kernel:\n                      \
+             {me} verify {file} {} --preemptions 2",
+            fixed.flags()
+        );
+    }
+}
+
+/// How to run this very swapfuzz from the current directory: `swapfuzz` when that name on PATH
+/// is this program; `cargo run --release --` (or `cargo run --` for a debug build) when this is
+/// the build of a cargo project the current directory is in (the README's way); else this
+/// program's absolute path.
+fn self_command() -> String {
+    let Ok(exe) = std::env::current_exe().and_then(|e| e.canonicalize()) else {
+        return "swapfuzz".into();
+    };
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("swapfuzz"))
+            .find(|p| p.is_file())
+    });
+    if on_path.and_then(|p| p.canonicalize().ok()).as_ref() == Some(&exe) {
+        return "swapfuzz".into();
+    }
+    let profile = exe.parent();
+    let target = profile.and_then(Path::parent);
+    let project = target.and_then(Path::parent);
+    if let (Some(profile), Some(target), Some(project)) = (profile, target, project)
+        && target.file_name().is_some_and(|n| n == "target")
+        && project.join("Cargo.toml").is_file()
+        && std::env::current_dir()
+            .and_then(|d| d.canonicalize())
+            .is_ok_and(|d| d.starts_with(project))
+    {
+        match profile.file_name().and_then(|n| n.to_str()) {
+            Some("release") => return "cargo run --release --".into(),
+            Some("debug") => return "cargo run --".into(),
+            _ => {}
+        }
+    }
+    shell_quote(&exe.display().to_string())
+}
+
+/// `s` quoted for a POSIX shell if it needs it.
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+,:=@%".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
     }
 }
 
@@ -146,8 +334,13 @@ fn print_unsaved(input: &[u8]) {
 /// Writes `input` as `dir/<kind>-<hash>`, atomically; an existing file of that name with the
 /// same contents is fine, one with other contents is not replaced.
 fn write_reproducer(dir: &Path, kind: &str, input: &[u8]) -> Result<PathBuf, String> {
+    write_named(dir, &format!("{kind}-{:016x}", fnv(input)), input)
+}
+
+/// Writes `data` as `dir/name`, atomically, as [`write_reproducer`] does.
+fn write_named(dir: &Path, name: &str, data: &[u8]) -> Result<PathBuf, String> {
     output_file::create_dir(dir)?;
-    let path = dir.join(format!("{kind}-{:016x}", fnv(input)));
-    output_file::write(&path, input, false)?;
+    let path = dir.join(name);
+    output_file::write(&path, data, false)?;
     Ok(path)
 }

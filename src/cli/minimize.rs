@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use super::replay::show;
-use super::{EXIT_BUG, ModelArgs};
+use super::{EXIT_BUG, LayoutArgs, ModelArgs};
 use crate::fuzz::input::encode;
 use crate::input_file::load_file;
 use crate::output_file::{self, Written};
@@ -28,6 +28,8 @@ pub struct MinimizeArgs {
     preemptions: usize,
     #[command(flatten)]
     model: ModelArgs,
+    #[command(flatten)]
+    layout: LayoutArgs,
 }
 
 /// Runs `swapfuzz minimize`.
@@ -51,7 +53,12 @@ pub fn run(a: &MinimizeArgs) -> Result<u8, String> {
     println!("before: {}", m.before);
     println!("after:  {}", m.after);
     println!("({} candidate programs searched)\n", m.candidates);
-    show(&m.program, &m.schedule, a.model.config(true))?;
+    show(
+        &m.program,
+        &m.schedule,
+        a.model.config(true),
+        a.layout.width(),
+    )?;
     let bytes = encode(&m.program, &m.schedule);
     match output_file::write(&out, &bytes, a.force) {
         Ok(w) => {

@@ -132,6 +132,24 @@ impl ModelArgs {
     }
 }
 
+/// `--width`, on every command that prints an interleaving.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct LayoutArgs {
+    /// Draw the interleaving in at most this many columns (75: a kernel commit message). The
+    /// wide layout when it fits, else one space a call level, wrapped notes and fatal line, and
+    /// the deepest calls elided as `...` if a column needs it; a function name is never cut.
+    #[arg(long, default_value_t = crate::triage::diagram::COMMIT_WIDTH as u64,
+          value_parser = clap::value_parser!(u64).range(crate::triage::diagram::MIN_WIDTH as u64..=10_000))]
+    width: u64,
+}
+
+impl LayoutArgs {
+    /// The diagram width.
+    pub fn width(&self) -> usize {
+        self.width as usize
+    }
+}
+
 /// Parses the arguments and runs the subcommand; returns the process exit status.
 pub fn run() -> ExitCode {
     let cli = match Cli::try_parse() {

@@ -1,7 +1,7 @@
 //! `swapfuzz replay FILE`: run a reproducer and print the program, the interleaving and the
 //! report.
 
-use super::{EXIT_BUG, EXIT_CLEAN, ModelArgs};
+use super::{EXIT_BUG, EXIT_CLEAN, LayoutArgs, ModelArgs};
 use crate::engine::EngineConfig;
 use crate::model::harness::{Verdict, run_program};
 use crate::model::{ModelConfig, Program};
@@ -15,11 +15,19 @@ pub struct ReplayArgs {
     file: String,
     #[command(flatten)]
     model: ModelArgs,
+    #[command(flatten)]
+    layout: LayoutArgs,
 }
 
 /// Runs `program` under `schedule` with recording on, and prints what a developer needs:
-/// the program, the interleaving and the report. Returns the exit status.
-pub fn show(program: &Program, schedule: &[u8], cfg: ModelConfig) -> Result<u8, String> {
+/// the program, the interleaving (in at most `width` columns, see [`diagram::render_width`])
+/// and the report. Returns the exit status.
+pub fn show(
+    program: &Program,
+    schedule: &[u8],
+    cfg: ModelConfig,
+    width: usize,
+) -> Result<u8, String> {
     let cfg = ModelConfig {
         record: true,
         ..cfg
@@ -38,7 +46,10 @@ pub fn show(program: &Program, schedule: &[u8], cfg: ModelConfig) -> Result<u8, 
         }
         Verdict::Bug(bug, events) => {
             println!("Interleaving:\n");
-            print!("{}", diagram::render(&events, program.cpus.len()));
+            print!(
+                "{}",
+                diagram::render_width(&events, program.cpus.len(), width)
+            );
             println!();
             print!("{}", report::render(&bug));
             println!("signature: {}", report::signature(&bug));
@@ -93,10 +104,10 @@ pub fn run(a: &ReplayArgs) -> Result<u8, String> {
                      should give; on the kernel the file was found on, the model changed. Shown \
                      below: the stored schedule.\n"
                 );
-                show(&l.program, &schedule, cfg)?;
+                show(&l.program, &schedule, cfg, a.layout.width())?;
                 return Ok(super::EXIT_NO_REPRO);
             }
         }
     }
-    show(&l.program, &schedule, cfg)
+    show(&l.program, &schedule, cfg, a.layout.width())
 }

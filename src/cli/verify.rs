@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use super::replay::show;
-use super::{EXIT_BUG, EXIT_CLEAN, ModelArgs};
+use super::{EXIT_BUG, EXIT_CLEAN, LayoutArgs, ModelArgs};
 use crate::engine::{
     Budget, Deepening, DeepeningLimits, DeepeningProgress, EngineConfig, explore_deepening,
 };
@@ -36,6 +36,8 @@ pub struct VerifyArgs {
     time: Option<Duration>,
     #[command(flatten)]
     model: ModelArgs,
+    #[command(flatten)]
+    layout: LayoutArgs,
 }
 
 fn parse_seconds(s: &str) -> Result<Duration, String> {
@@ -199,7 +201,12 @@ pub fn run(a: &VerifyArgs) -> Result<u8, String> {
             );
             print!("{}", scenario::print(&l.program, Some(&c.schedule), None));
             println!();
-            show(&l.program, &c.schedule, a.model.config(true))?;
+            show(
+                &l.program,
+                &c.schedule,
+                a.model.config(true),
+                a.layout.width(),
+            )?;
             Ok(EXIT_BUG)
         }
     }

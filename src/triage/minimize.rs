@@ -121,6 +121,84 @@ pub fn schedule_for(
     }
 }
 
+/// `sched` without the trailing bytes `program` does not need to show the bug `sig` with at
+/// most `max_pre` preemptions (shorter only while the fallback for the missing bytes adds no
+/// preemption).
+fn shorten(
+    program: &Program,
+    mut sched: Vec<u8>,
+    cfg: ModelConfig,
+    sig: &str,
+    max_pre: usize,
+) -> Vec<u8> {
+    while !sched.is_empty() {
+        let shorter = &sched[..sched.len() - 1];
+        match run(program, shorter, cfg) {
+            (Some(b), p) if signature(&b) == sig && p <= max_pre => sched.truncate(sched.len() - 1),
+            _ => break,
+        }
+    }
+    sched
+}
+
+/// The CPUs of `program` in the order they first appear in the diagram of its run under
+/// `schedule`, if it shows a bug.
+fn drawn_order(program: &Program, schedule: &[u8], cfg: ModelConfig) -> Option<Vec<usize>> {
+    let cfg = ModelConfig {
+        record: true,
+        ..cfg
+    };
+    match run_program(program, cfg, schedule, &EngineConfig::default()).0 {
+        Verdict::Bug(_, events) => Some(super::diagram::cpu_order(&events, program.cpus.len())),
+        _ => None,
+    }
+}
+
+/// `m` with its CPUs renumbered in the order they first act, so that the diagram starts in
+/// CPU0's column as commit messages draw races: the renumbered program's schedule is searched
+/// again, and kept only if it shows the same bug, with no more preemptions, in that order.
+/// Otherwise `m` as it is.
+pub fn cpus_in_drawn_order(m: Minimized, cfg: ModelConfig, limits: MinimizeLimits) -> Minimized {
+    let cfg = ModelConfig {
+        record: false,
+        ..cfg
+    };
+    let n = m.program.cpus.len();
+    let identity: Vec<usize> = (0..n).collect();
+    let Some(order) = drawn_order(&m.program, &m.schedule, cfg) else {
+        return m;
+    };
+    if order == identity {
+        return m;
+    }
+    let program = Program {
+        setup: m.program.setup.clone(),
+        cpus: order.iter().map(|&c| m.program.cpus[c].clone()).collect(),
+    };
+    let sig = signature(&m.bug);
+    let Some((sched, pre)) = schedule_for(&program, cfg, &sig, limits) else {
+        return m;
+    };
+    if pre > m.after.preemptions || drawn_order(&program, &sched, cfg) != Some(identity) {
+        return m;
+    }
+    let sched = shorten(&program, sched, cfg, &sig, pre);
+    match run(&program, &sched, cfg) {
+        (Some(bug), pre) if signature(&bug) == sig => Minimized {
+            after: Size {
+                preemptions: pre,
+                schedule: sched.len(),
+                ..m.after
+            },
+            program,
+            schedule: sched,
+            bug,
+            ..m
+        },
+        _ => m,
+    }
+}
+
 /// Minimises `program` + `schedule`, which must show a bug under `cfg`.
 pub fn minimize(
     program: &Program,
@@ -195,17 +273,8 @@ pub fn minimize(
         }
     }
     // 3. The schedule: the fewest preemptions (from the search), then the fewest bytes.
-    let (mut sched, best_pre) = best_sched.unwrap_or_else(|| (schedule.to_vec(), pre));
-    // Shorter only while the fallback for the missing bytes adds no preemption.
-    while !sched.is_empty() {
-        let shorter = &sched[..sched.len() - 1];
-        match run(&best, shorter, cfg) {
-            (Some(b), p) if signature(&b) == sig && p <= best_pre => {
-                sched.truncate(sched.len() - 1)
-            }
-            _ => break,
-        }
-    }
+    let (sched, best_pre) = best_sched.unwrap_or_else(|| (schedule.to_vec(), pre));
+    let sched = shorten(&best, sched, cfg, &sig, best_pre);
     let (Some(bug), pre) = run(&best, &sched, cfg) else {
         return Err("internal error: the minimised reproducer lost the bug".into());
     };
@@ -222,4 +291,37 @@ pub fn minimize(
         before,
         candidates,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::seeds;
+
+    #[test]
+    fn the_cpu_that_acts_first_becomes_cpu0() {
+        let mut program = seeds::all()
+            .into_iter()
+            .find(|(n, _)| *n == "shmem-truncate")
+            .expect("seed")
+            .1;
+        // swapoff on CPU0, the truncation on CPU1: the race starts in CPU1's column.
+        program.cpus.reverse();
+        let cfg = ModelConfig::default();
+        let limits = MinimizeLimits::default();
+        let sig =
+            "null-deref:swap_page_trans_huge_swapped:si->swap_map[roffset]:shmem_truncate_range";
+        let (schedule, _) = schedule_for(&program, cfg, sig, limits).expect("the seed race");
+        let m = minimize(&program, &schedule, cfg, limits).unwrap();
+        assert_eq!(drawn_order(&m.program, &m.schedule, cfg), Some(vec![1, 0]));
+        let r = cpus_in_drawn_order(m.clone(), cfg, limits);
+        assert_eq!(r.program.cpus[0], m.program.cpus[1]);
+        assert_eq!(r.program.cpus[1], m.program.cpus[0]);
+        assert_eq!(drawn_order(&r.program, &r.schedule, cfg), Some(vec![0, 1]));
+        assert_eq!(signature(&r.bug), sig);
+        assert!(r.after.preemptions <= m.after.preemptions);
+        // Already in order: unchanged.
+        let again = cpus_in_drawn_order(r.clone(), cfg, limits);
+        assert_eq!((again.program, again.schedule), (r.program, r.schedule));
+    }
 }
