@@ -82,3 +82,21 @@ mod tempfile_path {
         Path(p)
     }
 }
+
+/// Triage counts a scenario that names its bug (`expect:`, as hunt writes them) as a crash file:
+/// each reproducer of corpus/crashes is there as NAME.scn and as its libFuzzer copy NAME.bin.
+#[test]
+fn triage_reads_scenarios_with_expect_as_crash_files() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/crashes");
+    let t = swapfuzz::triage::dedup::triage_dir(std::path::Path::new(dir)).unwrap();
+    assert_eq!(t.groups.len(), 3, "{:?}", t.groups);
+    for g in &t.groups {
+        let exts: Vec<_> = g
+            .files
+            .iter()
+            .map(|f| f.extension().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(exts, ["bin", "scn"], "{}", g.signature);
+    }
+    assert!(t.skipped.is_empty() && t.no_repro.is_empty(), "{t:?}");
+}

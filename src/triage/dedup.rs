@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::engine::EngineConfig;
 use crate::input_file::{self, As, Kind};
 use crate::model::harness::{Verdict, run_program};
+use crate::model::schedule::run_segments;
 use crate::model::{Bug, ModelConfig, Program, Variant};
 
 use super::report::signature;
@@ -109,8 +110,26 @@ pub fn classify_file(path: &Path, how: As) -> FileVerdict {
     };
     let text = "a text file, not a crash file (pass --as scenario to triage scenario files, \
                 --as bytes if it is a raw fuzz input)";
-    match input_file::from_data(path, &data, how) {
-        Ok(i) if i.kind == Kind::Bytes || how == As::Scenario => classify(&i.program, &i.schedule),
+    let input = input_file::from_data(path, &data, how);
+    // A scenario that names its bug (`expect:`, as hunt writes them) is a reproducer.
+    if let Ok(i) = &input
+        && let Some(s) = &i.scenario
+        && let Some(steps) = &s.steps
+    {
+        return if s.expect.is_some() || how == As::Scenario {
+            classify_with(&i.program, |cfg| run_segments(&i.program, cfg, steps).0)
+        } else {
+            FileVerdict::Skipped(text.into())
+        };
+    }
+    match input {
+        Ok(i)
+            if i.kind == Kind::Bytes
+                || how == As::Scenario
+                || i.scenario.as_ref().is_some_and(|s| s.expect.is_some()) =>
+        {
+            classify(&i.program, &i.schedule)
+        }
         Ok(_) => FileVerdict::Skipped(text.into()),
         Err(_) if how == As::Auto => FileVerdict::Skipped(text.into()),
         Err(e) => FileVerdict::Corrupt(e),
@@ -119,6 +138,13 @@ pub fn classify_file(path: &Path, how: As) -> FileVerdict {
 
 /// Runs a program and schedule under every configuration.
 pub fn classify(program: &Program, schedule: &[u8]) -> FileVerdict {
+    classify_with(program, |cfg| {
+        run_program(program, cfg, schedule, &EngineConfig::default()).0
+    })
+}
+
+/// Runs `run` under every configuration.
+fn classify_with(_program: &Program, run: impl Fn(ModelConfig) -> Verdict) -> FileVerdict {
     let mut first: Option<Box<Bug>> = None;
     let mut fails_on = Vec::new();
     for (variant, rcu) in CONFIGS {
@@ -129,7 +155,7 @@ pub fn classify(program: &Program, schedule: &[u8]) -> FileVerdict {
             record: false,
             all_points: false,
         };
-        match run_program(program, cfg, schedule, &EngineConfig::default()).0 {
+        match run(cfg) {
             Verdict::Clean => {}
             Verdict::Bug(b, _) => {
                 fails_on.push((variant, rcu));
