@@ -2,16 +2,20 @@
 //! Linux swap subsystem (v6.8), to decide whether a suspected race is real and whether a patch
 //! closes it.
 //!
-//! Three parts, kept apart:
-//! - [`engine`]: a shuttle scheduler driven by bytes, trace recording, replay, bounded
-//!   exploration. Generic over any shuttle test; it knows nothing of swap.
-//! - [`model`]: the kernel's swap code, one Rust file per kernel file, kernel names.
-//! - triage: reports and interleaving diagrams.
+//! Layers, each importing only those below it (docs/architecture.md):
+//! - [`cli`]: the command line: parses arguments, calls the library, prints;
+//! - [`fuzz`] and [`triage`]: searching for bugs; explaining them (reports, diagrams,
+//!   signatures, minimisation);
+//! - [`check`]: running a program under a schedule and classifying the result;
+//! - [`model`]: the kernel's swap code, one Rust file per kernel file, kernel names;
+//! - [`engine`]: a schedule fuzzer and bounded explorer for any shuttle test; it knows nothing
+//!   of swap.
 //!
 //! [`input_file`] decides whether an input file is a scenario or raw fuzz bytes, and
 //! [`output_file`] writes results without losing or clobbering files.
 #![deny(missing_docs)]
 
+pub mod check;
 pub mod cli;
 pub mod engine;
 pub mod fuzz;

@@ -6,9 +6,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use swapfuzz::check::run::Verdict;
 use swapfuzz::fuzz::encode;
 use swapfuzz::fuzz::oracle::verdict;
-use swapfuzz::model::harness::Verdict;
 use swapfuzz::model::{Variant, seeds};
 
 /// The fuzz targets: directory name, variant, spinlocks are RCU readers.
@@ -95,9 +95,9 @@ fn crash_scenarios() -> Vec<(PathBuf, swapfuzz::scenario::Scenario)> {
 /// with up to 3 preemptions gives the bug.
 #[test]
 fn crash_reproducers_fail_buggy_with_their_signature_and_pass_fixed() {
+    use swapfuzz::check::steps::run_segments;
     use swapfuzz::engine::decisions_to_bytes;
     use swapfuzz::fuzz::oracle::config;
-    use swapfuzz::model::schedule::run_segments;
     use swapfuzz::triage::minimize::MinimizeLimits;
     use swapfuzz::triage::report::signature;
     use swapfuzz::triage::reproduce::{Reproduction, outcome, reproduce, segments_for};

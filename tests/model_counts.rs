@@ -4,8 +4,8 @@
 //! swapon again. The end-of-run invariants (C1 count conservation, C2 cache pins, C3
 //! inuse_pages, L2) are the oracle: each program must finish clean on both variants.
 
+use swapfuzz::check::run::{Verdict, run_program};
 use swapfuzz::engine::{EngineConfig, quiet_panics};
-use swapfuzz::model::harness::{Verdict, run_program};
 use swapfuzz::model::{ModelConfig, Op, Program, Variant};
 
 fn clean(setup: Vec<Op>, cpu: Vec<Op>) {

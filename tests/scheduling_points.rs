@@ -12,8 +12,8 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
+use swapfuzz::check::run::{Verdict, execute_then};
 use swapfuzz::engine::{EngineConfig, Exploration, ExploreLimits, explore_until, quiet_panics};
-use swapfuzz::model::harness::{Verdict, execute_then};
 use swapfuzz::model::{ModelConfig, Program, Variant};
 
 /// The outcomes of every schedule with at most `k` preemptions, and how many schedules ran.

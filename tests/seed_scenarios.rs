@@ -4,8 +4,8 @@
 
 use shuttle::scheduler::PctScheduler;
 use shuttle::{Config, FailurePersistence, MaxSteps, Runner};
+use swapfuzz::check::run::{BugPanic, Verdict, execute};
 use swapfuzz::engine::{Exploration, ExploreLimits, explore, quiet_panics};
-use swapfuzz::model::harness::{BugPanic, Verdict, execute};
 use swapfuzz::model::kernel::kasan::BadKind;
 use swapfuzz::model::{Bug, BugKind, ModelConfig, Program, Variant, seeds};
 

@@ -102,18 +102,16 @@ pub struct ModelArgs {
 impl ModelArgs {
     /// The model configuration these flags select.
     pub fn config(&self, record: bool) -> ModelConfig {
-        ModelConfig {
-            variant: match self.variant {
-                VariantArg::Buggy => Variant::Buggy,
-                VariantArg::Fixed => Variant::Fixed,
-                VariantArg::WrongRcu => Variant::WrongRcu,
-                VariantArg::WrongSiLock => Variant::WrongSiLock,
-            },
-            rcu_spinlocks: matches!(self.rcu_spinlocks, Switch::On),
-            preemptible: matches!(self.preempt, Switch::On),
-            record,
-            all_points: false,
-        }
+        let variant = match self.variant {
+            VariantArg::Buggy => Variant::Buggy,
+            VariantArg::Fixed => Variant::Fixed,
+            VariantArg::WrongRcu => Variant::WrongRcu,
+            VariantArg::WrongSiLock => Variant::WrongSiLock,
+        };
+        crate::check::config::model(variant)
+            .rcu_spinlocks(matches!(self.rcu_spinlocks, Switch::On))
+            .preemptible(matches!(self.preempt, Switch::On))
+            .record(record)
     }
 
     /// `--variant X --rcu-spinlocks Y`, to print in "reproduce with" lines.

@@ -2,8 +2,8 @@
 //! report.
 
 use super::{EXIT_BUG, EXIT_CLEAN, LayoutArgs, ModelArgs};
+use crate::check::run::{Verdict, run_program};
 use crate::engine::EngineConfig;
-use crate::model::harness::{Verdict, run_program};
 use crate::model::{ModelConfig, Program};
 use crate::triage::{diagram, report};
 
@@ -67,7 +67,7 @@ pub fn run(a: &ReplayArgs) -> Result<u8, String> {
     let mut schedule = l.schedule;
     if let Some(steps) = l.scenario.as_ref().and_then(|s| s.steps.as_ref()) {
         // Steps name kernel functions; their run's decisions, as bytes, replay it exactly.
-        let run = crate::model::schedule::run_segments(&l.program, cfg, steps).1;
+        let run = crate::check::steps::run_segments(&l.program, cfg, steps).1;
         schedule = crate::engine::decisions_to_bytes(&run.decisions);
     }
     if let Some(expect) = l.scenario.as_ref().and_then(|s| s.expect.as_ref()) {

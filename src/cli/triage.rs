@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use super::{EXIT_BUG, EXIT_CLEAN, EXIT_ERROR, EXIT_NO_REPRO};
 use crate::fuzz::input::encode;
 use crate::input_file::load_file;
-use crate::model::ModelConfig;
 use crate::output_file;
 use crate::triage::dedup::{config_name, triage_dir_as};
 use crate::triage::minimize::{MinimizeLimits, minimize};
@@ -108,13 +107,7 @@ pub fn run(a: &TriageArgs) -> Result<u8, String> {
         for g in &t.groups {
             let input = load_file(&g.smallest, how)?;
             let (variant, rcu_spinlocks) = g.fails_on[0];
-            let cfg = ModelConfig {
-                variant,
-                rcu_spinlocks,
-                preemptible: true,
-                record: false,
-                all_points: false,
-            };
+            let cfg = crate::check::config::model(variant).rcu_spinlocks(rcu_spinlocks);
             let m = minimize(
                 &input.program,
                 &input.schedule,

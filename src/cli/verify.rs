@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use super::replay::show;
 use super::{EXIT_BUG, EXIT_CLEAN, LayoutArgs, ModelArgs};
+use crate::check::run::{Verdict, execute};
 use crate::engine::{
     Budget, Deepening, DeepeningLimits, DeepeningProgress, EngineConfig, explore_deepening,
 };
-use crate::model::harness::{Verdict, execute};
 use crate::scenario;
 
 /// Exit status of `verify` when a budget (`--time`, `--max-executions`) stopped it before the

@@ -12,8 +12,8 @@ use shuttle::scheduler::{PctScheduler, RandomScheduler};
 use super::generate;
 use super::hunt::{HuntOptions, HuntResult, hunt};
 use super::rng::Rng;
+use crate::check::run::{BugPanic, execute};
 use crate::engine::{EngineConfig, quiet_panics, run_batch, run_with_scheduler};
-use crate::model::harness::{BugPanic, execute};
 use crate::model::{Bug, ModelConfig, Op, Program, Variant};
 
 /// Executions each baseline scheduler runs per generated program (one shuttle runner each).
@@ -214,10 +214,7 @@ pub fn typical_program() -> Program {
 /// (`run_batch`), on the Fixed variant (no execution stops early).
 pub fn throughput(executions: usize) -> (f64, usize) {
     quiet_panics();
-    let cfg = ModelConfig {
-        variant: Variant::Fixed,
-        ..ModelConfig::default()
-    };
+    let cfg = crate::check::config::model(Variant::Fixed);
     let p = typical_program();
     let mut rng = Rng::new(0);
     let inputs: Vec<(Program, Vec<u8>)> = (0..executions)

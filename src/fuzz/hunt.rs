@@ -19,10 +19,10 @@ use super::input::{decode, encode};
 use super::rng::Rng;
 use shuttle::scheduler::PctScheduler;
 
+use crate::check::run::{Verdict, execute, run_program};
 use crate::engine::{
     EngineConfig, Recording, decisions_to_bytes, quiet_panics, run_batch, run_with_scheduler,
 };
-use crate::model::harness::{Verdict, execute, run_program};
 use crate::model::{Bug, ModelConfig, Program, Variant};
 
 /// Executions per batch (one shuttle runner).
@@ -341,13 +341,9 @@ fn bucket(n: usize) -> usize {
 pub fn hunt(opts: &HuntOptions, progress: &mut dyn FnMut(&Progress)) -> HuntResult {
     quiet_panics();
     let start = Instant::now();
-    let cfg = ModelConfig {
-        variant: opts.variant,
-        rcu_spinlocks: opts.rcu_spinlocks,
-        preemptible: opts.preemptible,
-        record: false,
-        all_points: false,
-    };
+    let cfg = crate::check::config::model(opts.variant)
+        .rcu_spinlocks(opts.rcu_spinlocks)
+        .preemptible(opts.preemptible);
     let engine = EngineConfig::default();
     let mut hunter = Hunter {
         rng: Rng::new(opts.seed),

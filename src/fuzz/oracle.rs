@@ -8,8 +8,8 @@
 use once_cell::sync::Lazy;
 
 use super::input::decode;
+use crate::check::run::{Verdict, run_program};
 use crate::engine::{EngineConfig, quiet_panics};
-use crate::model::harness::{Verdict, run_program};
 use crate::model::{ModelConfig, Variant};
 
 /// Environment variable that overrides a target's "spinlocks are RCU readers" switch:
@@ -35,13 +35,7 @@ static ENGINE: Lazy<EngineConfig> = Lazy::new(|| {
 /// The model configuration a target runs: `variant`, and `rcu_spinlocks` unless
 /// [`RCU_ENV`] overrides it; no event recording.
 pub fn config(variant: Variant, rcu_spinlocks: bool) -> ModelConfig {
-    ModelConfig {
-        variant,
-        rcu_spinlocks: RCU_OVERRIDE.unwrap_or(rcu_spinlocks),
-        preemptible: true,
-        record: false,
-        all_points: false,
-    }
+    crate::check::config::model(variant).rcu_spinlocks(RCU_OVERRIDE.unwrap_or(rcu_spinlocks))
 }
 
 /// Runs the input `data` once and returns the model's verdict (quietly: no panic output).

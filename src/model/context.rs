@@ -83,7 +83,7 @@ impl Drop for Frame<'_> {
         if let Ok(mut w) = self.k.shared.0.try_borrow_mut()
             && let Some(name) = w.cpus[self.k.cpu].stack.pop()
         {
-            super::schedule::note(self.k.cpu, name, true);
+            super::events::note(self.k.cpu, name, true);
         }
     }
 }
@@ -168,7 +168,7 @@ impl Kernel {
             );
         }
         w.record(self.cpu, EventKind::Call(name));
-        super::schedule::note(self.cpu, name, false);
+        super::events::note(self.cpu, name, false);
         Frame { k: self }
     }
 

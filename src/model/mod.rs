@@ -2,21 +2,23 @@
 //! the kernel's function names and steps in the kernel's order. Each CPU is a shuttle thread;
 //! every access to shared kernel state is a scheduling point ([`context::Kernel::with`]).
 //!
-//! Kernel primitives (locks, percpu_ref, RCU, KASAN) live in [`kernel`]; [`harness`] runs a
-//! [`program::Program`] and returns the detected [`world::Bug`].
+//! Kernel primitives (locks, percpu_ref, RCU, KASAN) live in [`kernel`]; [`syscalls`] turns each
+//! operation of a [`program::Program`] into the kernel paths it drives; a detected bug is a
+//! [`world::Bug`]. Running a whole program is the next layer up, `crate::check`; the model
+//! imports nothing of the crate but [`crate::engine`].
 
 pub mod context;
-pub mod harness;
+pub mod events;
 pub mod invariants;
 pub mod kernel;
 pub mod memory;
 pub mod program;
-pub mod schedule;
 pub mod seeds;
 pub mod shmem;
 pub mod swap_slots;
 pub mod swap_state;
 pub mod swapfile;
+pub mod syscalls;
 pub mod types;
 pub mod vmscan;
 pub mod world;

@@ -50,8 +50,8 @@ pub struct Scenario {
     /// The `schedule:` bytes, if the file has that section with hex bytes.
     pub schedule: Option<Vec<u8>>,
     /// The `schedule:` steps, if the file states its schedule the way commit messages do
-    /// (`cpu0 until after __swap_entry_free`, `cpu1`, `cpu0`): see [`crate::model::schedule`].
-    pub steps: Option<Vec<crate::model::schedule::Segment>>,
+    /// (`cpu0 until after __swap_entry_free`, `cpu1`, `cpu0`): see [`crate::check::steps`].
+    pub steps: Option<Vec<crate::model::events::Segment>>,
     /// The `expect:` line: the signature of the bug this program reproduces. A reproducer
     /// that carries it survives changes of the model's scheduling points: when the schedule
     /// bytes no longer give that bug, swapfuzz searches the program's schedules for it

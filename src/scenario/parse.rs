@@ -3,8 +3,8 @@
 
 use super::ops::parse_op;
 use super::{Scenario, ScenarioError};
+use crate::model::events::Segment;
 use crate::model::program::{MAX_CPUS, MAX_OPS};
-use crate::model::schedule::Segment;
 use crate::model::{Op, Program};
 
 /// The section being read; sections come in this order.

@@ -1,7 +1,7 @@
 use super::*;
+use crate::check::run::run_program;
 use crate::engine::EngineConfig;
 use crate::fuzz::input::decode;
-use crate::model::harness::run_program;
 use crate::model::{ModelConfig, Variant, seeds};
 
 /// xorshift64*.

@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::check::run::{Verdict, run_program};
+use crate::check::steps::run_segments;
 use crate::engine::EngineConfig;
 use crate::input_file::{self, As, Kind};
-use crate::model::harness::{Verdict, run_program};
-use crate::model::schedule::run_segments;
 use crate::model::{Bug, ModelConfig, Program, Variant};
 
 use super::report::signature;
@@ -148,13 +148,7 @@ fn classify_with(_program: &Program, run: impl Fn(ModelConfig) -> Verdict) -> Fi
     let mut first: Option<Box<Bug>> = None;
     let mut fails_on = Vec::new();
     for (variant, rcu) in CONFIGS {
-        let cfg = ModelConfig {
-            variant,
-            rcu_spinlocks: rcu,
-            preemptible: true,
-            record: false,
-            all_points: false,
-        };
+        let cfg = crate::check::config::model(variant).rcu_spinlocks(rcu);
         match run(cfg) {
             Verdict::Clean => {}
             Verdict::Bug(b, _) => {

@@ -9,10 +9,10 @@
 
 use std::time::Duration;
 
+use crate::check::run::{Verdict, execute, run_program};
 use crate::engine::{
     Deepening, DeepeningLimits, DeepeningProgress, EngineConfig, explore_deepening,
 };
-use crate::model::harness::{Verdict, execute, run_program};
 use crate::model::{Bug, ModelConfig, Program};
 
 use super::report::signature;

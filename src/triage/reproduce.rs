@@ -9,9 +9,9 @@
 //! schedules for one that does. Only when that search fails is the reproducer *lost*, which is
 //! reported as such, never as clean.
 
+use crate::check::run::{Verdict, run_program};
+use crate::check::steps::{Segment, run_segments, segments_of};
 use crate::engine::EngineConfig;
-use crate::model::harness::{Verdict, run_program};
-use crate::model::schedule::{Segment, run_segments, segments_of};
 use crate::model::{ModelConfig, Program};
 
 use super::minimize::{MinimizeLimits, schedule_for};

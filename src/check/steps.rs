@@ -25,172 +25,11 @@
 //! schedule does not depend on where the model puts its scheduling points, only on the kernel
 //! functions each CPU runs, so it survives changes of the model that add or remove points.
 
-use std::cell::{Cell, RefCell};
-use std::fmt;
-
 use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
 
-use super::kernel::Cpu;
-
-/// One CPU's kernel event: it entered (`ret == false`) or returned from (`ret == true`) the
-/// `nth` call (1-based) of `func`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Until {
-    /// The model function, by its kernel name.
-    pub func: String,
-    /// After the return (true) or after the entry (false).
-    pub ret: bool,
-    /// Which call of `func` on this CPU, from 1.
-    pub nth: u32,
-    /// Further scheduling points of this CPU after the event.
-    pub extra: u32,
-}
-
-/// One segment of a schedule: `cpu` runs alone until `until` (or until it blocks or finishes).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Segment {
-    /// The CPU.
-    pub cpu: Cpu,
-    /// Where it stops; `None`: when it blocks or finishes.
-    pub until: Option<Until>,
-}
-
-impl fmt::Display for Segment {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cpu{}", self.cpu)?;
-        if let Some(u) = &self.until {
-            write!(
-                f,
-                " until {} {}",
-                if u.ret { "after" } else { "in" },
-                u.func
-            )?;
-            if u.nth != 1 {
-                write!(f, "#{}", u.nth)?;
-            }
-            if u.extra != 0 {
-                write!(f, " +{}", u.extra)?;
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Segment {
-    /// Parses `cpuN [until after|in FUNC[#n] [+k]]`.
-    pub fn parse(text: &str, max_cpus: usize) -> Result<Segment, String> {
-        let words: Vec<&str> = text.split_whitespace().collect();
-        let expected = "expected \"cpuN\", \"cpuN until after FUNCTION\" or \"cpuN until in \
-                        FUNCTION\" (optionally FUNCTION#n for its n-th call, and +k for k more \
-                        scheduling points)";
-        let cpu = words
-            .first()
-            .and_then(|w| w.strip_prefix("cpu"))
-            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|n| n.parse::<usize>().ok())
-            .ok_or_else(|| format!("bad schedule step \"{text}\": {expected}"))?;
-        if cpu >= max_cpus {
-            return Err(format!(
-                "schedule step \"{text}\": the model has at most {max_cpus} CPUs"
-            ));
-        }
-        let until = match words.as_slice() {
-            [_] => None,
-            [_, "until", kind @ ("after" | "in"), func, rest @ ..] => {
-                let (name, nth) = match func.split_once('#') {
-                    Some((n, k)) => (
-                        n,
-                        k.parse::<u32>()
-                            .ok()
-                            .filter(|&k| k > 0)
-                            .ok_or_else(|| format!("bad call number \"#{k}\" in \"{text}\""))?,
-                    ),
-                    None => (*func, 1),
-                };
-                let valid = |c: char| c.is_ascii_alphanumeric() || c == '_';
-                if name.is_empty() || !name.chars().all(valid) {
-                    return Err(format!("bad function name \"{name}\" in \"{text}\""));
-                }
-                let extra = match rest {
-                    [] => 0,
-                    [k] => k
-                        .strip_prefix('+')
-                        .and_then(|k| k.parse::<u32>().ok())
-                        .ok_or_else(|| format!("bad \"{k}\" in \"{text}\": {expected}"))?,
-                    _ => return Err(format!("bad schedule step \"{text}\": {expected}")),
-                };
-                Some(Until {
-                    func: name.to_string(),
-                    ret: *kind == "after",
-                    nth,
-                    extra,
-                })
-            }
-            _ => return Err(format!("bad schedule step \"{text}\": {expected}")),
-        };
-        Ok(Segment { cpu, until })
-    }
-}
-
-/// A kernel event of one CPU, as the progress log keeps it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Event {
-    /// The CPU.
-    pub cpu: Cpu,
-    /// The function.
-    pub func: &'static str,
-    /// Returned (true) or entered (false).
-    pub ret: bool,
-}
-
-thread_local! {
-    /// Whether [`progress`] is being kept (only while an event schedule runs or is derived).
-    static TRACKING: Cell<bool> = const { Cell::new(false) };
-    /// The kernel events of the current execution, in order.
-    static PROGRESS: RefCell<Vec<Event>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Notes a kernel event (called by `Kernel::enter` and its frame's drop); cheap when no event
-/// schedule is running.
-#[inline]
-pub fn note(cpu: Cpu, func: &'static str, ret: bool) {
-    if TRACKING.get() {
-        PROGRESS.with_borrow_mut(|p| p.push(Event { cpu, func, ret }));
-    }
-}
-
-/// Keeps the progress log while it lives (executions run on the creating OS thread).
-pub struct Tracking(());
-
-impl Tracking {
-    /// Starts keeping the log, empty.
-    pub fn start() -> Tracking {
-        PROGRESS.with_borrow_mut(Vec::clear);
-        TRACKING.set(true);
-        Tracking(())
-    }
-}
-
-impl Drop for Tracking {
-    fn drop(&mut self) {
-        TRACKING.set(false);
-    }
-}
-
-/// Stops keeping the log on this thread (after a run whose teardown may have leaked the
-/// [`Tracking`] guard of a failed execution).
-fn stop_tracking() {
-    TRACKING.set(false);
-    PROGRESS.with_borrow_mut(|p| {
-        p.clear();
-        p.shrink_to(1024);
-    });
-}
-
-/// The number of events logged so far.
-fn logged() -> usize {
-    PROGRESS.with_borrow(Vec::len)
-}
+use crate::model::events::{Event, Tracking, logged, stop_tracking, with_log};
+pub use crate::model::events::{Segment, Until};
+use crate::model::kernel::Cpu;
 
 /// The task id of CPU `cpu` (the harness spawns CPU n as task n + 1; task 0 runs the set-up).
 fn task_of(cpu: Cpu) -> usize {
@@ -228,7 +67,7 @@ impl EventScheduler {
         };
         if self.after_event.is_none() {
             let cpu = self.segments[self.at].cpu;
-            let found = PROGRESS.with_borrow(|p| {
+            let found = with_log(|p| {
                 let mut seen = 0;
                 for e in p {
                     if e.cpu == cpu && e.ret == u.ret && e.func == u.func {
@@ -353,7 +192,7 @@ impl<S: Scheduler> Scheduler for Noting<S> {
         let current = current.map(usize::from);
         {
             let mut events = self.events.lock().expect("events");
-            PROGRESS.with_borrow(|p| {
+            with_log(|p| {
                 let have = events.len();
                 events.extend_from_slice(&p[have.min(p.len())..]);
             });
@@ -410,10 +249,10 @@ impl Scheduler for Replay {
 /// Runs `program` once under the segments `schedule`; the verdict and the execution (its
 /// decisions as any engine run records them).
 pub fn run_segments(
-    program: &super::Program,
-    cfg: super::ModelConfig,
+    program: &crate::model::Program,
+    cfg: crate::model::ModelConfig,
     schedule: &[Segment],
-) -> (super::harness::Verdict, crate::engine::Execution) {
+) -> (crate::check::run::Verdict, crate::engine::Execution) {
     let scheduler = crate::engine::Recording::new(EventScheduler::new(schedule.to_vec()));
     let log = scheduler.log();
     let p = program.clone();
@@ -422,7 +261,7 @@ pub fn run_segments(
         &crate::engine::EngineConfig::default(),
         move || {
             let _tracking = Tracking::start();
-            super::harness::execute(&p, cfg)
+            crate::check::run::execute(&p, cfg)
         },
     );
     stop_tracking();
@@ -433,7 +272,7 @@ pub fn run_segments(
         outcome,
         payload,
     };
-    (super::harness::Verdict::of(&exec), exec)
+    (crate::check::run::Verdict::of(&exec), exec)
 }
 
 /// The schedule bytes `bytes` of `program` as segments, when they can be stated that way: each
@@ -441,12 +280,12 @@ pub fn run_segments(
 /// it was switched out. `None` when the bytes switch away from the set-up before it has started
 /// every CPU. The caller checks that the segments give the same result ([`run_segments`]).
 pub fn segments_of(
-    program: &super::Program,
-    cfg: super::ModelConfig,
+    program: &crate::model::Program,
+    cfg: crate::model::ModelConfig,
     bytes: &[u8],
 ) -> Option<Vec<Segment>> {
     let engine = crate::engine::EngineConfig::default();
-    let (_, first) = super::harness::run_program(program, cfg, bytes, &engine);
+    let (_, first) = crate::check::run::run_program(program, cfg, bytes, &engine);
     let seen: std::sync::Arc<std::sync::Mutex<Vec<Seen>>> = Default::default();
     let events: std::sync::Arc<std::sync::Mutex<Vec<Event>>> = Default::default();
     let scheduler = Noting {
@@ -461,7 +300,7 @@ pub fn segments_of(
     let p = program.clone();
     let _ = crate::engine::run_with_scheduler(scheduler, &engine, move || {
         let _tracking = Tracking::start();
-        super::harness::execute(&p, cfg)
+        crate::check::run::execute(&p, cfg)
     });
     stop_tracking();
     let events = events.lock().expect("events").clone();
@@ -538,38 +377,4 @@ pub fn segments_of(
     // A CPU's stretch that ends with nothing else to run merges with its next one.
     segments.dedup_by(|b, a| a.cpu == b.cpu && a.until.is_none() && b.until.is_none());
     Some(segments)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn segments_parse_and_print() {
-        for text in [
-            "cpu0 until after __swap_entry_free",
-            "cpu1",
-            "cpu0 until in swap_page_trans_huge_swapped#2 +1",
-        ] {
-            let s = Segment::parse(text, 4).unwrap();
-            assert_eq!(s.to_string(), text);
-        }
-        assert_eq!(
-            Segment::parse("cpu2 until after f#1 +0", 4)
-                .unwrap()
-                .to_string(),
-            "cpu2 until after f"
-        );
-        for bad in [
-            "cpu9",
-            "cpu0 until",
-            "cpu0 until before f",
-            "cpu0 until after f#0",
-            "cpu0 until after f +x",
-            "cpux",
-            "cpu0 until after f-g",
-        ] {
-            assert!(Segment::parse(bad, 4).is_err(), "{bad}");
-        }
-    }
 }
