@@ -2,10 +2,8 @@
 //! report.
 
 use super::{EXIT_BUG, EXIT_CLEAN, LayoutArgs, ModelArgs};
-use crate::check::run::{Verdict, run_program};
-use crate::engine::EngineConfig;
 use crate::model::{ModelConfig, Program};
-use crate::triage::{diagram, report};
+use crate::triage::explain::{Ending, Explanation, explain, replay};
 
 /// Arguments of `swapfuzz replay`.
 #[derive(clap::Args, Debug)]
@@ -19,44 +17,24 @@ pub struct ReplayArgs {
     layout: LayoutArgs,
 }
 
-/// Runs `program` under `schedule` with recording on, and prints what a developer needs:
-/// the program, the interleaving (in at most `width` columns, see [`diagram::render_width`])
-/// and the report. Returns the exit status.
+/// Prints [`explain`]'s text for `program` under `schedule`; returns the exit status.
 pub fn show(
     program: &Program,
     schedule: &[u8],
     cfg: ModelConfig,
     width: usize,
 ) -> Result<u8, String> {
-    let cfg = ModelConfig {
-        record: true,
-        ..cfg
-    };
-    let (verdict, exec) = run_program(program, cfg, schedule, &EngineConfig::default());
-    println!("Program:\n{}", crate::scenario::print(program, None, None));
-    match verdict {
-        Verdict::Clean => {
-            println!(
-                "No bug: the run finished cleanly ({} scheduling points, {} decisions, {} preemptions).",
-                exec.steps,
-                exec.decisions.len(),
-                exec.preemptions()
-            );
-            Ok(EXIT_CLEAN)
-        }
-        Verdict::Bug(bug, events) => {
-            println!("Interleaving:\n");
-            print!(
-                "{}",
-                diagram::render_width(&events, program.cpus.len(), width)
-            );
-            println!();
-            print!("{}", report::render(&bug));
-            println!("signature: {}", report::signature(&bug));
-            Ok(EXIT_BUG)
-        }
-        Verdict::Error(e) => Err(format!("internal error of swapfuzz, not a kernel bug: {e}")),
-    }
+    print_explained(explain(program, schedule, cfg, width)?)
+}
+
+/// Prints an explanation; its exit status.
+pub fn print_explained(e: Explanation) -> Result<u8, String> {
+    print!("{}", e.text);
+    Ok(match e.ending {
+        Ending::Clean => EXIT_CLEAN,
+        Ending::Bug => EXIT_BUG,
+        Ending::NotReproduced => super::EXIT_NO_REPRO,
+    })
 }
 
 /// Runs `swapfuzz replay`.
@@ -64,50 +42,11 @@ pub fn run(a: &ReplayArgs) -> Result<u8, String> {
     let l = super::input::load(&a.file)?;
     let cfg = a.model.config(true);
     println!("swapfuzz replay {} ({})\n", a.file, a.model.flags());
-    let mut schedule = l.schedule;
-    if let Some(steps) = l.scenario.as_ref().and_then(|s| s.steps.as_ref()) {
-        // Steps name kernel functions; their run's decisions, as bytes, replay it exactly.
-        let run = crate::check::steps::run_segments(&l.program, cfg, steps).1;
-        schedule = crate::engine::decisions_to_bytes(&run.decisions);
-    }
-    if let Some(expect) = l.scenario.as_ref().and_then(|s| s.expect.as_ref()) {
-        use crate::triage::minimize::MinimizeLimits;
-        use crate::triage::reproduce::{Reproduction, reproduce};
-        match reproduce(
-            &l.program,
-            &schedule,
-            cfg,
-            expect,
-            MinimizeLimits::default(),
-        ) {
-            Reproduction::Stored => {}
-            Reproduction::Rederived {
-                got,
-                schedule: s,
-                preemptions,
-            } => {
-                println!(
-                    "Note: the stored schedule now gives {got}, not the expected {expect} (the \
-                     model's scheduling points changed since the file was written); a search \
-                     found it again with {preemptions} preemptions: replaying that schedule.\n"
-                );
-                schedule = s;
-            }
-            Reproduction::Lost {
-                got,
-                max_preemptions,
-            } => {
-                println!(
-                    "DOES NOT REPRODUCE: the file expects {expect}; under these settings its \
-                     schedule gives {got}, and no schedule with at most {max_preemptions} \
-                     preemptions gives the expected bug. On a patched kernel that is what a fix \
-                     should give; on the kernel the file was found on, the model changed. Shown \
-                     below: the stored schedule.\n"
-                );
-                show(&l.program, &schedule, cfg, a.layout.width())?;
-                return Ok(super::EXIT_NO_REPRO);
-            }
-        }
-    }
-    show(&l.program, &schedule, cfg, a.layout.width())
+    print_explained(replay(
+        &l.program,
+        &l.schedule,
+        l.scenario.as_ref(),
+        cfg,
+        a.layout.width(),
+    )?)
 }

@@ -3,6 +3,7 @@
 
 pub mod dedup;
 pub mod diagram;
+pub mod explain;
 pub mod minimize;
 pub mod report;
 pub mod reproduce;
