@@ -154,8 +154,20 @@ impl Kernel {
         r
     }
 
-    /// Enters model function `name` (pushes it on this CPU's call stack; recorded).
+    /// Enters kernel function `name` (pushes it on this CPU's call stack; recorded as
+    /// [`EventKind::Call`]).
     pub fn enter(&self, name: &'static str) -> Frame<'_> {
+        self.push_frame(name, EventKind::Call(name))
+    }
+
+    /// Enters helper `name`, as [`Kernel::enter`] but recorded as [`EventKind::Helper`]: a
+    /// look-up, a reference count, a toggle of the slots cache, or a step of the test harness,
+    /// whose effects, where they matter, are recorded as notes.
+    pub fn enter_helper(&self, name: &'static str) -> Frame<'_> {
+        self.push_frame(name, EventKind::Helper(name))
+    }
+
+    fn push_frame(&self, name: &'static str, event: EventKind) -> Frame<'_> {
         let mut w = self.shared.0.borrow_mut();
         w.cpus[self.cpu].stack.push(name);
         if *DEBUG {
@@ -167,7 +179,7 @@ impl Kernel {
                 name
             );
         }
-        w.record(self.cpu, EventKind::Call(name));
+        w.record(self.cpu, event);
         super::schedule::note(self.cpu, name, false);
         Frame { k: self }
     }

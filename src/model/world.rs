@@ -112,8 +112,12 @@ pub struct CpuState {
 /// What a recorded event says.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EventKind {
-    /// A model function was entered.
+    /// A kernel function was entered.
     Call(&'static str),
+    /// A helper was entered ([`Kernel::enter_helper`](super::context::Kernel::enter_helper)):
+    /// a look-up, a reference count, a toggle of the slots cache, or a step of the test harness,
+    /// whose effects, where they matter, are recorded as notes.
+    Helper(&'static str),
     /// A state change worth a `/* comment */` in the diagram.
     Note(String),
     /// The access or check that stopped the run: `function <-- what`.
@@ -395,7 +399,7 @@ impl World {
     /// Records an event for `cpu` if recording is on.
     pub fn record(&mut self, cpu: Cpu, kind: EventKind) {
         if self.cfg.record {
-            // Calls and the fatal line sit at their function's depth, notes one deeper.
+            // Calls, helpers and the fatal line sit at their function's depth, notes one deeper.
             let len = self.cpus[cpu].stack.len();
             let depth = if matches!(kind, EventKind::Note(_)) {
                 len

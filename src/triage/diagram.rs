@@ -4,24 +4,6 @@
 
 use crate::model::world::{Event, EventKind};
 
-/// Helpers whose calls only clutter a diagram (their effects show in the notes).
-const HIDDEN: &[&str] = &[
-    "_swap_info_get",
-    "swap_range_alloc",
-    "drain_slots_cache_cpu",
-    "enable_swap_slots_cache",
-    "reenable_swap_slots_cache_unlock",
-    "disable_swap_slots_cache_lock",
-    "mmap",
-    "get_swap_device",
-    "put_swap_device",
-    "swap_swapcount",
-    "folio_swapped",
-    "clear_shadow_from_swap_cache",
-    "swap_cache_get_folio",
-    "wait_for_completion",
-];
-
 /// Deepest call level drawn.
 const MAX_DEPTH: usize = 6;
 
@@ -58,25 +40,26 @@ struct Row {
 /// The rows of `events` of CPUs `0..nr_cpus` (set-up events are left out).
 fn rows(events: &[Event], nr_cpus: usize) -> Vec<Row> {
     let mut rows: Vec<Row> = Vec::new();
-    // Only the last event of a hidden subtree's parent chain matters: skip hidden calls and
+    // Helpers only clutter a diagram (their effects show in the notes): skip their calls and
     // everything nested under them, except notes and the fatal line.
     let mut hidden_depth: Vec<Option<usize>> = vec![None; nr_cpus];
     for e in events.iter().filter(|e| e.cpu < nr_cpus) {
         let hd = &mut hidden_depth[e.cpu];
         if let Some(d) = *hd
             && e.depth <= d
-            && matches!(e.kind, EventKind::Call(_))
+            && matches!(e.kind, EventKind::Call(_) | EventKind::Helper(_))
         {
             *hd = None;
         }
         let depth = e.depth.min(MAX_DEPTH);
         match &e.kind {
+            EventKind::Helper(_) => {
+                if hd.is_none() && e.depth <= MAX_DEPTH {
+                    *hd = Some(e.depth);
+                }
+            }
             EventKind::Call(name) => {
                 if hd.is_some() || e.depth > MAX_DEPTH {
-                    continue;
-                }
-                if HIDDEN.contains(name) {
-                    *hd = Some(e.depth);
                     continue;
                 }
                 rows.push(Row {
@@ -392,7 +375,7 @@ mod tests {
     fn columns_nesting_and_the_fatal_mark() {
         let events = vec![
             ev(0, 0, EventKind::Call("free_swap_and_cache")),
-            ev(0, 1, EventKind::Call("_swap_info_get")),
+            ev(0, 1, EventKind::Helper("_swap_info_get")),
             ev(0, 1, EventKind::Call("__swap_entry_free")),
             ev(0, 1, EventKind::Note("/* swap count become 0 */".into())),
             ev(1, 0, EventKind::Call("swapoff")),
