@@ -37,12 +37,10 @@ impl Shared {
     }
 }
 
-/// The panic payload with which a CPU stops when the model detects a bug: the report's title,
-/// the bug, and the events recorded up to it.
+/// The panic payload with which a CPU stops when the model detects a bug: the bug, and the
+/// events recorded up to it.
 #[derive(Debug)]
 pub struct BugPanic {
-    /// [`super::world::Bug::title`].
-    pub title: String,
     /// The bug.
     pub bug: Box<super::world::Bug>,
     /// Events recorded so far (empty unless recording).
@@ -54,11 +52,7 @@ impl BugPanic {
     pub fn raise(w: &mut World) -> ! {
         let bug = Box::new(w.bug.clone().expect("a bug was reported"));
         let events = std::mem::take(&mut w.events);
-        std::panic::panic_any(BugPanic {
-            title: bug.title(),
-            bug,
-            events,
-        })
+        std::panic::panic_any(BugPanic { bug, events })
     }
 }
 

@@ -2,6 +2,7 @@
 //! nested in time order, `/* comments */` on the state changes that matter, and the fatal access
 //! marked `<-- …`.
 
+use super::report::fatal_what;
 use crate::model::world::{Event, EventKind};
 
 /// Deepest call level drawn.
@@ -73,11 +74,10 @@ fn rows(events: &[Event], nr_cpus: usize) -> Vec<Row> {
                 depth,
                 item: Item::Note(n.clone()),
             }),
-            EventKind::Fatal(msg) => {
+            EventKind::Fatal { func, kind } => {
                 // `func <-- what`: on the call's own line if nothing happened since, else again
                 // at the time of the access, as the thread's diagrams draw it.
-                let (func, what) = msg.split_once(" <-- ").unwrap_or(("", msg));
-                let text = format!("{func} <-- {what} !!!");
+                let text = format!("{func} <-- {} !!!", fatal_what(kind));
                 match rows.last_mut() {
                     Some(last)
                         if last.cpu == e.cpu
@@ -361,6 +361,8 @@ fn pad_columns(cols: &[String], width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::BugKind;
+    use crate::model::kernel::kasan::{BadAccess, BadKind};
 
     fn ev(cpu: usize, depth: usize, kind: EventKind) -> Event {
         Event {
@@ -368,6 +370,26 @@ mod tests {
             cpu,
             depth,
             kind,
+        }
+    }
+
+    /// The fatal event of a bad access of `kind` to `expr` in `func`.
+    fn fatal(func: &'static str, kind: BadKind, expr: &'static str) -> EventKind {
+        EventKind::Fatal {
+            func,
+            kind: BugKind::BadAccess {
+                bad: BadAccess {
+                    kind,
+                    alloc: None,
+                    offset: 0,
+                    size: 1,
+                    write: false,
+                },
+                expr,
+                object: "si->swap_map",
+                allocated_by: None,
+                freed_by: None,
+            },
         }
     }
 
@@ -384,8 +406,10 @@ mod tests {
             ev(
                 0,
                 1,
-                EventKind::Fatal(
-                    "swap_page_trans_huge_swapped <-- use-after-free of si->swap_map".into(),
+                fatal(
+                    "swap_page_trans_huge_swapped",
+                    BadKind::UseAfterFree,
+                    "si->swap_map",
                 ),
             ),
             ev(2, 0, EventKind::Call("setup only")),
@@ -404,7 +428,7 @@ mod tests {
 
     /// The shmem race's events, as the model records them (depths as in the real run).
     fn shmem_race() -> Vec<Event> {
-        use EventKind::{Call, Fatal, Note};
+        use EventKind::{Call, Note};
         let c = |cpu, depth, f: &'static str| ev(cpu, depth, Call(f));
         let n = |cpu, depth, t: &str| ev(cpu, depth, Note(t.into()));
         vec![
@@ -434,9 +458,10 @@ mod tests {
             ev(
                 0,
                 4,
-                Fatal(
-                    "swap_page_trans_huge_swapped <-- NULL dereference of si->swap_map[roffset]"
-                        .into(),
+                fatal(
+                    "swap_page_trans_huge_swapped",
+                    BadKind::Null,
+                    "si->swap_map[roffset]",
                 ),
             ),
         ]
