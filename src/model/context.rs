@@ -178,6 +178,18 @@ impl Kernel {
         Frame { k: self }
     }
 
+    /// A step that reports the bug `f` finds (`f` may record a note first) and stops this CPU
+    /// there: a `WARN_ON()` that fires. The kernel carries on after a warning; the model ends the
+    /// run with the report, so what the kernel does next is never modelled.
+    pub fn report(&self, f: impl FnOnce(&mut World) -> BugKind) -> ! {
+        let cpu = self.cpu;
+        self.with(|w| {
+            let kind = f(w);
+            w.report(Some(cpu), kind);
+        });
+        unreachable!("a step that reports a bug stops its CPU")
+    }
+
     /// Records a `/* comment */` for the diagram; `f` runs only when recording.
     pub fn note(&self, f: impl FnOnce(&World) -> String) {
         let mut w = self.shared.0.borrow_mut();

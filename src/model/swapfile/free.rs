@@ -327,24 +327,24 @@ pub fn free_swap_and_cache(k: &Kernel, entry: SwpEntry) -> bool {
         return false;
     };
     if variant == Variant::Fixed {
+        // if (WARN_ON(data_race(!p->swap_map[swp_offset(entry)]))) {
+        //         put_swap_device(p);
+        //         return 0;
+        // }
+        // The warning ends the run with its report, before the kernel's put and return.
         let cpu = k.cpu;
         let free = k.with(|w| {
             let map = w.swap_info[p].swap_map;
             map_get(w, cpu, map, entry.offset, "p->swap_map[offset]") == 0
         });
         if free {
-            k.with(|w| {
+            k.report(|w| {
                 w.record(cpu, EventKind::Note("WARN_ON(!p->swap_map[offset])".into()));
-                w.report(
-                    Some(cpu),
-                    BugKind::Warn(format!(
-                        "WARN_ON(data_race(!p->swap_map[{}]))",
-                        entry.offset
-                    )),
-                )
+                BugKind::Warn(format!(
+                    "WARN_ON(data_race(!p->swap_map[{}]))",
+                    entry.offset
+                ))
             });
-            put_swap_device(k, p);
-            return false;
         }
     }
     let count = __swap_entry_free(k, p, entry);
@@ -421,4 +421,50 @@ pub fn put_swap_device(k: &Kernel, si: usize) {
             },
         ),
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{EngineConfig, quiet_panics, run_once};
+    use crate::model::context::Shared;
+    use crate::model::harness::Verdict;
+    use crate::model::world::{ModelConfig, World};
+
+    /// [`Variant::Fixed`] on a slot that is already free: the `WARN_ON()` ends the run in
+    /// `free_swap_and_cache()`, before the kernel's `put_swap_device()`.
+    #[test]
+    fn the_warn_on_a_free_slot_ends_the_run() {
+        quiet_panics();
+        let cfg = ModelConfig {
+            variant: Variant::Fixed,
+            record: true,
+            ..ModelConfig::default()
+        };
+        let exec = run_once(&[], &EngineConfig::default(), move || {
+            let k = Kernel::new(Shared::new(World::new(cfg, 1)), 0);
+            let si = crate::model::swapfile::swapoff::swapon(&k).expect("swapon");
+            free_swap_and_cache(&k, SwpEntry::new(si, 1));
+        });
+        let Verdict::Bug(bug, events) = Verdict::of(&exec) else {
+            panic!("no bug: {:?}", exec.outcome)
+        };
+        assert_eq!(
+            bug.kind,
+            BugKind::Warn("WARN_ON(data_race(!p->swap_map[1]))".into())
+        );
+        assert_eq!(bug.stack, ["free_swap_and_cache"]);
+        let calls: Vec<&EventKind> = events.iter().map(|e| &e.kind).collect();
+        assert!(matches!(
+            calls[calls.len() - 2..],
+            [
+                EventKind::Note(_),
+                EventKind::Fatal {
+                    func: "free_swap_and_cache",
+                    ..
+                }
+            ]
+        ));
+        assert!(!calls.contains(&&EventKind::Helper("put_swap_device")));
+    }
 }
