@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use swapfuzz::check::run::{Verdict, execute_then};
 use swapfuzz::engine::{EngineConfig, Exploration, ExploreLimits, explore_until, quiet_panics};
 use swapfuzz::model::{ModelConfig, Program, Variant};
+use swapfuzz::triage::report::title;
 
 /// The outcomes of every schedule with at most `k` preemptions, and how many schedules ran.
 fn outcomes(p: &Program, cfg: ModelConfig, k: usize) -> (BTreeSet<String>, usize) {
@@ -33,7 +34,7 @@ fn outcomes(p: &Program, cfg: ModelConfig, k: usize) -> (BTreeSet<String>, usize
     };
     let accept = move |exec: &swapfuzz::engine::Execution| {
         match Verdict::of(exec) {
-            Verdict::Bug(b, _) => bugs.lock().unwrap().insert(b.title()),
+            Verdict::Bug(b, _) => bugs.lock().unwrap().insert(title(&b)),
             other => panic!("not a kernel bug: {other:?}"),
         };
         false // keep going: collect every outcome

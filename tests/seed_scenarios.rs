@@ -8,6 +8,7 @@ use swapfuzz::check::run::{BugPanic, Verdict, execute};
 use swapfuzz::engine::{Exploration, ExploreLimits, explore, quiet_panics};
 use swapfuzz::model::kernel::kasan::BadKind;
 use swapfuzz::model::{Bug, BugKind, ModelConfig, Program, Variant, seeds};
+use swapfuzz::triage::report::title;
 
 fn cfg(variant: Variant, rcu_spinlocks: bool) -> ModelConfig {
     ModelConfig {
@@ -61,12 +62,12 @@ fn pct(p: &Program, c: ModelConfig, iters: usize) -> Option<Bug> {
 /// after `__swap_entry_free()` returns.
 fn assert_stale_access(bug: &Bug) {
     let BugKind::BadAccess { bad, object, .. } = &bug.kind else {
-        panic!("expected a bad access, got {}", bug.title());
+        panic!("expected a bad access, got {}", title(bug));
     };
     assert!(
         matches!(bad.kind, BadKind::UseAfterFree | BadKind::Null),
         "{}",
-        bug.title()
+        title(bug)
     );
     assert!(
         [

@@ -1,4 +1,5 @@
 use super::*;
+use crate::triage::report::title;
 
 #[test]
 fn hunt_finds_the_race_on_buggy() {
@@ -13,13 +14,13 @@ fn hunt_finds_the_race_on_buggy() {
             assert!(
                 bug.stack.contains(&"free_swap_and_cache"),
                 "{}",
-                bug.title()
+                title(&bug)
             );
             // The reproducer replays to the same bug.
             let d = decode(&input);
             let cfg = ModelConfig::default();
             let (v, _) = run_program(&d.program, cfg, &d.schedule, &EngineConfig::default());
-            assert_eq!(v.bug().map(|b| b.title()), Some(bug.title()));
+            assert_eq!(v.bug().map(title), Some(title(&bug)));
         }
         other => panic!("no bug found: {other:?}"),
     }

@@ -58,7 +58,7 @@ pub fn check(data: &[u8], variant: Variant, rcu_spinlocks: bool) -> Result<(), S
         Verdict::Clean => Ok(()),
         Verdict::Bug(bug, _) => Err(format!(
             "{}\nswapfuzz signature: {}",
-            bug.title(),
+            crate::triage::report::title(&bug),
             crate::triage::report::signature(&bug)
         )),
         Verdict::Error(msg) => Err(format!("swapfuzz internal error: {msg}")),

@@ -37,12 +37,10 @@ impl Shared {
     }
 }
 
-/// The panic payload with which a CPU stops when the model detects a bug: the report's title,
-/// the bug, and the events recorded up to it.
+/// The panic payload with which a CPU stops when the model detects a bug: the bug, and the
+/// events recorded up to it.
 #[derive(Debug)]
 pub struct BugPanic {
-    /// [`super::world::Bug::title`].
-    pub title: String,
     /// The bug.
     pub bug: Box<super::world::Bug>,
     /// Events recorded so far (empty unless recording).
@@ -54,11 +52,7 @@ impl BugPanic {
     pub fn raise(w: &mut World) -> ! {
         let bug = Box::new(w.bug.clone().expect("a bug was reported"));
         let events = std::mem::take(&mut w.events);
-        std::panic::panic_any(BugPanic {
-            title: bug.title(),
-            bug,
-            events,
-        })
+        std::panic::panic_any(BugPanic { bug, events })
     }
 }
 
@@ -154,8 +148,20 @@ impl Kernel {
         r
     }
 
-    /// Enters model function `name` (pushes it on this CPU's call stack; recorded).
+    /// Enters kernel function `name` (pushes it on this CPU's call stack; recorded as
+    /// [`EventKind::Call`]).
     pub fn enter(&self, name: &'static str) -> Frame<'_> {
+        self.push_frame(name, EventKind::Call(name))
+    }
+
+    /// Enters helper `name`, as [`Kernel::enter`] but recorded as [`EventKind::Helper`]: a
+    /// look-up, a reference count, a toggle of the slots cache, or a step of the test harness,
+    /// whose effects, where they matter, are recorded as notes.
+    pub fn enter_helper(&self, name: &'static str) -> Frame<'_> {
+        self.push_frame(name, EventKind::Helper(name))
+    }
+
+    fn push_frame(&self, name: &'static str, event: EventKind) -> Frame<'_> {
         let mut w = self.shared.0.borrow_mut();
         w.cpus[self.cpu].stack.push(name);
         if *DEBUG {
@@ -167,9 +173,21 @@ impl Kernel {
                 name
             );
         }
-        w.record(self.cpu, EventKind::Call(name));
+        w.record(self.cpu, event);
         super::events::note(self.cpu, name, false);
         Frame { k: self }
+    }
+
+    /// A step that reports the bug `f` finds (`f` may record a note first) and stops this CPU
+    /// there: a `WARN_ON()` that fires. The kernel carries on after a warning; the model ends the
+    /// run with the report, so what the kernel does next is never modelled.
+    pub fn report(&self, f: impl FnOnce(&mut World) -> BugKind) -> ! {
+        let cpu = self.cpu;
+        self.with(|w| {
+            let kind = f(w);
+            w.report(Some(cpu), kind);
+        });
+        unreachable!("a step that reports a bug stops its CPU")
     }
 
     /// Records a `/* comment */` for the diagram; `f` runs only when recording.

@@ -40,7 +40,7 @@ pub fn free_swap_slot(k: &Kernel, entry: SwpEntry) {
 
 /// mm/swap_slots.c: drain_slots_cache_cpu(), v6.8, return side: flush one CPU's `slots_ret`.
 pub fn drain_slots_cache_cpu(k: &Kernel, cpu: usize) {
-    let _f = k.enter("drain_slots_cache_cpu");
+    let _f = k.enter_helper("drain_slots_cache_cpu");
     k.spin_lock(LockId::SlotsFreeLock(cpu));
     let batch = k.with(|w| std::mem::take(&mut w.slots.slots_ret[cpu]));
     if !batch.is_empty() {
@@ -52,7 +52,7 @@ pub fn drain_slots_cache_cpu(k: &Kernel, cpu: usize) {
 /// mm/swap_slots.c: disable_swap_slots_cache_lock(), v6.8: take the enable mutex, turn the
 /// caches off and drain every CPU's cache (the set-up's included).
 pub fn disable_swap_slots_cache_lock(k: &Kernel) {
-    let _f = k.enter("disable_swap_slots_cache_lock");
+    let _f = k.enter_helper("disable_swap_slots_cache_lock");
     k.mutex_lock(LockId::SlotsEnableMutex);
     k.with(|w| w.slots.enabled = false);
     let n = k.with(|w| w.slots.slots_ret.len());
@@ -64,7 +64,7 @@ pub fn disable_swap_slots_cache_lock(k: &Kernel) {
 /// mm/swap_slots.c: reenable_swap_slots_cache_unlock(), v6.8: on again if some device can be
 /// allocated from (`has_usable_swap()`), drop the mutex.
 pub fn reenable_swap_slots_cache_unlock(k: &Kernel) {
-    let _f = k.enter("reenable_swap_slots_cache_unlock");
+    let _f = k.enter_helper("reenable_swap_slots_cache_unlock");
     k.with(|w| {
         w.slots.enabled = w.swap_info.iter().any(|s| s.flags & SWP_WRITEOK != 0);
     });
@@ -73,7 +73,7 @@ pub fn reenable_swap_slots_cache_unlock(k: &Kernel) {
 
 /// mm/swap_slots.c: enable_swap_slots_cache(), v6.8 (after swapon).
 pub fn enable_swap_slots_cache(k: &Kernel) {
-    let _f = k.enter("enable_swap_slots_cache");
+    let _f = k.enter_helper("enable_swap_slots_cache");
     k.mutex_lock(LockId::SlotsEnableMutex);
     k.with(|w| w.slots.enabled = true);
     k.mutex_unlock(LockId::SlotsEnableMutex);

@@ -47,7 +47,7 @@ pub fn filemap_get_folio(k: &Kernel, entry: SwpEntry) -> Option<usize> {
 
 /// mm/swap_state.c: swap_cache_get_folio(), v6.8: the same lookup (readahead statistics left out).
 pub fn swap_cache_get_folio(k: &Kernel, entry: SwpEntry) -> Option<usize> {
-    let _f = k.enter("swap_cache_get_folio");
+    let _f = k.enter_helper("swap_cache_get_folio");
     filemap_get_folio(k, entry)
 }
 
@@ -102,7 +102,7 @@ pub fn delete_from_swap_cache(k: &Kernel, folio: usize) {
 /// slots under the xa_lock; it touches `swapper_spaces[type]` (shadows themselves are not
 /// modelled).
 pub fn clear_shadow_from_swap_cache(k: &Kernel, type_: usize, begin: u32, end: u32) {
-    let _f = k.enter("clear_shadow_from_swap_cache");
+    let _f = k.enter_helper("clear_shadow_from_swap_cache");
     let cpu = k.cpu;
     let space = k.with(|w| w.swapper_spaces[type_]);
     k.spin_lock(LockId::SwapCacheXa(type_));

@@ -53,7 +53,7 @@ fn run_op_body(k: &Kernel, op: &Op) {
             swapfile::swapoff::swapoff(k, dev as usize % MAX_SWAPFILES);
         }
         Op::Mmap { pages, huge } => {
-            let _f = k.enter("mmap");
+            let _f = k.enter_helper("mmap");
             k.harness_step(|w| {
                 if w.mms.len() >= MAX_MMS {
                     return;

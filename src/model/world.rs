@@ -112,12 +112,21 @@ pub struct CpuState {
 /// What a recorded event says.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EventKind {
-    /// A model function was entered.
+    /// A kernel function was entered.
     Call(&'static str),
+    /// A helper was entered ([`Kernel::enter_helper`](super::context::Kernel::enter_helper)):
+    /// a look-up, a reference count, a toggle of the slots cache, or a step of the test harness,
+    /// whose effects, where they matter, are recorded as notes.
+    Helper(&'static str),
     /// A state change worth a `/* comment */` in the diagram.
     Note(String),
-    /// The access or check that stopped the run: `function <-- what`.
-    Fatal(String),
+    /// The access or check that stopped the run, in the CPU's innermost function `func`.
+    Fatal {
+        /// The function, e.g. `swap_page_trans_huge_swapped`.
+        func: &'static str,
+        /// What went wrong there: the bug's class and facts.
+        kind: BugKind,
+    },
 }
 
 /// One recorded event.
@@ -160,8 +169,19 @@ pub enum BugKind {
         /// What was seen.
         detail: String,
     },
-    /// No CPU can make progress.
-    Deadlock(String),
+    /// No CPU can make progress: the CPUs that wait, each for what and where.
+    Deadlock(Vec<Waiter>),
+}
+
+/// A CPU asleep in a deadlock.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waiter {
+    /// The CPU.
+    pub cpu: Cpu,
+    /// What it waits for.
+    pub waits_for: WaitFor,
+    /// Its model call stack, outermost first.
+    pub stack: Vec<&'static str>,
 }
 
 /// A detected bug: the class, the CPU and its call stack, and a dump of the relevant state.
@@ -179,35 +199,6 @@ pub struct Bug {
     pub step: usize,
     /// A dump of the swap state when it happened.
     pub state: String,
-}
-
-impl Bug {
-    /// The first line of the kernel report, e.g.
-    /// `BUG: KASAN: use-after-free in swap_page_trans_huge_swapped`.
-    pub fn title(&self) -> String {
-        use super::kernel::kasan::BadKind;
-        match &self.kind {
-            BugKind::BadAccess { bad, .. } => match bad.kind {
-                BadKind::Null => format!(
-                    "BUG: kernel NULL pointer dereference, address: {:#018x} in {}",
-                    bad.offset, self.func
-                ),
-                BadKind::UseAfterFree => format!("BUG: KASAN: use-after-free in {}", self.func),
-                BadKind::OutOfBounds => {
-                    format!("BUG: KASAN: slab-out-of-bounds in {}", self.func)
-                }
-            },
-            BugKind::Warn(m) => format!("WARNING: in {}: {m}", self.func),
-            BugKind::KernelBug(m) => format!("kernel BUG in {}: {m}", self.func),
-            BugKind::Invariant { id, detail } => {
-                format!(
-                    "swapfuzz: invariant {id} violated in {}: {detail}",
-                    self.func
-                )
-            }
-            BugKind::Deadlock(m) => format!("INFO: task hung (deadlock): {m}"),
-        }
-    }
 }
 
 /// The swap slots cache (mm/swap_slots.c): only the return side (`slots_ret`) is modelled.
@@ -373,15 +364,15 @@ impl World {
         if !stuck || cpus.iter().all(|c| c.done) {
             return;
         }
-        let detail: Vec<String> = cpus
+        let waiters: Vec<Waiter> = cpus
             .iter()
             .enumerate()
             .filter_map(|(c, s)| {
-                let why = s.waiting?;
-                Some(format!(
-                    "CPU{c} waits for {why:?} in {}",
-                    s.stack.join(" > ")
-                ))
+                Some(Waiter {
+                    cpu: c,
+                    waits_for: s.waiting?,
+                    stack: s.stack.clone(),
+                })
             })
             .collect();
         let by = if self.cpus[cpu].waiting.is_some() {
@@ -389,13 +380,13 @@ impl World {
         } else {
             cpus.iter().position(|c| c.waiting.is_some()).unwrap_or(cpu)
         };
-        self.report(Some(by), BugKind::Deadlock(detail.join("; ")));
+        self.report(Some(by), BugKind::Deadlock(waiters));
     }
 
     /// Records an event for `cpu` if recording is on.
     pub fn record(&mut self, cpu: Cpu, kind: EventKind) {
         if self.cfg.record {
-            // Calls and the fatal line sit at their function's depth, notes one deeper.
+            // Calls, helpers and the fatal line sit at their function's depth, notes one deeper.
             let len = self.cpus[cpu].stack.len();
             let depth = if matches!(kind, EventKind::Note(_)) {
                 len
@@ -425,22 +416,8 @@ impl World {
             None => (Vec::new(), "end of run"),
         };
         if let Some(c) = cpu {
-            let msg = match &kind {
-                BugKind::BadAccess { expr, bad, .. } => {
-                    let what = match bad.kind {
-                        super::kernel::kasan::BadKind::Null => "NULL dereference of",
-                        super::kernel::kasan::BadKind::UseAfterFree => "use-after-free of",
-                        super::kernel::kasan::BadKind::OutOfBounds => "out-of-bounds",
-                    };
-                    format!("{what} {expr}")
-                }
-                BugKind::Warn(m) => format!("WARN_ON: {m}"),
-                BugKind::KernelBug(m) => format!("BUG: {m}"),
-                BugKind::Invariant { id, .. } => format!("invariant {id} violated"),
-                BugKind::Deadlock(m) => m.clone(),
-            };
-            let func = self.cpus[c].stack.last().copied().unwrap_or("?");
-            self.record(c, EventKind::Fatal(format!("{func} <-- {msg}")));
+            let kind = kind.clone();
+            self.record(c, EventKind::Fatal { func, kind });
         }
         let state = super::invariants::dump_state(self);
         self.bug = Some(Bug {

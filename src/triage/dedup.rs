@@ -10,7 +10,7 @@ use crate::engine::EngineConfig;
 use crate::input_file::{self, As, Kind};
 use crate::model::{Bug, ModelConfig, Program, Variant};
 
-use super::report::signature;
+use super::report::{signature, title};
 
 /// The configurations every file is run under, in this order.
 pub const CONFIGS: [(Variant, bool); 4] = [
@@ -203,14 +203,14 @@ pub fn triage_dir_as(dir: &Path, how: As) -> Result<Triage, String> {
                 let len = |q: &Path| std::fs::metadata(q).map(|m| m.len()).unwrap_or(u64::MAX);
                 let g = groups.entry(signature.clone()).or_insert_with(|| Group {
                     signature,
-                    title: bug.title(),
+                    title: title(&bug),
                     files: Vec::new(),
                     smallest: p.clone(),
                     fails_on: Vec::new(),
                 });
                 if len(&p) < len(&g.smallest) {
                     g.smallest = p.clone();
-                    g.title = bug.title();
+                    g.title = title(&bug);
                 }
                 g.files.push(p);
                 for c in fails_on {

@@ -2,25 +2,8 @@
 //! nested in time order, `/* comments */` on the state changes that matter, and the fatal access
 //! marked `<-- …`.
 
+use super::report::fatal_what;
 use crate::model::world::{Event, EventKind};
-
-/// Helpers whose calls only clutter a diagram (their effects show in the notes).
-const HIDDEN: &[&str] = &[
-    "_swap_info_get",
-    "swap_range_alloc",
-    "drain_slots_cache_cpu",
-    "enable_swap_slots_cache",
-    "reenable_swap_slots_cache_unlock",
-    "disable_swap_slots_cache_lock",
-    "mmap",
-    "get_swap_device",
-    "put_swap_device",
-    "swap_swapcount",
-    "folio_swapped",
-    "clear_shadow_from_swap_cache",
-    "swap_cache_get_folio",
-    "wait_for_completion",
-];
 
 /// Deepest call level drawn.
 const MAX_DEPTH: usize = 6;
@@ -58,25 +41,26 @@ struct Row {
 /// The rows of `events` of CPUs `0..nr_cpus` (set-up events are left out).
 fn rows(events: &[Event], nr_cpus: usize) -> Vec<Row> {
     let mut rows: Vec<Row> = Vec::new();
-    // Only the last event of a hidden subtree's parent chain matters: skip hidden calls and
+    // Helpers only clutter a diagram (their effects show in the notes): skip their calls and
     // everything nested under them, except notes and the fatal line.
     let mut hidden_depth: Vec<Option<usize>> = vec![None; nr_cpus];
     for e in events.iter().filter(|e| e.cpu < nr_cpus) {
         let hd = &mut hidden_depth[e.cpu];
         if let Some(d) = *hd
             && e.depth <= d
-            && matches!(e.kind, EventKind::Call(_))
+            && matches!(e.kind, EventKind::Call(_) | EventKind::Helper(_))
         {
             *hd = None;
         }
         let depth = e.depth.min(MAX_DEPTH);
         match &e.kind {
+            EventKind::Helper(_) => {
+                if hd.is_none() && e.depth <= MAX_DEPTH {
+                    *hd = Some(e.depth);
+                }
+            }
             EventKind::Call(name) => {
                 if hd.is_some() || e.depth > MAX_DEPTH {
-                    continue;
-                }
-                if HIDDEN.contains(name) {
-                    *hd = Some(e.depth);
                     continue;
                 }
                 rows.push(Row {
@@ -90,11 +74,10 @@ fn rows(events: &[Event], nr_cpus: usize) -> Vec<Row> {
                 depth,
                 item: Item::Note(n.clone()),
             }),
-            EventKind::Fatal(msg) => {
+            EventKind::Fatal { func, kind } => {
                 // `func <-- what`: on the call's own line if nothing happened since, else again
                 // at the time of the access, as the thread's diagrams draw it.
-                let (func, what) = msg.split_once(" <-- ").unwrap_or(("", msg));
-                let text = format!("{func} <-- {what} !!!");
+                let text = format!("{func} <-- {} !!!", fatal_what(kind));
                 match rows.last_mut() {
                     Some(last)
                         if last.cpu == e.cpu
@@ -378,6 +361,8 @@ fn pad_columns(cols: &[String], width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::BugKind;
+    use crate::model::kernel::kasan::{BadAccess, BadKind};
 
     fn ev(cpu: usize, depth: usize, kind: EventKind) -> Event {
         Event {
@@ -388,11 +373,31 @@ mod tests {
         }
     }
 
+    /// The fatal event of a bad access of `kind` to `expr` in `func`.
+    fn fatal(func: &'static str, kind: BadKind, expr: &'static str) -> EventKind {
+        EventKind::Fatal {
+            func,
+            kind: BugKind::BadAccess {
+                bad: BadAccess {
+                    kind,
+                    alloc: None,
+                    offset: 0,
+                    size: 1,
+                    write: false,
+                },
+                expr,
+                object: "si->swap_map",
+                allocated_by: None,
+                freed_by: None,
+            },
+        }
+    }
+
     #[test]
     fn columns_nesting_and_the_fatal_mark() {
         let events = vec![
             ev(0, 0, EventKind::Call("free_swap_and_cache")),
-            ev(0, 1, EventKind::Call("_swap_info_get")),
+            ev(0, 1, EventKind::Helper("_swap_info_get")),
             ev(0, 1, EventKind::Call("__swap_entry_free")),
             ev(0, 1, EventKind::Note("/* swap count become 0 */".into())),
             ev(1, 0, EventKind::Call("swapoff")),
@@ -401,8 +406,10 @@ mod tests {
             ev(
                 0,
                 1,
-                EventKind::Fatal(
-                    "swap_page_trans_huge_swapped <-- use-after-free of si->swap_map".into(),
+                fatal(
+                    "swap_page_trans_huge_swapped",
+                    BadKind::UseAfterFree,
+                    "si->swap_map",
                 ),
             ),
             ev(2, 0, EventKind::Call("setup only")),
@@ -421,7 +428,7 @@ mod tests {
 
     /// The shmem race's events, as the model records them (depths as in the real run).
     fn shmem_race() -> Vec<Event> {
-        use EventKind::{Call, Fatal, Note};
+        use EventKind::{Call, Note};
         let c = |cpu, depth, f: &'static str| ev(cpu, depth, Call(f));
         let n = |cpu, depth, t: &str| ev(cpu, depth, Note(t.into()));
         vec![
@@ -451,9 +458,10 @@ mod tests {
             ev(
                 0,
                 4,
-                Fatal(
-                    "swap_page_trans_huge_swapped <-- NULL dereference of si->swap_map[roffset]"
-                        .into(),
+                fatal(
+                    "swap_page_trans_huge_swapped",
+                    BadKind::Null,
+                    "si->swap_map[roffset]",
                 ),
             ),
         ]

@@ -8,7 +8,7 @@ use crate::model::world::{BugKind, EventKind, Variant, WaitFor};
 /// the type's slot is in use, `offset < max`, and `swap_map[offset] != 0` (each failure is the
 /// kernel's `pr_err` and returns NULL).
 pub fn _swap_info_get(k: &Kernel, entry: SwpEntry) -> Option<usize> {
-    let _f = k.enter("_swap_info_get");
+    let _f = k.enter_helper("_swap_info_get");
     if entry.is_null() {
         return None;
     }
@@ -223,7 +223,7 @@ pub fn swapcache_free_entries(k: &Kernel, entries: &[SwpEntry]) {
 
 /// mm/swapfile.c: swap_swapcount(), v6.8: `swap_count(map[offset])` under the cluster lock.
 pub fn swap_swapcount(k: &Kernel, si: usize, entry: SwpEntry) -> u8 {
-    let _f = k.enter("swap_swapcount");
+    let _f = k.enter_helper("swap_swapcount");
     let ci = lock_cluster_or_swap_info(k, si, entry.offset);
     let cpu = k.cpu;
     let map = k.with(|w| w.swap_info[si].swap_map);
@@ -264,7 +264,7 @@ pub fn swap_page_trans_huge_swapped(k: &Kernel, si: usize, entry: SwpEntry) -> b
 
 /// mm/swapfile.c: folio_swapped(), v6.8: does any slot of the folio have a non-cache reference?
 pub fn folio_swapped(k: &Kernel, folio: usize) -> bool {
-    let _f = k.enter("folio_swapped");
+    let _f = k.enter_helper("folio_swapped");
     let (entry, nr) = k.with(|w| (w.folios[folio].swap, w.folios[folio].nr));
     let Some(si) = _swap_info_get(k, entry) else {
         return false;
@@ -327,24 +327,24 @@ pub fn free_swap_and_cache(k: &Kernel, entry: SwpEntry) -> bool {
         return false;
     };
     if variant == Variant::Fixed {
+        // if (WARN_ON(data_race(!p->swap_map[swp_offset(entry)]))) {
+        //         put_swap_device(p);
+        //         return 0;
+        // }
+        // The warning ends the run with its report, before the kernel's put and return.
         let cpu = k.cpu;
         let free = k.with(|w| {
             let map = w.swap_info[p].swap_map;
             map_get(w, cpu, map, entry.offset, "p->swap_map[offset]") == 0
         });
         if free {
-            k.with(|w| {
+            k.report(|w| {
                 w.record(cpu, EventKind::Note("WARN_ON(!p->swap_map[offset])".into()));
-                w.report(
-                    Some(cpu),
-                    BugKind::Warn(format!(
-                        "WARN_ON(data_race(!p->swap_map[{}]))",
-                        entry.offset
-                    )),
-                )
+                BugKind::Warn(format!(
+                    "WARN_ON(data_race(!p->swap_map[{}]))",
+                    entry.offset
+                ))
             });
-            put_swap_device(k, p);
-            return false;
         }
     }
     let count = __swap_entry_free(k, p, entry);
@@ -374,7 +374,7 @@ pub fn free_swap_and_cache(k: &Kernel, entry: SwpEntry) -> bool {
 /// mm/swapfile.c: get_swap_device(), v6.8: take `si->users` unless swapoff killed it, and check
 /// the offset. Returns the device on success.
 pub fn get_swap_device(k: &Kernel, entry: SwpEntry) -> Option<usize> {
-    let _f = k.enter("get_swap_device");
+    let _f = k.enter_helper("get_swap_device");
     if entry.is_null() {
         return None;
     }
@@ -405,7 +405,7 @@ pub fn get_swap_device(k: &Kernel, entry: SwpEntry) -> Option<usize> {
 /// include/linux/swap.h: put_swap_device(), v6.8: `percpu_ref_put(&si->users)`; the last put
 /// after swapoff's kill completes `si->comp`.
 pub fn put_swap_device(k: &Kernel, si: usize) {
-    let _f = k.enter("put_swap_device");
+    let _f = k.enter_helper("put_swap_device");
     let cpu = k.cpu;
     k.with(|w| match w.swap_info[si].users.put() {
         Ok(true) => {
@@ -421,4 +421,50 @@ pub fn put_swap_device(k: &Kernel, si: usize) {
             },
         ),
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{EngineConfig, quiet_panics, run_once};
+    use crate::model::context::{BugPanic, Shared};
+    use crate::model::world::{ModelConfig, World};
+
+    /// [`Variant::Fixed`] on a slot that is already free: the `WARN_ON()` ends the run in
+    /// `free_swap_and_cache()`, before the kernel's `put_swap_device()`.
+    #[test]
+    fn the_warn_on_a_free_slot_ends_the_run() {
+        quiet_panics();
+        let cfg = ModelConfig {
+            variant: Variant::Fixed,
+            record: true,
+            ..ModelConfig::default()
+        };
+        let exec = run_once(&[], &EngineConfig::default(), move || {
+            let k = Kernel::new(Shared::new(World::new(cfg, 1)), 0);
+            let si = crate::model::swapfile::swapoff::swapon(&k).expect("swapon");
+            free_swap_and_cache(&k, SwpEntry::new(si, 1));
+        });
+        let Some(BugPanic { bug, events }) = exec.payload.as_ref().and_then(|p| p.downcast_ref())
+        else {
+            panic!("no bug: {:?}", exec.outcome)
+        };
+        assert_eq!(
+            bug.kind,
+            BugKind::Warn("WARN_ON(data_race(!p->swap_map[1]))".into())
+        );
+        assert_eq!(bug.stack, ["free_swap_and_cache"]);
+        let calls: Vec<&EventKind> = events.iter().map(|e| &e.kind).collect();
+        assert!(matches!(
+            calls[calls.len() - 2..],
+            [
+                EventKind::Note(_),
+                EventKind::Fatal {
+                    func: "free_swap_and_cache",
+                    ..
+                }
+            ]
+        ));
+        assert!(!calls.contains(&&EventKind::Helper("put_swap_device")));
+    }
 }

@@ -104,7 +104,7 @@ pub fn unlock_cluster_or_swap_info(k: &Kernel, ci: ClusterLock) {
 
 /// mm/swapfile.c: swap_range_alloc(), v6.8 (under si->lock): `inuse_pages += nr`.
 pub fn swap_range_alloc(k: &Kernel, si: usize, nr: u32) {
-    let _f = k.enter("swap_range_alloc");
+    let _f = k.enter_helper("swap_range_alloc");
     k.with(|w| w.swap_info[si].inuse_pages += nr);
 }
 

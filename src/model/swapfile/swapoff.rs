@@ -63,7 +63,7 @@ pub fn swapoff(k: &Kernel, type_: usize) -> i32 {
     k.note(|_| "/* percpu_ref_kill(&p->users) */".into());
     k.synchronize_rcu();
     {
-        let _w = k.enter("wait_for_completion");
+        let _w = k.enter_helper("wait_for_completion");
         k.might_sleep();
         k.wait_event(WaitFor::Completion(p), |w, _| w.swap_info[p].comp.done);
     }
