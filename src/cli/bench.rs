@@ -37,7 +37,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 pub fn run(a: &BenchArgs) -> Result<u8, String> {
     let mut strategies = Vec::new();
     for s in &a.strategies {
-        strategies.push(match s.as_str() {
+        let strategy = match s.as_str() {
             "hunt" => Strategy::Hunt,
             "random" => Strategy::Random,
             "pct2" => Strategy::Pct(2),
@@ -47,7 +47,11 @@ pub fn run(a: &BenchArgs) -> Result<u8, String> {
                     "unknown strategy {other:?}: expected hunt, random, pct2, pct3"
                 ));
             }
-        });
+        };
+        // Each named strategy once, in the order given.
+        if !strategies.contains(&strategy) {
+            strategies.push(strategy);
+        }
     }
     if a.executions > 0 {
         let (eps, steps) = throughput(a.executions);
@@ -64,12 +68,7 @@ pub fn run(a: &BenchArgs) -> Result<u8, String> {
         "strategy", "found", "median execs", "median s"
     );
     let mut hunt_median = None;
-    for strategy in [
-        Strategy::Hunt,
-        Strategy::Random,
-        Strategy::Pct(2),
-        Strategy::Pct(3),
-    ] {
+    for &strategy in &strategies {
         let runs: Vec<ToBug> = (1..=a.seeds)
             .map(|s| time_to_bug(strategy, s, Duration::from_secs(a.budget)))
             .collect();
