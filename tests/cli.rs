@@ -497,3 +497,35 @@ fn hunt_minimize_and_triage_print_no_panic_lines() {
     }
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// `bench --strategies` runs only the strategies named (issue: first contact: `--strategies
+/// hunt` ran all four).
+#[test]
+fn bench_runs_only_the_strategies_named() {
+    let args = [
+        "bench",
+        "--seeds",
+        "1",
+        "--budget",
+        "5",
+        "--executions",
+        "0",
+    ];
+    let (code, out, err) = swapfuzz(&[&args[..], &["--strategies", "hunt"]].concat());
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("swapfuzz hunt"), "{out}");
+    for other in ["RandomScheduler", "PctScheduler"] {
+        assert!(!out.contains(other), "{other} ran:\n{out}");
+    }
+    let (code, out, err) = swapfuzz(&[&args[..], &["--strategies", "pct2,hunt,pct2"]].concat());
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.matches("PctScheduler(depth 2)").count(), 1, "{out}");
+    assert!(
+        out.contains("swapfuzz hunt") && !out.contains("depth 3"),
+        "{out}"
+    );
+    assert!(!out.contains("RandomScheduler"), "{out}");
+    let (code, _, err) = swapfuzz(&["bench", "--strategies", "dfs"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown strategy"), "{err}");
+}
