@@ -7,7 +7,8 @@ use shuttle::{Config, FailurePersistence, MaxSteps, Runner};
 use swapfuzz::engine::{Exploration, ExploreLimits, explore, quiet_panics};
 use swapfuzz::model::harness::{BugPanic, Verdict, execute};
 use swapfuzz::model::kernel::kasan::BadKind;
-use swapfuzz::model::{Bug, BugKind, ModelConfig, Program, Variant, seeds};
+use swapfuzz::model::{Bug, BugKind, ModelConfig, Program, Variant};
+use swapfuzz::program::seeds;
 
 fn cfg(variant: Variant, rcu_spinlocks: bool) -> ModelConfig {
     ModelConfig {

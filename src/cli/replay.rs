@@ -33,7 +33,10 @@ pub fn show(
         ..cfg
     };
     let (verdict, exec) = run_program(program, cfg, schedule, &EngineConfig::default());
-    println!("Program:\n{}", crate::scenario::print(program, None, None));
+    println!(
+        "Program:\n{}",
+        crate::program::text::print(program, None, None)
+    );
     match verdict {
         Verdict::Clean => {
             println!(

@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::generate::{self, MAX_SCHEDULE};
-use super::input::{decode, encode};
 use super::rng::Rng;
+use crate::program::bytes::{decode, encode};
 use shuttle::scheduler::PctScheduler;
 
 use crate::engine::{
@@ -262,7 +262,11 @@ impl Hunter {
             .program
             .cpus
             .iter()
-            .map(|ops| ops.iter().map(|op| super::input::op_bytes(op).0).collect())
+            .map(|ops| {
+                ops.iter()
+                    .map(|op| crate::program::bytes::op_bytes(op).0)
+                    .collect()
+            })
             .collect();
         std::hash::Hash::hash(&(shape, bucket(switches)), &mut h);
         if self.seen.insert(std::hash::Hasher::finish(&h)) {

@@ -7,9 +7,7 @@
 pub mod bench;
 pub mod generate;
 pub mod hunt;
-pub mod input;
 pub mod oracle;
 pub mod rng;
 
 pub use hunt::{HuntOptions, HuntResult, Progress, hunt};
-pub use input::{Decoded, decode, encode};

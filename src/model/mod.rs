@@ -12,7 +12,6 @@ pub mod kernel;
 pub mod memory;
 pub mod program;
 pub mod schedule;
-pub mod seeds;
 pub mod shmem;
 pub mod swap_slots;
 pub mod swap_state;

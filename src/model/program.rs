@@ -10,10 +10,6 @@ pub const MAX_MMS: usize = 6;
 pub const NR_FILES: usize = 2;
 /// Pages per shmem file.
 pub const FILE_PAGES: usize = 4;
-/// Most CPUs.
-pub const MAX_CPUS: usize = 4;
-/// Most operations per CPU, and in the set-up.
-pub const MAX_OPS: usize = 12;
 
 /// One operation: a system call or a kernel activity, named by what the kernel calls.
 #[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq, Hash)]

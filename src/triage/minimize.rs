@@ -296,7 +296,7 @@ pub fn minimize(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::seeds;
+    use crate::program::seeds;
 
     #[test]
     fn the_cpu_that_acts_first_becomes_cpu0() {

@@ -109,10 +109,10 @@ pub fn as_scenario(
     bytes: &[u8],
     cfg: ModelConfig,
     name: Option<&str>,
-) -> crate::scenario::Scenario {
+) -> crate::program::text::Scenario {
     let got = outcome(program, bytes, cfg);
     let steps = segments_for(program, cfg, bytes);
-    crate::scenario::Scenario {
+    crate::program::text::Scenario {
         name: name.map(str::to_string),
         description: Vec::new(),
         program: program.clone(),
@@ -125,7 +125,7 @@ pub fn as_scenario(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::seeds;
+    use crate::program::seeds;
 
     #[test]
     fn a_stale_schedule_is_rederived_and_a_wrong_expectation_is_lost() {

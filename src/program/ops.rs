@@ -267,7 +267,7 @@ fn build(kind: usize, spec: &Spec, v: [Option<u8>; 3]) -> Result<Op, String> {
     }
     let [a, b, c] = req;
     // The same field mapping as the fuzz input format (flags here are 0 or 1).
-    Ok(crate::fuzz::input::op_of(kind as u8, a, b, c))
+    Ok(crate::program::bytes::op_of(kind as u8, a, b, c))
 }
 
 /// `op` in its canonical form: the fields that the harness takes modulo a fixed number

@@ -27,8 +27,8 @@
 //! `swapout`), the CPUs favour `swapoff`, `shmem-truncate`, `exit`; every kind stays reachable
 //! from both tables.
 
-use crate::model::program::{MAX_CPUS, MAX_OPS};
 use crate::model::{Op, Program};
+use crate::program::{MAX_CPUS, MAX_OPS};
 
 /// Number of operation kinds ([`Op`]'s variants).
 pub const NR_KINDS: usize = 12;
@@ -219,5 +219,5 @@ pub fn clamp(program: &Program) -> Program {
 }
 
 #[cfg(test)]
-#[path = "input_tests.rs"]
+#[path = "bytes_tests.rs"]
 mod tests;

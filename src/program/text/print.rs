@@ -1,9 +1,9 @@
 //! [`Program`] → scenario text: the inverse of [`super::parse`].
 
 use super::Scenario;
-use super::ops::format_op;
 use super::parse::valid_name;
 use crate::model::{Op, Program};
+use crate::program::ops::format_op;
 
 /// Schedule bytes per line.
 const HEX_PER_LINE: usize = 32;
