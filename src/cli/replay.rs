@@ -3,8 +3,9 @@
 
 use super::{EXIT_BUG, EXIT_CLEAN, LayoutArgs, ModelArgs};
 use crate::engine::EngineConfig;
+use crate::model::ModelConfig;
 use crate::model::harness::{Verdict, run_program};
-use crate::model::{ModelConfig, Program};
+use crate::program::Program;
 use crate::triage::{diagram, report};
 
 /// Arguments of `swapfuzz replay`.

@@ -8,9 +8,9 @@
 
 use super::rng::Rng;
 use crate::engine::STAY_THRESHOLD;
-use crate::model::{Op, Program};
-use crate::program::bytes::{NR_KINDS, op_bytes, op_of};
+use crate::program::ops::{NR_KINDS, op_bytes, op_of};
 use crate::program::{MAX_CPUS, MAX_OPS};
+use crate::program::{Op, Program};
 
 /// Longest schedule the generator makes.
 pub const MAX_SCHEDULE: usize = 256;

@@ -1,5 +1,5 @@
 //! The stand-alone search on stable Rust: generates and mutates inputs (in the
-//! [`input`](super::input) format), runs them in batches in one shuttle runner, and stops at the
+//! [`input`](crate::program::bytes) format), runs them in batches in one shuttle runner, and stops at the
 //! first kernel bug.
 //!
 //! Each round builds a batch of candidates: fresh ones from the biased [generator](super::generate),
@@ -23,7 +23,8 @@ use crate::engine::{
     EngineConfig, Recording, decisions_to_bytes, quiet_panics, run_batch, run_with_scheduler,
 };
 use crate::model::harness::{Verdict, execute, run_program};
-use crate::model::{Bug, ModelConfig, Program, Variant};
+use crate::model::{Bug, ModelConfig, Variant};
+use crate::program::Program;
 
 /// Executions per batch (one shuttle runner).
 const BATCH: usize = 128;
@@ -85,7 +86,7 @@ pub struct Progress {
 pub enum HuntResult {
     /// A kernel bug.
     Found {
-        /// The reproducer, in the [`input`](super::input) format.
+        /// The reproducer, in the [`input`](crate::program::bytes) format.
         input: Vec<u8>,
         /// Executions up to and including the failing one.
         executions: u64,
@@ -105,7 +106,7 @@ pub enum HuntResult {
     Error {
         /// What failed.
         message: String,
-        /// The input, in the [`input`](super::input) format.
+        /// The input, in the [`input`](crate::program::bytes) format.
         input: Vec<u8>,
         /// Executions up to and including the failing one.
         executions: u64,
@@ -264,7 +265,7 @@ impl Hunter {
             .iter()
             .map(|ops| {
                 ops.iter()
-                    .map(|op| crate::program::bytes::op_bytes(op).0)
+                    .map(|op| crate::program::ops::op_bytes(op).0)
                     .collect()
             })
             .collect();

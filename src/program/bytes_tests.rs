@@ -1,4 +1,5 @@
 use super::*;
+use crate::program::ops::{NR_KINDS, op_bytes, op_of};
 use crate::program::seeds;
 
 fn roundtrip(p: &Program, s: &[u8]) {

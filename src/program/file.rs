@@ -30,7 +30,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use crate::model::Program;
+use crate::program::Program;
 use crate::program::bytes::decode;
 use crate::program::text::{self, Scenario};
 

@@ -1,29 +1,45 @@
-//! One operation as scenario text (`swapout mm=0 pte=1`): the table of operations and their
-//! named arguments, parsing, printing, and the canonical form of an [`Op`].
+//! The operation kinds: one table, [`KINDS`], that every codec and printer reads. A kind has
+//! its scenario-text name, the kernel path it drives, its named arguments (with their ranges),
+//! the weights the byte codec's tag tables give it, and how its three field bytes become an
+//! [`Op`]. Adding an operation means a variant of [`Op`], its body in the model's runner, and
+//! a row here (with its arm in [`op_bytes`]).
 
-use crate::model::Op;
-use crate::model::program::{FILE_PAGES, NR_FILES};
+use super::{FILE_PAGES, NR_FILES, Op};
 use crate::model::types::MAX_SWAPFILES;
 
-/// Most small pages of one `mmap pages=N` process: the harness maps `1 + pages % 4`.
+/// Most small pages of one `mmap pages=N` process: the runner maps `1 + pages % 4`.
 pub const MMAP_MAX_PAGES: u8 = 4;
 
-/// A named argument of an operation.
+/// Number of operation kinds: the rows of [`KINDS`], the variants of [`Op`].
+pub const NR_KINDS: usize = 12;
+
+/// A named argument of an operation. Its value is one field byte of the operation: the
+/// arguments of a kind are its fields `a`, `b`, `c` in order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Arg {
+pub enum Arg {
+    /// `dev=`: a swap device, by type.
     Dev,
+    /// `pages=`: small anon pages to map (written 1-based, stored 0-based).
     Pages,
+    /// `huge`: one cluster-size large folio.
     Huge,
+    /// `mm=`: a process.
     Mm,
+    /// `pte=`: a PTE index in a process.
     Pte,
+    /// `offset=`: a swap-cache folio of a device.
     Offset,
+    /// `write`: a write fault.
     Write,
+    /// `file=`: a tmpfs file.
     File,
+    /// `index=`: a page index in a tmpfs file.
     Index,
 }
 
 impl Arg {
-    fn key(self) -> &'static str {
+    /// The name in scenario text.
+    pub fn key(self) -> &'static str {
         match self {
             Arg::Dev => "dev",
             Arg::Pages => "pages",
@@ -37,12 +53,13 @@ impl Arg {
         }
     }
 
-    fn is_flag(self) -> bool {
+    /// A flag: written alone (`write`), a bool field (the byte's low bit).
+    pub fn is_flag(self) -> bool {
         matches!(self, Arg::Huge | Arg::Write)
     }
 
-    /// The accepted values, inclusive.
-    fn range(self) -> (u32, u32) {
+    /// The values accepted in scenario text, inclusive.
+    pub fn range(self) -> (u32, u32) {
         match self {
             Arg::Dev => (0, MAX_SWAPFILES as u32 - 1),
             Arg::Pages => (1, MMAP_MAX_PAGES as u32),
@@ -53,8 +70,26 @@ impl Arg {
         }
     }
 
+    /// What scenario text writes for a field byte of 0: the field is `written - base`.
+    pub fn base(self) -> u8 {
+        u8::from(self == Arg::Pages)
+    }
+
+    /// The field byte in canonical form: reduced modulo what the runner takes it modulo
+    /// (a device, a file, a page index, a page count), unchanged otherwise (objects that are
+    /// counted when the operation runs).
+    pub fn reduce(self, v: u8) -> u8 {
+        match self {
+            Arg::Dev => v % MAX_SWAPFILES as u8,
+            Arg::Pages => v % MMAP_MAX_PAGES,
+            Arg::File => v % NR_FILES as u8,
+            Arg::Index => v % FILE_PAGES as u8,
+            Arg::Huge | Arg::Write | Arg::Mm | Arg::Pte | Arg::Offset => v,
+        }
+    }
+
     /// What the argument means, for error messages.
-    fn meaning(self) -> String {
+    pub fn meaning(self) -> String {
         match self {
             Arg::Dev => format!("the swap device, by type; the model has {MAX_SWAPFILES}"),
             Arg::Pages => "small anon pages to map".into(),
@@ -69,7 +104,7 @@ impl Arg {
     }
 
     /// `dev=0..=1`, or `write` for a flag.
-    fn usage(self) -> String {
+    pub fn usage(self) -> String {
         if self.is_flag() {
             return self.key().to_string();
         }
@@ -78,43 +113,32 @@ impl Arg {
     }
 }
 
-/// An operation kind: its name and its arguments, in [`Op`]'s declaration order.
-struct Spec {
-    name: &'static str,
-    args: &'static [Arg],
+/// One operation kind: a row of [`KINDS`].
+pub struct Kind {
+    /// The name in scenario text (`shmem-writepage`).
+    pub name: &'static str,
+    /// The kernel path the operation drives.
+    pub kernel: &'static str,
+    /// Its arguments: fields `a`, `b`, `c` in order.
+    pub args: &'static [Arg],
+    /// The arguments are alternatives (`mmap pages=N | mmap huge`): exactly one is given, and
+    /// a flag that is set makes the other fields 0.
+    pub alternatives: bool,
+    /// Weight (of 256) of the kind among the byte codec's set-up operations.
+    pub setup_weight: u16,
+    /// Weight (of 256) of the kind among the byte codec's CPU operations.
+    pub cpu_weight: u16,
+    /// The operation with field bytes `a, b, c` (a flag is the byte's low bit).
+    pub make: fn([u8; 3]) -> Op,
 }
 
-const fn spec(name: &'static str, args: &'static [Arg]) -> Spec {
-    Spec { name, args }
-}
-
-const SPECS: [Spec; 12] = [
-    spec("swapon", &[]),
-    spec("swapoff", &[Arg::Dev]),
-    spec("mmap", &[Arg::Pages, Arg::Huge]),
-    spec("fork", &[Arg::Mm]),
-    spec("swapout", &[Arg::Mm, Arg::Pte]),
-    spec("reclaim", &[Arg::Dev, Arg::Offset]),
-    spec("swapin", &[Arg::Mm, Arg::Pte, Arg::Write]),
-    spec("zap", &[Arg::Mm, Arg::Pte]),
-    spec("exit", &[Arg::Mm]),
-    spec("shmem-write", &[Arg::File, Arg::Index]),
-    spec("shmem-writepage", &[Arg::File, Arg::Index]),
-    spec("shmem-truncate", &[Arg::File]),
-];
-
-/// The names of every operation, in [`Op`]'s declaration order.
-pub fn op_names() -> Vec<&'static str> {
-    SPECS.iter().map(|s| s.name).collect()
-}
-
-impl Spec {
+impl Kind {
     /// `swapin mm=0..=255 pte=0..=255 [write]`.
-    fn usage(&self) -> String {
+    pub fn usage(&self) -> String {
         let mut s = self.name.to_string();
         for a in self.args {
-            if self.name == "mmap" && *a == Arg::Huge {
-                s.push_str(" | mmap huge");
+            if self.alternatives && a.is_flag() {
+                s.push_str(&format!(" | {} {}", self.name, a.key()));
             } else if a.is_flag() {
                 s.push_str(&format!(" [{}]", a.key()));
             } else {
@@ -125,207 +149,182 @@ impl Spec {
     }
 }
 
-/// The edit distance of two short words, for "did you mean".
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
+const fn flag(b: u8) -> bool {
+    b & 1 == 1
 }
 
-/// ` (did you mean "x"?)` when one candidate is close to `word`.
-fn suggestion<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> String {
-    candidates
-        .map(|c| (distance(word, c), c))
-        .filter(|&(d, c)| d <= 2 && d < c.len())
-        .min()
-        .map(|(_, c)| format!(" (did you mean \"{c}\"?)"))
-        .unwrap_or_default()
+/// Every operation kind, in [`Op`]'s declaration order (the kind numbers of the byte codec).
+///
+/// The set-up weights favour `swapon` and what creates swap state (`shmem-write`,
+/// `shmem-writepage`, `mmap`, `swapout`), the CPU weights `swapoff`, `shmem-truncate`, `exit`
+/// (swarm-style, towards what the swap races need); every kind stays reachable from both.
+pub const KINDS: [Kind; NR_KINDS] = [
+    Kind {
+        name: "swapon",
+        kernel: "swapon(): a new device in the first free swap_info[] slot",
+        args: &[],
+        alternatives: false,
+        setup_weight: 40,
+        cpu_weight: 12,
+        make: |_| Op::Swapon,
+    },
+    Kind {
+        name: "swapoff",
+        kernel: "swapoff() → try_to_unuse()",
+        args: &[Arg::Dev],
+        alternatives: false,
+        setup_weight: 8,
+        cpu_weight: 48,
+        make: |[a, _, _]| Op::Swapoff { dev: a },
+    },
+    Kind {
+        name: "mmap",
+        kernel: "a new process with anon pages, or one cluster-size large folio",
+        args: &[Arg::Pages, Arg::Huge],
+        alternatives: true,
+        setup_weight: 24,
+        cpu_weight: 8,
+        make: |[a, b, _]| Op::Mmap {
+            pages: a,
+            huge: flag(b),
+        },
+    },
+    Kind {
+        name: "fork",
+        kernel: "fork(): a child sharing every page and swap entry",
+        args: &[Arg::Mm],
+        alternatives: false,
+        setup_weight: 12,
+        cpu_weight: 12,
+        make: |[a, _, _]| Op::Fork { mm: a },
+    },
+    Kind {
+        name: "swapout",
+        kernel: "reclaim swaps out a folio (it stays in the swap cache)",
+        args: &[Arg::Mm, Arg::Pte],
+        alternatives: false,
+        setup_weight: 28,
+        cpu_weight: 20,
+        make: |[a, b, _]| Op::SwapOut { mm: a, pte: b },
+    },
+    Kind {
+        name: "reclaim",
+        kernel: "reclaim drops a clean, unmapped swap-cache folio",
+        args: &[Arg::Dev, Arg::Offset],
+        alternatives: false,
+        setup_weight: 12,
+        cpu_weight: 16,
+        make: |[a, b, _]| Op::Reclaim { dev: a, offset: b },
+    },
+    Kind {
+        name: "swapin",
+        kernel: "a page fault on a swap PTE: do_swap_page()",
+        args: &[Arg::Mm, Arg::Pte, Arg::Write],
+        alternatives: false,
+        setup_weight: 12,
+        cpu_weight: 20,
+        make: |[a, b, c]| Op::SwapIn {
+            mm: a,
+            pte: b,
+            write: flag(c),
+        },
+    },
+    Kind {
+        name: "zap",
+        kernel: "madvise(MADV_DONTNEED) of one page: zap_pte_range()",
+        args: &[Arg::Mm, Arg::Pte],
+        alternatives: false,
+        setup_weight: 12,
+        cpu_weight: 20,
+        make: |[a, b, _]| Op::Zap { mm: a, pte: b },
+    },
+    Kind {
+        name: "exit",
+        kernel: "the process exits: exit_mmap() → zap_pte_range() for every PTE",
+        args: &[Arg::Mm],
+        alternatives: false,
+        setup_weight: 8,
+        cpu_weight: 32,
+        make: |[a, _, _]| Op::Exit { mm: a },
+    },
+    Kind {
+        name: "shmem-write",
+        kernel: "a write to a tmpfs file page (allocates it)",
+        args: &[Arg::File, Arg::Index],
+        alternatives: false,
+        setup_weight: 40,
+        cpu_weight: 12,
+        make: |[a, b, _]| Op::ShmemWrite { file: a, index: b },
+    },
+    Kind {
+        name: "shmem-writepage",
+        kernel: "reclaim writes a tmpfs page to swap: shmem_writepage()",
+        args: &[Arg::File, Arg::Index],
+        alternatives: false,
+        setup_weight: 44,
+        cpu_weight: 16,
+        make: |[a, b, _]| Op::ShmemWritepage { file: a, index: b },
+    },
+    Kind {
+        name: "shmem-truncate",
+        kernel: "truncate() of a tmpfs file to 0: shmem_undo_range()",
+        args: &[Arg::File],
+        alternatives: false,
+        setup_weight: 16,
+        cpu_weight: 40,
+        make: |[a, _, _]| Op::ShmemTruncate { file: a },
+    },
+];
+
+/// The operation of kind `kind` (modulo [`NR_KINDS`]) with field bytes `a, b, c`.
+pub fn op_of(kind: u8, a: u8, b: u8, c: u8) -> Op {
+    (KINDS[kind as usize % NR_KINDS].make)([a, b, c])
 }
 
-/// Parses one operation, `name key=value … flag …`. The error says what was expected.
-pub fn parse_op(text: &str) -> Result<Op, String> {
-    let mut words = text.split_whitespace();
-    let Some(name) = words.next() else {
-        return Err("empty operation".into());
-    };
-    let Some(kind) = SPECS.iter().position(|s| s.name == name) else {
-        return Err(format!(
-            "unknown operation \"{name}\"{}; expected one of: {}",
-            suggestion(name, SPECS.iter().map(|s| s.name)),
-            SPECS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
-        ));
-    };
-    let spec = &SPECS[kind];
-    let mut values: [Option<u8>; 3] = [None; 3];
-    for word in words {
-        let (key, value) = match word.split_once('=') {
-            Some((k, v)) => (k, Some(v)),
-            None => (word, None),
-        };
-        let Some(slot) = spec.args.iter().position(|a| a.key() == key) else {
-            let expected = if spec.args.is_empty() {
-                format!("; {name} takes no arguments")
-            } else {
-                let hint = if key.parse::<u32>().is_ok() {
-                    "; arguments are named, e.g. "
-                } else {
-                    "; usage: "
-                };
-                let close = suggestion(key, spec.args.iter().map(|a| a.key()));
-                format!("{close}{hint}{}", spec.usage())
-            };
-            return Err(format!("{name}: unexpected argument \"{word}\"{expected}"));
-        };
-        let arg = spec.args[slot];
-        if values[slot].is_some() {
-            return Err(format!("{name}: argument {key} given twice"));
-        }
-        values[slot] = Some(match (arg.is_flag(), value) {
-            (true, None) => 1,
-            (true, Some(_)) => {
-                return Err(format!(
-                    "{name}: \"{key}\" is a flag, written alone without =value"
-                ));
-            }
-            (false, None) => {
-                return Err(format!(
-                    "{name}: argument \"{key}\" needs a value: {} ({})",
-                    arg.usage(),
-                    arg.meaning()
-                ));
-            }
-            (false, Some(v)) => number(name, arg, v)?,
-        });
-    }
-    build(kind, spec, values)
-}
-
-/// The value of `arg` written `v`, range-checked.
-fn number(name: &str, arg: Arg, v: &str) -> Result<u8, String> {
-    let key = arg.key();
-    let (lo, hi) = arg.range();
-    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!(
-            "{name}: {key}={v} is not a number; expected {}",
-            arg.usage()
-        ));
-    }
-    let n: u64 = v.parse().unwrap_or(u64::MAX);
-    if n < lo as u64 || n > hi as u64 {
-        return Err(format!(
-            "{name}: {key}={v} is out of range; expected {} ({})",
-            arg.usage(),
-            arg.meaning()
-        ));
-    }
-    Ok(n as u8)
-}
-
-/// The operation of kind `kind` from the argument values (flags are 0 or 1).
-fn build(kind: usize, spec: &Spec, v: [Option<u8>; 3]) -> Result<Op, String> {
-    let name = spec.name;
-    if kind == 2 {
-        return match (v[0], v[1]) {
-            (Some(pages), None) => Ok(Op::Mmap {
-                pages: pages - 1,
-                huge: false,
-            }),
-            (None, Some(_)) => Ok(Op::Mmap {
-                pages: 0,
-                huge: true,
-            }),
-            (Some(_), Some(_)) => Err(format!(
-                "mmap: give pages=N or huge, not both (a huge folio is one cluster); usage: {}",
-                spec.usage()
-            )),
-            (None, None) => Err(format!("mmap: missing argument; usage: {}", spec.usage())),
-        };
-    }
-    let mut req = [0u8; 3];
-    for (i, arg) in spec.args.iter().enumerate() {
-        req[i] = match v[i] {
-            Some(x) => x,
-            None if arg.is_flag() => 0,
-            None => {
-                return Err(format!(
-                    "{name}: missing argument {} ({}); usage: {}",
-                    arg.usage(),
-                    arg.meaning(),
-                    spec.usage()
-                ));
-            }
-        };
-    }
-    let [a, b, c] = req;
-    // The same field mapping as the fuzz input format (flags here are 0 or 1).
-    Ok(crate::program::bytes::op_of(kind as u8, a, b, c))
-}
-
-/// `op` in its canonical form: the fields that the harness takes modulo a fixed number
-/// (`dev`, `file`, `index`, `pages`; `pages` of a huge `mmap`, which it ignores, is 0) reduced.
-/// The harness runs both forms identically; scenario text writes only canonical operations.
-pub fn normalize_op(op: &Op) -> Op {
-    let dev = |d: u8| d % MAX_SWAPFILES as u8;
-    let file = |f: u8| f % NR_FILES as u8;
-    let index = |i: u8| i % FILE_PAGES as u8;
+/// The kind and field bytes of `op` (a flag is 0 or 1): the inverse of [`op_of`].
+pub fn op_bytes(op: &Op) -> (u8, [u8; 3]) {
     match *op {
-        Op::Swapoff { dev: d } => Op::Swapoff { dev: dev(d) },
-        Op::Mmap { huge: true, .. } => Op::Mmap {
-            pages: 0,
-            huge: true,
-        },
-        Op::Mmap { pages, huge: false } => Op::Mmap {
-            pages: pages % MMAP_MAX_PAGES,
-            huge: false,
-        },
-        Op::Reclaim { dev: d, offset } => Op::Reclaim {
-            dev: dev(d),
-            offset,
-        },
-        Op::ShmemWrite { file: f, index: i } => Op::ShmemWrite {
-            file: file(f),
-            index: index(i),
-        },
-        Op::ShmemWritepage { file: f, index: i } => Op::ShmemWritepage {
-            file: file(f),
-            index: index(i),
-        },
-        Op::ShmemTruncate { file: f } => Op::ShmemTruncate { file: file(f) },
-        other => other,
+        Op::Swapon => (0, [0, 0, 0]),
+        Op::Swapoff { dev } => (1, [dev, 0, 0]),
+        Op::Mmap { pages, huge } => (2, [pages, huge.into(), 0]),
+        Op::Fork { mm } => (3, [mm, 0, 0]),
+        Op::SwapOut { mm, pte } => (4, [mm, pte, 0]),
+        Op::Reclaim { dev, offset } => (5, [dev, offset, 0]),
+        Op::SwapIn { mm, pte, write } => (6, [mm, pte, write.into()]),
+        Op::Zap { mm, pte } => (7, [mm, pte, 0]),
+        Op::Exit { mm } => (8, [mm, 0, 0]),
+        Op::ShmemWrite { file, index } => (9, [file, index, 0]),
+        Op::ShmemWritepage { file, index } => (10, [file, index, 0]),
+        Op::ShmemTruncate { file } => (11, [file, 0, 0]),
     }
 }
 
-/// `op` as scenario text, e.g. `swapin mm=1 pte=0 write` (of its canonical form).
-pub fn format_op(op: &Op) -> String {
-    match normalize_op(op) {
-        Op::Swapon => "swapon".into(),
-        Op::Swapoff { dev } => format!("swapoff dev={dev}"),
-        Op::Mmap { huge: true, .. } => "mmap huge".into(),
-        Op::Mmap { pages, .. } => format!("mmap pages={}", pages + 1),
-        Op::Fork { mm } => format!("fork mm={mm}"),
-        Op::SwapOut { mm, pte } => format!("swapout mm={mm} pte={pte}"),
-        Op::Reclaim { dev, offset } => format!("reclaim dev={dev} offset={offset}"),
-        Op::SwapIn { mm, pte, write } => {
-            format!(
-                "swapin mm={mm} pte={pte}{}",
-                if write { " write" } else { "" }
-            )
-        }
-        Op::Zap { mm, pte } => format!("zap mm={mm} pte={pte}"),
-        Op::Exit { mm } => format!("exit mm={mm}"),
-        Op::ShmemWrite { file, index } => format!("shmem-write file={file} index={index}"),
-        Op::ShmemWritepage { file, index } => {
-            format!("shmem-writepage file={file} index={index}")
-        }
-        Op::ShmemTruncate { file } => format!("shmem-truncate file={file}"),
+/// The kind of `op`.
+pub fn kind_of(op: &Op) -> &'static Kind {
+    &KINDS[op_bytes(op).0 as usize]
+}
+
+/// The names of every operation, in [`Op`]'s declaration order.
+pub fn op_names() -> Vec<&'static str> {
+    KINDS.iter().map(|k| k.name).collect()
+}
+
+/// `op` in its canonical form: every field reduced ([`Arg::reduce`]), and of alternatives
+/// with a flag set, the other fields 0 (`pages` of a huge `mmap`, which the runner ignores).
+/// The runner runs both forms identically; scenario text writes only canonical operations.
+pub fn normalize_op(op: &Op) -> Op {
+    let (k, mut f) = op_bytes(op);
+    let kind = &KINDS[k as usize];
+    for (i, arg) in kind.args.iter().enumerate() {
+        f[i] = arg.reduce(f[i]);
     }
+    let flag_set = |f: &[u8; 3]| kind.args.iter().zip(f).any(|(a, &v)| a.is_flag() && v != 0);
+    if kind.alternatives && flag_set(&f) {
+        for (i, arg) in kind.args.iter().enumerate() {
+            if !arg.is_flag() {
+                f[i] = 0;
+            }
+        }
+    }
+    (kind.make)(f)
 }

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use crate::engine::EngineConfig;
 use crate::model::harness::{Verdict, run_program};
 use crate::model::schedule::run_segments;
-use crate::model::{Bug, ModelConfig, Program, Variant};
+use crate::model::{Bug, ModelConfig, Variant};
+use crate::program::Program;
 use crate::program::file::{self, As, Kind};
 
 use super::report::signature;

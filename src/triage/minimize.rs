@@ -13,7 +13,8 @@ use crate::engine::{
     Deepening, DeepeningLimits, DeepeningProgress, EngineConfig, explore_deepening,
 };
 use crate::model::harness::{Verdict, execute, run_program};
-use crate::model::{Bug, ModelConfig, Program};
+use crate::model::{Bug, ModelConfig};
+use crate::program::Program;
 
 use super::report::signature;
 

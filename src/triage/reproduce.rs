@@ -10,9 +10,10 @@
 //! reported as such, never as clean.
 
 use crate::engine::EngineConfig;
+use crate::model::ModelConfig;
 use crate::model::harness::{Verdict, run_program};
 use crate::model::schedule::{Segment, run_segments, segments_of};
-use crate::model::{ModelConfig, Program};
+use crate::program::Program;
 
 use super::minimize::{MinimizeLimits, schedule_for};
 use super::report::signature;

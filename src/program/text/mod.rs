@@ -31,11 +31,14 @@
 mod parse;
 mod print;
 
-pub use super::ops::{MMAP_MAX_PAGES, format_op, normalize_op, op_names, parse_op};
+mod op;
+
+pub use op::{format_op, parse_op};
 pub use parse::parse;
 pub use print::{print, print_scenario};
 
-use crate::model::Program;
+use crate::program::Program;
+use crate::program::ops::normalize_op;
 
 /// A parsed scenario file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -88,7 +91,7 @@ impl std::error::Error for ScenarioError {}
 /// `program` with every operation in canonical form ([`normalize_op`]): the program that
 /// `parse(&print(program, ..))` gives back. The model runs it exactly as `program`.
 pub fn normalize(program: &Program) -> Program {
-    let ops = |list: &[crate::model::Op]| list.iter().map(normalize_op).collect();
+    let ops = |list: &[crate::program::Op]| list.iter().map(normalize_op).collect();
     Program {
         setup: ops(&program.setup),
         cpus: program.cpus.iter().map(|c| ops(c)).collect(),

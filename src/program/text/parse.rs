@@ -1,11 +1,11 @@
 //! Scenario text → [`Scenario`]: a line-oriented reader; every error names its line and the
 //! column of the word it is about.
 
+use super::op::parse_op;
 use super::{Scenario, ScenarioError};
 use crate::model::schedule::Segment;
-use crate::model::{Op, Program};
-use crate::program::ops::parse_op;
 use crate::program::{MAX_CPUS, MAX_OPS};
+use crate::program::{Op, Program};
 
 /// The section being read; sections come in this order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

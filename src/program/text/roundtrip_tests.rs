@@ -1,5 +1,6 @@
 use super::*;
 use crate::program::bytes::decode;
+use crate::program::ops::op_names;
 use crate::program::seeds;
 
 /// xorshift64*.
