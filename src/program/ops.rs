@@ -299,11 +299,6 @@ pub fn op_bytes(op: &Op) -> (u8, [u8; 3]) {
     }
 }
 
-/// The kind of `op`.
-pub fn kind_of(op: &Op) -> &'static Kind {
-    &KINDS[op_bytes(op).0 as usize]
-}
-
 /// The names of every operation, in [`Op`]'s declaration order.
 pub fn op_names() -> Vec<&'static str> {
     KINDS.iter().map(|k| k.name).collect()
