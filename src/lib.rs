@@ -6,12 +6,13 @@
 //! - [`cli`]: the command line: parses arguments, calls the library, prints;
 //! - [`fuzz`] and [`triage`]: searching for bugs; explaining them (reports, diagrams,
 //!   signatures, minimisation);
-//! - [`check`]: running a program under a schedule and classifying the result;
+//! - [`program`] and [`check`]: what a workload is (operations and programs, their byte and
+//!   text codecs, the seed programs, input file kinds); running a program under a schedule
+//!   and classifying the result;
 //! - [`model`]: the kernel's swap code, one Rust file per kernel file, kernel names;
 //! - [`engine`]: a schedule fuzzer and bounded explorer for any shuttle test; it knows nothing
 //!   of swap.
 //!
-//! [`input_file`] decides whether an input file is a scenario or raw fuzz bytes, and
 //! [`output_file`] writes results without losing or clobbering files.
 #![deny(missing_docs)]
 
@@ -19,8 +20,7 @@ pub mod check;
 pub mod cli;
 pub mod engine;
 pub mod fuzz;
-pub mod input_file;
 pub mod model;
 pub mod output_file;
-pub mod scenario;
+pub mod program;
 pub mod triage;

@@ -1,15 +1,16 @@
 //! Replays every file of `corpus/`: seed inputs per fuzz target (`corpus/<target>/`) and
-//! minimised crash reproducers (`corpus/crashes/`), all in the `swapfuzz::fuzz::input` format.
+//! minimised crash reproducers (`corpus/crashes/`), all in the `swapfuzz::program::bytes` format.
 //!
-//! Set `SWAPFUZZ_BLESS=1` to rewrite the seed files from `model::seeds::all()`.
+//! Set `SWAPFUZZ_BLESS=1` to rewrite the seed files from `program::seeds::all()`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use swapfuzz::check::run::Verdict;
-use swapfuzz::fuzz::encode;
 use swapfuzz::fuzz::oracle::verdict;
-use swapfuzz::model::{Variant, seeds};
+use swapfuzz::model::Variant;
+use swapfuzz::program::bytes::encode;
+use swapfuzz::program::seeds;
 
 /// The fuzz targets: directory name, variant, spinlocks are RCU readers.
 const TARGETS: [(&str, Variant, bool); 4] = [
@@ -74,14 +75,14 @@ fn seed_inputs_are_clean_on_fixed_and_never_an_error() {
 /// The crash reproducers: `corpus/crashes/NAME.scn` (program, the signature it must give, and
 /// its schedule) and `NAME.bin`, the same in the fuzz input format for libFuzzer
 /// (`scripts/fuzz-check`).
-fn crash_scenarios() -> Vec<(PathBuf, swapfuzz::scenario::Scenario)> {
+fn crash_scenarios() -> Vec<(PathBuf, swapfuzz::program::text::Scenario)> {
     let v: Vec<_> = files(&corpus().join("crashes"))
         .into_iter()
         .filter(|p| p.extension().is_some_and(|x| x == "scn"))
         .map(|p| {
             let text = fs::read_to_string(&p).unwrap();
-            let s =
-                swapfuzz::scenario::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            let s = swapfuzz::program::text::parse(&text)
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             (p, s)
         })
         .collect();
@@ -128,7 +129,7 @@ fn crash_reproducers_fail_buggy_with_their_signature_and_pass_fixed() {
             let mut t = s.clone();
             t.steps = Some(steps);
             t.schedule = None;
-            fs::write(&path, swapfuzz::scenario::print_scenario(&t)).unwrap();
+            fs::write(&path, swapfuzz::program::text::print_scenario(&t)).unwrap();
         }
         let schedule = s.schedule.clone().unwrap_or_default();
         match reproduce(
@@ -142,7 +143,7 @@ fn crash_reproducers_fail_buggy_with_their_signature_and_pass_fixed() {
             Reproduction::Rederived { got, schedule, .. } if bless => {
                 eprintln!("{name}: schedule re-derived (it gave {got})");
                 s.schedule = Some(schedule);
-                fs::write(&path, swapfuzz::scenario::print_scenario(&s)).unwrap();
+                fs::write(&path, swapfuzz::program::text::print_scenario(&s)).unwrap();
             }
             other => panic!(
                 "{name}: the stored schedule no longer gives {expect}: {other:?}\n\

@@ -61,7 +61,9 @@ fn cfg(variant: Variant, rcu_spinlocks: bool, preemptible: bool) -> ModelConfig 
 }
 
 fn program(text: &str) -> Program {
-    swapfuzz::scenario::parse(text).expect("scenario").program
+    swapfuzz::program::text::parse(text)
+        .expect("scenario")
+        .program
 }
 
 /// Same outcomes with and without the merged steps; returns them.

@@ -12,7 +12,8 @@ use shuttle::{Config, FailurePersistence, MaxSteps, Runner};
 use swapfuzz::check::run::{BugPanic, Verdict, execute};
 use swapfuzz::engine::{Exploration, ExploreLimits, explore, quiet_panics};
 use swapfuzz::model::kernel::kasan::BadKind;
-use swapfuzz::model::{Bug, BugKind, ModelConfig, Program, Variant, seeds};
+use swapfuzz::model::{Bug, BugKind, ModelConfig, Program, Variant};
+use swapfuzz::program::seeds;
 use swapfuzz::triage::report::title;
 
 fn cfg(variant: Variant, rcu_spinlocks: bool) -> ModelConfig {

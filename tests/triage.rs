@@ -4,8 +4,8 @@ use std::path::Path;
 
 use swapfuzz::check::run::{Verdict, run_program};
 use swapfuzz::engine::{EngineConfig, quiet_panics};
-use swapfuzz::fuzz::input::decode;
 use swapfuzz::model::{ModelConfig, Op, Variant};
+use swapfuzz::program::bytes::decode;
 use swapfuzz::triage::dedup::triage_dir;
 use swapfuzz::triage::minimize::{MinimizeLimits, minimize};
 use swapfuzz::triage::report::signature;

@@ -11,7 +11,8 @@
 //! ```
 //! use swapfuzz::check::{config, run::{Verdict, run_program}};
 //! use swapfuzz::engine::EngineConfig;
-//! use swapfuzz::model::{Variant, seeds};
+//! use swapfuzz::model::Variant;
+//! use swapfuzz::program::seeds;
 //!
 //! // The seed race's program, with no preemption: CPU0 truncates before CPU1's swapoff.
 //! let cfg = config::model(Variant::Fixed);

@@ -82,7 +82,7 @@ pub fn run(a: &BenchArgs) -> Result<u8, String> {
     }
     let mut strategies = Vec::new();
     for s in &a.strategies {
-        strategies.push(match s.as_str() {
+        let strategy = match s.as_str() {
             "hunt" => Strategy::Hunt,
             "random" => Strategy::Random,
             "pct2" => Strategy::Pct(2),
@@ -92,7 +92,11 @@ pub fn run(a: &BenchArgs) -> Result<u8, String> {
                     "unknown strategy {other:?}: expected hunt, random, pct2, pct3"
                 ));
             }
-        });
+        };
+        // Each strategy named runs once, in the order first named.
+        if !strategies.contains(&strategy) {
+            strategies.push(strategy);
+        }
     }
     if a.executions > 0 {
         let (eps, steps) = throughput(a.executions);

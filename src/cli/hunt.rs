@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use super::{EXIT_CLEAN, LayoutArgs, ModelArgs};
 use crate::fuzz::hunt::{HuntOptions, HuntResult, Progress, hunt};
-use crate::fuzz::input::decode;
 use crate::output_file;
-use crate::scenario::{Scenario, print_scenario};
+use crate::program::bytes::decode;
+use crate::program::text::{Scenario, print_scenario};
 use crate::triage::minimize::{MinimizeLimits, cpus_in_drawn_order, minimize};
 use crate::triage::report::signature;
 

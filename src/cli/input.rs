@@ -1,11 +1,11 @@
 //! The `--as scenario|bytes` option and the loading of a command's program; the decision of
-//! what a file is lives in [`crate::input_file`].
+//! what a file is lives in [`crate::program::file`].
 
 use std::sync::OnceLock;
 
 use clap::ValueEnum;
 
-use crate::input_file::{self, As, Input};
+use crate::program::file::{self, As, Input};
 
 /// `--as`: how to read an input file.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -37,5 +37,5 @@ pub fn how() -> As {
 
 /// Loads `arg`, a file or a built-in scenario name, as `--as` says.
 pub fn load(arg: &str) -> Result<Input, String> {
-    input_file::load(arg, how())
+    file::load(arg, how())
 }

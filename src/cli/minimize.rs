@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use super::replay::show;
 use super::{EXIT_BUG, LayoutArgs, ModelArgs};
-use crate::fuzz::input::encode;
-use crate::input_file::load_file;
 use crate::output_file::{self, Written};
+use crate::program::bytes::encode;
+use crate::program::file::load_file;
 use crate::triage::minimize::{MinimizeLimits, minimize};
 use crate::triage::report::signature;
 

@@ -1,11 +1,11 @@
 //! `swapfuzz scenarios` and `swapfuzz show FILE`.
 
 use super::EXIT_CLEAN;
-use crate::scenario;
+use crate::program::text;
 
 /// Lists the built-in scenarios, a line each.
 pub fn list() -> Result<u8, String> {
-    for (name, summary, _) in scenario::builtin() {
+    for (name, summary, _) in text::builtin() {
         println!("{name:<16} {summary}");
     }
     println!(
@@ -29,7 +29,7 @@ pub fn show(a: &ShowArgs) -> Result<u8, String> {
     let l = super::input::load(&a.input)?;
     if let Some(s) = l.scenario.as_ref().filter(|s| s.steps.is_some()) {
         // Already stated in steps: print it as it is.
-        print!("{}", scenario::print_scenario(s));
+        print!("{}", text::print_scenario(s));
         return Ok(EXIT_CLEAN);
     }
     let name = l.scenario.as_ref().and_then(|s| s.name.as_deref());
@@ -45,6 +45,6 @@ pub fn show(a: &ShowArgs) -> Result<u8, String> {
         s.schedule = None;
         s.expect = l.scenario.as_ref().and_then(|o| o.expect.clone());
     }
-    print!("{}", scenario::print_scenario(&s));
+    print!("{}", text::print_scenario(&s));
     Ok(EXIT_CLEAN)
 }

@@ -7,9 +7,9 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use super::{EXIT_BUG, EXIT_CLEAN, EXIT_ERROR, EXIT_NO_REPRO};
-use crate::fuzz::input::encode;
-use crate::input_file::load_file;
 use crate::output_file;
+use crate::program::bytes::encode;
+use crate::program::file::load_file;
 use crate::triage::dedup::{config_name, triage_dir_as};
 use crate::triage::minimize::{MinimizeLimits, minimize};
 

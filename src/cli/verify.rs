@@ -11,7 +11,7 @@ use crate::check::run::{Verdict, execute};
 use crate::engine::{
     Budget, Deepening, DeepeningLimits, DeepeningProgress, EngineConfig, explore_deepening,
 };
-use crate::scenario;
+use crate::program::text;
 
 /// Exit status of `verify` when a budget (`--time`, `--max-executions`) stopped it before the
 /// bound was exhausted: inconclusive, neither verified (0) nor a bug (1) nor bad usage (2).
@@ -199,7 +199,7 @@ pub fn run(a: &VerifyArgs) -> Result<u8, String> {
                 "BUG after {} schedules ({secs:.2} s), with {pre} preemption(s). Reproducer:\n",
                 c.executions
             );
-            print!("{}", scenario::print(&l.program, Some(&c.schedule), None));
+            print!("{}", text::print(&l.program, Some(&c.schedule), None));
             println!();
             show(
                 &l.program,

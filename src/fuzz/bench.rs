@@ -14,7 +14,8 @@ use super::hunt::{HuntOptions, HuntResult, hunt};
 use super::rng::Rng;
 use crate::check::run::{BugPanic, execute};
 use crate::engine::{EngineConfig, quiet_panics, run_batch, run_with_scheduler};
-use crate::model::{Bug, ModelConfig, Op, Program, Variant};
+use crate::model::{Bug, ModelConfig, Variant};
+use crate::program::{Op, Program};
 
 /// Executions each baseline scheduler runs per generated program (one shuttle runner each).
 pub const ITERS_PER_PROGRAM: usize = 16;

@@ -6,11 +6,11 @@
 //! swap state (a tmpfs page written and written back, or an anon page swapped out), since every
 //! swap race needs a device with entries in use. Every kind stays reachable everywhere.
 
-use super::input::{NR_KINDS, op_bytes, op_of};
 use super::rng::Rng;
 use crate::engine::STAY_THRESHOLD;
-use crate::model::program::{MAX_CPUS, MAX_OPS};
-use crate::model::{Op, Program};
+use crate::program::ops::{NR_KINDS, op_bytes, op_of};
+use crate::program::{MAX_CPUS, MAX_OPS};
+use crate::program::{Op, Program};
 
 /// Longest schedule the generator makes.
 pub const MAX_SCHEDULE: usize = 256;
@@ -242,3 +242,7 @@ pub fn mutate_schedule(rng: &mut Rng, s: &mut Vec<u8>) {
         _ => s.truncate(at.max(1)),
     }
 }
+
+#[cfg(test)]
+#[path = "generate_tests.rs"]
+mod tests;

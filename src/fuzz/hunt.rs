@@ -1,5 +1,5 @@
 //! The stand-alone search on stable Rust: generates and mutates inputs (in the
-//! [`input`](super::input) format), runs them in batches in one shuttle runner, and stops at the
+//! [`input`](crate::program::bytes) format), runs them in batches in one shuttle runner, and stops at the
 //! first kernel bug.
 //!
 //! Each round builds a batch of candidates: fresh ones from the biased [generator](super::generate),
@@ -15,15 +15,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::generate::{self, MAX_SCHEDULE};
-use super::input::{decode, encode};
 use super::rng::Rng;
+use crate::program::bytes::{decode, encode};
 use shuttle::scheduler::PctScheduler;
 
 use crate::check::run::{Verdict, execute, run_program};
 use crate::engine::{
     EngineConfig, Recording, decisions_to_bytes, quiet_panics, run_batch, run_with_scheduler,
 };
-use crate::model::{Bug, ModelConfig, Program, Variant};
+use crate::model::{Bug, ModelConfig, Variant};
+use crate::program::Program;
 
 /// Executions per batch (one shuttle runner).
 const BATCH: usize = 128;
@@ -85,7 +86,7 @@ pub struct Progress {
 pub enum HuntResult {
     /// A kernel bug.
     Found {
-        /// The reproducer, in the [`input`](super::input) format.
+        /// The reproducer, in the [`input`](crate::program::bytes) format.
         input: Vec<u8>,
         /// Executions up to and including the failing one.
         executions: u64,
@@ -105,7 +106,7 @@ pub enum HuntResult {
     Error {
         /// What failed.
         message: String,
-        /// The input, in the [`input`](super::input) format.
+        /// The input, in the [`input`](crate::program::bytes) format.
         input: Vec<u8>,
         /// Executions up to and including the failing one.
         executions: u64,
@@ -262,7 +263,11 @@ impl Hunter {
             .program
             .cpus
             .iter()
-            .map(|ops| ops.iter().map(|op| super::input::op_bytes(op).0).collect())
+            .map(|ops| {
+                ops.iter()
+                    .map(|op| crate::program::ops::op_bytes(op).0)
+                    .collect()
+            })
             .collect();
         std::hash::Hash::hash(&(shape, bucket(switches)), &mut h);
         if self.seen.insert(std::hash::Hasher::finish(&h)) {

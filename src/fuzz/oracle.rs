@@ -7,10 +7,10 @@
 
 use once_cell::sync::Lazy;
 
-use super::input::decode;
 use crate::check::run::{Verdict, run_program};
 use crate::engine::{EngineConfig, quiet_panics};
 use crate::model::{ModelConfig, Variant};
+use crate::program::bytes::decode;
 
 /// Environment variable that overrides a target's "spinlocks are RCU readers" switch:
 /// `1`/`on`/`true` or `0`/`off`/`false`. Read once per process.
@@ -98,8 +98,9 @@ macro_rules! swapfuzz_target {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fuzz::input::encode;
-    use crate::model::seeds;
+    use crate::program::bytes::encode;
+    use crate::program::seeds;
+    use crate::program::text::normalize;
 
     #[test]
     fn check_gives_the_title_and_signature() {
@@ -123,5 +124,48 @@ mod tests {
         );
         assert!(msg.contains("\nswapfuzz signature: "), "{msg}");
         check(&racy, Variant::Fixed, true).unwrap();
+    }
+
+    /// xorshift64*.
+    fn next(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn random_bytes(st: &mut u64) -> Vec<u8> {
+        let len = (next(st) % 300) as usize;
+        (0..len).map(|_| (next(st) >> 24) as u8).collect()
+    }
+
+    /// The canonical form runs exactly as the original: same decisions, same verdict.
+    #[test]
+    fn normalization_keeps_behaviour() {
+        crate::engine::quiet_panics();
+        let mut st = 0x5eed_u64;
+        let engine = EngineConfig::default();
+        let mut compared = 0;
+        while compared < 150 {
+            let d = decode(&random_bytes(&mut st));
+            let canonical = normalize(&d.program);
+            if canonical == d.program {
+                continue;
+            }
+            compared += 1;
+            let variant = [Variant::Buggy, Variant::Fixed][compared % 2];
+            let cfg = ModelConfig {
+                variant,
+                rcu_spinlocks: compared % 3 != 0,
+                preemptible: true,
+                record: true,
+                all_points: false,
+            };
+            let (v1, e1) = run_program(&d.program, cfg, &d.schedule, &engine);
+            let (v2, e2) = run_program(&canonical, cfg, &d.schedule, &engine);
+            assert_eq!(v1, v2, "{}", d.program);
+            assert_eq!(e1.decisions, e2.decisions, "{}", d.program);
+            assert_eq!(e1.steps, e2.steps);
+        }
     }
 }

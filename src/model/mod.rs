@@ -13,7 +13,6 @@ pub mod invariants;
 pub mod kernel;
 pub mod memory;
 pub mod program;
-pub mod seeds;
 pub mod shmem;
 pub mod swap_slots;
 pub mod swap_state;

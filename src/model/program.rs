@@ -1,6 +1,9 @@
-//! A program for the model: set-up operations run one after another on the set-up CPU, then
-//! each CPU's operation list, all CPUs concurrently. Operations name objects by small numbers
-//! taken modulo what exists when they run, so every program is valid.
+//! What the model runs: an [`Op`] is one kernel path with its arguments, a [`Program`] the
+//! set-up operations (run one after another on the set-up CPU), then each CPU's operation
+//! list, all CPUs concurrently. Operations name objects by small numbers taken modulo what
+//! exists when they run, so every program is valid. The sizes of the model's world that those
+//! numbers wrap at are here too. The vocabulary around these types (names, codecs, limits of a
+//! program, seeds) is the `program` layer above the model.
 
 use arbitrary::Arbitrary;
 
@@ -10,10 +13,6 @@ pub const MAX_MMS: usize = 6;
 pub const NR_FILES: usize = 2;
 /// Pages per shmem file.
 pub const FILE_PAGES: usize = 4;
-/// Most CPUs.
-pub const MAX_CPUS: usize = 4;
-/// Most operations per CPU, and in the set-up.
-pub const MAX_OPS: usize = 12;
 
 /// One operation: a system call or a kernel activity, named by what the kernel calls.
 #[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -100,46 +99,4 @@ pub struct Program {
     pub setup: Vec<Op>,
     /// One operation list per CPU (2–4 CPUs).
     pub cpus: Vec<Vec<Op>>,
-}
-
-impl std::fmt::Display for Op {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match *self {
-            Op::Swapon => write!(f, "swapon"),
-            Op::Swapoff { dev } => write!(f, "swapoff {dev}"),
-            Op::Mmap { pages, huge: false } => write!(f, "mmap {pages}"),
-            Op::Mmap { huge: true, .. } => write!(f, "mmap huge"),
-            Op::Fork { mm } => write!(f, "fork mm{mm}"),
-            Op::SwapOut { mm, pte } => write!(f, "swapout mm{mm} {pte}"),
-            Op::Reclaim { dev, offset } => write!(f, "reclaim {dev} {offset}"),
-            Op::SwapIn { mm, pte, write } => {
-                write!(
-                    f,
-                    "swapin mm{mm} {pte}{}",
-                    if write { " write" } else { "" }
-                )
-            }
-            Op::Zap { mm, pte } => write!(f, "zap mm{mm} {pte}"),
-            Op::Exit { mm } => write!(f, "exit mm{mm}"),
-            Op::ShmemWrite { file, index } => write!(f, "shmem-write {file} {index}"),
-            Op::ShmemWritepage { file, index } => write!(f, "shmem-writepage {file} {index}"),
-            Op::ShmemTruncate { file } => write!(f, "shmem-truncate {file}"),
-        }
-    }
-}
-
-impl std::fmt::Display for Program {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let list = |ops: &[Op]| {
-            ops.iter()
-                .map(|o| o.to_string())
-                .collect::<Vec<_>>()
-                .join("; ")
-        };
-        writeln!(f, "setup: {}", list(&self.setup))?;
-        for (c, ops) in self.cpus.iter().enumerate() {
-            writeln!(f, "cpu{c}: {}", list(ops))?;
-        }
-        Ok(())
-    }
 }

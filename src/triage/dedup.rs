@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use crate::check::run::{Verdict, run_program};
 use crate::check::steps::run_segments;
 use crate::engine::EngineConfig;
-use crate::input_file::{self, As, Kind};
-use crate::model::{Bug, ModelConfig, Program, Variant};
+use crate::model::{Bug, ModelConfig, Variant};
+use crate::program::Program;
+use crate::program::file::{self, As, Kind};
 
 use super::report::{signature, title};
 
@@ -80,7 +81,7 @@ pub struct Triage {
 
 /// What the entry `path` of a crash directory is, run under every configuration when it is a
 /// crash file. Hidden files (`.name`) are skipped. With [`As::Auto`], crash files are the files
-/// [`input_file`] reads as raw bytes; scenario and other text files are skipped
+/// [`file`] reads as raw bytes; scenario and other text files are skipped
 /// (`As::Scenario` runs them as scenarios).
 pub fn classify_file(path: &Path, how: As) -> FileVerdict {
     if path
@@ -104,13 +105,13 @@ pub fn classify_file(path: &Path, how: As) -> FileVerdict {
         }
         Ok(_) => {}
     }
-    let data = match input_file::read(path) {
+    let data = match file::read(path) {
         Ok(d) => d,
         Err(e) => return FileVerdict::Corrupt(e),
     };
     let text = "a text file, not a crash file (pass --as scenario to triage scenario files, \
                 --as bytes if it is a raw fuzz input)";
-    let input = input_file::from_data(path, &data, how);
+    let input = file::from_data(path, &data, how);
     // A scenario that names its bug (`expect:`, as hunt writes them) is a reproducer.
     if let Ok(i) = &input
         && let Some(s) = &i.scenario
@@ -169,7 +170,7 @@ fn classify_with(_program: &Program, run: impl Fn(ModelConfig) -> Verdict) -> Fi
 }
 
 /// Classifies every entry of `dir` (sorted by name), files read by the rule of
-/// [`input_file`], and groups the bugs.
+/// [`file`], and groups the bugs.
 pub fn triage_dir(dir: &Path) -> Result<Triage, String> {
     triage_dir_as(dir, As::Auto)
 }

@@ -6,7 +6,7 @@ use crate::check::run::{Verdict, run_program};
 use crate::check::steps::run_segments;
 use crate::engine::{EngineConfig, decisions_to_bytes};
 use crate::model::{ModelConfig, Program};
-use crate::scenario::Scenario;
+use crate::program::text::Scenario;
 
 use super::minimize::MinimizeLimits;
 use super::reproduce::{Reproduction, reproduce};
@@ -45,7 +45,7 @@ pub fn explain(
     let (verdict, exec) = run_program(program, cfg, schedule, &EngineConfig::default());
     let mut text = format!(
         "Program:\n{}\n",
-        crate::scenario::print(program, None, None)
+        crate::program::text::print(program, None, None)
     );
     let ending = match verdict {
         Verdict::Clean => {

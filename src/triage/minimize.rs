@@ -13,7 +13,8 @@ use crate::check::run::{Verdict, execute, run_program};
 use crate::engine::{
     Deepening, DeepeningLimits, DeepeningProgress, EngineConfig, explore_deepening,
 };
-use crate::model::{Bug, ModelConfig, Program};
+use crate::model::{Bug, ModelConfig};
+use crate::program::Program;
 
 use super::report::signature;
 
@@ -296,7 +297,7 @@ pub fn minimize(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::seeds;
+    use crate::program::seeds;
 
     #[test]
     fn the_cpu_that_acts_first_becomes_cpu0() {

@@ -12,7 +12,8 @@
 use crate::check::run::{Verdict, run_program};
 use crate::check::steps::{Segment, run_segments, segments_of};
 use crate::engine::EngineConfig;
-use crate::model::{ModelConfig, Program};
+use crate::model::ModelConfig;
+use crate::program::Program;
 
 use super::minimize::{MinimizeLimits, schedule_for};
 use super::report::signature;
@@ -109,10 +110,10 @@ pub fn as_scenario(
     bytes: &[u8],
     cfg: ModelConfig,
     name: Option<&str>,
-) -> crate::scenario::Scenario {
+) -> crate::program::text::Scenario {
     let got = outcome(program, bytes, cfg);
     let steps = segments_for(program, cfg, bytes);
-    crate::scenario::Scenario {
+    crate::program::text::Scenario {
         name: name.map(str::to_string),
         description: Vec::new(),
         program: program.clone(),
@@ -125,7 +126,7 @@ pub fn as_scenario(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::seeds;
+    use crate::program::seeds;
 
     #[test]
     fn a_stale_schedule_is_rederived_and_a_wrong_expectation_is_lost() {

@@ -1,6 +1,6 @@
 //! The three scenarios of the LKML thread (docs/model.md#the-three-races) as fixed programs.
 
-use super::program::{Op, Program};
+use super::{Op, Program};
 
 /// (c) Huang Ying's shmem race: a tmpfs page is in swap (`SWAP_MAP_SHMEM`) and its folio still
 /// in the swap cache; CPU0 truncates the file while CPU1 runs swapoff.

@@ -1,11 +1,11 @@
 //! Scenario text → [`Scenario`]: a line-oriented reader; every error names its line and the
 //! column of the word it is about.
 
-use super::ops::parse_op;
+use super::op::parse_op;
 use super::{Scenario, ScenarioError};
 use crate::model::events::Segment;
-use crate::model::program::{MAX_CPUS, MAX_OPS};
-use crate::model::{Op, Program};
+use crate::program::{MAX_CPUS, MAX_OPS};
+use crate::program::{Op, Program};
 
 /// The section being read; sections come in this order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -196,12 +196,13 @@ impl Reader {
                     }
                 }
                 _ => {
-                    let hint =
-                        if super::ops::op_names().contains(&h.split(' ').next().unwrap_or("")) {
-                            " (operation arguments are written key=value, e.g. swapoff dev=0)"
-                        } else {
-                            ""
-                        };
+                    let hint = if crate::program::ops::op_names()
+                        .contains(&h.split(' ').next().unwrap_or(""))
+                    {
+                        " (operation arguments are written key=value, e.g. swapoff dev=0)"
+                    } else {
+                        ""
+                    };
                     return Err(format!(
                         "unknown section \"{h}:\"{hint}; expected one of: {}",
                         headers()

@@ -1,8 +1,7 @@
 use super::*;
-use crate::check::run::run_program;
-use crate::engine::EngineConfig;
-use crate::fuzz::input::decode;
-use crate::model::{ModelConfig, Variant, seeds};
+use crate::program::bytes::decode;
+use crate::program::ops::op_names;
+use crate::program::seeds;
 
 /// xorshift64*.
 fn next(state: &mut u64) -> u64 {
@@ -95,36 +94,6 @@ fn whole_scenarios_roundtrip_with_their_description() {
     }
 }
 
-/// The canonical form runs exactly as the original: same decisions, same verdict.
-#[test]
-fn normalization_keeps_behaviour() {
-    crate::engine::quiet_panics();
-    let mut st = 0x5eed_u64;
-    let engine = EngineConfig::default();
-    let mut compared = 0;
-    while compared < 150 {
-        let d = decode(&random_bytes(&mut st));
-        let canonical = normalize(&d.program);
-        if canonical == d.program {
-            continue;
-        }
-        compared += 1;
-        let variant = [Variant::Buggy, Variant::Fixed][compared % 2];
-        let cfg = ModelConfig {
-            variant,
-            rcu_spinlocks: compared % 3 != 0,
-            preemptible: true,
-            record: true,
-            all_points: false,
-        };
-        let (v1, e1) = run_program(&d.program, cfg, &d.schedule, &engine);
-        let (v2, e2) = run_program(&canonical, cfg, &d.schedule, &engine);
-        assert_eq!(v1, v2, "{}", d.program);
-        assert_eq!(e1.decisions, e2.decisions, "{}", d.program);
-        assert_eq!(e1.steps, e2.steps);
-    }
-}
-
 #[test]
 fn builtins_are_the_seeds() {
     let b = builtin();
@@ -182,7 +151,7 @@ fn load_reads_files_and_explains_failures() {
 
 #[test]
 fn the_format_documentation_covers_every_operation() {
-    let readme = include_str!("../../scenarios/README.md");
+    let readme = include_str!("../../../scenarios/README.md");
     for name in op_names() {
         assert!(readme.contains(&format!("`{name}")), "README lacks {name}");
     }

@@ -1,6 +1,6 @@
 use super::*;
-use crate::model::Op;
-use crate::model::program::MAX_OPS;
+use crate::program::MAX_OPS;
+use crate::program::Op;
 
 /// The error of `text`, which must not parse.
 fn err(text: &str) -> ScenarioError {

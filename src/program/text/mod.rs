@@ -17,10 +17,10 @@
 //! ```
 //!
 //! [`parse`] reads it, [`print`] writes it, [`load`] finds a file or a built-in scenario
-//! ([`builtin`]: the files of `scenarios/`, which are the programs of [`crate::model::seeds`]).
+//! ([`builtin`]: the files of `scenarios/`, which are the programs of [`crate::program::seeds`]).
 //!
 //! ```
-//! use swapfuzz::scenario;
+//! use swapfuzz::program::text as scenario;
 //! let s = scenario::parse("setup: swapon\ncpu0: swapoff dev=0\ncpu1:\n  exit mm=0\n").unwrap();
 //! assert_eq!(s.program.cpus.len(), 2);
 //! assert_eq!(scenario::parse(&scenario::print(&s.program, None, None)).unwrap(), s);
@@ -28,15 +28,17 @@
 //! assert!(e.to_string().starts_with("line 2, column 3: unknown operation \"swapof\""));
 //! ```
 
-mod ops;
 mod parse;
 mod print;
 
-pub use ops::{MMAP_MAX_PAGES, format_op, normalize_op, op_names, parse_op};
+mod op;
+
+pub use op::{format_op, parse_op};
 pub use parse::parse;
 pub use print::{print, print_scenario};
 
-use crate::model::Program;
+use crate::program::Program;
+use crate::program::ops::normalize_op;
 
 /// A parsed scenario file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -89,7 +91,7 @@ impl std::error::Error for ScenarioError {}
 /// `program` with every operation in canonical form ([`normalize_op`]): the program that
 /// `parse(&print(program, ..))` gives back. The model runs it exactly as `program`.
 pub fn normalize(program: &Program) -> Program {
-    let ops = |list: &[crate::model::Op]| list.iter().map(normalize_op).collect();
+    let ops = |list: &[crate::program::Op]| list.iter().map(normalize_op).collect();
     Program {
         setup: ops(&program.setup),
         cpus: program.cpus.iter().map(|c| ops(c)).collect(),
@@ -100,10 +102,10 @@ pub fn normalize(program: &Program) -> Program {
 const BUILTIN: [(&str, &str); 3] = [
     (
         "shmem-truncate",
-        include_str!("../../scenarios/shmem-truncate.scn"),
+        include_str!("../../../scenarios/shmem-truncate.scn"),
     ),
-    ("thp-exit", include_str!("../../scenarios/thp-exit.scn")),
-    ("zap-4k", include_str!("../../scenarios/zap-4k.scn")),
+    ("thp-exit", include_str!("../../../scenarios/thp-exit.scn")),
+    ("zap-4k", include_str!("../../../scenarios/zap-4k.scn")),
 ];
 
 /// The first line of the top comment block of `text`.
@@ -126,15 +128,15 @@ pub fn builtin() -> Vec<(&'static str, &'static str, String)> {
 }
 
 /// A scenario by file path or built-in name: an existing file is read (as
-/// [`crate::input_file::read`] reads: regular files of at most 1 MiB) and parsed (errors
+/// [`crate::program::file::read`] reads: regular files of at most 1 MiB) and parsed (errors
 /// prefixed with its path; a file without a `name:` line is named after its stem), otherwise
 /// the built-in of that name; otherwise an error listing the built-in names.
 pub fn load(name_or_path: &str) -> Result<Scenario, String> {
     let path = std::path::Path::new(name_or_path);
     if path.exists() {
-        let data = crate::input_file::read(path)?;
-        let mut s =
-            crate::input_file::parse_scenario(&data).map_err(|e| format!("{name_or_path}: {e}"))?;
+        let data = crate::program::file::read(path)?;
+        let mut s = crate::program::file::parse_scenario(&data)
+            .map_err(|e| format!("{name_or_path}: {e}"))?;
         if s.name.is_none() {
             s.name = path.file_stem().map(|n| n.to_string_lossy().into_owned());
         }

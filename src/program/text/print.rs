@@ -1,9 +1,9 @@
 //! [`Program`] → scenario text: the inverse of [`super::parse`].
 
 use super::Scenario;
-use super::ops::format_op;
+use super::op::format_op;
 use super::parse::valid_name;
-use crate::model::{Op, Program};
+use crate::program::{Op, Program};
 
 /// Schedule bytes per line.
 const HEX_PER_LINE: usize = 32;
@@ -91,4 +91,11 @@ pub fn print_scenario(s: &Scenario) -> String {
         }
     }
     out
+}
+
+impl std::fmt::Display for Program {
+    /// The program as scenario text ([`print`], without schedule or name).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&print(self, None, None))
+    }
 }

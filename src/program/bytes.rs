@@ -1,4 +1,5 @@
-//! The one input format of every fuzzer of swapfuzz: bytes → a [`Program`] and schedule bytes.
+//! The byte codec of programs: the one input format of every fuzzer of swapfuzz, bytes → a
+//! [`Program`] and schedule bytes, and back.
 //!
 //! # Byte layout
 //!
@@ -13,8 +14,8 @@
 //!   w[2 .. 2+c]      CPU i's length   = 1 + w[2+i] % MAX_OPS   (1..=MAX_OPS), one byte per CPU
 //!   then 4 bytes per operation, set-up first, then CPU 0, CPU 1, …:
 //!     tag  a  b  c   kind = SETUP_KINDS[tag] or CPU_KINDS[tag] (a 256-entry weighted table)
-//!                    fields in declaration order, each one byte: a, b, c
-//!                    (u8 fields taken as is, bool fields = byte & 1; unused bytes ignored)
+//!                    fields = the kind's arguments in order, each one byte: a, b, c
+//!                    (numbers taken as is, flags = byte & 1; unused bytes ignored)
 //! ```
 //!
 //! Every byte string decodes, and nothing is an error: a byte past the end of the workload reads
@@ -22,33 +23,28 @@
 //! "defaults beat errors" rule. Fixed-width operation records keep mutations local: changing one
 //! byte changes one field of one operation, and the schedule part never reshapes the workload.
 //!
-//! The tag tables are weighted (swarm-style) towards what the swap races need: the set-up
-//! favours `swapon` and ops that create swap state (`shmem-write`, `shmem-writepage`, `mmap`,
-//! `swapout`), the CPUs favour `swapoff`, `shmem-truncate`, `exit`; every kind stays reachable
-//! from both tables.
+//! Kinds, their fields and the weights of the tag tables come from the table of operation
+//! kinds, [`super::ops::KINDS`].
 
-use crate::model::program::{MAX_CPUS, MAX_OPS};
-use crate::model::{Op, Program};
-
-/// Number of operation kinds ([`Op`]'s variants).
-pub const NR_KINDS: usize = 12;
+use super::ops::{KINDS, NR_KINDS, op_bytes, op_of};
+use super::{MAX_CPUS, MAX_OPS, Op, Program};
 
 /// Bytes per operation record.
 pub const OP_BYTES: usize = 4;
 
-/// Weights (summing to 256) of each kind, in [`Op`]'s declaration order, for set-up operations.
-const SETUP_WEIGHTS: [u16; NR_KINDS] = [40, 8, 24, 12, 28, 12, 12, 12, 8, 40, 44, 16];
-/// Weights (summing to 256) of each kind for the CPUs' operations.
-const CPU_WEIGHTS: [u16; NR_KINDS] = [12, 48, 8, 12, 20, 16, 20, 20, 32, 12, 16, 40];
-
-/// A 256-entry table tag → kind from weights.
-const fn table(weights: [u16; NR_KINDS]) -> [u8; 256] {
+/// A 256-entry table tag → kind from the kinds' set-up or CPU weights.
+const fn table(setup: bool) -> [u8; 256] {
     let mut t = [0u8; 256];
     let mut kind = 0;
     let mut at = 0;
     while kind < NR_KINDS {
+        let weight = if setup {
+            KINDS[kind].setup_weight
+        } else {
+            KINDS[kind].cpu_weight
+        };
         let mut w = 0;
-        while w < weights[kind] {
+        while w < weight {
             t[at] = kind as u8;
             at += 1;
             w += 1;
@@ -60,9 +56,9 @@ const fn table(weights: [u16; NR_KINDS]) -> [u8; 256] {
 }
 
 /// Tag byte → kind for set-up operations.
-pub const SETUP_KINDS: [u8; 256] = table(SETUP_WEIGHTS);
+pub const SETUP_KINDS: [u8; 256] = table(true);
 /// Tag byte → kind for CPU operations.
-pub const CPU_KINDS: [u8; 256] = table(CPU_WEIGHTS);
+pub const CPU_KINDS: [u8; 256] = table(false);
 
 /// A decoded input.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,49 +86,6 @@ impl Reader<'_> {
         let kind = kinds[self.byte() as usize];
         let [a, b, c] = [self.byte(), self.byte(), self.byte()];
         op_of(kind, a, b, c)
-    }
-}
-
-/// The operation of kind `kind` (index in [`Op`]'s declaration order) with field bytes `a, b, c`.
-pub fn op_of(kind: u8, a: u8, b: u8, c: u8) -> Op {
-    match kind as usize % NR_KINDS {
-        0 => Op::Swapon,
-        1 => Op::Swapoff { dev: a },
-        2 => Op::Mmap {
-            pages: a,
-            huge: b & 1 == 1,
-        },
-        3 => Op::Fork { mm: a },
-        4 => Op::SwapOut { mm: a, pte: b },
-        5 => Op::Reclaim { dev: a, offset: b },
-        6 => Op::SwapIn {
-            mm: a,
-            pte: b,
-            write: c & 1 == 1,
-        },
-        7 => Op::Zap { mm: a, pte: b },
-        8 => Op::Exit { mm: a },
-        9 => Op::ShmemWrite { file: a, index: b },
-        10 => Op::ShmemWritepage { file: a, index: b },
-        _ => Op::ShmemTruncate { file: a },
-    }
-}
-
-/// The kind and field bytes of `op`: the inverse of [`op_of`].
-pub fn op_bytes(op: &Op) -> (u8, [u8; 3]) {
-    match *op {
-        Op::Swapon => (0, [0, 0, 0]),
-        Op::Swapoff { dev } => (1, [dev, 0, 0]),
-        Op::Mmap { pages, huge } => (2, [pages, huge.into(), 0]),
-        Op::Fork { mm } => (3, [mm, 0, 0]),
-        Op::SwapOut { mm, pte } => (4, [mm, pte, 0]),
-        Op::Reclaim { dev, offset } => (5, [dev, offset, 0]),
-        Op::SwapIn { mm, pte, write } => (6, [mm, pte, write.into()]),
-        Op::Zap { mm, pte } => (7, [mm, pte, 0]),
-        Op::Exit { mm } => (8, [mm, 0, 0]),
-        Op::ShmemWrite { file, index } => (9, [file, index, 0]),
-        Op::ShmemWritepage { file, index } => (10, [file, index, 0]),
-        Op::ShmemTruncate { file } => (11, [file, 0, 0]),
     }
 }
 
@@ -219,5 +172,5 @@ pub fn clamp(program: &Program) -> Program {
 }
 
 #[cfg(test)]
-#[path = "input_tests.rs"]
+#[path = "bytes_tests.rs"]
 mod tests;

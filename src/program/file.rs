@@ -1,5 +1,5 @@
 //! What a command was given as its program: a scenario (text, the format of
-//! `scenarios/README.md`) or a fuzz input (raw bytes, the format of [`crate::fuzz::input`]).
+//! `scenarios/README.md`) or a fuzz input (raw bytes, the format of [`crate::program::bytes`]).
 //! This module is the one place that decides which, and the one place that reads input files.
 //!
 //! # Reading
@@ -22,7 +22,7 @@
 //!    mark at the start is allowed and ignored).
 //!
 //! A file read as a scenario that does not parse is an error naming the line and column; it is
-//! never run as bytes. Every reproducer swapfuzz writes with [`crate::fuzz::input::encode`] has a
+//! never run as bytes. Every reproducer swapfuzz writes with [`crate::program::bytes::encode`] has a
 //! control byte (the CPU count, 0..=2) at offset 1, so it is never mistaken for text; a raw fuzz
 //! input that happens to be printable and is not named like one needs `--as bytes`, which the
 //! error message says.
@@ -30,9 +30,9 @@
 use std::io::Read;
 use std::path::Path;
 
-use crate::fuzz::input::decode;
-use crate::model::Program;
-use crate::scenario::{self, Scenario};
+use crate::program::Program;
+use crate::program::bytes::decode;
+use crate::program::text::{self, Scenario};
 
 /// The largest input file read, in bytes.
 pub const MAX_INPUT_BYTES: u64 = 1 << 20;
@@ -99,7 +99,7 @@ pub fn load(arg: &str, how: As) -> Result<Input, String> {
     let path = Path::new(arg);
     let exists = std::fs::symlink_metadata(path).is_ok();
     if !exists && how != As::Bytes && !arg.contains('/') && path.extension().is_none() {
-        let s = scenario::load(arg)?;
+        let s = text::load(arg)?;
         return Ok(Input::from_scenario(s, Kind::BuiltIn));
     }
     load_file(path, how)
@@ -152,18 +152,18 @@ pub fn from_data(path: &Path, data: &[u8], how: As) -> Result<Input, String> {
 
 /// Parses scenario file contents: UTF-8 (an invalid byte is an error with its line and
 /// column), a leading byte-order mark ignored.
-pub fn parse_scenario(data: &[u8]) -> Result<Scenario, scenario::ScenarioError> {
+pub fn parse_scenario(data: &[u8]) -> Result<Scenario, text::ScenarioError> {
     let text = std::str::from_utf8(data).map_err(|e| {
         let good = &data[..e.valid_up_to()];
         let line_start = good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         let column = String::from_utf8_lossy(&good[line_start..]).chars().count() + 1;
-        scenario::ScenarioError {
+        text::ScenarioError {
             line: good.iter().filter(|&&b| b == b'\n').count() + 1,
             column,
             message: "not UTF-8 text: a scenario file is UTF-8".into(),
         }
     })?;
-    scenario::parse(text)
+    text::parse(text)
 }
 
 /// Whether `data` is text: no ASCII control character other than tab, line feed, form feed
@@ -280,5 +280,5 @@ fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
 }
 
 #[cfg(test)]
-#[path = "input_file_tests.rs"]
+#[path = "file_tests.rs"]
 mod tests;

@@ -1,6 +1,6 @@
 use super::*;
-use crate::fuzz::input::encode;
-use crate::model::seeds;
+use crate::program::bytes::encode;
+use crate::program::seeds;
 
 /// A fresh directory under the system's temporary directory.
 fn tmp(name: &str) -> std::path::PathBuf {

@@ -1,0 +1,325 @@
+//! The operation kinds: one table, [`KINDS`], that every codec and printer reads. A kind has
+//! its scenario-text name, the kernel path it drives, its named arguments (with their ranges),
+//! the weights the byte codec's tag tables give it, and how its three field bytes become an
+//! [`Op`]. Adding an operation means a variant of [`Op`], its body in the model's runner, and
+//! a row here (with its arm in [`op_bytes`]).
+
+use super::{FILE_PAGES, NR_FILES, Op};
+use crate::model::types::MAX_SWAPFILES;
+
+/// Most small pages of one `mmap pages=N` process: the runner maps `1 + pages % 4`.
+pub const MMAP_MAX_PAGES: u8 = 4;
+
+/// Number of operation kinds: the rows of [`KINDS`], the variants of [`Op`].
+pub const NR_KINDS: usize = 12;
+
+/// A named argument of an operation. Its value is one field byte of the operation: the
+/// arguments of a kind are its fields `a`, `b`, `c` in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arg {
+    /// `dev=`: a swap device, by type.
+    Dev,
+    /// `pages=`: small anon pages to map (written 1-based, stored 0-based).
+    Pages,
+    /// `huge`: one cluster-size large folio.
+    Huge,
+    /// `mm=`: a process.
+    Mm,
+    /// `pte=`: a PTE index in a process.
+    Pte,
+    /// `offset=`: a swap-cache folio of a device.
+    Offset,
+    /// `write`: a write fault.
+    Write,
+    /// `file=`: a tmpfs file.
+    File,
+    /// `index=`: a page index in a tmpfs file.
+    Index,
+}
+
+impl Arg {
+    /// The name in scenario text.
+    pub fn key(self) -> &'static str {
+        match self {
+            Arg::Dev => "dev",
+            Arg::Pages => "pages",
+            Arg::Huge => "huge",
+            Arg::Mm => "mm",
+            Arg::Pte => "pte",
+            Arg::Offset => "offset",
+            Arg::Write => "write",
+            Arg::File => "file",
+            Arg::Index => "index",
+        }
+    }
+
+    /// A flag: written alone (`write`), a bool field (the byte's low bit).
+    pub fn is_flag(self) -> bool {
+        matches!(self, Arg::Huge | Arg::Write)
+    }
+
+    /// The values accepted in scenario text, inclusive.
+    pub fn range(self) -> (u32, u32) {
+        match self {
+            Arg::Dev => (0, MAX_SWAPFILES as u32 - 1),
+            Arg::Pages => (1, MMAP_MAX_PAGES as u32),
+            Arg::File => (0, NR_FILES as u32 - 1),
+            Arg::Index => (0, FILE_PAGES as u32 - 1),
+            Arg::Mm | Arg::Pte | Arg::Offset => (0, u8::MAX as u32),
+            Arg::Huge | Arg::Write => (0, 1),
+        }
+    }
+
+    /// What scenario text writes for a field byte of 0: the field is `written - base`.
+    pub fn base(self) -> u8 {
+        u8::from(self == Arg::Pages)
+    }
+
+    /// The field byte in canonical form: reduced modulo what the runner takes it modulo
+    /// (a device, a file, a page index, a page count), unchanged otherwise (objects that are
+    /// counted when the operation runs).
+    pub fn reduce(self, v: u8) -> u8 {
+        match self {
+            Arg::Dev => v % MAX_SWAPFILES as u8,
+            Arg::Pages => v % MMAP_MAX_PAGES,
+            Arg::File => v % NR_FILES as u8,
+            Arg::Index => v % FILE_PAGES as u8,
+            Arg::Huge | Arg::Write | Arg::Mm | Arg::Pte | Arg::Offset => v,
+        }
+    }
+
+    /// What the argument means, for error messages.
+    pub fn meaning(self) -> String {
+        match self {
+            Arg::Dev => format!("the swap device, by type; the model has {MAX_SWAPFILES}"),
+            Arg::Pages => "small anon pages to map".into(),
+            Arg::Huge => "one cluster-size large folio instead of small pages".into(),
+            Arg::Mm => "the Nth live process in creation order, wrapping".into(),
+            Arg::Pte => "the PTE index in that process, wrapping at its size".into(),
+            Arg::Offset => "the Nth swap-cache folio of the device, wrapping".into(),
+            Arg::Write => "a write fault instead of a read fault".into(),
+            Arg::File => format!("the tmpfs file, the model has {NR_FILES}"),
+            Arg::Index => format!("the page index in the file, {FILE_PAGES} pages each"),
+        }
+    }
+
+    /// `dev=0..=1`, or `write` for a flag.
+    pub fn usage(self) -> String {
+        if self.is_flag() {
+            return self.key().to_string();
+        }
+        let (lo, hi) = self.range();
+        format!("{}={lo}..={hi}", self.key())
+    }
+}
+
+/// One operation kind: a row of [`KINDS`].
+pub struct Kind {
+    /// The name in scenario text (`shmem-writepage`).
+    pub name: &'static str,
+    /// The kernel path the operation drives.
+    pub kernel: &'static str,
+    /// Its arguments: fields `a`, `b`, `c` in order.
+    pub args: &'static [Arg],
+    /// The arguments are alternatives (`mmap pages=N | mmap huge`): exactly one is given, and
+    /// a flag that is set makes the other fields 0.
+    pub alternatives: bool,
+    /// Weight (of 256) of the kind among the byte codec's set-up operations.
+    pub setup_weight: u16,
+    /// Weight (of 256) of the kind among the byte codec's CPU operations.
+    pub cpu_weight: u16,
+    /// The operation with field bytes `a, b, c` (a flag is the byte's low bit).
+    pub make: fn([u8; 3]) -> Op,
+}
+
+impl Kind {
+    /// `swapin mm=0..=255 pte=0..=255 [write]`.
+    pub fn usage(&self) -> String {
+        let mut s = self.name.to_string();
+        for a in self.args {
+            if self.alternatives && a.is_flag() {
+                s.push_str(&format!(" | {} {}", self.name, a.key()));
+            } else if a.is_flag() {
+                s.push_str(&format!(" [{}]", a.key()));
+            } else {
+                s.push_str(&format!(" {}", a.usage()));
+            }
+        }
+        s
+    }
+}
+
+const fn flag(b: u8) -> bool {
+    b & 1 == 1
+}
+
+/// Every operation kind, in [`Op`]'s declaration order (the kind numbers of the byte codec).
+///
+/// The set-up weights favour `swapon` and what creates swap state (`shmem-write`,
+/// `shmem-writepage`, `mmap`, `swapout`), the CPU weights `swapoff`, `shmem-truncate`, `exit`
+/// (swarm-style, towards what the swap races need); every kind stays reachable from both.
+pub const KINDS: [Kind; NR_KINDS] = [
+    Kind {
+        name: "swapon",
+        kernel: "swapon(): a new device in the first free swap_info[] slot",
+        args: &[],
+        alternatives: false,
+        setup_weight: 40,
+        cpu_weight: 12,
+        make: |_| Op::Swapon,
+    },
+    Kind {
+        name: "swapoff",
+        kernel: "swapoff() → try_to_unuse()",
+        args: &[Arg::Dev],
+        alternatives: false,
+        setup_weight: 8,
+        cpu_weight: 48,
+        make: |[a, _, _]| Op::Swapoff { dev: a },
+    },
+    Kind {
+        name: "mmap",
+        kernel: "a new process with anon pages, or one cluster-size large folio",
+        args: &[Arg::Pages, Arg::Huge],
+        alternatives: true,
+        setup_weight: 24,
+        cpu_weight: 8,
+        make: |[a, b, _]| Op::Mmap {
+            pages: a,
+            huge: flag(b),
+        },
+    },
+    Kind {
+        name: "fork",
+        kernel: "fork(): a child sharing every page and swap entry",
+        args: &[Arg::Mm],
+        alternatives: false,
+        setup_weight: 12,
+        cpu_weight: 12,
+        make: |[a, _, _]| Op::Fork { mm: a },
+    },
+    Kind {
+        name: "swapout",
+        kernel: "reclaim swaps out a folio (it stays in the swap cache)",
+        args: &[Arg::Mm, Arg::Pte],
+        alternatives: false,
+        setup_weight: 28,
+        cpu_weight: 20,
+        make: |[a, b, _]| Op::SwapOut { mm: a, pte: b },
+    },
+    Kind {
+        name: "reclaim",
+        kernel: "reclaim drops a clean, unmapped swap-cache folio",
+        args: &[Arg::Dev, Arg::Offset],
+        alternatives: false,
+        setup_weight: 12,
+        cpu_weight: 16,
+        make: |[a, b, _]| Op::Reclaim { dev: a, offset: b },
+    },
+    Kind {
+        name: "swapin",
+        kernel: "a page fault on a swap PTE: do_swap_page()",
+        args: &[Arg::Mm, Arg::Pte, Arg::Write],
+        alternatives: false,
+        setup_weight: 12,
+        cpu_weight: 20,
+        make: |[a, b, c]| Op::SwapIn {
+            mm: a,
+            pte: b,
+            write: flag(c),
+        },
+    },
+    Kind {
+        name: "zap",
+        kernel: "madvise(MADV_DONTNEED) of one page: zap_pte_range()",
+        args: &[Arg::Mm, Arg::Pte],
+        alternatives: false,
+        setup_weight: 12,
+        cpu_weight: 20,
+        make: |[a, b, _]| Op::Zap { mm: a, pte: b },
+    },
+    Kind {
+        name: "exit",
+        kernel: "the process exits: exit_mmap() → zap_pte_range() for every PTE",
+        args: &[Arg::Mm],
+        alternatives: false,
+        setup_weight: 8,
+        cpu_weight: 32,
+        make: |[a, _, _]| Op::Exit { mm: a },
+    },
+    Kind {
+        name: "shmem-write",
+        kernel: "a write to a tmpfs file page (allocates it)",
+        args: &[Arg::File, Arg::Index],
+        alternatives: false,
+        setup_weight: 40,
+        cpu_weight: 12,
+        make: |[a, b, _]| Op::ShmemWrite { file: a, index: b },
+    },
+    Kind {
+        name: "shmem-writepage",
+        kernel: "reclaim writes a tmpfs page to swap: shmem_writepage()",
+        args: &[Arg::File, Arg::Index],
+        alternatives: false,
+        setup_weight: 44,
+        cpu_weight: 16,
+        make: |[a, b, _]| Op::ShmemWritepage { file: a, index: b },
+    },
+    Kind {
+        name: "shmem-truncate",
+        kernel: "truncate() of a tmpfs file to 0: shmem_undo_range()",
+        args: &[Arg::File],
+        alternatives: false,
+        setup_weight: 16,
+        cpu_weight: 40,
+        make: |[a, _, _]| Op::ShmemTruncate { file: a },
+    },
+];
+
+/// The operation of kind `kind` (modulo [`NR_KINDS`]) with field bytes `a, b, c`.
+pub fn op_of(kind: u8, a: u8, b: u8, c: u8) -> Op {
+    (KINDS[kind as usize % NR_KINDS].make)([a, b, c])
+}
+
+/// The kind and field bytes of `op` (a flag is 0 or 1): the inverse of [`op_of`].
+pub fn op_bytes(op: &Op) -> (u8, [u8; 3]) {
+    match *op {
+        Op::Swapon => (0, [0, 0, 0]),
+        Op::Swapoff { dev } => (1, [dev, 0, 0]),
+        Op::Mmap { pages, huge } => (2, [pages, huge.into(), 0]),
+        Op::Fork { mm } => (3, [mm, 0, 0]),
+        Op::SwapOut { mm, pte } => (4, [mm, pte, 0]),
+        Op::Reclaim { dev, offset } => (5, [dev, offset, 0]),
+        Op::SwapIn { mm, pte, write } => (6, [mm, pte, write.into()]),
+        Op::Zap { mm, pte } => (7, [mm, pte, 0]),
+        Op::Exit { mm } => (8, [mm, 0, 0]),
+        Op::ShmemWrite { file, index } => (9, [file, index, 0]),
+        Op::ShmemWritepage { file, index } => (10, [file, index, 0]),
+        Op::ShmemTruncate { file } => (11, [file, 0, 0]),
+    }
+}
+
+/// The names of every operation, in [`Op`]'s declaration order.
+pub fn op_names() -> Vec<&'static str> {
+    KINDS.iter().map(|k| k.name).collect()
+}
+
+/// `op` in its canonical form: every field reduced ([`Arg::reduce`]), and of alternatives
+/// with a flag set, the other fields 0 (`pages` of a huge `mmap`, which the runner ignores).
+/// The runner runs both forms identically; scenario text writes only canonical operations.
+pub fn normalize_op(op: &Op) -> Op {
+    let (k, mut f) = op_bytes(op);
+    let kind = &KINDS[k as usize];
+    for (i, arg) in kind.args.iter().enumerate() {
+        f[i] = arg.reduce(f[i]);
+    }
+    let flag_set = |f: &[u8; 3]| kind.args.iter().zip(f).any(|(a, &v)| a.is_flag() && v != 0);
+    if kind.alternatives && flag_set(&f) {
+        for (i, arg) in kind.args.iter().enumerate() {
+            if !arg.is_flag() {
+                f[i] = 0;
+            }
+        }
+    }
+    (kind.make)(f)
+}
