@@ -323,7 +323,7 @@ fn an_explored_failure_with_120_tasks_replays_from_bytes() {
     crate::engine::quiet_panics();
     let test = lost_update_among(120, true);
     let crate::engine::Exploration::Failed(found) =
-        crate::engine::explore(0, crate::engine::ExploreLimits::default(), test)
+        crate::engine::Explorer::new().preemptions(0).run(test)
     else {
         panic!("the round robin loses updates")
     };
