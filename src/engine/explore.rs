@@ -176,7 +176,7 @@ struct ExploreScheduler(Arc<Mutex<Search>>);
 
 impl ExploreScheduler {
     fn search(&self) -> MutexGuard<'_, Search> {
-        self.0.lock().expect("search state")
+        lock(&self.0)
     }
 }
 
