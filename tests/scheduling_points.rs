@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use swapfuzz::check::run::{Verdict, execute_then};
-use swapfuzz::engine::{EngineConfig, Exploration, ExploreLimits, explore_until, quiet_panics};
+use swapfuzz::engine::{Exploration, Explorer, quiet_panics};
 use swapfuzz::model::{ModelConfig, Program, Variant};
 use swapfuzz::triage::report::title;
 
@@ -39,11 +39,11 @@ fn outcomes(p: &Program, cfg: ModelConfig, k: usize) -> (BTreeSet<String>, usize
         };
         false // keep going: collect every outcome
     };
-    let limits = ExploreLimits {
-        max_executions: Some(3_000_000),
-        ..ExploreLimits::default()
-    };
-    let runs = match explore_until(k, limits, &EngineConfig::default(), test, accept) {
+    let explorer = Explorer::new()
+        .preemptions(k)
+        .max_executions(3_000_000)
+        .accept(accept);
+    let runs = match explorer.run(test) {
         Exploration::Exhausted { executions } => executions,
         other => panic!("exploration did not finish: {other:?}"),
     };

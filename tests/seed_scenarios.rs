@@ -10,7 +10,7 @@
 use shuttle::scheduler::PctScheduler;
 use shuttle::{Config, FailurePersistence, MaxSteps, Runner};
 use swapfuzz::check::run::{BugPanic, Verdict, execute};
-use swapfuzz::engine::{Exploration, ExploreLimits, explore, quiet_panics};
+use swapfuzz::engine::{Exploration, Explorer, quiet_panics};
 use swapfuzz::model::kernel::kasan::BadKind;
 use swapfuzz::model::{Bug, BugKind, ModelConfig, Program, Variant};
 use swapfuzz::program::seeds;
@@ -30,7 +30,7 @@ fn cfg(variant: Variant, rcu_spinlocks: bool) -> ModelConfig {
 fn dfs(p: &Program, c: ModelConfig, k: usize) -> Option<Bug> {
     quiet_panics();
     let p = p.clone();
-    match explore(k, ExploreLimits::default(), move || execute(&p, c)) {
+    match Explorer::new().preemptions(k).run(move || execute(&p, c)) {
         Exploration::Failed(found) => match Verdict::of(&found.execution) {
             Verdict::Bug(b, _) => Some(*b),
             other => panic!("not a kernel bug: {other:?}"),

@@ -1,5 +1,5 @@
 //! `swapfuzz verify`: every schedule of a program with at most K preemptions, exhaustively, by
-//! iterative deepening ([`explore_deepening`]) under a time and execution budget, with a
+//! iterative deepening ([`Explorer::run_deepening`]) under a time and execution budget, with a
 //! progress line on stderr when stderr is a terminal (nothing is added to piped output).
 
 use std::io::{IsTerminal, Write};
@@ -8,9 +8,7 @@ use std::time::{Duration, Instant};
 use super::replay::show;
 use super::{EXIT_BUG, EXIT_CLEAN, LayoutArgs, ModelArgs};
 use crate::check::run::{Verdict, execute};
-use crate::engine::{
-    Budget, Deepening, DeepeningLimits, DeepeningProgress, EngineConfig, explore_deepening,
-};
+use crate::engine::{Budget, Deepening, DeepeningProgress, Explorer};
 use crate::program::text;
 
 /// Exit status of `verify` when a budget (`--time`, `--max-executions`) stopped it before the
@@ -122,23 +120,15 @@ pub fn run(a: &VerifyArgs) -> Result<u8, String> {
             let _ = std::io::stderr().flush();
         }
     };
-    let limits = DeepeningLimits {
-        max_preemptions: a.preemptions,
-        max_executions: a.max_executions,
-        time: a.time,
-        next_bound_when_truncated: false,
-    };
     let p = l.program.clone();
     let t = Instant::now();
     // Iterative deepening: a bug is reported with the fewest preemptions that show it.
-    let result = explore_deepening(
-        &limits,
-        &EngineConfig::default(),
-        move || execute(&p, cfg),
-        |_| true,
-        PROGRESS_EVERY,
-        progress,
-    );
+    let result = Explorer::new()
+        .preemptions(a.preemptions)
+        .max_executions(a.max_executions)
+        .time(a.time)
+        .progress(PROGRESS_EVERY, progress)
+        .run_deepening(move || execute(&p, cfg));
     if terminal {
         eprint!("\r\x1b[2K");
         let _ = std::io::stderr().flush();

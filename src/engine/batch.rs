@@ -7,17 +7,15 @@
 //! thread), and resets the byte decisions.
 
 use std::any::Any;
-use std::cell::{Cell, RefCell};
-use std::panic::{self, AssertUnwindSafe};
-use std::rc::Rc;
+use std::cell::RefCell;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use shuttle::Runner;
 use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
 
 use super::byte_scheduler::ByteChooser;
-use super::quiet::RunGuard;
-use super::run::{EngineConfig, Outcome, on_clean_thread, shuttle_config, split_result};
+use super::decision::Decision;
+use super::run::{EngineConfig, Outcome, run_runner};
 
 thread_local! {
     /// The input of the execution that is running on this OS thread.
@@ -38,8 +36,11 @@ pub struct BatchResult {
 pub struct BatchFailure {
     /// Its position in the input iterator (0 = the first pair).
     pub index: usize,
-    /// How it failed. Re-run the pair with [`run_once`](super::run_once) for its decisions.
+    /// How it failed.
     pub outcome: Outcome,
+    /// Its decisions: re-run the pair with [`run_checked`](super::run_checked) for the panic
+    /// payload, checked against them.
+    pub decisions: Vec<Decision>,
 }
 
 /// A scheduler that runs one execution per pair, with the [`ByteScheduler`](super::ByteScheduler)
@@ -48,7 +49,7 @@ struct BatchScheduler<I, It> {
     inputs: It,
     chooser: ByteChooser,
     /// Executions started so far.
-    started: Rc<Cell<usize>>,
+    started: Arc<AtomicUsize>,
     _input: std::marker::PhantomData<fn() -> I>,
 }
 
@@ -64,7 +65,7 @@ where
         };
         CURRENT_INPUT.set(Some(Arc::new(input)));
         self.chooser.reset(bytes);
-        self.started.set(self.started.get() + 1);
+        self.started.fetch_add(1, Ordering::Relaxed);
         Some(Schedule::new(0))
     }
 
@@ -104,44 +105,39 @@ where
     I: Send + Sync + 'static,
     F: Fn(&I) + Send + Sync + 'static,
 {
-    let cfg = cfg.clone();
-    on_clean_thread(move || {
-        let started = Rc::new(Cell::new(0));
-        let scheduler = BatchScheduler {
-            inputs,
-            chooser: ByteChooser::new(cfg.quantum),
-            started: Rc::clone(&started),
-            _input: std::marker::PhantomData,
-        };
-        let runner = Runner::new(scheduler, shuttle_config(&cfg));
-        let result = {
-            let _guard = RunGuard::enter();
-            panic::catch_unwind(AssertUnwindSafe(move || {
-                runner.run(move || {
-                    let input = CURRENT_INPUT
-                        .with_borrow(Clone::clone)
-                        .expect("swapfuzz engine: no batch input published");
-                    let input = input
-                        .downcast_ref::<I>()
-                        .expect("swapfuzz engine: batch input type");
-                    test(input);
-                })
-            }))
-        };
-        CURRENT_INPUT.set(None);
-        let executions = started.get();
-        let failure = match split_result(result.map(drop)) {
-            (Outcome::Pass, _) => None,
-            (outcome, _) => Some(BatchFailure {
-                index: executions.saturating_sub(1),
-                outcome,
-            }),
-        };
-        BatchResult {
-            executions,
-            failure,
-        }
-    })
+    let started = Arc::new(AtomicUsize::new(0));
+    let chooser = ByteChooser::new(cfg.quantum);
+    let log = chooser.log();
+    let scheduler = BatchScheduler {
+        inputs,
+        chooser,
+        started: Arc::clone(&started),
+        _input: std::marker::PhantomData,
+    };
+    let (outcome, _) = run_runner(scheduler, cfg, move || {
+        let input = CURRENT_INPUT
+            .with_borrow(Clone::clone)
+            .expect("swapfuzz engine: no batch input published");
+        let input = input
+            .downcast_ref::<I>()
+            .expect("swapfuzz engine: batch input type");
+        test(input);
+    });
+    // The run's OS thread was this one, or a fresh one that is gone with its slot.
+    CURRENT_INPUT.set(None);
+    let executions = started.load(Ordering::Relaxed);
+    let failure = match outcome {
+        Outcome::Pass => None,
+        outcome => Some(BatchFailure {
+            index: executions.saturating_sub(1),
+            outcome,
+            decisions: std::mem::take(&mut log.lock().expect("decision log").decisions),
+        }),
+    };
+    BatchResult {
+        executions,
+        failure,
+    }
 }
 
 #[cfg(test)]
@@ -187,6 +183,10 @@ mod tests {
         let result = run_batch(inputs, &EngineConfig::default(), racy_add);
         let failure = result.failure.expect("the batch fails");
         assert_eq!(failure.index, expected);
+        let again = run_once(&schedules[expected], &EngineConfig::default(), || {
+            racy_add(&3)
+        });
+        assert_eq!(failure.decisions, again.decisions);
         assert_eq!(result.executions, expected + 1);
         assert!(matches!(failure.outcome, Outcome::Panic(ref m) if m.contains("lost update")));
     }

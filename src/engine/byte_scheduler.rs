@@ -1,7 +1,6 @@
 //! A shuttle scheduler whose decisions come from input bytes (see [`ByteScheduler`]).
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
 
@@ -21,7 +20,7 @@ pub(crate) struct ByteChooser {
     streak: usize,
     /// SplitMix64 state for `next_u64`; starts at 0 each execution.
     rng: u64,
-    log: Rc<RefCell<DecisionLog>>,
+    log: Arc<Mutex<DecisionLog>>,
 }
 
 impl ByteChooser {
@@ -32,7 +31,7 @@ impl ByteChooser {
             quantum,
             streak: 0,
             rng: 0,
-            log: Rc::default(),
+            log: Arc::default(),
         }
     }
 
@@ -42,11 +41,11 @@ impl ByteChooser {
         self.pos = 0;
         self.streak = 0;
         self.rng = 0;
-        self.log.borrow_mut().clear();
+        self.log.lock().expect("decision log").clear();
     }
 
-    pub fn log(&self) -> Rc<RefCell<DecisionLog>> {
-        Rc::clone(&self.log)
+    pub fn log(&self) -> Arc<Mutex<DecisionLog>> {
+        Arc::clone(&self.log)
     }
 
     pub fn choose(
@@ -55,7 +54,7 @@ impl ByteChooser {
         current: Option<TaskId>,
         yielding: bool,
     ) -> TaskId {
-        let mut log = self.log.borrow_mut();
+        let mut log = self.log.lock().expect("decision log");
         let step = log.steps;
         log.steps += 1;
         if runnable.len() == 1 {
@@ -156,7 +155,7 @@ pub(crate) fn splitmix64(state: &mut u64) -> u64 {
 ///     let t = shuttle::thread::spawn(|| {});
 ///     t.join().unwrap();
 /// });
-/// assert!(log.borrow().steps > 0);
+/// assert!(log.lock().unwrap().steps > 0);
 /// ```
 #[derive(Debug)]
 pub struct ByteScheduler {
@@ -176,7 +175,7 @@ impl ByteScheduler {
     }
 
     /// A handle on the decision log, which stays readable after the scheduler is gone.
-    pub fn log(&self) -> Rc<RefCell<DecisionLog>> {
+    pub fn log(&self) -> Arc<Mutex<DecisionLog>> {
         self.chooser.log()
     }
 }

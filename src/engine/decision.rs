@@ -189,7 +189,7 @@ pub(crate) fn index_digits(n: usize, current_runnable: bool) -> (usize, usize) {
 ///
 /// Replaying the bytes reproduces the decisions as long as the test under test is deterministic
 /// and no decision stayed on a task that had just yielded (the byte encoding cannot say "stay"
-/// after a yield; [`explore`](super::explore) never makes that choice).
+/// after a yield; an [`Explorer`](super::Explorer) never makes that choice).
 pub fn decisions_to_bytes(decisions: &[Decision]) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(decisions.len());
     for d in decisions {

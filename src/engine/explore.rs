@@ -1,30 +1,13 @@
-//! Bounded exhaustive exploration: iterative context bounding (see [`explore`]).
+//! Bounded exhaustive exploration: iterative context bounding (see [`Explorer`]).
 
-use std::cell::RefCell;
-use std::panic::{self, AssertUnwindSafe};
-use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use shuttle::Runner;
 use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
 
 use super::byte_scheduler::splitmix64;
 use super::decision::{Decision, DecisionLog, Point, decisions_to_bytes};
-use super::quiet::RunGuard;
-use super::run::{
-    ENGINE_PANIC_PREFIX, EngineConfig, Execution, on_clean_thread, shuttle_config, split_result,
-};
-
-/// Limits on an exploration besides the preemption bound.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ExploreLimits {
-    /// Stop after this many executions (`None`: run until exhausted or failed).
-    pub max_executions: Option<usize>,
-    /// Start no execution after this instant (`None`: no time limit). Checked between
-    /// executions, so a run stops at most one execution after it.
-    pub deadline: Option<Instant>,
-}
+use super::run::{ENGINE_PANIC_PREFIX, EngineConfig, Execution, on_clean_thread, run_runner};
 
 /// How an exploration ended.
 #[derive(Debug)]
@@ -37,14 +20,15 @@ pub enum Exploration {
         /// How many executions that took (the number of such schedules).
         executions: usize,
     },
-    /// [`ExploreLimits::max_executions`] or [`ExploreLimits::deadline`] ran out first.
+    /// [`Explorer::max_executions`] or the time budget ([`Explorer::deadline`],
+    /// [`Explorer::time`]) ran out first.
     Truncated {
         /// How many executions passed.
         executions: usize,
     },
 }
 
-/// A failing execution found by [`explore`].
+/// A failing execution found by an [`Explorer`].
 #[derive(Debug)]
 pub struct Counterexample {
     /// The failing execution.
@@ -93,7 +77,7 @@ impl std::fmt::Debug for Hook {
     }
 }
 
-/// The search state, shared by the scheduler and `explore`.
+/// The search state, shared by the scheduler and the search loop.
 #[derive(Debug, Default)]
 struct Search {
     max_preemptions: usize,
@@ -188,17 +172,23 @@ fn candidates(point: &Point) -> (Vec<TaskId>, bool) {
 }
 
 /// The scheduler side of the search.
-struct ExploreScheduler(Rc<RefCell<Search>>);
+struct ExploreScheduler(Arc<Mutex<Search>>);
+
+impl ExploreScheduler {
+    fn search(&self) -> MutexGuard<'_, Search> {
+        lock(&self.0)
+    }
+}
 
 impl Scheduler for ExploreScheduler {
     fn new_execution(&mut self) -> Option<Schedule> {
-        let mut s = self.0.borrow_mut();
+        let mut s = self.search();
         if s.keep_visited && s.executions > 0 {
             let decisions = s.log.decisions.clone();
             s.visited.push(decisions);
         }
         if s.depth < s.path.len() {
-            // Panics out of `Runner::run`, into `explore`'s `catch_unwind`.
+            // Panics out of `Runner::run`, into the runner's `catch_unwind`.
             panic!(
                 "{ENGINE_PANIC_PREFIX} nondeterministic test: execution {} made {} decisions, an earlier one more",
                 s.executions, s.depth
@@ -231,16 +221,28 @@ impl Scheduler for ExploreScheduler {
         current: Option<TaskId>,
         yielding: bool,
     ) -> Option<TaskId> {
-        Some(self.0.borrow_mut().choose(runnable, current, yielding))
+        Some(self.search().choose(runnable, current, yielding))
     }
 
     fn next_u64(&mut self) -> u64 {
-        splitmix64(&mut self.0.borrow_mut().rng)
+        splitmix64(&mut self.search().rng)
     }
 }
 
-/// Runs `test` under every schedule with at most `max_preemptions` preemptions, until one fails,
-/// with [`EngineConfig::default`].
+/// Locks the search state, also after a scheduler panic (a nondeterministic test) poisoned it.
+fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Decides whether a failing execution ends the search ([`Explorer::accept`]).
+type Accept = Arc<Mutex<dyn FnMut(&Execution) -> bool + Send>>;
+/// Progress reports ([`Explorer::progress`]).
+type Report = Arc<Mutex<dyn FnMut(&DeepeningProgress) + Send>>;
+/// A test, shared by the runners of a search.
+type Test = Arc<dyn Fn() + Send + Sync>;
+
+/// Runs a test under every schedule with at most `K` preemptions, until one fails: bounded
+/// exhaustive exploration, configured builder-style (after loom's `Builder`).
 ///
 /// Musuvathi and Qadeer, "Iterative Context Bounding for Systematic Testing of Multithreaded
 /// Programs" (PLDI 2007): most concurrency bugs need only a few *preemptions* (switching away
@@ -260,99 +262,294 @@ impl Scheduler for ExploreScheduler {
 /// schedule with at most `K` preemptions is thus run exactly once (given a deterministic test:
 /// a decision that differs from the recorded path is reported as an
 /// [`Outcome::EngineError`](super::Outcome::EngineError)).
-pub fn explore<F>(max_preemptions: usize, limits: ExploreLimits, test: F) -> Exploration
-where
-    F: Fn() + Send + Sync + 'static,
-{
-    explore_with(max_preemptions, limits, &EngineConfig::default(), test)
+///
+/// [`run`](Self::run) searches bound `K` ([`preemptions`](Self::preemptions)) and says how it
+/// ended ([`Exploration`]); [`run_deepening`](Self::run_deepening) searches bounds 0, 1, …, `K`
+/// in turn, so that a failure is reported with the fewest preemptions that show it, and says how
+/// far it got ([`Deepening`]).
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use shuttle::sync::atomic::{AtomicUsize, Ordering};
+/// use swapfuzz::engine::{Deepening, Exploration, Explorer};
+///
+/// fn racy() {
+///     let counter = Arc::new(AtomicUsize::new(0));
+///     let other = Arc::clone(&counter);
+///     let t = shuttle::thread::spawn(move || {
+///         let seen = other.load(Ordering::SeqCst);
+///         other.store(seen + 1, Ordering::SeqCst);
+///     });
+///     let seen = counter.load(Ordering::SeqCst);
+///     counter.store(seen + 1, Ordering::SeqCst);
+///     t.join().unwrap();
+///     assert!(counter.load(Ordering::SeqCst) == 2, "lost update");
+/// }
+///
+/// swapfuzz::engine::quiet_panics();
+/// // Without preemptions every schedule passes; there are few of them.
+/// let none = Explorer::new().preemptions(0).run(racy);
+/// assert!(matches!(none, Exploration::Exhausted { executions } if executions < 10));
+/// // Bounds 0, 1, 2 in turn, within budgets: the race needs one preemption.
+/// let found = Explorer::new()
+///     .preemptions(2)
+///     .max_executions(10_000)
+///     .time(Duration::from_secs(60))
+///     .progress(Duration::from_secs(1), |p| assert!(p.k <= 1))
+///     .run_deepening(racy);
+/// assert!(matches!(found, Deepening::Failed { k: 1, .. }));
+/// ```
+pub struct Explorer {
+    preemptions: usize,
+    max_executions: Option<usize>,
+    deadline: Option<Instant>,
+    time: Option<Duration>,
+    cfg: EngineConfig,
+    accept: Accept,
+    progress: Option<(Duration, Report)>,
+    next_bound_when_truncated: bool,
 }
 
-/// [`explore`] with an explicit engine configuration (its `quantum` is unused: exploration has no
-/// fallback).
-pub fn explore_with<F>(
-    max_preemptions: usize,
-    limits: ExploreLimits,
-    cfg: &EngineConfig,
-    test: F,
-) -> Exploration
-where
-    F: Fn() + Send + Sync + 'static,
-{
-    let test = std::sync::Arc::new(test);
-    search(
-        max_preemptions,
-        limits,
-        cfg,
-        false,
-        move || test(),
-        |_| true,
-        Hook::default(),
-    )
-    .0
+impl std::fmt::Debug for Explorer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Explorer")
+            .field("preemptions", &self.preemptions)
+            .field("max_executions", &self.max_executions)
+            .field("deadline", &self.deadline)
+            .field("time", &self.time)
+            .field("cfg", &self.cfg)
+            .field("progress", &self.progress.as_ref().map(|(every, _)| every))
+            .field("next_bound_when_truncated", &self.next_bound_when_truncated)
+            .finish_non_exhaustive()
+    }
 }
 
-/// [`explore_with`], but a failing execution that `accept` rejects does not end the search: it
-/// counts as explored and the walk goes on (e.g. to find a schedule that fails *in a given way*,
-/// for minimisation). Returns the first accepted failure.
-pub fn explore_until<F, A>(
-    max_preemptions: usize,
-    limits: ExploreLimits,
-    cfg: &EngineConfig,
-    test: F,
-    accept: A,
-) -> Exploration
-where
-    F: Fn() + Send + Sync + Clone + 'static,
-    A: FnMut(&Execution) -> bool + Send + 'static,
-{
-    search(
-        max_preemptions,
-        limits,
-        cfg,
-        false,
-        test,
-        accept,
-        Hook::default(),
-    )
-    .0
+impl Default for Explorer {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
-/// Runs the search; with `keep_visited`, also returns the decisions of every passing execution.
-fn search<F, A>(
-    max_preemptions: usize,
-    limits: ExploreLimits,
-    cfg: &EngineConfig,
-    keep_visited: bool,
-    test: F,
-    mut accept: A,
-    on_execution: Hook,
-) -> (Exploration, Vec<Vec<Decision>>)
-where
-    F: Fn() + Send + Sync + Clone + 'static,
-    A: FnMut(&Execution) -> bool + Send + 'static,
-{
-    let cfg = cfg.clone();
-    on_clean_thread(move || {
-        let search = Rc::new(RefCell::new(Search {
-            max_preemptions,
-            max_executions: limits.max_executions,
-            deadline: limits.deadline,
-            on_execution,
+impl Explorer {
+    /// A search of the schedules with at most 2 preemptions, without limits, with
+    /// [`EngineConfig::default`], that stops at the first failure.
+    pub fn new() -> Self {
+        Explorer {
+            preemptions: 2,
+            max_executions: None,
+            deadline: None,
+            time: None,
+            cfg: EngineConfig::default(),
+            accept: Arc::new(Mutex::new(|_: &Execution| true)),
+            progress: None,
+            next_bound_when_truncated: false,
+        }
+    }
+
+    /// The preemption bound `K` ([`run`](Self::run)), or the last bound searched
+    /// ([`run_deepening`](Self::run_deepening)).
+    pub fn preemptions(mut self, k: usize) -> Self {
+        self.preemptions = k;
+        self
+    }
+
+    /// Stop after this many executions (at each bound, when deepening; `None`: no limit).
+    pub fn max_executions(mut self, n: impl Into<Option<usize>>) -> Self {
+        self.max_executions = n.into();
+        self
+    }
+
+    /// Start no execution after this instant (`None`: no limit). Checked between executions,
+    /// so a search stops at most one execution after it.
+    pub fn deadline(mut self, t: impl Into<Option<Instant>>) -> Self {
+        self.deadline = t.into();
+        self
+    }
+
+    /// Wall-clock budget of the whole search, from the start of a run (`None`: no limit; with a
+    /// [`deadline`](Self::deadline) too, the earlier ends the search).
+    pub fn time(mut self, t: impl Into<Option<Duration>>) -> Self {
+        self.time = t.into();
+        self
+    }
+
+    /// The engine configuration (its `quantum` is unused: exploration has no fallback).
+    pub fn config(mut self, cfg: &EngineConfig) -> Self {
+        self.cfg = cfg.clone();
+        self
+    }
+
+    /// A failing execution that `accept` rejects does not end the search: it counts as explored
+    /// and the walk goes on (e.g. to find a schedule that fails *in a given way*, for
+    /// minimisation). The search returns the first accepted failure. Runs on the search's
+    /// thread, between executions.
+    pub fn accept(mut self, accept: impl FnMut(&Execution) -> bool + Send + 'static) -> Self {
+        self.accept = Arc::new(Mutex::new(accept));
+        self
+    }
+
+    /// Calls `progress` about every `interval` while executions run, and once at the start of
+    /// each bound. It runs on the search's thread, between executions.
+    pub fn progress(
+        mut self,
+        interval: Duration,
+        progress: impl FnMut(&DeepeningProgress) + Send + 'static,
+    ) -> Self {
+        self.progress = Some((interval, Arc::new(Mutex::new(progress))));
+        self
+    }
+
+    /// When deepening and [`max_executions`](Self::max_executions) runs out at a bound, go on to
+    /// the next bound instead of stopping (for a search that wants a schedule with few
+    /// preemptions, not a proof: minimisation).
+    pub fn next_bound_when_truncated(mut self, next: bool) -> Self {
+        self.next_bound_when_truncated = next;
+        self
+    }
+
+    /// Searches the schedules with at most `K` preemptions, until an accepted failure, every
+    /// schedule has run, or a limit runs out.
+    pub fn run<F>(&self, test: F) -> Exploration
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        let start = Instant::now();
+        let test: Test = Arc::new(test);
+        self.bound(self.preemptions, start, &[], test, false).0
+    }
+
+    /// Iterative context bounding with budgets: [`run`](Self::run) at bounds 0, 1, …, `K`,
+    /// until an accepted failure (reported at the fewest preemptions that show it), every bound
+    /// is exhausted, or a budget runs out (then how far it got).
+    pub fn run_deepening<F>(&self, test: F) -> Deepening
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        let start = Instant::now();
+        let deadline = self.deadline_from(start);
+        let test: Test = Arc::new(test);
+        let mut completed: Vec<usize> = Vec::new();
+        for k in 0..=self.preemptions {
+            let estimate_at_k = estimate_schedules(&completed, k);
+            let (found, _) = self.bound(k, start, &completed, Arc::clone(&test), false);
+            match found {
+                Exploration::Exhausted { executions } => completed.push(executions),
+                Exploration::Failed(counterexample) => {
+                    return Deepening::Failed {
+                        k,
+                        counterexample,
+                        completed,
+                    };
+                }
+                Exploration::Truncated { executions } => {
+                    let by = if deadline.is_some_and(|d| Instant::now() >= d) {
+                        Budget::Time
+                    } else {
+                        Budget::Executions
+                    };
+                    if by == Budget::Executions
+                        && self.next_bound_when_truncated
+                        && k < self.preemptions
+                    {
+                        completed.push(executions);
+                        continue;
+                    }
+                    return Deepening::Stopped {
+                        by,
+                        k,
+                        executions_at_k: executions,
+                        completed,
+                        estimate_at_k,
+                    };
+                }
+            }
+        }
+        Deepening::Exhausted { completed }
+    }
+
+    /// The earlier of the deadline and the end of the time budget of a run started at `start`.
+    fn deadline_from(&self, start: Instant) -> Option<Instant> {
+        let budget = self.time.map(|t| start + t);
+        match (self.deadline, budget) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Searches bound `k` of a run started at `start`, after the bounds `completed`, with
+    /// progress reports; with `keep_visited`, also returns the decisions of every passing
+    /// execution.
+    fn bound(
+        &self,
+        k: usize,
+        start: Instant,
+        completed: &[usize],
+        test: Test,
+        keep_visited: bool,
+    ) -> (Exploration, Vec<Vec<Decision>>) {
+        let hook = match &self.progress {
+            None => Hook::default(),
+            Some((interval, progress)) => {
+                let before: usize = completed.iter().sum();
+                let estimate_at_k = estimate_schedules(completed, k);
+                let report = {
+                    let completed = completed.to_vec();
+                    let max_preemptions = self.preemptions;
+                    move |executions_at_k: usize| DeepeningProgress {
+                        k,
+                        max_preemptions,
+                        executions_at_k,
+                        executions: before + executions_at_k,
+                        completed: completed.clone(),
+                        elapsed: start.elapsed(),
+                        estimate_at_k,
+                    }
+                };
+                (lock(progress))(&report(0));
+                let progress = Arc::clone(progress);
+                let interval = *interval;
+                let mut last = Instant::now();
+                Hook(Some(Box::new(move |executions_at_k: usize| {
+                    if last.elapsed() >= interval {
+                        last = Instant::now();
+                        (lock(&progress))(&report(executions_at_k));
+                    }
+                })))
+            }
+        };
+        let search = Search {
+            max_preemptions: k,
+            max_executions: self.max_executions,
+            deadline: self.deadline_from(start),
+            on_execution: hook,
             keep_visited,
             ..Search::default()
-        }));
+        };
+        walk(search, &self.cfg, test, Arc::clone(&self.accept))
+    }
+}
+
+/// Runs the search `search` to its end: an accepted failure, exhaustion or a limit.
+fn walk(
+    search: Search,
+    cfg: &EngineConfig,
+    test: Test,
+    accept: Accept,
+) -> (Exploration, Vec<Vec<Decision>>) {
+    let cfg = cfg.clone();
+    // The whole walk on one clean OS thread, whose panic state is checked after each failure.
+    on_clean_thread(move || {
+        let search = Arc::new(Mutex::new(search));
         loop {
             // One runner per stretch of passing executions: a failure ends `Runner::run`, and a
             // rejected one resumes the walk with a new runner over the same search state.
-            let runner = Runner::new(ExploreScheduler(Rc::clone(&search)), shuttle_config(&cfg));
-            let test = test.clone();
-            let result = {
-                let _guard = RunGuard::enter();
-                panic::catch_unwind(AssertUnwindSafe(move || runner.run(test)))
-            };
-            let mut search = search.borrow_mut();
+            let test = Arc::clone(&test);
+            let scheduler = ExploreScheduler(Arc::clone(&search));
+            let (outcome, payload) = run_runner(scheduler, &cfg, move || test());
+            let mut search = lock(&search);
             let executions = search.executions;
-            let exploration = match split_result(result.map(drop)) {
+            let exploration = match (outcome, payload) {
                 (outcome, payload) if outcome.is_failure() => {
                     let log = std::mem::take(&mut search.log);
                     let execution = Execution {
@@ -361,7 +558,7 @@ where
                         outcome,
                         payload,
                     };
-                    if !accept(&execution) && !std::thread::panicking() {
+                    if !(lock(&accept))(&execution) && !std::thread::panicking() {
                         let limit = search.max_executions.is_some_and(|max| executions >= max)
                             || search.deadline.is_some_and(|d| Instant::now() >= d);
                         if !limit {
@@ -385,20 +582,6 @@ where
     })
 }
 
-/// Budgets of an iterative-deepening search ([`explore_deepening`]).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DeepeningLimits {
-    /// The last preemption bound searched.
-    pub max_preemptions: usize,
-    /// Most executions at each bound (`None`: no limit).
-    pub max_executions: Option<usize>,
-    /// Wall-clock budget of the whole search (`None`: no limit).
-    pub time: Option<Duration>,
-    /// When `max_executions` runs out at a bound, go on to the next bound instead of stopping
-    /// (for a search that wants a schedule with few preemptions, not a proof: minimisation).
-    pub next_bound_when_truncated: bool,
-}
-
 /// Where an iterative-deepening search stands, for progress displays.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeepeningProgress {
@@ -411,7 +594,7 @@ pub struct DeepeningProgress {
     /// Executions so far at all bounds.
     pub executions: usize,
     /// Schedules at each finished bound `0..k` (all passed or were rejected; with
-    /// [`DeepeningLimits::next_bound_when_truncated`], some bounds may be unfinished).
+    /// [`Explorer::next_bound_when_truncated`], some bounds may be unfinished).
     pub completed: Vec<usize>,
     /// Time since the start.
     pub elapsed: Duration,
@@ -422,9 +605,9 @@ pub struct DeepeningProgress {
 /// Which budget stopped a search.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Budget {
-    /// [`DeepeningLimits::time`].
+    /// [`Explorer::time`] or [`Explorer::deadline`].
     Time,
-    /// [`DeepeningLimits::max_executions`].
+    /// [`Explorer::max_executions`].
     Executions,
 }
 
@@ -479,104 +662,6 @@ pub fn estimate_schedules(completed: &[usize], k: usize) -> Option<usize> {
     }
     let factor = last as f64 / before as f64 * (k - 1) as f64 / k as f64;
     Some(completed[k - 1] + (last as f64 * factor) as usize)
-}
-
-/// Iterative context bounding with budgets: [`explore_until`] at bounds 0, 1, …,
-/// `max_preemptions`, until an accepted failure (reported at the fewest preemptions that show
-/// it), every bound is exhausted, or a budget runs out (then how far it got).
-///
-/// `progress` is called about every `interval` while executions run, and once at the start of
-/// each bound. It runs on the search's thread, between executions.
-pub fn explore_deepening<F, A, P>(
-    limits: &DeepeningLimits,
-    cfg: &EngineConfig,
-    test: F,
-    accept: A,
-    interval: Duration,
-    progress: P,
-) -> Deepening
-where
-    F: Fn() + Send + Sync + Clone + 'static,
-    A: FnMut(&Execution) -> bool + Send + Clone + 'static,
-    P: FnMut(&DeepeningProgress) + Send + 'static,
-{
-    let start = Instant::now();
-    let deadline = limits.time.map(|t| start + t);
-    let progress = Arc::new(Mutex::new(progress));
-    let mut completed: Vec<usize> = Vec::new();
-    for k in 0..=limits.max_preemptions {
-        let before: usize = completed.iter().sum();
-        let estimate_at_k = estimate_schedules(&completed, k);
-        let report = {
-            let completed = completed.clone();
-            let max_preemptions = limits.max_preemptions;
-            move |executions_at_k: usize| DeepeningProgress {
-                k,
-                max_preemptions,
-                executions_at_k,
-                executions: before + executions_at_k,
-                completed: completed.clone(),
-                elapsed: start.elapsed(),
-                estimate_at_k,
-            }
-        };
-        (progress.lock().expect("progress callback"))(&report(0));
-        let hook = {
-            let progress = Arc::clone(&progress);
-            let mut last = Instant::now();
-            Hook(Some(Box::new(move |executions_at_k: usize| {
-                if last.elapsed() >= interval {
-                    last = Instant::now();
-                    (progress.lock().expect("progress callback"))(&report(executions_at_k));
-                }
-            })))
-        };
-        let explore_limits = ExploreLimits {
-            max_executions: limits.max_executions,
-            deadline,
-        };
-        let (found, _) = search(
-            k,
-            explore_limits,
-            cfg,
-            false,
-            test.clone(),
-            accept.clone(),
-            hook,
-        );
-        match found {
-            Exploration::Exhausted { executions } => completed.push(executions),
-            Exploration::Failed(counterexample) => {
-                return Deepening::Failed {
-                    k,
-                    counterexample,
-                    completed,
-                };
-            }
-            Exploration::Truncated { executions } => {
-                let by = if deadline.is_some_and(|d| Instant::now() >= d) {
-                    Budget::Time
-                } else {
-                    Budget::Executions
-                };
-                if by == Budget::Executions
-                    && limits.next_bound_when_truncated
-                    && k < limits.max_preemptions
-                {
-                    completed.push(executions);
-                    continue;
-                }
-                return Deepening::Stopped {
-                    by,
-                    k,
-                    executions_at_k: executions,
-                    completed,
-                    estimate_at_k,
-                };
-            }
-        }
-    }
-    Deepening::Exhausted { completed }
 }
 
 #[cfg(test)]

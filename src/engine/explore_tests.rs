@@ -35,7 +35,7 @@ fn two_by_two() {
 fn counts_match_the_hand_count() {
     let expected = [1, 3, 7, 9, 10, 10];
     for (k, &n) in expected.iter().enumerate() {
-        let got = explore(k, ExploreLimits::default(), two_by_two);
+        let got = Explorer::new().preemptions(k).run(two_by_two);
         assert!(
             matches!(got, Exploration::Exhausted { executions } if executions == n),
             "K={k}: {got:?}"
@@ -63,15 +63,9 @@ fn three_threads() {
 #[test]
 fn every_schedule_once_within_the_bound_and_each_replays_from_bytes() {
     for k in 0..3 {
-        let (exploration, visited) = search(
-            k,
-            ExploreLimits::default(),
-            &EngineConfig::default(),
-            true,
-            three_threads,
-            |_| true,
-            Hook::default(),
-        );
+        let explorer = Explorer::new().preemptions(k);
+        let (exploration, visited) =
+            explorer.bound(k, Instant::now(), &[], Arc::new(three_threads), true);
         let Exploration::Exhausted { executions } = exploration else {
             panic!("K={k}: {exploration:?}")
         };
@@ -118,9 +112,9 @@ fn lost_update() {
 
 #[test]
 fn finds_the_lost_update_with_one_preemption_and_replays_it() {
-    let none = explore(0, ExploreLimits::default(), lost_update);
+    let none = Explorer::new().preemptions(0).run(lost_update);
     assert!(matches!(none, Exploration::Exhausted { .. }), "{none:?}");
-    let Exploration::Failed(found) = explore(1, ExploreLimits::default(), lost_update) else {
+    let Exploration::Failed(found) = Explorer::new().preemptions(1).run(lost_update) else {
         panic!("K=1 finds the lost update")
     };
     assert_eq!(
@@ -149,14 +143,10 @@ fn finds_the_lost_update_with_one_preemption_and_replays_it() {
 
 #[test]
 fn max_executions_truncates() {
-    let got = explore(
-        2,
-        ExploreLimits {
-            max_executions: Some(4),
-            ..ExploreLimits::default()
-        },
-        two_by_two,
-    );
+    let got = Explorer::new()
+        .preemptions(2)
+        .max_executions(4)
+        .run(two_by_two);
     assert!(
         matches!(got, Exploration::Truncated { executions: 4 }),
         "{got:?}"
@@ -183,7 +173,9 @@ fn a_nondeterministic_test_is_an_engine_error() {
         }
     };
     for shorter in [false, true] {
-        let got = explore(1, ExploreLimits::default(), nondeterministic(shorter));
+        let got = Explorer::new()
+            .preemptions(1)
+            .run(nondeterministic(shorter));
         let Exploration::Failed(found) = got else {
             panic!("{got:?}")
         };
@@ -212,16 +204,10 @@ fn always_fails_with_order() {
 }
 
 #[test]
-fn explore_until_walks_past_rejected_failures() {
+fn accept_walks_past_rejected_failures() {
     crate::engine::quiet_panics();
-    let cfg = EngineConfig::default();
-    let first = match explore_until(
-        1,
-        ExploreLimits::default(),
-        &cfg,
-        always_fails_with_order,
-        |_| true,
-    ) {
+    let explorer = || Explorer::new().preemptions(1);
+    let first = match explorer().run(always_fails_with_order) {
         Exploration::Failed(c) => c.execution.outcome,
         other => panic!("{other:?}"),
     };
@@ -230,26 +216,16 @@ fn explore_until_walks_past_rejected_failures() {
     } else {
         "order 01"
     };
-    let found = explore_until(
-        1,
-        ExploreLimits::default(),
-        &cfg,
-        always_fails_with_order,
-        move |e| e.outcome == Outcome::Panic(wanted.into()),
-    );
+    let found = explorer()
+        .accept(move |e| e.outcome == Outcome::Panic(wanted.into()))
+        .run(always_fails_with_order);
     let Exploration::Failed(c) = found else {
         panic!("{found:?}")
     };
     assert_eq!(c.execution.outcome, Outcome::Panic(wanted.into()));
     assert!(c.executions > 1);
     // Rejecting everything exhausts the bounded space.
-    let none = explore_until(
-        1,
-        ExploreLimits::default(),
-        &cfg,
-        always_fails_with_order,
-        |_| false,
-    );
+    let none = explorer().accept(|_| false).run(always_fails_with_order);
     assert!(matches!(none, Exploration::Exhausted { .. }), "{none:?}");
 }
 
@@ -257,18 +233,12 @@ fn explore_until_walks_past_rejected_failures() {
 fn deepening_counts_each_bound_and_reports_progress() {
     let reports = Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = Arc::clone(&reports);
-    let limits = DeepeningLimits {
-        max_preemptions: 3,
-        ..DeepeningLimits::default()
-    };
-    let got = explore_deepening(
-        &limits,
-        &EngineConfig::default(),
-        two_by_two,
-        |_| true,
-        Duration::ZERO,
-        move |p: &DeepeningProgress| sink.lock().unwrap().push(p.clone()),
-    );
+    let got = Explorer::new()
+        .preemptions(3)
+        .progress(Duration::ZERO, move |p| {
+            sink.lock().unwrap().push(p.clone())
+        })
+        .run_deepening(two_by_two);
     let Deepening::Exhausted { completed } = got else {
         panic!("{got:?}")
     };
@@ -296,20 +266,11 @@ fn deepening_stops_at_the_time_budget_and_says_where() {
             .collect();
         hs.into_iter().for_each(|h| h.join().unwrap());
     };
-    let limits = DeepeningLimits {
-        max_preemptions: 6,
-        time: Some(Duration::from_millis(50)),
-        ..DeepeningLimits::default()
-    };
     let t = std::time::Instant::now();
-    let got = explore_deepening(
-        &limits,
-        &EngineConfig::default(),
-        busy,
-        |_| true,
-        Duration::from_secs(1),
-        |_: &DeepeningProgress| {},
-    );
+    let got = Explorer::new()
+        .preemptions(6)
+        .time(Duration::from_millis(50))
+        .run_deepening(busy);
     assert!(t.elapsed() < Duration::from_secs(5));
     let Deepening::Stopped {
         by: Budget::Time,
@@ -327,18 +288,7 @@ fn deepening_stops_at_the_time_budget_and_says_where() {
 
 #[test]
 fn deepening_reports_a_failure_at_the_fewest_preemptions() {
-    let limits = DeepeningLimits {
-        max_preemptions: 3,
-        ..DeepeningLimits::default()
-    };
-    let got = explore_deepening(
-        &limits,
-        &EngineConfig::default(),
-        lost_update,
-        |_| true,
-        Duration::from_secs(1),
-        |_: &DeepeningProgress| {},
-    );
+    let got = Explorer::new().preemptions(3).run_deepening(lost_update);
     let Deepening::Failed {
         k, counterexample, ..
     } = got
@@ -363,20 +313,11 @@ fn the_estimate_extrapolates_the_growth() {
 #[test]
 fn deepening_past_truncated_bounds_only_when_asked() {
     let run = |next_bound_when_truncated| {
-        let limits = DeepeningLimits {
-            max_preemptions: 2,
-            max_executions: Some(2),
-            next_bound_when_truncated,
-            ..DeepeningLimits::default()
-        };
-        explore_deepening(
-            &limits,
-            &EngineConfig::default(),
-            two_by_two,
-            |_| true,
-            Duration::MAX,
-            |_: &DeepeningProgress| {},
-        )
+        Explorer::new()
+            .preemptions(2)
+            .max_executions(2)
+            .next_bound_when_truncated(next_bound_when_truncated)
+            .run_deepening(two_by_two)
     };
     // two_by_two has 1, 3, 7 schedules at K = 0, 1, 2.
     let stopped = run(false);

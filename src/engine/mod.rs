@@ -10,11 +10,14 @@
 //!   own panic, a deadlock, a step-bound overrun, or an error of shuttle or the engine, which is
 //!   never to be mistaken for a bug in the code under test.
 //! * [`run_batch`] runs many (input, schedule) pairs in one shuttle runner, for fuzzing
-//!   throughput.
-//! * [`explore`] enumerates every schedule with at most `K` preemptions (iterative context
+//!   throughput; [`run_with_scheduler`] runs a test under any shuttle scheduler, and
+//!   [`Recording`] keeps that scheduler's decisions.
+//! * [`Explorer`] enumerates every schedule with at most `K` preemptions (iterative context
 //!   bounding), and hands back a failing one as bytes for `run_once`
-//!   ([`decisions_to_bytes`]); [`explore_deepening`] raises `K` from 0 under a time and
+//!   ([`decisions_to_bytes`]); [`Explorer::run_deepening`] raises `K` from 0 under a time and
 //!   execution budget, with progress reports, and says how far it got when a budget runs out.
+//! * [`run_checked`] replays bytes under [`Checked`], which reports a test that does not repeat
+//!   a recorded execution as an engine error.
 //! * [`quiet_panics`] keeps panics inside engine runs off stderr.
 //! * [`point`] is a scheduling point for code whose shared state shuttle cannot see (plain memory
 //!   behind an `UnsafeCell`, a model's fields): call it before each access.
@@ -24,13 +27,13 @@
 //! # Example: a lost update
 //!
 //! Two threads increment a counter with a separate load and store. Schedule bytes that preempt
-//! the first thread between its load and its store lose an update; [`explore`] finds such a
+//! the first thread between its load and its store lose an update; an [`Explorer`] finds such a
 //! schedule with one preemption, and proves that a mutex closes the race.
 //!
 //! ```
 //! use std::sync::Arc;
 //! use shuttle::sync::{Mutex, atomic::{AtomicUsize, Ordering}};
-//! use swapfuzz::engine::{EngineConfig, Exploration, ExploreLimits, Outcome, explore, run_once};
+//! use swapfuzz::engine::{EngineConfig, Exploration, Explorer, Outcome, run_once};
 //!
 //! fn racy() {
 //!     let counter = Arc::new(AtomicUsize::new(0));
@@ -64,8 +67,8 @@
 //! // All 0xFF: never preempt; both increments land.
 //! assert_eq!(run_once(&[0xFF; 16], &cfg, racy).outcome, Outcome::Pass);
 //!
-//! // One preemption suffices, and explore returns bytes that replay it.
-//! let Exploration::Failed(found) = explore(1, ExploreLimits::default(), racy) else { panic!() };
+//! // One preemption suffices, and the explorer returns bytes that replay it.
+//! let Exploration::Failed(found) = Explorer::new().preemptions(1).run(racy) else { panic!() };
 //! assert_eq!(found.execution.outcome, Outcome::Panic("lost update".into()));
 //! assert_eq!(found.execution.decisions.iter().filter(|d| d.preemption).count(), 1);
 //! let replay = run_once(&found.schedule, &cfg, racy);
@@ -74,7 +77,8 @@
 //!            found.execution.decisions.iter().map(|d| d.task).collect::<Vec<_>>());
 //!
 //! // With the mutex, no schedule with up to 2 preemptions fails.
-//! assert!(matches!(explore(2, ExploreLimits::default(), locked), Exploration::Exhausted { .. }));
+//! let proof = Explorer::new().preemptions(2).run(locked);
+//! assert!(matches!(proof, Exploration::Exhausted { .. }));
 //! ```
 //!
 //! # Determinism
@@ -86,6 +90,7 @@
 
 mod batch;
 mod byte_scheduler;
+mod checked;
 mod decision;
 mod explore;
 mod quiet;
@@ -95,14 +100,16 @@ mod wait;
 
 pub use batch::{BatchFailure, BatchResult, run_batch};
 pub use byte_scheduler::{ByteScheduler, STAY_THRESHOLD};
+pub use checked::Checked;
 pub use decision::{Decision, DecisionLog, decisions_to_bytes};
 pub use explore::{
-    Budget, Counterexample, Deepening, DeepeningLimits, DeepeningProgress, Exploration,
-    ExploreLimits, estimate_schedules, explore, explore_deepening, explore_until, explore_with,
+    Budget, Counterexample, Deepening, DeepeningProgress, Exploration, Explorer, estimate_schedules,
 };
 pub use quiet::{in_engine_run, quiet_panics, silence_shuttle};
 pub use recorder::Recording;
-pub use run::{EngineConfig, Execution, Outcome, payload_text, run_once, run_with_scheduler};
+pub use run::{
+    EngineConfig, Execution, Outcome, payload_text, run_checked, run_once, run_with_scheduler,
+};
 pub use wait::{TaskId, current_task, sleep, wake};
 
 /// A neutral scheduling point for code under test: lets the engine switch tasks here, without

@@ -3,10 +3,14 @@
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 
+use std::sync::{Arc, Mutex};
+
+use shuttle::scheduler::Scheduler;
 use shuttle::{Config, FailurePersistence, MaxSteps, Runner};
 
 use super::byte_scheduler::ByteScheduler;
-use super::decision::Decision;
+use super::checked::Checked;
+use super::decision::{Decision, DecisionLog};
 use super::quiet::RunGuard;
 
 /// Prefix of the panics the engine's own schedulers raise (classified as
@@ -95,24 +99,83 @@ pub fn run_once<F: Fn() + Send + Sync + 'static>(
     cfg: &EngineConfig,
     test: F,
 ) -> Execution {
-    let schedule = schedule.to_vec();
-    let cfg = cfg.clone();
+    let scheduler = ByteScheduler::new(schedule, cfg.quantum);
+    let log = scheduler.log();
+    run_logged(scheduler, &log, cfg, test)
+}
+
+/// [`run_once`], checked against `expected`, the decisions of an earlier execution of the same
+/// test under the same bytes (or under any schedule they encode): a decision that sees another
+/// runnable set or makes another choice, or a different number of decisions, ends the run as an
+/// [`Outcome::EngineError`] saying the test is nondeterministic (see [`Checked`]).
+pub fn run_checked<F: Fn() + Send + Sync + 'static>(
+    schedule: &[u8],
+    expected: &[Decision],
+    cfg: &EngineConfig,
+    test: F,
+) -> Execution {
+    let scheduler = ByteScheduler::new(schedule, cfg.quantum);
+    let log = scheduler.log();
+    run_logged(Checked::new(scheduler, expected.to_vec()), &log, cfg, test)
+}
+
+/// Runs `test` under `scheduler`, whose decisions go to `log`, and returns the last execution.
+fn run_logged<S, F>(
+    scheduler: S,
+    log: &Arc<Mutex<DecisionLog>>,
+    cfg: &EngineConfig,
+    test: F,
+) -> Execution
+where
+    S: Scheduler + Send + 'static,
+    F: Fn() + Send + Sync + 'static,
+{
+    let (outcome, payload) = run_runner(scheduler, cfg, test);
+    let log = std::mem::take(&mut *log.lock().expect("decision log"));
+    Execution {
+        decisions: log.decisions,
+        steps: log.steps,
+        outcome,
+        payload,
+    }
+}
+
+/// Runs `test` under any shuttle scheduler (e.g. shuttle's `PctScheduler` or
+/// `RandomScheduler`, for comparisons), quietly, until the scheduler stops or an execution fails.
+/// Returns how the last execution ended and its panic payload. Wrap the scheduler in a
+/// [`Recording`](super::Recording) to keep its decisions.
+pub fn run_with_scheduler<S, F>(
+    scheduler: S,
+    cfg: &EngineConfig,
+    test: F,
+) -> (Outcome, Option<Box<dyn Any + Send>>)
+where
+    S: Scheduler + Send + 'static,
+    F: Fn() + Send + Sync + 'static,
+{
+    run_runner(scheduler, cfg, test)
+}
+
+/// The one place a shuttle runner runs: a runner over `scheduler` with [`shuttle_config`], on a
+/// clean OS thread ([`on_clean_thread`]), inside a [`RunGuard`] (quiet panics) and a
+/// `catch_unwind`; how the last execution ended, and its panic payload.
+pub(crate) fn run_runner<S, F>(
+    scheduler: S,
+    cfg: &EngineConfig,
+    test: F,
+) -> (Outcome, Option<Box<dyn Any + Send>>)
+where
+    S: Scheduler + Send + 'static,
+    F: Fn() + Send + Sync + 'static,
+{
+    let config = shuttle_config(cfg);
     on_clean_thread(move || {
-        let scheduler = ByteScheduler::new(&schedule, cfg.quantum);
-        let log = scheduler.log();
-        let runner = Runner::new(scheduler, shuttle_config(&cfg));
+        let runner = Runner::new(scheduler, config);
         let result = {
             let _guard = RunGuard::enter();
             panic::catch_unwind(AssertUnwindSafe(move || runner.run(test)))
         };
-        let log = std::mem::take(&mut *log.borrow_mut());
-        let (outcome, payload) = split_result(result.map(drop));
-        Execution {
-            decisions: log.decisions,
-            steps: log.steps,
-            outcome,
-            payload,
-        }
+        split_result(result.map(drop))
     })
 }
 
@@ -196,26 +259,3 @@ pub(crate) fn classify(payload: &(dyn Any + Send)) -> Outcome {
 #[cfg(test)]
 #[path = "run_tests.rs"]
 mod tests;
-
-/// Runs `test` under any shuttle scheduler (e.g. shuttle's `PctScheduler` or
-/// `RandomScheduler`, for comparisons), quietly, until the scheduler stops or an execution fails.
-/// Returns how the last execution ended and its panic payload.
-pub fn run_with_scheduler<S, F>(
-    scheduler: S,
-    cfg: &EngineConfig,
-    test: F,
-) -> (Outcome, Option<Box<dyn Any + Send>>)
-where
-    S: shuttle::scheduler::Scheduler + Send + 'static,
-    F: Fn() + Send + Sync + 'static,
-{
-    let cfg = cfg.clone();
-    on_clean_thread(move || {
-        let runner = Runner::new(scheduler, shuttle_config(&cfg));
-        let result = {
-            let _guard = RunGuard::enter();
-            panic::catch_unwind(AssertUnwindSafe(move || runner.run(test)))
-        };
-        split_result(result.map(drop))
-    })
-}

@@ -316,14 +316,14 @@ fn replays_identically(
     assert!(replay.decisions.iter().all(|d| d.from_byte));
 }
 
-/// 120 tasks that yield between load and store: the first schedule `explore` runs (round robin
-/// over them) loses updates, and its choices name tasks past the 64th runnable one.
+/// 120 tasks that yield between load and store: the first schedule an `Explorer` runs (round
+/// robin over them) loses updates, and its choices name tasks past the 64th runnable one.
 #[test]
 fn an_explored_failure_with_120_tasks_replays_from_bytes() {
     crate::engine::quiet_panics();
     let test = lost_update_among(120, true);
     let crate::engine::Exploration::Failed(found) =
-        crate::engine::explore(0, crate::engine::ExploreLimits::default(), test)
+        crate::engine::Explorer::new().preemptions(0).run(test)
     else {
         panic!("the round robin loses updates")
     };

@@ -6,8 +6,8 @@
 //! and mutants of corpus entries (a changed schedule, a changed program, or raw byte edits of the
 //! encoded input). An input joins the small corpus when it shows a new *feature*: its program's
 //! shape (the kinds on each CPU) together with the number of context switches the execution
-//! made, bucketed. The first failing execution of a batch is run again with
-//! [`run_program`] for the verdict. Everything depends only on the options: with
+//! made, bucketed. The first failing execution of a batch is run again for the verdict, checked
+//! against the batch's decisions ([`run_checked`]). Everything depends only on the options: with
 //! `max_executions` and a long `time`, the same seed gives the same executions.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,7 +21,8 @@ use shuttle::scheduler::PctScheduler;
 
 use crate::check::run::{Verdict, execute, run_program};
 use crate::engine::{
-    EngineConfig, Recording, decisions_to_bytes, quiet_panics, run_batch, run_with_scheduler,
+    EngineConfig, Recording, decisions_to_bytes, quiet_panics, run_batch, run_checked,
+    run_with_scheduler,
 };
 use crate::model::{Bug, ModelConfig, Variant};
 use crate::program::Program;
@@ -404,8 +405,13 @@ pub fn hunt(opts: &HuntOptions, progress: &mut dyn FnMut(&Progress)) -> HuntResu
         if let Some(failure) = result.failure {
             executions += failure.index as u64 + 1;
             let c = &batch[failure.index];
-            let (verdict, _) = run_program(&c.program, cfg, &c.schedule, &engine);
-            return match verdict {
+            // Again for the payload, checked against the batch's decisions: a test that does not
+            // repeat them is nondeterministic, an engine error.
+            let p = c.program.clone();
+            let exec = run_checked(&c.schedule, &failure.decisions, &engine, move || {
+                execute(&p, cfg)
+            });
+            return match Verdict::of(&exec) {
                 Verdict::Bug(bug, _) => HuntResult::Found {
                     input: c.input.clone(),
                     executions,

@@ -3,16 +3,12 @@
 //! its [signature](super::report::signature).
 //!
 //! Each candidate program is searched with the engine's bounded exploration
-//! ([`explore_deepening`], accepting only one signature) at 0, 1, 2 … preemptions, accepting only failures with the same
+//! ([`Explorer::run_deepening`], accepting only one signature) at 0, 1, 2 … preemptions, accepting only failures with the same
 //! signature; so the schedule found has the fewest preemptions the bound allows. libFuzzer's
 //! `tmin` minimises bytes instead, which keeps preemptions a reader does not need.
 
-use std::time::Duration;
-
 use crate::check::run::{Verdict, execute, run_program};
-use crate::engine::{
-    Deepening, DeepeningLimits, DeepeningProgress, EngineConfig, explore_deepening,
-};
+use crate::engine::{Deepening, EngineConfig, Explorer};
 use crate::model::{Bug, ModelConfig};
 use crate::program::Program;
 
@@ -100,19 +96,12 @@ pub fn schedule_for(
 ) -> Option<(Vec<u8>, usize)> {
     let p = program.clone();
     let want = sig.to_string();
-    let found = explore_deepening(
-        &DeepeningLimits {
-            max_preemptions: limits.max_preemptions,
-            max_executions: Some(limits.max_executions),
-            time: None,
-            next_bound_when_truncated: true,
-        },
-        &EngineConfig::default(),
-        move || execute(&p, cfg),
-        move |e| matches!(Verdict::of(e), Verdict::Bug(b, _) if signature(&b) == want),
-        Duration::MAX,
-        |_: &DeepeningProgress| {},
-    );
+    let found = Explorer::new()
+        .preemptions(limits.max_preemptions)
+        .max_executions(limits.max_executions)
+        .next_bound_when_truncated(true)
+        .accept(move |e| matches!(Verdict::of(e), Verdict::Bug(b, _) if signature(&b) == want))
+        .run_deepening(move || execute(&p, cfg));
     match found {
         Deepening::Failed { counterexample, .. } => {
             let pre = counterexample.execution.preemptions();
