@@ -212,40 +212,6 @@ impl<S: Scheduler> Scheduler for Noting<S> {
     }
 }
 
-/// Replays the decisions of an earlier execution (deterministic tests repeat it exactly).
-struct Replay {
-    decisions: Vec<crate::engine::Decision>,
-    next: usize,
-    started: bool,
-}
-
-impl Scheduler for Replay {
-    fn new_execution(&mut self) -> Option<Schedule> {
-        (!std::mem::replace(&mut self.started, true)).then(|| Schedule::new(0))
-    }
-
-    fn next_task(
-        &mut self,
-        runnable: &[&Task],
-        _current: Option<TaskId>,
-        _is_yielding: bool,
-    ) -> Option<TaskId> {
-        if runnable.len() < 2 {
-            return runnable.first().map(|r| r.id());
-        }
-        let d = self.decisions.get(self.next)?;
-        self.next += 1;
-        runnable
-            .iter()
-            .find(|r| usize::from(r.id()) == d.task)
-            .map(|r| r.id())
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        0
-    }
-}
-
 /// Runs `program` once under the segments `schedule`; the verdict and the execution (its
 /// decisions as any engine run records them).
 pub fn run_segments(
@@ -285,15 +251,10 @@ pub fn segments_of(
     bytes: &[u8],
 ) -> Option<Vec<Segment>> {
     let engine = crate::engine::EngineConfig::default();
-    let (_, first) = crate::check::run::run_program(program, cfg, bytes, &engine);
     let seen: std::sync::Arc<std::sync::Mutex<Vec<Seen>>> = Default::default();
     let events: std::sync::Arc<std::sync::Mutex<Vec<Event>>> = Default::default();
     let scheduler = Noting {
-        inner: Replay {
-            decisions: first.decisions,
-            next: 0,
-            started: false,
-        },
+        inner: crate::engine::ByteScheduler::new(bytes, engine.quantum),
         seen: std::sync::Arc::clone(&seen),
         events: std::sync::Arc::clone(&events),
     };

@@ -315,6 +315,30 @@ pub fn __try_to_reclaim_swap(k: &Kernel, si: usize, offset: u32, flags: u32) -> 
 /// mm/swapfile.c: free_swap_and_cache(), v6.8 ([`Variant::Buggy`]) and after commit
 /// 82b1c07a0af6 ([`Variant::Fixed`]): drop one reference; if only the swap cache is left, try
 /// to reclaim it. Returns false where the kernel returns 0 (`print_bad_pte()` in zap).
+///
+/// The race 82b1c07a0af6 closes (shmem truncate, which holds no lock and no reference here):
+///
+/// ```text
+/// CPU0                                      CPU1
+/// ----                                      ----
+/// shmem_undo_range
+///   shmem_free_swap
+///     xa_cmpxchg_irq
+///     free_swap_and_cache
+///       __swap_entry_free
+///       /* swap count become 0 */
+///                                           swapoff
+///                                             try_to_unuse
+///                                               filemap_get_folio
+///                                               folio_free_swap
+///                                               /* remove swap cache */
+///                                             /* free si->swap_map[] */
+///       swap_page_trans_huge_swapped <-- access freed si->swap_map !!!
+/// ```
+///
+/// With a PTL held (zap, exit) `synchronize_rcu()` in swapoff waits for CPU0 instead, as a held
+/// spinlock is an RCU read-side section; the fix takes `get_swap_device()` so that no caller
+/// depends on that. The model's `swapfuzz hunt` finds this diagram from an empty corpus.
 pub fn free_swap_and_cache(k: &Kernel, entry: SwpEntry) -> bool {
     let _f = k.enter("free_swap_and_cache");
     // non_swap_entry(): the model has only genuine swap entries.
