@@ -15,9 +15,10 @@ use super::{EXIT_CLEAN, LayoutArgs, ModelArgs};
 use crate::fuzz::hunt::{HuntOptions, HuntResult, Progress, hunt};
 use crate::output_file;
 use crate::program::bytes::decode;
-use crate::program::text::{Scenario, print_scenario};
-use crate::triage::minimize::{MinimizeLimits, cpus_in_drawn_order, minimize};
+use crate::program::text::print_scenario;
+use crate::triage::minimize::{MinimizeLimits, minimize_for_reading};
 use crate::triage::report::signature;
+use crate::triage::reproduce::as_scenario;
 
 /// Arguments of `swapfuzz hunt`.
 #[derive(clap::Args, Debug)]
@@ -160,7 +161,7 @@ fn found_minimised(a: &HuntArgs, input: &[u8]) -> Result<u8, String> {
     let d = decode(input);
     eprintln!("swapfuzz hunt: minimising (fewest CPUs, operations, preemptions) ...");
     let t = Instant::now();
-    let m = match minimize(
+    let m = match minimize_for_reading(
         &d.program,
         &d.schedule,
         a.model.config(false),
@@ -175,8 +176,6 @@ fn found_minimised(a: &HuntArgs, input: &[u8]) -> Result<u8, String> {
             return found_raw(a, input);
         }
     };
-    // CPU0 first, as commit messages draw races.
-    let m = cpus_in_drawn_order(m, a.model.config(false), MinimizeLimits::default());
     let (b, f) = (m.before, m.after);
     let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     println!(
@@ -204,25 +203,19 @@ fn found_minimised(a: &HuntArgs, input: &[u8]) -> Result<u8, String> {
         fnv(&[input, b"\0", a.model.flags().as_bytes()].concat())
     );
     let raw = write_named(&a.out, &format!("crash-{id}"), input);
-    // The schedule in steps ("cpu0 until after __swap_entry_free"), which survive changes of
-    // the model's scheduling points, when they give the same bug; else as bytes.
-    let steps =
-        crate::triage::reproduce::segments_for(&m.program, a.model.config(false), &m.schedule);
-    let scenario = Scenario {
-        name: Some(format!("crash-{id}")),
-        description: vec![
-            format!(
-                "Found by swapfuzz hunt --seed {} ({}), minimised from crash-{id}:",
-                a.seed,
-                a.model.flags()
-            ),
-            format!("{} -> {}.", m.before, m.after),
-        ],
-        program: m.program.clone(),
-        schedule: steps.is_none().then(|| m.schedule.clone()),
-        steps,
-        expect: Some(signature(&m.bug)),
-    };
+    // The schedule in steps ("cpu0 until after __swap_entry_free") when they give the same bug
+    // (they survive changes of the model's scheduling points), else as bytes; and expect:.
+    let name = format!("crash-{id}");
+    let mut scenario = as_scenario(&m.program, &m.schedule, a.model.config(false), Some(&name));
+    scenario.description = vec![
+        format!(
+            "Found by swapfuzz hunt --seed {} ({}), minimised from crash-{id}:",
+            a.seed,
+            a.model.flags()
+        ),
+        format!("{} -> {}.", m.before, m.after),
+    ];
+    scenario.expect = Some(signature(&m.bug));
     let text = print_scenario(&scenario);
     let scn = write_named(&a.out, &format!("crash-{id}.scn"), text.as_bytes());
     match (&scn, &raw) {

@@ -29,35 +29,6 @@ pub struct TriageArgs {
     force: bool,
 }
 
-/// The file name of a signature: its letters, digits, `-` and `_`, other characters as `_`;
-/// cut, with a hash of the whole signature, when long. `taken` holds the names already given
-/// in this run: a name two signatures map to gets `-2`, `-3`, ... (in signature order).
-fn file_name(signature: &str, taken: &mut BTreeSet<String>) -> String {
-    let mut stem: String = signature
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if stem.len() > 160 {
-        let hash = signature.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-        });
-        stem = format!("{}-{hash:016x}", &stem[..140]);
-    }
-    let mut name = format!("{stem}.bin");
-    let mut n = 2;
-    while !taken.insert(name.clone()) {
-        name = format!("{stem}-{n}.bin");
-        n += 1;
-    }
-    name
-}
-
 /// Runs `swapfuzz triage`.
 pub fn run(a: &TriageArgs) -> Result<u8, String> {
     let how = super::input::how();
@@ -114,7 +85,7 @@ pub fn run(a: &TriageArgs) -> Result<u8, String> {
                 cfg,
                 MinimizeLimits::default(),
             )?;
-            let path = out.join(file_name(&g.signature, &mut taken));
+            let path = out.join(crate::triage::dedup::file_name(&g.signature, &mut taken));
             let bytes = encode(&m.program, &m.schedule);
             match output_file::write(&path, &bytes, a.force) {
                 Ok(_) if !a.json => println!(
@@ -145,21 +116,4 @@ pub fn run(a: &TriageArgs) -> Result<u8, String> {
     } else {
         EXIT_BUG
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn signatures_get_distinct_file_names() {
-        let mut taken = BTreeSet::new();
-        assert_eq!(file_name("a:b", &mut taken), "a_b.bin");
-        assert_eq!(file_name("a/b", &mut taken), "a_b-2.bin");
-        assert_eq!(file_name("a>b", &mut taken), "a_b-3.bin");
-        let long = "x".repeat(300);
-        let n = file_name(&long, &mut taken);
-        assert!(n.len() < 200 && n.ends_with(".bin"), "{n}");
-        assert_ne!(n, file_name(&format!("{long}y"), &mut taken));
-    }
 }

@@ -1,7 +1,7 @@
 //! Deduplication of crash files: each file is run under every model configuration, and files
 //! are grouped by the [signature](super::report::signature) of their bug.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::check::run::{Verdict, run_program};
@@ -169,6 +169,35 @@ fn classify_with(_program: &Program, run: impl Fn(ModelConfig) -> Verdict) -> Fi
     }
 }
 
+/// The file name of a signature: its letters, digits, `-` and `_`, other characters as `_`;
+/// cut, with a hash of the whole signature, when long. `taken` holds the names already given
+/// in this run: a name two signatures map to gets `-2`, `-3`, ... (in signature order).
+pub fn file_name(signature: &str, taken: &mut BTreeSet<String>) -> String {
+    let mut stem: String = signature
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if stem.len() > 160 {
+        let hash = signature.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+        });
+        stem = format!("{}-{hash:016x}", &stem[..140]);
+    }
+    let mut name = format!("{stem}.bin");
+    let mut n = 2;
+    while !taken.insert(name.clone()) {
+        name = format!("{stem}-{n}.bin");
+        n += 1;
+    }
+    name
+}
+
 /// Classifies every entry of `dir` (sorted by name), files read by the rule of
 /// [`file`], and groups the bugs.
 pub fn triage_dir(dir: &Path) -> Result<Triage, String> {
@@ -292,5 +321,22 @@ impl Triage {
             paths(&self.no_repro),
             pairs(&self.errors)
         )
+    }
+}
+
+#[cfg(test)]
+mod file_name_tests {
+    use super::*;
+
+    #[test]
+    fn signatures_get_distinct_file_names() {
+        let mut taken = BTreeSet::new();
+        assert_eq!(file_name("a:b", &mut taken), "a_b.bin");
+        assert_eq!(file_name("a/b", &mut taken), "a_b-2.bin");
+        assert_eq!(file_name("a>b", &mut taken), "a_b-3.bin");
+        let long = "x".repeat(300);
+        let n = file_name(&long, &mut taken);
+        assert!(n.len() < 200 && n.ends_with(".bin"), "{n}");
+        assert_ne!(n, file_name(&format!("{long}y"), &mut taken));
     }
 }

@@ -144,6 +144,18 @@ fn drawn_order(program: &Program, schedule: &[u8], cfg: ModelConfig) -> Option<V
     }
 }
 
+/// What a developer wants to read first: [`minimize`], then the CPUs renumbered so that CPU0
+/// acts first ([`cpus_in_drawn_order`]).
+pub fn minimize_for_reading(
+    program: &Program,
+    schedule: &[u8],
+    cfg: ModelConfig,
+    limits: MinimizeLimits,
+) -> Result<Minimized, String> {
+    let m = minimize(program, schedule, cfg, limits)?;
+    Ok(cpus_in_drawn_order(m, cfg, limits))
+}
+
 /// `m` with its CPUs renumbered in the order they first act, so that the diagram starts in
 /// CPU0's column as commit messages draw races: the renumbered program's schedule is searched
 /// again, and kept only if it shows the same bug, with no more preemptions, in that order.
