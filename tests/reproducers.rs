@@ -100,3 +100,21 @@ fn triage_reads_scenarios_with_expect_as_crash_files() {
     }
     assert!(t.skipped.is_empty() && t.no_repro.is_empty(), "{t:?}");
 }
+
+/// triage's table: the "fails on" column lines up, whatever the reproducers' path lengths.
+#[test]
+fn triage_table_columns_line_up() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/crashes");
+    let o = Command::new(env!("CARGO_BIN_EXE_swapfuzz"))
+        .args(["triage", dir])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    let header = out.lines().next().unwrap();
+    let col = header.find("fails on").unwrap();
+    let rows: Vec<&str> = out.lines().filter(|l| l.contains("buggy/")).collect();
+    assert_eq!(rows.len(), 3, "{out}");
+    for r in rows {
+        assert_eq!(r.find("buggy/"), Some(col), "{out}");
+    }
+}

@@ -43,17 +43,25 @@ pub fn run(a: &TriageArgs) -> Result<u8, String> {
             .max()
             .unwrap_or(9)
             .max(9);
+        // The reproducer column as wide as its longest path, so that "fails on" lines up.
+        let r = t
+            .groups
+            .iter()
+            .map(|g| g.smallest.display().to_string().chars().count())
+            .max()
+            .unwrap_or(19)
+            .max(19);
         println!(
-            "{:<w$} {:>5}  {:<40} fails on",
+            "{:<w$} {:>5}  {:<r$} fails on",
             "signature", "count", "smallest reproducer"
         );
         for g in &t.groups {
             let fails: Vec<String> = g.fails_on.iter().map(|&(v, r)| config_name(v, r)).collect();
             println!(
-                "{:<w$} {:>5}  {:<40} {}",
+                "{:<w$} {:>5}  {:<r$} {}",
                 g.signature,
                 g.files.len(),
-                g.smallest.display(),
+                g.smallest.display().to_string(),
                 fails.join(", ")
             );
             println!("    {}", g.title);
