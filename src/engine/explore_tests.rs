@@ -1,6 +1,6 @@
 //! Tests of `explore.rs`.
 use super::*;
-use crate::engine::{Outcome, point, run_once};
+use crate::engine::{Outcome, decisions_to_bytes, point, run_once};
 use shuttle::sync::Mutex;
 use shuttle::sync::atomic::{AtomicUsize, Ordering};
 use shuttle::thread;

@@ -92,19 +92,20 @@ mod batch;
 mod byte_scheduler;
 mod checked;
 mod decision;
+mod deepening;
 mod explore;
 mod quiet;
 mod recorder;
 mod run;
+mod search;
 mod wait;
 
 pub use batch::{BatchFailure, BatchResult, run_batch};
 pub use byte_scheduler::{ByteScheduler, STAY_THRESHOLD};
 pub use checked::Checked;
 pub use decision::{Decision, DecisionLog, decisions_to_bytes};
-pub use explore::{
-    Budget, Counterexample, Deepening, DeepeningProgress, Exploration, Explorer, estimate_schedules,
-};
+pub use deepening::{Budget, Deepening, DeepeningProgress, estimate_schedules};
+pub use explore::{Counterexample, Exploration, Explorer};
 pub use quiet::{in_engine_run, quiet_panics, silence_shuttle};
 pub use recorder::Recording;
 pub use run::{
