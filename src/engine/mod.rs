@@ -12,6 +12,9 @@
 //! * [`run_batch`] runs many (input, schedule) pairs in one shuttle runner, for fuzzing
 //!   throughput; [`run_with_scheduler`] runs a test under any shuttle scheduler, and
 //!   [`Recording`] keeps that scheduler's decisions.
+//! * [`Observe`] wraps any scheduler and shows each of its choices, with the [`Point`] it was
+//!   made at, to an [`Observer`] (a closure will do); [`Recording`] and [`Checked`] are such
+//!   wrappers.
 //! * [`Explorer`] enumerates every schedule with at most `K` preemptions (iterative context
 //!   bounding), and hands back a failing one as bytes for `run_once`
 //!   ([`decisions_to_bytes`]); [`Explorer::run_deepening`] raises `K` from 0 under a time and
@@ -94,6 +97,7 @@ mod checked;
 mod decision;
 mod deepening;
 mod explore;
+mod observe;
 mod quiet;
 mod recorder;
 mod run;
@@ -102,12 +106,13 @@ mod wait;
 
 pub use batch::{BatchFailure, BatchResult, run_batch};
 pub use byte_scheduler::{ByteScheduler, STAY_THRESHOLD};
-pub use checked::Checked;
-pub use decision::{Decision, DecisionLog, decisions_to_bytes};
+pub use checked::{CheckDecisions, Checked};
+pub use decision::{Decision, DecisionLog, Point, decisions_to_bytes};
 pub use deepening::{Budget, Deepening, DeepeningProgress, estimate_schedules};
 pub use explore::{Counterexample, Exploration, Explorer};
+pub use observe::{Observe, Observer};
 pub use quiet::{in_engine_run, quiet_panics, silence_shuttle};
-pub use recorder::Recording;
+pub use recorder::{RecordDecisions, Recording};
 pub use run::{
     EngineConfig, Execution, Outcome, payload_text, run_checked, run_once, run_with_scheduler,
 };
