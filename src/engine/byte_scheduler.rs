@@ -9,9 +9,9 @@ use super::decision::{DecisionLog, Point, index_digits};
 /// A byte at or above this value keeps the current task running.
 pub const STAY_THRESHOLD: u8 = 0x40;
 
-/// The per-execution decision state shared by [`ByteScheduler`] and batch runs.
+/// The per-execution decision state of a [`ByteScheduler`].
 #[derive(Debug)]
-pub(crate) struct ByteChooser {
+struct ByteChooser {
     bytes: Vec<u8>,
     /// Index of the next unread byte.
     pos: usize,
@@ -158,35 +158,42 @@ pub(crate) fn splitmix64(state: &mut u64) -> u64 {
 /// assert!(log.lock().unwrap().steps > 0);
 /// ```
 #[derive(Debug)]
-pub struct ByteScheduler {
+pub struct ByteScheduler<B = std::option::IntoIter<Vec<u8>>> {
     chooser: ByteChooser,
-    started: bool,
+    /// The bytes of each execution still to run.
+    executions: B,
 }
 
 impl ByteScheduler {
     /// A scheduler for one execution driven by `bytes`, with fallback quantum `quantum`.
     pub fn new(bytes: &[u8], quantum: usize) -> Self {
-        let mut chooser = ByteChooser::new(quantum);
-        chooser.reset(bytes.to_vec());
+        Self::each(Some(bytes.to_vec()).into_iter(), quantum)
+    }
+}
+
+impl<B: Iterator<Item = Vec<u8>>> ByteScheduler<B> {
+    /// A scheduler that runs one execution per item of `executions`, each driven by its bytes
+    /// (a batch: [`run_batch`](super::run_batch)).
+    pub(crate) fn each(executions: B, quantum: usize) -> Self {
         Self {
-            chooser,
-            started: false,
+            chooser: ByteChooser::new(quantum),
+            executions,
         }
     }
+}
 
+impl<B> ByteScheduler<B> {
     /// A handle on the decision log, which stays readable after the scheduler is gone.
     pub fn log(&self) -> Arc<Mutex<DecisionLog>> {
         self.chooser.log()
     }
 }
 
-impl Scheduler for ByteScheduler {
+impl<B: Iterator<Item = Vec<u8>>> Scheduler for ByteScheduler<B> {
     fn new_execution(&mut self) -> Option<Schedule> {
-        if std::mem::replace(&mut self.started, true) {
-            None
-        } else {
-            Some(Schedule::new(0))
-        }
+        let bytes = self.executions.next()?;
+        self.chooser.reset(bytes);
+        Some(Schedule::new(0))
     }
 
     fn next_task(
