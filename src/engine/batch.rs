@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::byte_scheduler::ByteScheduler;
 use super::decision::Decision;
-use super::run::{EngineConfig, Outcome, run_runner};
+use super::run::{EngineConfig, Outcome, run_with_scheduler};
 
 thread_local! {
     /// The input of the execution that is running on this OS thread.
@@ -78,7 +78,7 @@ where
     });
     let scheduler = ByteScheduler::each(executions, cfg.quantum);
     let log = scheduler.log();
-    let (outcome, _) = run_runner(scheduler, cfg, move || {
+    let (outcome, _) = run_with_scheduler(scheduler, cfg, move || {
         let input = CURRENT_INPUT
             .with_borrow(Clone::clone)
             .expect("swapfuzz engine: no batch input published");

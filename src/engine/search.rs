@@ -10,7 +10,9 @@ use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
 use super::byte_scheduler::splitmix64;
 use super::decision::{Decision, DecisionLog, Point, decisions_to_bytes};
 use super::explore::{Counterexample, Exploration};
-use super::run::{ENGINE_PANIC_PREFIX, EngineConfig, Execution, on_clean_thread, run_runner};
+use super::run::{
+    ENGINE_PANIC_PREFIX, EngineConfig, Execution, on_clean_thread, run_with_scheduler,
+};
 
 /// One decision on the current path of the search.
 #[derive(Debug)]
@@ -249,7 +251,7 @@ pub(super) fn walk(
             // rejected one resumes the walk with a new runner over the same search state.
             let test = Arc::clone(&test);
             let scheduler = ExploreScheduler(Arc::clone(&search));
-            let (outcome, payload) = run_runner(scheduler, &cfg, move || test());
+            let (outcome, payload) = run_with_scheduler(scheduler, &cfg, move || test());
             let mut search = lock(&search);
             let executions = search.executions;
             let exploration = match (outcome, payload) {
