@@ -25,9 +25,9 @@
 //! schedule does not depend on where the model puts its scheduling points, only on the kernel
 //! functions each CPU runs, so it survives changes of the model that add or remove points.
 
-use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
+use shuttle::scheduler::{Schedule, TaskId};
 
-use crate::engine::{Observe, Observer, Point};
+use crate::engine::{Observe, Observer, Point, Scheduled, Strategy};
 use crate::model::events::{Event, Tracking, logged, stop_tracking, with_log};
 pub use crate::model::events::{Segment, Until};
 use crate::model::kernel::Cpu;
@@ -37,7 +37,7 @@ fn task_of(cpu: Cpu) -> usize {
     cpu + 1
 }
 
-/// A shuttle scheduler that follows a list of [`Segment`]s (one execution).
+/// A scheduling strategy that follows a list of [`Segment`]s (one execution).
 pub struct EventScheduler {
     segments: Vec<Segment>,
     /// The segment running, or `segments.len()` after the last.
@@ -101,7 +101,7 @@ impl EventScheduler {
     }
 }
 
-impl Scheduler for EventScheduler {
+impl Strategy for EventScheduler {
     fn new_execution(&mut self) -> Option<Schedule> {
         self.executions += 1;
         if self.executions > 1 {
@@ -110,12 +110,8 @@ impl Scheduler for EventScheduler {
         Some(Schedule::new(0))
     }
 
-    fn next_task(
-        &mut self,
-        runnable: &[&Task],
-        current: Option<TaskId>,
-        _is_yielding: bool,
-    ) -> Option<TaskId> {
+    fn next_task(&mut self, point: &Point<'_>) -> Option<TaskId> {
+        let (runnable, current) = (point.runnable, point.current);
         let is_runnable = |t: usize| runnable.iter().any(|r| usize::from(r.id()) == t);
         let pick = |t: usize| {
             runnable
@@ -203,7 +199,8 @@ pub fn run_segments(
     cfg: crate::model::ModelConfig,
     schedule: &[Segment],
 ) -> (crate::check::run::Verdict, crate::engine::Execution) {
-    let scheduler = crate::engine::Recording::new(EventScheduler::new(schedule.to_vec()));
+    let scheduler =
+        crate::engine::Recording::new(Scheduled(EventScheduler::new(schedule.to_vec())));
     let log = scheduler.log();
     let p = program.clone();
     let (outcome, payload) = crate::engine::run_with_scheduler(

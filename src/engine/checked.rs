@@ -6,6 +6,7 @@ use shuttle::scheduler::{Scheduler, TaskId};
 use super::decision::{Decision, Point};
 use super::observe::{Observe, Observer};
 use super::run::ENGINE_PANIC_PREFIX;
+use super::strategy::Scheduled;
 
 /// Wraps `S` and checks each execution it runs against `expected`, the decisions of an earlier
 /// execution: at each decision the runnable set, the task that ran before it and the choice
@@ -33,7 +34,7 @@ use super::run::ENGINE_PANIC_PREFIX;
 /// let other = run_checked(&[0xFF], &first.decisions, &cfg, test);
 /// assert!(matches!(other.outcome, Outcome::EngineError(_)));
 /// ```
-pub type Checked<S> = Observe<S, CheckDecisions>;
+pub type Checked<S> = Scheduled<Observe<S, CheckDecisions>>;
 
 /// The [`Observer`] of [`Checked`]: compares each execution with the recorded one.
 #[derive(Debug)]

@@ -1,11 +1,12 @@
-//! [`Observe`]: a scheduler that wraps another and shows each of its choices to an [`Observer`]
-//! (cf. shuttle's `MetricsScheduler<S>`), the one base of the engine's wrapping schedulers:
-//! [`Recording`](super::Recording) logs the choices, [`Checked`](super::Checked) compares them
-//! with a recorded execution.
+//! [`Observe`]: a strategy that wraps a scheduler and shows each of its choices to an
+//! [`Observer`] (cf. shuttle's `MetricsScheduler<S>`), the one base of the engine's wrapping
+//! schedulers: [`Recording`](super::Recording) logs the choices, [`Checked`](super::Checked)
+//! compares them with a recorded execution.
 
-use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
+use shuttle::scheduler::{Schedule, Scheduler, TaskId};
 
 use super::decision::Point;
+use super::strategy::{Scheduled, Strategy};
 
 /// What an [`Observe`] wrapper does besides letting the scheduler it wraps decide.
 ///
@@ -25,7 +26,8 @@ impl<F: FnMut(&Point<'_>, Option<TaskId>)> Observer for F {
     }
 }
 
-/// Wraps the scheduler `S`, which makes every choice, and shows each to the observer `O`.
+/// Wraps the shuttle scheduler `S`, which makes every choice, and shows each to the observer
+/// `O`: a [`Strategy`], which [`wrap`](Self::wrap) makes a scheduler.
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
@@ -55,9 +57,9 @@ pub struct Observe<S, O> {
 }
 
 impl<S: Scheduler, O: Observer> Observe<S, O> {
-    /// Shows the choices of `inner` to `observer`.
-    pub fn wrap(inner: S, observer: O) -> Self {
-        Observe { inner, observer }
+    /// A scheduler that shows the choices of `inner` to `observer`.
+    pub fn wrap(inner: S, observer: O) -> Scheduled<Self> {
+        Scheduled(Observe { inner, observer })
     }
 
     /// The observer.
@@ -66,21 +68,17 @@ impl<S: Scheduler, O: Observer> Observe<S, O> {
     }
 }
 
-impl<S: Scheduler, O: Observer> Scheduler for Observe<S, O> {
+impl<S: Scheduler, O: Observer> Strategy for Observe<S, O> {
     fn new_execution(&mut self) -> Option<Schedule> {
         self.observer.new_execution();
         self.inner.new_execution()
     }
 
-    fn next_task(
-        &mut self,
-        runnable: &[&Task],
-        current: Option<TaskId>,
-        is_yielding: bool,
-    ) -> Option<TaskId> {
-        let chosen = self.inner.next_task(runnable, current, is_yielding);
-        let point = Point::new(runnable, current, is_yielding);
-        self.observer.chose(&point, chosen);
+    fn next_task(&mut self, point: &Point<'_>) -> Option<TaskId> {
+        let chosen = self
+            .inner
+            .next_task(point.runnable, point.current, point.yielding);
+        self.observer.chose(point, chosen);
         chosen
     }
 

@@ -8,10 +8,11 @@ use shuttle::scheduler::{Scheduler, TaskId};
 
 use super::decision::{DecisionLog, Point};
 use super::observe::{Observe, Observer};
+use super::strategy::Scheduled;
 
 /// Wraps `S` and records, per execution, the decisions it makes (cf. shuttle's
 /// `MetricsScheduler<S>`). The log holds the current (or last) execution's decisions.
-pub type Recording<S> = Observe<S, RecordDecisions>;
+pub type Recording<S> = Scheduled<Observe<S, RecordDecisions>>;
 
 /// The [`Observer`] of a [`Recording`]: logs each execution's decisions.
 #[derive(Debug, Default)]
@@ -40,7 +41,7 @@ impl<S: Scheduler> Recording<S> {
 
     /// The log, shared: read it after the run.
     pub fn log(&self) -> Arc<Mutex<DecisionLog>> {
-        Arc::clone(&self.observer().log)
+        Arc::clone(&self.0.observer().log)
     }
 }
 

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
+use shuttle::scheduler::{Schedule, TaskId};
 
 use super::byte_scheduler::splitmix64;
 use super::decision::{Decision, DecisionLog, Point, decisions_to_bytes};
@@ -13,6 +13,7 @@ use super::explore::{Counterexample, Exploration};
 use super::run::{
     ENGINE_PANIC_PREFIX, EngineConfig, Execution, on_clean_thread, run_with_scheduler,
 };
+use super::strategy::{Scheduled, Strategy};
 
 /// One decision on the current path of the search.
 #[derive(Debug)]
@@ -107,15 +108,15 @@ impl Search {
         false
     }
 
-    fn choose(&mut self, runnable: &[&Task], current: Option<TaskId>, yielding: bool) -> TaskId {
+    fn choose(&mut self, point: &Point<'_>) -> TaskId {
         let step = self.log.steps;
         self.log.steps += 1;
+        let (runnable, current) = (point.runnable, point.current);
         if runnable.len() == 1 {
             return runnable[0].id();
         }
-        let point = Point::new(runnable, current, yielding);
         if self.depth == self.path.len() {
-            let (choices, preemptive) = candidates(&point);
+            let (choices, preemptive) = candidates(point);
             self.path.push(Node {
                 fingerprint: point.fingerprint(),
                 runnable: point.mask(),
@@ -167,15 +168,15 @@ fn candidates(point: &Point) -> (Vec<TaskId>, bool) {
 }
 
 /// The scheduler side of the search.
-struct ExploreScheduler(Arc<Mutex<Search>>);
+struct Walker(Arc<Mutex<Search>>);
 
-impl ExploreScheduler {
+impl Walker {
     fn search(&self) -> MutexGuard<'_, Search> {
         lock(&self.0)
     }
 }
 
-impl Scheduler for ExploreScheduler {
+impl Strategy for Walker {
     fn new_execution(&mut self) -> Option<Schedule> {
         let mut s = self.search();
         if s.keep_visited && s.executions > 0 {
@@ -210,13 +211,8 @@ impl Scheduler for ExploreScheduler {
         Some(Schedule::new(0))
     }
 
-    fn next_task(
-        &mut self,
-        runnable: &[&Task],
-        current: Option<TaskId>,
-        yielding: bool,
-    ) -> Option<TaskId> {
-        Some(self.search().choose(runnable, current, yielding))
+    fn next_task(&mut self, point: &Point<'_>) -> Option<TaskId> {
+        Some(self.search().choose(point))
     }
 
     fn next_u64(&mut self) -> u64 {
@@ -250,7 +246,7 @@ pub(super) fn walk(
             // One runner per stretch of passing executions: a failure ends `Runner::run`, and a
             // rejected one resumes the walk with a new runner over the same search state.
             let test = Arc::clone(&test);
-            let scheduler = ExploreScheduler(Arc::clone(&search));
+            let scheduler = Scheduled(Walker(Arc::clone(&search)));
             let (outcome, payload) = run_with_scheduler(scheduler, &cfg, move || test());
             let mut search = lock(&search);
             let executions = search.executions;
