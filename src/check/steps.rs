@@ -25,8 +25,9 @@
 //! schedule does not depend on where the model puts its scheduling points, only on the kernel
 //! functions each CPU runs, so it survives changes of the model that add or remove points.
 
-use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
+use shuttle::scheduler::{Schedule, TaskId};
 
+use crate::engine::{Observe, Observer, Point, Scheduled, Strategy};
 use crate::model::events::{Event, Tracking, logged, stop_tracking, with_log};
 pub use crate::model::events::{Segment, Until};
 use crate::model::kernel::Cpu;
@@ -36,7 +37,7 @@ fn task_of(cpu: Cpu) -> usize {
     cpu + 1
 }
 
-/// A shuttle scheduler that follows a list of [`Segment`]s (one execution).
+/// A scheduling strategy that follows a list of [`Segment`]s (one execution).
 pub struct EventScheduler {
     segments: Vec<Segment>,
     /// The segment running, or `segments.len()` after the last.
@@ -100,7 +101,7 @@ impl EventScheduler {
     }
 }
 
-impl Scheduler for EventScheduler {
+impl Strategy for EventScheduler {
     fn new_execution(&mut self) -> Option<Schedule> {
         self.executions += 1;
         if self.executions > 1 {
@@ -109,12 +110,8 @@ impl Scheduler for EventScheduler {
         Some(Schedule::new(0))
     }
 
-    fn next_task(
-        &mut self,
-        runnable: &[&Task],
-        current: Option<TaskId>,
-        _is_yielding: bool,
-    ) -> Option<TaskId> {
+    fn next_task(&mut self, point: &Point<'_>) -> Option<TaskId> {
+        let (runnable, current) = (point.runnable, point.current);
         let is_runnable = |t: usize| runnable.iter().any(|r| usize::from(r.id()) == t);
         let pick = |t: usize| {
             runnable
@@ -168,28 +165,17 @@ struct Seen {
     logged: usize,
 }
 
-/// Wraps a scheduler and notes, at each scheduling point, who ran, who runs next and how many
-/// kernel events were logged: what [`segments_of`] turns into segments.
-struct Noting<S> {
-    inner: S,
+/// Notes, at each scheduling point of the scheduler it observes, who ran, who runs next and how
+/// many kernel events were logged: what [`segments_of`] turns into segments.
+struct Noting {
     seen: std::sync::Arc<std::sync::Mutex<Vec<Seen>>>,
     /// The progress log, copied out as it grows (it lives on the execution's thread).
     events: std::sync::Arc<std::sync::Mutex<Vec<Event>>>,
 }
 
-impl<S: Scheduler> Scheduler for Noting<S> {
-    fn new_execution(&mut self) -> Option<Schedule> {
-        self.inner.new_execution()
-    }
-
-    fn next_task(
-        &mut self,
-        runnable: &[&Task],
-        current: Option<TaskId>,
-        is_yielding: bool,
-    ) -> Option<TaskId> {
-        let chosen = self.inner.next_task(runnable, current, is_yielding)?;
-        let current = current.map(usize::from);
+impl Observer for Noting {
+    fn chose(&mut self, point: &Point<'_>, chosen: Option<TaskId>) {
+        let Some(chosen) = chosen else { return };
         {
             let mut events = self.events.lock().expect("events");
             with_log(|p| {
@@ -198,17 +184,11 @@ impl<S: Scheduler> Scheduler for Noting<S> {
             });
         }
         self.seen.lock().expect("noting").push(Seen {
-            current,
-            current_runnable: current
-                .is_some_and(|c| runnable.iter().any(|r| usize::from(r.id()) == c)),
+            current: point.current.map(usize::from),
+            current_runnable: point.current_index.is_some(),
             chosen: chosen.into(),
             logged: logged(),
         });
-        Some(chosen)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.inner.next_u64()
     }
 }
 
@@ -219,7 +199,8 @@ pub fn run_segments(
     cfg: crate::model::ModelConfig,
     schedule: &[Segment],
 ) -> (crate::check::run::Verdict, crate::engine::Execution) {
-    let scheduler = crate::engine::Recording::new(EventScheduler::new(schedule.to_vec()));
+    let scheduler =
+        crate::engine::Recording::new(Scheduled(EventScheduler::new(schedule.to_vec())));
     let log = scheduler.log();
     let p = program.clone();
     let (outcome, payload) = crate::engine::run_with_scheduler(
@@ -253,11 +234,14 @@ pub fn segments_of(
     let engine = crate::engine::EngineConfig::default();
     let seen: std::sync::Arc<std::sync::Mutex<Vec<Seen>>> = Default::default();
     let events: std::sync::Arc<std::sync::Mutex<Vec<Event>>> = Default::default();
-    let scheduler = Noting {
-        inner: crate::engine::ByteScheduler::new(bytes, engine.quantum),
+    let noting = Noting {
         seen: std::sync::Arc::clone(&seen),
         events: std::sync::Arc::clone(&events),
     };
+    let scheduler = Observe::wrap(
+        crate::engine::ByteScheduler::new(bytes, engine.quantum),
+        noting,
+    );
     let p = program.clone();
     let _ = crate::engine::run_with_scheduler(scheduler, &engine, move || {
         let _tracking = Tracking::start();

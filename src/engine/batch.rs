@@ -11,11 +11,9 @@ use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
-
-use super::byte_scheduler::ByteChooser;
+use super::byte_scheduler::ByteScheduler;
 use super::decision::Decision;
-use super::run::{EngineConfig, Outcome, run_runner};
+use super::run::{EngineConfig, Outcome, run_with_scheduler};
 
 thread_local! {
     /// The input of the execution that is running on this OS thread.
@@ -43,46 +41,6 @@ pub struct BatchFailure {
     pub decisions: Vec<Decision>,
 }
 
-/// A scheduler that runs one execution per pair, with the [`ByteScheduler`](super::ByteScheduler)
-/// rules.
-struct BatchScheduler<I, It> {
-    inputs: It,
-    chooser: ByteChooser,
-    /// Executions started so far.
-    started: Arc<AtomicUsize>,
-    _input: std::marker::PhantomData<fn() -> I>,
-}
-
-impl<I, It> Scheduler for BatchScheduler<I, It>
-where
-    I: Send + Sync + 'static,
-    It: Iterator<Item = (I, Vec<u8>)>,
-{
-    fn new_execution(&mut self) -> Option<Schedule> {
-        let Some((input, bytes)) = self.inputs.next() else {
-            CURRENT_INPUT.set(None);
-            return None;
-        };
-        CURRENT_INPUT.set(Some(Arc::new(input)));
-        self.chooser.reset(bytes);
-        self.started.fetch_add(1, Ordering::Relaxed);
-        Some(Schedule::new(0))
-    }
-
-    fn next_task(
-        &mut self,
-        runnable: &[&Task],
-        current: Option<TaskId>,
-        yielding: bool,
-    ) -> Option<TaskId> {
-        Some(self.chooser.choose(runnable, current, yielding))
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.chooser.next_u64()
-    }
-}
-
 /// Runs `test` on each input under its schedule bytes, all inside one `Runner::run`, until the
 /// inputs run out or an execution fails.
 ///
@@ -106,15 +64,21 @@ where
     F: Fn(&I) + Send + Sync + 'static,
 {
     let started = Arc::new(AtomicUsize::new(0));
-    let chooser = ByteChooser::new(cfg.quantum);
-    let log = chooser.log();
-    let scheduler = BatchScheduler {
-        inputs,
-        chooser,
-        started: Arc::clone(&started),
-        _input: std::marker::PhantomData,
-    };
-    let (outcome, _) = run_runner(scheduler, cfg, move || {
+    // Each execution's bytes, its input published first.
+    let mut inputs = inputs;
+    let counter = Arc::clone(&started);
+    let executions = std::iter::from_fn(move || {
+        let Some((input, bytes)) = inputs.next() else {
+            CURRENT_INPUT.set(None);
+            return None;
+        };
+        CURRENT_INPUT.set(Some(Arc::new(input)));
+        counter.fetch_add(1, Ordering::Relaxed);
+        Some(bytes)
+    });
+    let scheduler = ByteScheduler::each(executions, cfg.quantum);
+    let log = scheduler.log();
+    let (outcome, _) = run_with_scheduler(scheduler, cfg, move || {
         let input = CURRENT_INPUT
             .with_borrow(Clone::clone)
             .expect("swapfuzz engine: no batch input published");

@@ -2,16 +2,17 @@
 
 use std::sync::{Arc, Mutex};
 
-use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
+use shuttle::scheduler::{Schedule, TaskId};
 
 use super::decision::{DecisionLog, Point, index_digits};
+use super::strategy::{Scheduled, Strategy};
 
 /// A byte at or above this value keeps the current task running.
 pub const STAY_THRESHOLD: u8 = 0x40;
 
-/// The per-execution decision state shared by [`ByteScheduler`] and batch runs.
+/// The per-execution decision state of a [`ByteScheduler`].
 #[derive(Debug)]
-pub(crate) struct ByteChooser {
+struct ByteChooser {
     bytes: Vec<u8>,
     /// Index of the next unread byte.
     pos: usize,
@@ -48,19 +49,14 @@ impl ByteChooser {
         Arc::clone(&self.log)
     }
 
-    pub fn choose(
-        &mut self,
-        runnable: &[&Task],
-        current: Option<TaskId>,
-        yielding: bool,
-    ) -> TaskId {
+    pub fn choose(&mut self, point: &Point<'_>) -> TaskId {
         let mut log = self.log.lock().expect("decision log");
         let step = log.steps;
         log.steps += 1;
+        let (runnable, current) = (point.runnable, point.current);
         if runnable.len() == 1 {
             return runnable[0].id();
         }
-        let point = Point::new(runnable, current, yielding);
         let (task, from_byte) = match self.bytes.get(self.pos) {
             Some(&b) => {
                 self.pos += 1;
@@ -114,7 +110,7 @@ pub(crate) fn splitmix64(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// A [`Scheduler`] that runs exactly one execution, with decisions read from bytes.
+/// A shuttle scheduler that runs exactly one execution, with decisions read from bytes.
 ///
 /// The encoding aims for mutation locality: a byte is read only at a decision (two or more
 /// runnable tasks), so byte `k` always governs the `k`-th decision and changing one byte changes
@@ -157,45 +153,50 @@ pub(crate) fn splitmix64(state: &mut u64) -> u64 {
 /// });
 /// assert!(log.lock().unwrap().steps > 0);
 /// ```
+pub type ByteScheduler<B = std::option::IntoIter<Vec<u8>>> = Scheduled<ByteStrategy<B>>;
+
+/// The [`Strategy`] of a [`ByteScheduler`].
 #[derive(Debug)]
-pub struct ByteScheduler {
+pub struct ByteStrategy<B> {
     chooser: ByteChooser,
-    started: bool,
+    /// The bytes of each execution still to run.
+    executions: B,
 }
 
 impl ByteScheduler {
     /// A scheduler for one execution driven by `bytes`, with fallback quantum `quantum`.
     pub fn new(bytes: &[u8], quantum: usize) -> Self {
-        let mut chooser = ByteChooser::new(quantum);
-        chooser.reset(bytes.to_vec());
-        Self {
-            chooser,
-            started: false,
-        }
-    }
-
-    /// A handle on the decision log, which stays readable after the scheduler is gone.
-    pub fn log(&self) -> Arc<Mutex<DecisionLog>> {
-        self.chooser.log()
+        Self::each(Some(bytes.to_vec()).into_iter(), quantum)
     }
 }
 
-impl Scheduler for ByteScheduler {
+impl<B: Iterator<Item = Vec<u8>>> ByteScheduler<B> {
+    /// A scheduler that runs one execution per item of `executions`, each driven by its bytes
+    /// (a batch: [`run_batch`](super::run_batch)).
+    pub(crate) fn each(executions: B, quantum: usize) -> Self {
+        Scheduled(ByteStrategy {
+            chooser: ByteChooser::new(quantum),
+            executions,
+        })
+    }
+}
+
+impl<B> ByteScheduler<B> {
+    /// A handle on the decision log, which stays readable after the scheduler is gone.
+    pub fn log(&self) -> Arc<Mutex<DecisionLog>> {
+        self.0.chooser.log()
+    }
+}
+
+impl<B: Iterator<Item = Vec<u8>>> Strategy for ByteStrategy<B> {
     fn new_execution(&mut self) -> Option<Schedule> {
-        if std::mem::replace(&mut self.started, true) {
-            None
-        } else {
-            Some(Schedule::new(0))
-        }
+        let bytes = self.executions.next()?;
+        self.chooser.reset(bytes);
+        Some(Schedule::new(0))
     }
 
-    fn next_task(
-        &mut self,
-        runnable: &[&Task],
-        current: Option<TaskId>,
-        yielding: bool,
-    ) -> Option<TaskId> {
-        Some(self.chooser.choose(runnable, current, yielding))
+    fn next_task(&mut self, point: &Point<'_>) -> Option<TaskId> {
+        Some(self.chooser.choose(point))
     }
 
     fn next_u64(&mut self) -> u64 {

@@ -1,10 +1,12 @@
 //! [`Checked`]: a decorator that checks that a scheduler repeats a recorded execution, so that a
 //! nondeterministic test shows up as an engine error rather than as a bug that does not replay.
 
-use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
+use shuttle::scheduler::{Scheduler, TaskId};
 
 use super::decision::{Decision, Point};
+use super::observe::{Observe, Observer};
 use super::run::ENGINE_PANIC_PREFIX;
+use super::strategy::Scheduled;
 
 /// Wraps `S` and checks each execution it runs against `expected`, the decisions of an earlier
 /// execution: at each decision the runnable set, the task that ran before it and the choice
@@ -32,9 +34,11 @@ use super::run::ENGINE_PANIC_PREFIX;
 /// let other = run_checked(&[0xFF], &first.decisions, &cfg, test);
 /// assert!(matches!(other.outcome, Outcome::EngineError(_)));
 /// ```
+pub type Checked<S> = Scheduled<Observe<S, CheckDecisions>>;
+
+/// The [`Observer`] of [`Checked`]: compares each execution with the recorded one.
 #[derive(Debug)]
-pub struct Checked<S> {
-    inner: S,
+pub struct CheckDecisions {
     expected: Vec<Decision>,
     /// Decisions made so far in the running execution.
     next: usize,
@@ -44,17 +48,17 @@ pub struct Checked<S> {
 impl<S: Scheduler> Checked<S> {
     /// Checks that every execution of `inner` makes the decisions `expected`.
     pub fn new(inner: S, expected: Vec<Decision>) -> Self {
-        Checked {
-            inner,
+        let check = CheckDecisions {
             expected,
             next: 0,
             started: false,
-        }
+        };
+        Observe::wrap(inner, check)
     }
 }
 
-impl<S: Scheduler> Scheduler for Checked<S> {
-    fn new_execution(&mut self) -> Option<Schedule> {
+impl Observer for CheckDecisions {
+    fn new_execution(&mut self) {
         if std::mem::replace(&mut self.started, true) && self.next != self.expected.len() {
             // Panics out of `Runner::run`, into the runner's `catch_unwind`.
             panic!(
@@ -65,20 +69,12 @@ impl<S: Scheduler> Scheduler for Checked<S> {
             );
         }
         self.next = 0;
-        self.inner.new_execution()
     }
 
-    fn next_task(
-        &mut self,
-        runnable: &[&Task],
-        current: Option<TaskId>,
-        is_yielding: bool,
-    ) -> Option<TaskId> {
-        let choice = self.inner.next_task(runnable, current, is_yielding);
-        if runnable.len() < 2 {
-            return choice;
+    fn chose(&mut self, point: &Point<'_>, choice: Option<TaskId>) {
+        if point.runnable.len() < 2 {
+            return;
         }
-        let point = Point::new(runnable, current, is_yielding);
         let Some(d) = self.expected.get(self.next) else {
             panic!(
                 "{ENGINE_PANIC_PREFIX} nondeterministic test: a replay made more than the {} \
@@ -86,8 +82,9 @@ impl<S: Scheduler> Scheduler for Checked<S> {
                 self.expected.len()
             );
         };
+        let current = point.current;
         let same = d.runnable == point.mask()
-            && d.runnable_count == runnable.len()
+            && d.runnable_count == point.runnable.len()
             && d.previous == current.map(usize::from)
             && choice.map(usize::from) == Some(d.task);
         if !same {
@@ -96,7 +93,7 @@ impl<S: Scheduler> Scheduler for Checked<S> {
                  {:#x} after {:?} and chose {:?}, the recorded execution saw {} tasks {:#x} \
                  after {:?} and chose {} (runnable tasks from id 64 on not shown)",
                 self.next,
-                runnable.len(),
+                point.runnable.len(),
                 point.mask(),
                 current.map(usize::from),
                 choice.map(usize::from),
@@ -107,11 +104,6 @@ impl<S: Scheduler> Scheduler for Checked<S> {
             );
         }
         self.next += 1;
-        choice
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.inner.next_u64()
     }
 }
 

@@ -49,15 +49,28 @@ impl DecisionLog {
         self.steps = 0;
     }
 
+    /// Counts a scheduling point at which `chosen` was chosen, and logs the choice if the point
+    /// was a decision (two or more runnable tasks). `from_byte`: an input byte made it.
+    pub(crate) fn note(&mut self, point: &Point<'_>, chosen: Option<TaskId>, from_byte: bool) {
+        let step = self.steps;
+        self.steps += 1;
+        if let Some(task) = chosen
+            && point.runnable.len() >= 2
+        {
+            self.decisions.push(point.decision(step, task, from_byte));
+        }
+    }
+
     /// The number of decisions that were preemptions.
     pub fn preemptions(&self) -> usize {
         self.decisions.iter().filter(|d| d.preemption).count()
     }
 }
 
-/// The runnable set at one scheduling point, reduced to what the choice rules need.
+/// The runnable set at one scheduling point (one call of `Scheduler::next_task`), reduced to
+/// what the choice rules need.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Point<'a> {
+pub struct Point<'a> {
     /// The runnable tasks, sorted by `TaskId` (shuttle guarantees the order).
     pub runnable: &'a [&'a Task],
     /// Index of the current task in `runnable`, if it is runnable.
@@ -96,7 +109,7 @@ impl<'a> Point<'a> {
 
     /// A fingerprint of the whole runnable set and the current task (any number of tasks), to
     /// check that a replayed execution sees the same point.
-    pub fn fingerprint(&self) -> u64 {
+    pub(crate) fn fingerprint(&self) -> u64 {
         let ids = self.runnable.iter().map(|t| usize::from(t.id()) as u64);
         let current = self.current.map_or(u64::MAX, |c| usize::from(c) as u64);
         ids.chain([u64::MAX - 1, current])
@@ -107,13 +120,13 @@ impl<'a> Point<'a> {
 
     /// The number of candidates a schedule byte chooses among when it does not stay: the
     /// runnable tasks other than the current one if it is runnable, else all runnable tasks.
-    pub fn others_count(&self) -> usize {
+    pub(crate) fn others_count(&self) -> usize {
         self.runnable.len() - usize::from(self.current_index.is_some())
     }
 
     /// The `i`-th runnable task other than the current one (`i` is taken modulo their number).
     /// Without a runnable current task, the `i`-th runnable task.
-    pub fn other(&self, i: usize) -> TaskId {
+    pub(crate) fn other(&self, i: usize) -> TaskId {
         match self.current_index {
             Some(ci) => {
                 let n = self.runnable.len() - 1;
@@ -126,7 +139,7 @@ impl<'a> Point<'a> {
 
     /// The first runnable task after the current one in cyclic `TaskId` order, never the
     /// current task itself while another task is runnable.
-    pub fn next_after_current(&self) -> TaskId {
+    pub(crate) fn next_after_current(&self) -> TaskId {
         let after = self.current.map(usize::from);
         self.runnable
             .iter()

@@ -1,6 +1,6 @@
 //! Tests of `explore.rs`.
 use super::*;
-use crate::engine::{Outcome, point, run_once};
+use crate::engine::{Outcome, decisions_to_bytes, point, run_once};
 use shuttle::sync::Mutex;
 use shuttle::sync::atomic::{AtomicUsize, Ordering};
 use shuttle::thread;
@@ -43,21 +43,27 @@ fn counts_match_the_hand_count() {
     }
 }
 
-/// Three threads, so that some decisions have three candidates.
-fn three_threads() {
-    let m = Arc::new(Mutex::new(0));
-    let hs: Vec<_> = (0..3)
+/// Spawns `n` threads, the `i`-th running `body(i)`, and joins them.
+fn spawn_and_join(n: usize, body: impl Fn(usize) + Send + Sync + 'static) {
+    let body = Arc::new(body);
+    let hs: Vec<_> = (0..n)
         .map(|i| {
-            let m = Arc::clone(&m);
-            thread::spawn(move || {
-                point();
-                *m.lock().unwrap() += i;
-            })
+            let body = Arc::clone(&body);
+            thread::spawn(move || body(i))
         })
         .collect();
     for h in hs {
         h.join().unwrap();
     }
+}
+
+/// Three threads, so that some decisions have three candidates.
+fn three_threads() {
+    let m = Arc::new(Mutex::new(0));
+    spawn_and_join(3, move |i| {
+        point();
+        *m.lock().unwrap() += i;
+    });
 }
 
 #[test]
@@ -95,18 +101,11 @@ fn every_schedule_once_within_the_bound_and_each_replays_from_bytes() {
 
 fn lost_update() {
     let c = Arc::new(AtomicUsize::new(0));
-    let hs: Vec<_> = (0..2)
-        .map(|_| {
-            let c = Arc::clone(&c);
-            thread::spawn(move || {
-                let v = c.load(Ordering::SeqCst);
-                c.store(v + 1, Ordering::SeqCst);
-            })
-        })
-        .collect();
-    for h in hs {
-        h.join().unwrap();
-    }
+    let counter = Arc::clone(&c);
+    spawn_and_join(2, move |_| {
+        let v = counter.load(Ordering::SeqCst);
+        counter.store(v + 1, Ordering::SeqCst);
+    });
     assert!(c.load(Ordering::SeqCst) == 2, "lost update");
 }
 

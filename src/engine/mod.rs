@@ -12,6 +12,10 @@
 //! * [`run_batch`] runs many (input, schedule) pairs in one shuttle runner, for fuzzing
 //!   throughput; [`run_with_scheduler`] runs a test under any shuttle scheduler, and
 //!   [`Recording`] keeps that scheduler's decisions.
+//! * Every engine scheduler is a [`Strategy`] (shuttle's `Scheduler`, with each scheduling point
+//!   handed over as a [`Point`]) made a scheduler by [`Scheduled`]. [`Observe`] wraps any
+//!   shuttle scheduler and shows each of its choices to an [`Observer`] (a closure will do);
+//!   [`Recording`] and [`Checked`] are such wrappers.
 //! * [`Explorer`] enumerates every schedule with at most `K` preemptions (iterative context
 //!   bounding), and hands back a failing one as bytes for `run_once`
 //!   ([`decisions_to_bytes`]); [`Explorer::run_deepening`] raises `K` from 0 under a time and
@@ -92,24 +96,29 @@ mod batch;
 mod byte_scheduler;
 mod checked;
 mod decision;
+mod deepening;
 mod explore;
+mod observe;
 mod quiet;
 mod recorder;
 mod run;
+mod search;
+mod strategy;
 mod wait;
 
 pub use batch::{BatchFailure, BatchResult, run_batch};
-pub use byte_scheduler::{ByteScheduler, STAY_THRESHOLD};
-pub use checked::Checked;
-pub use decision::{Decision, DecisionLog, decisions_to_bytes};
-pub use explore::{
-    Budget, Counterexample, Deepening, DeepeningProgress, Exploration, Explorer, estimate_schedules,
-};
+pub use byte_scheduler::{ByteScheduler, ByteStrategy, STAY_THRESHOLD};
+pub use checked::{CheckDecisions, Checked};
+pub use decision::{Decision, DecisionLog, Point, decisions_to_bytes};
+pub use deepening::{Budget, Deepening, DeepeningProgress, estimate_schedules};
+pub use explore::{Counterexample, Exploration, Explorer};
+pub use observe::{Observe, Observer};
 pub use quiet::{in_engine_run, quiet_panics, silence_shuttle};
-pub use recorder::Recording;
+pub use recorder::{RecordDecisions, Recording};
 pub use run::{
     EngineConfig, Execution, Outcome, payload_text, run_checked, run_once, run_with_scheduler,
 };
+pub use strategy::{Scheduled, Strategy};
 pub use wait::{TaskId, current_task, sleep, wake};
 
 /// A neutral scheduling point for code under test: lets the engine switch tasks here, without

@@ -4,60 +4,44 @@
 
 use std::sync::{Arc, Mutex};
 
-use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
+use shuttle::scheduler::{Scheduler, TaskId};
 
 use super::decision::{DecisionLog, Point};
+use super::observe::{Observe, Observer};
+use super::strategy::Scheduled;
 
 /// Wraps `S` and records, per execution, the decisions it makes (cf. shuttle's
 /// `MetricsScheduler<S>`). The log holds the current (or last) execution's decisions.
-#[derive(Debug)]
-pub struct Recording<S> {
-    inner: S,
+pub type Recording<S> = Scheduled<Observe<S, RecordDecisions>>;
+
+/// The [`Observer`] of a [`Recording`]: logs each execution's decisions.
+#[derive(Debug, Default)]
+pub struct RecordDecisions {
     log: Arc<Mutex<DecisionLog>>,
+}
+
+impl Observer for RecordDecisions {
+    fn new_execution(&mut self) {
+        self.log.lock().expect("decision log").clear();
+    }
+
+    fn chose(&mut self, point: &Point<'_>, chosen: Option<TaskId>) {
+        self.log
+            .lock()
+            .expect("decision log")
+            .note(point, chosen, false);
+    }
 }
 
 impl<S: Scheduler> Recording<S> {
     /// Records the decisions of `inner`.
     pub fn new(inner: S) -> Self {
-        Recording {
-            inner,
-            log: Arc::default(),
-        }
+        Observe::wrap(inner, RecordDecisions::default())
     }
 
     /// The log, shared: read it after the run.
     pub fn log(&self) -> Arc<Mutex<DecisionLog>> {
-        Arc::clone(&self.log)
-    }
-}
-
-impl<S: Scheduler> Scheduler for Recording<S> {
-    fn new_execution(&mut self) -> Option<Schedule> {
-        self.log.lock().expect("decision log").clear();
-        self.inner.new_execution()
-    }
-
-    fn next_task(
-        &mut self,
-        runnable: &[&Task],
-        current: Option<TaskId>,
-        is_yielding: bool,
-    ) -> Option<TaskId> {
-        let choice = self.inner.next_task(runnable, current, is_yielding);
-        let mut log = self.log.lock().expect("decision log");
-        let step = log.steps;
-        log.steps += 1;
-        if let Some(task) = choice
-            && runnable.len() >= 2
-        {
-            let d = Point::new(runnable, current, is_yielding).decision(step, task, false);
-            log.decisions.push(d);
-        }
-        choice
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.inner.next_u64()
+        Arc::clone(&self.0.observer().log)
     }
 }
 

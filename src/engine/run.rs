@@ -3,14 +3,12 @@
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 
-use std::sync::{Arc, Mutex};
-
 use shuttle::scheduler::Scheduler;
 use shuttle::{Config, FailurePersistence, MaxSteps, Runner};
 
 use super::byte_scheduler::ByteScheduler;
 use super::checked::Checked;
-use super::decision::{Decision, DecisionLog};
+use super::decision::Decision;
 use super::quiet::RunGuard;
 
 /// Prefix of the panics the engine's own schedulers raise (classified as
@@ -99,9 +97,7 @@ pub fn run_once<F: Fn() + Send + Sync + 'static>(
     cfg: &EngineConfig,
     test: F,
 ) -> Execution {
-    let scheduler = ByteScheduler::new(schedule, cfg.quantum);
-    let log = scheduler.log();
-    run_logged(scheduler, &log, cfg, test)
+    run_bytes(schedule, cfg, |bytes| bytes, test)
 }
 
 /// [`run_once`], checked against `expected`, the decisions of an earlier execution of the same
@@ -114,23 +110,25 @@ pub fn run_checked<F: Fn() + Send + Sync + 'static>(
     cfg: &EngineConfig,
     test: F,
 ) -> Execution {
-    let scheduler = ByteScheduler::new(schedule, cfg.quantum);
-    let log = scheduler.log();
-    run_logged(Checked::new(scheduler, expected.to_vec()), &log, cfg, test)
+    let expected = expected.to_vec();
+    run_bytes(schedule, cfg, |bytes| Checked::new(bytes, expected), test)
 }
 
-/// Runs `test` under `scheduler`, whose decisions go to `log`, and returns the last execution.
-fn run_logged<S, F>(
-    scheduler: S,
-    log: &Arc<Mutex<DecisionLog>>,
+/// Runs `test` under a [`ByteScheduler`] driven by `schedule`, wrapped by `wrap`, and returns
+/// the execution with the byte scheduler's decisions.
+fn run_bytes<S, F>(
+    schedule: &[u8],
     cfg: &EngineConfig,
+    wrap: impl FnOnce(ByteScheduler) -> S,
     test: F,
 ) -> Execution
 where
     S: Scheduler + Send + 'static,
     F: Fn() + Send + Sync + 'static,
 {
-    let (outcome, payload) = run_runner(scheduler, cfg, test);
+    let bytes = ByteScheduler::new(schedule, cfg.quantum);
+    let log = bytes.log();
+    let (outcome, payload) = run_with_scheduler(wrap(bytes), cfg, test);
     let log = std::mem::take(&mut *log.lock().expect("decision log"));
     Execution {
         decisions: log.decisions,
@@ -144,22 +142,12 @@ where
 /// `RandomScheduler`, for comparisons), quietly, until the scheduler stops or an execution fails.
 /// Returns how the last execution ended and its panic payload. Wrap the scheduler in a
 /// [`Recording`](super::Recording) to keep its decisions.
+///
+/// The one place a shuttle runner runs, for every way of running a test: a runner over
+/// `scheduler` with the engine's shuttle configuration, on a clean OS thread (a fresh one if
+/// the calling thread is stuck panicking, as for [`run_once`]), quietly and inside a
+/// `catch_unwind`.
 pub fn run_with_scheduler<S, F>(
-    scheduler: S,
-    cfg: &EngineConfig,
-    test: F,
-) -> (Outcome, Option<Box<dyn Any + Send>>)
-where
-    S: Scheduler + Send + 'static,
-    F: Fn() + Send + Sync + 'static,
-{
-    run_runner(scheduler, cfg, test)
-}
-
-/// The one place a shuttle runner runs: a runner over `scheduler` with [`shuttle_config`], on a
-/// clean OS thread ([`on_clean_thread`]), inside a [`RunGuard`] (quiet panics) and a
-/// `catch_unwind`; how the last execution ended, and its panic payload.
-pub(crate) fn run_runner<S, F>(
     scheduler: S,
     cfg: &EngineConfig,
     test: F,

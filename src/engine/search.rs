@@ -1,0 +1,284 @@
+//! The depth-first search behind an [`Explorer`](super::Explorer): the path of decisions, the
+//! scheduler that replays it and takes defaults past its end, and the walk that runs executions
+//! until the path has no untried alternative left.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use shuttle::scheduler::{Schedule, TaskId};
+
+use super::byte_scheduler::splitmix64;
+use super::decision::{Decision, DecisionLog, Point, decisions_to_bytes};
+use super::explore::{Counterexample, Exploration};
+use super::run::{
+    ENGINE_PANIC_PREFIX, EngineConfig, Execution, on_clean_thread, run_with_scheduler,
+};
+use super::strategy::{Scheduled, Strategy};
+
+/// One decision on the current path of the search.
+#[derive(Debug)]
+struct Node {
+    /// The runnable set and current task seen here ([`Point::fingerprint`]), to check that a
+    /// replay is faithful, and their summary for the message if it is not.
+    fingerprint: u64,
+    runnable: u64,
+    current: Option<usize>,
+    /// The candidates, default first.
+    choices: Vec<TaskId>,
+    /// Whether taking any but the default is a preemption.
+    preemptive: bool,
+    /// Index of the choice this path takes.
+    taken: usize,
+    /// Preemptions taken on the path before this node.
+    preemptions_before: usize,
+}
+
+impl Node {
+    fn costs(&self) -> usize {
+        usize::from(self.preemptive && self.taken > 0)
+    }
+}
+
+/// Called with the number of executions started, at the start of each.
+#[derive(Default)]
+pub(super) struct Hook(pub(super) Option<Box<dyn FnMut(usize) + Send>>);
+
+impl std::fmt::Debug for Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Hook(..)"
+        } else {
+            "Hook(None)"
+        })
+    }
+}
+
+/// The search state, shared by the scheduler and the search loop.
+#[derive(Debug, Default)]
+pub(super) struct Search {
+    max_preemptions: usize,
+    max_executions: Option<usize>,
+    deadline: Option<Instant>,
+    on_execution: Hook,
+    path: Vec<Node>,
+    /// Decisions made so far in the running execution.
+    depth: usize,
+    /// Preemptions taken so far in the running execution.
+    preemptions: usize,
+    executions: usize,
+    exhausted: bool,
+    log: DecisionLog,
+    rng: u64,
+    /// Whether to keep every execution's decisions in `visited` (for tests).
+    keep_visited: bool,
+    visited: Vec<Vec<Decision>>,
+}
+
+impl Search {
+    /// A search of the schedules with at most `max_preemptions` preemptions, within the limits,
+    /// calling `on_execution` as each execution starts; `keep_visited` keeps every execution's
+    /// decisions.
+    pub(super) fn new(
+        max_preemptions: usize,
+        max_executions: Option<usize>,
+        deadline: Option<Instant>,
+        on_execution: Hook,
+        keep_visited: bool,
+    ) -> Self {
+        Search {
+            max_preemptions,
+            max_executions,
+            deadline,
+            on_execution,
+            keep_visited,
+            ..Search::default()
+        }
+    }
+
+    /// Moves the path to the next schedule; false if there is none.
+    fn backtrack(&mut self) -> bool {
+        while let Some(node) = self.path.last_mut() {
+            let affordable = !node.preemptive || node.preemptions_before < self.max_preemptions;
+            if node.taken + 1 < node.choices.len() && affordable {
+                node.taken += 1;
+                return true;
+            }
+            self.path.pop();
+        }
+        false
+    }
+
+    fn choose(&mut self, point: &Point<'_>) -> TaskId {
+        let step = self.log.steps;
+        self.log.steps += 1;
+        let (runnable, current) = (point.runnable, point.current);
+        if runnable.len() == 1 {
+            return runnable[0].id();
+        }
+        if self.depth == self.path.len() {
+            let (choices, preemptive) = candidates(point);
+            self.path.push(Node {
+                fingerprint: point.fingerprint(),
+                runnable: point.mask(),
+                current: current.map(usize::from),
+                choices,
+                preemptive,
+                taken: 0,
+                preemptions_before: self.preemptions,
+            });
+        }
+        let node = &self.path[self.depth];
+        if node.fingerprint != point.fingerprint() {
+            panic!(
+                "{ENGINE_PANIC_PREFIX} nondeterministic test: decision {} saw {} runnable tasks {:#x} after {:?}, \
+                 an earlier execution saw {:#x} after {:?} (runnable tasks from id 64 on not shown)",
+                self.depth,
+                point.runnable.len(),
+                point.mask(),
+                current,
+                node.runnable,
+                node.current
+            );
+        }
+        let task = node.choices[node.taken];
+        self.preemptions += node.costs();
+        self.depth += 1;
+        self.log.decisions.push(point.decision(step, task, false));
+        task
+    }
+}
+
+/// The choices at a decision, default first, and whether the alternatives are preemptions.
+fn candidates(point: &Point) -> (Vec<TaskId>, bool) {
+    let ids = point.runnable.iter().map(|t| t.id());
+    if point.can_stay() {
+        let current = point.current.expect("a task that can stay is current");
+        let others = ids.filter(|&id| id != current);
+        (std::iter::once(current).chain(others).collect(), true)
+    } else {
+        let mut choices: Vec<TaskId> = ids.filter(|&id| Some(id) != point.current).collect();
+        let first = point.next_after_current();
+        let start = choices
+            .iter()
+            .position(|&id| id == first)
+            .unwrap_or_default();
+        choices.rotate_left(start);
+        (choices, false)
+    }
+}
+
+/// The scheduler side of the search.
+struct Walker(Arc<Mutex<Search>>);
+
+impl Walker {
+    fn search(&self) -> MutexGuard<'_, Search> {
+        lock(&self.0)
+    }
+}
+
+impl Strategy for Walker {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        let mut s = self.search();
+        if s.keep_visited && s.executions > 0 {
+            let decisions = s.log.decisions.clone();
+            s.visited.push(decisions);
+        }
+        if s.depth < s.path.len() {
+            // Panics out of `Runner::run`, into the runner's `catch_unwind`.
+            panic!(
+                "{ENGINE_PANIC_PREFIX} nondeterministic test: execution {} made {} decisions, an earlier one more",
+                s.executions, s.depth
+            );
+        }
+        if s.executions > 0 && !s.backtrack() {
+            s.exhausted = true;
+            return None;
+        }
+        if s.max_executions.is_some_and(|max| s.executions >= max)
+            || s.deadline.is_some_and(|d| Instant::now() >= d)
+        {
+            return None;
+        }
+        s.executions += 1;
+        let started = s.executions;
+        if let Some(hook) = s.on_execution.0.as_mut() {
+            hook(started);
+        }
+        s.depth = 0;
+        s.preemptions = 0;
+        s.rng = 0;
+        s.log.clear();
+        Some(Schedule::new(0))
+    }
+
+    fn next_task(&mut self, point: &Point<'_>) -> Option<TaskId> {
+        Some(self.search().choose(point))
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        splitmix64(&mut self.search().rng)
+    }
+}
+
+/// Locks the search state, also after a scheduler panic (a nondeterministic test) poisoned it.
+pub(super) fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Decides whether a failing execution ends the search
+/// ([`Explorer::accept`](super::Explorer::accept)).
+pub(super) type Accept = Arc<Mutex<dyn FnMut(&Execution) -> bool + Send>>;
+/// A test, shared by the runners of a search.
+pub(super) type Test = Arc<dyn Fn() + Send + Sync>;
+
+/// Runs the search `search` to its end: an accepted failure, exhaustion or a limit.
+pub(super) fn walk(
+    search: Search,
+    cfg: &EngineConfig,
+    test: Test,
+    accept: Accept,
+) -> (Exploration, Vec<Vec<Decision>>) {
+    let cfg = cfg.clone();
+    // The whole walk on one clean OS thread, whose panic state is checked after each failure.
+    on_clean_thread(move || {
+        let search = Arc::new(Mutex::new(search));
+        loop {
+            // One runner per stretch of passing executions: a failure ends `Runner::run`, and a
+            // rejected one resumes the walk with a new runner over the same search state.
+            let test = Arc::clone(&test);
+            let scheduler = Scheduled(Walker(Arc::clone(&search)));
+            let (outcome, payload) = run_with_scheduler(scheduler, &cfg, move || test());
+            let mut search = lock(&search);
+            let executions = search.executions;
+            let exploration = match (outcome, payload) {
+                (outcome, payload) if outcome.is_failure() => {
+                    let log = std::mem::take(&mut search.log);
+                    let execution = Execution {
+                        decisions: log.decisions,
+                        steps: log.steps,
+                        outcome,
+                        payload,
+                    };
+                    if !(lock(&accept))(&execution) && !std::thread::panicking() {
+                        let limit = search.max_executions.is_some_and(|max| executions >= max)
+                            || search.deadline.is_some_and(|d| Instant::now() >= d);
+                        if !limit {
+                            continue;
+                        }
+                        Exploration::Truncated { executions }
+                    } else {
+                        Exploration::Failed(Counterexample {
+                            schedule: decisions_to_bytes(&execution.decisions),
+                            execution,
+                            executions,
+                        })
+                    }
+                }
+                _ if search.exhausted => Exploration::Exhausted { executions },
+                _ => Exploration::Truncated { executions },
+            };
+            let visited = std::mem::take(&mut search.visited);
+            return (exploration, visited);
+        }
+    })
+}
