@@ -7,7 +7,8 @@ use super::types::*;
 use super::world::{BugKind, World};
 use std::fmt::Write;
 
-fn violated(w: &mut World, cpu: Option<Cpu>, id: &'static str, detail: String) {
+/// Stops the run: invariant `id` failed on `cpu` (None: at an end-of-run check).
+pub fn violated(w: &mut World, cpu: Option<Cpu>, id: &'static str, detail: String) {
     w.report(cpu, BugKind::Invariant { id, detail });
 }
 
@@ -140,18 +141,8 @@ pub fn check_end(w: &mut World) {
         };
         for (o, &b) in m.iter().enumerate().skip(1) {
             let e = SwpEntry::new(t, o as u32);
-            let ptes = w
-                .mms
-                .iter()
-                .flat_map(|mm| mm.ptes.iter())
-                .filter(|&&p| p == Pte::Swap(e))
-                .count();
-            let shmem = w
-                .inodes
-                .iter()
-                .flat_map(|i| i.i_pages.iter())
-                .filter(|&&s| s == ShmemSlot::Swap(e))
-                .count();
+            let ptes = count_eq(w.mms.iter().flat_map(|mm| &mm.ptes), Pte::Swap(e));
+            let shmem = count_eq(w.inodes.iter().flat_map(|i| &i.i_pages), ShmemSlot::Swap(e));
             let count = match swap_count(b) {
                 SWAP_MAP_SHMEM => 1,
                 c => c as usize,
@@ -187,6 +178,16 @@ pub fn check_end(w: &mut World) {
     }
 }
 
+/// How many of `xs` equal `x`.
+fn count_eq<'a, T: PartialEq + 'a>(xs: impl Iterator<Item = &'a T>, x: T) -> usize {
+    xs.filter(|&y| *y == x).count()
+}
+
+/// `xs` shown one after another, separated by spaces.
+fn joined<T: std::fmt::Display>(xs: &[T]) -> String {
+    xs.iter().map(T::to_string).collect::<Vec<_>>().join(" ")
+}
+
 /// A text dump of the swap state, for reports.
 pub fn dump_state(w: &World) -> String {
     let mut s = String::new();
@@ -212,41 +213,23 @@ pub fn dump_state(w: &World) -> String {
         }
     }
     for (i, mm) in w.mms.iter().enumerate() {
-        let ptes: Vec<String> = mm
-            .ptes
-            .iter()
-            .map(|p| match p {
-                Pte::None => "-".into(),
-                Pte::Present(f) => format!("folio{f}"),
-                Pte::Swap(e) => e.to_string(),
-            })
-            .collect();
         let _ = writeln!(
             s,
             "mm{i}: users {}{} ptes [{}]",
             mm.mm_users,
             if mm.alive { "" } else { " (exited)" },
-            ptes.join(" ")
+            joined(&mm.ptes)
         );
     }
     for (i, ino) in w.inodes.iter().enumerate() {
         if ino.i_pages.iter().all(|p| *p == ShmemSlot::None) && ino.swapped == 0 {
             continue;
         }
-        let slots: Vec<String> = ino
-            .i_pages
-            .iter()
-            .map(|p| match p {
-                ShmemSlot::None => "-".into(),
-                ShmemSlot::Folio(f) => format!("folio{f}"),
-                ShmemSlot::Swap(e) => e.to_string(),
-            })
-            .collect();
         let _ = writeln!(
             s,
             "inode{i}: swapped {} i_pages [{}]",
             ino.swapped,
-            slots.join(" ")
+            joined(&ino.i_pages)
         );
     }
     for (i, f) in w.folios.iter().enumerate() {

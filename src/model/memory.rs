@@ -12,6 +12,21 @@ use super::swapfile::free::{
 use super::types::*;
 use super::world::BugKind;
 
+/// mm/memory.c: pte_same(ptep_get(pte), orig_pte), v6.8 (PTL held): the PTE still holds the
+/// swap entry read before the lock was taken.
+pub fn pte_same(k: &Kernel, mm: usize, idx: usize, entry: SwpEntry) -> bool {
+    k.with(|w| w.mms[mm].ptes[idx] == Pte::Swap(entry))
+}
+
+/// mm/memory.c: set_pte_at(), v6.8 (PTL held), of a present PTE mapping `folio`, with the
+/// mapcount `folio_add_anon_rmap_pte()` (or fork's `folio_dup_file_rmap_pte()`) raises.
+pub fn set_pte_at(k: &Kernel, mm: usize, idx: usize, folio: usize) {
+    k.with(|w| {
+        w.mms[mm].ptes[idx] = Pte::Present(folio);
+        w.folios[folio].mapcount += 1;
+    });
+}
+
 /// kernel/fork.c: mmget_not_zero(), v6.8: a reference unless the mm is exiting.
 pub fn mmget_not_zero(k: &Kernel, mm: usize) -> bool {
     k.with(|w| {
@@ -117,12 +132,8 @@ pub fn do_swap_page(k: &Kernel, mm: usize, idx: usize, write: bool) {
         });
         if ok {
             k.spin_lock(LockId::Ptl(mm));
-            let same = k.with(|w| w.mms[mm].ptes[idx] == Pte::Swap(entry));
-            if same {
-                k.with(|w| {
-                    w.mms[mm].ptes[idx] = Pte::Present(folio);
-                    w.folios[folio].mapcount += 1;
-                });
+            if pte_same(k, mm, idx, entry) {
+                set_pte_at(k, mm, idx, folio);
                 swap_free(k, entry);
                 if write {
                     folio_free_swap(k, folio);
@@ -156,10 +167,7 @@ pub fn fork(k: &Kernel, parent: usize) -> usize {
         let ptent = k.with(|w| w.mms[parent].ptes[idx]);
         match ptent {
             Pte::None => {}
-            Pte::Present(folio) => k.with(|w| {
-                w.mms[child].ptes[idx] = Pte::Present(folio);
-                w.folios[folio].mapcount += 1;
-            }),
+            Pte::Present(folio) => set_pte_at(k, child, idx, folio),
             Pte::Swap(entry) => {
                 if swap_duplicate(k, entry).is_ok() {
                     let on = k.with(|w| w.mms[child].on_mmlist);

@@ -132,6 +132,17 @@ pub enum Pte {
     Swap(SwpEntry),
 }
 
+impl std::fmt::Display for Pte {
+    /// As a state dump shows it: `-`, `folioN` or the swap entry.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Pte::None => f.write_str("-"),
+            Pte::Present(folio) => write!(f, "folio{folio}"),
+            Pte::Swap(e) => e.fmt(f),
+        }
+    }
+}
+
 /// `struct mm_struct` with one page table (its PTL is [`super::kernel::lock::LockId::Ptl`]).
 #[derive(Debug, Clone, Default)]
 pub struct Mm {
@@ -155,6 +166,18 @@ pub enum ShmemSlot {
     Folio(usize),
     /// A swap value entry (`swp_to_radix_entry()`).
     Swap(SwpEntry),
+}
+
+impl std::fmt::Display for ShmemSlot {
+    /// As a PTE holding the same shows it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let as_pte = match *self {
+            ShmemSlot::None => Pte::None,
+            ShmemSlot::Folio(folio) => Pte::Present(folio),
+            ShmemSlot::Swap(e) => Pte::Swap(e),
+        };
+        as_pte.fmt(f)
+    }
 }
 
 /// `struct shmem_inode_info` plus its mapping.

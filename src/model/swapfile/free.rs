@@ -2,7 +2,7 @@
 //! `get_swap_device()`/`put_swap_device()`, in the kernel file's order.
 
 use super::*;
-use crate::model::world::{BugKind, EventKind, Variant, WaitFor};
+use crate::model::world::{BugKind, EventKind, Variant};
 
 /// mm/swapfile.c: _swap_info_get(), v6.8. Validates `entry` without a lock or a reference:
 /// the type's slot is in use, `offset < max`, and `swap_map[offset] != 0` (each failure is the
@@ -430,21 +430,7 @@ pub fn get_swap_device(k: &Kernel, entry: SwpEntry) -> Option<usize> {
 /// after swapoff's kill completes `si->comp`.
 pub fn put_swap_device(k: &Kernel, si: usize) {
     let _f = k.enter_helper("put_swap_device");
-    let cpu = k.cpu;
-    k.with(|w| match w.swap_info[si].users.put() {
-        Ok(true) => {
-            w.swap_info[si].comp.done = true;
-            w.wake(WaitFor::Completion(si));
-        }
-        Ok(false) => {}
-        Err(m) => w.report(
-            Some(cpu),
-            BugKind::Invariant {
-                id: "R1",
-                detail: m.into(),
-            },
-        ),
-    });
+    k.with(|w| percpu_ref_put(w, k.cpu, si));
 }
 
 #[cfg(test)]

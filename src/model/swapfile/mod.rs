@@ -17,7 +17,7 @@ use super::context::{Kernel, access};
 use super::kernel::Cpu;
 use super::kernel::lock::LockId;
 use super::types::*;
-use super::world::World;
+use super::world::{WaitFor, World};
 
 /// Reads `swap_map[offset]` through the pointer `map` (0 after a bad access, which is reported).
 pub fn map_get(w: &mut World, cpu: Cpu, map: Option<usize>, offset: u32, expr: &'static str) -> u8 {
@@ -60,6 +60,57 @@ pub fn cluster_do<R: Default>(
             _ => unreachable!("cluster_info pointer to another object"),
         },
         None => R::default(),
+    }
+}
+
+/// mm/swapfile.c: swap_users_ref_free(), v6.8: the release callback of `si->users`, run by the
+/// put or kill that drops its last reference: `complete(&si->comp)`.
+fn swap_users_ref_free(w: &mut World, si: usize) {
+    complete(w, si);
+}
+
+/// kernel/sched/completion.c: complete(), v6.8, on `si->comp`: done, and its waiter woken.
+fn complete(w: &mut World, si: usize) {
+    w.swap_info[si].comp.done = true;
+    w.wake(WaitFor::Completion(si));
+}
+
+/// kernel/sched/completion.c: wait_for_completion(), v6.8, on `si->comp`: sleeps until the
+/// last put of `si->users` completed it.
+pub fn wait_for_completion(k: &Kernel, si: usize) {
+    let _w = k.enter_helper("wait_for_completion");
+    k.might_sleep();
+    k.wait_event(WaitFor::Completion(si), |w, _| w.swap_info[si].comp.done);
+}
+
+/// The outcome of a put or kill of `si->users`: the release callback when it dropped the last
+/// reference, invariant R1 when the ref was misused.
+fn percpu_ref_outcome(w: &mut World, cpu: Cpu, si: usize, r: Result<bool, &'static str>) {
+    match r {
+        Ok(true) => swap_users_ref_free(w, si),
+        Ok(false) => {}
+        Err(m) => super::invariants::violated(w, Some(cpu), "R1", m.into()),
+    }
+}
+
+/// lib/percpu-refcount.c: percpu_ref_put(), v6.8, on `si->users` (one step of the caller's).
+pub fn percpu_ref_put(w: &mut World, cpu: Cpu, si: usize) {
+    let r = w.swap_info[si].users.put();
+    percpu_ref_outcome(w, cpu, si, r);
+}
+
+/// lib/percpu-refcount.c: percpu_ref_kill(), v6.8, on `si->users`: no new tryget succeeds, and
+/// the base reference is dropped.
+pub fn percpu_ref_kill(w: &mut World, cpu: Cpu, si: usize) {
+    let r = w.swap_info[si].users.kill();
+    percpu_ref_outcome(w, cpu, si, r);
+}
+
+/// lib/percpu-refcount.c: percpu_ref_resurrect(), v6.8, on `si->users`: live again with its
+/// base reference.
+pub fn percpu_ref_resurrect(w: &mut World, cpu: Cpu, si: usize) {
+    if let Err(m) = w.swap_info[si].users.resurrect() {
+        super::invariants::violated(w, Some(cpu), "R1", m.into());
     }
 }
 

@@ -4,7 +4,6 @@
 use super::unuse::{EINVAL, try_to_unuse};
 use super::*;
 use crate::model::kernel::percpu_ref::{Completion, PercpuRef};
-use crate::model::world::{BugKind, WaitFor};
 
 /// SYSCALL_DEFINE1(swapoff), v6.8, for `swap_info[type_]`. Returns 0 or a negative errno.
 pub fn swapoff(k: &Kernel, type_: usize) -> i32 {
@@ -46,27 +45,10 @@ pub fn swapoff(k: &Kernel, type_: usize) -> i32 {
     // 7.
     crate::model::swap_slots::reenable_swap_slots_cache_unlock(k);
     // 8. wait for get/put_swap_device() users and RCU readers.
-    k.with(|w| match w.swap_info[p].users.kill() {
-        Ok(true) => {
-            w.swap_info[p].comp.done = true;
-            w.wake(WaitFor::Completion(p));
-        }
-        Ok(false) => {}
-        Err(m) => w.report(
-            Some(cpu),
-            BugKind::Invariant {
-                id: "R1",
-                detail: m.into(),
-            },
-        ),
-    });
+    k.with(|w| percpu_ref_kill(w, cpu, p));
     k.note(|_| "/* percpu_ref_kill(&p->users) */".into());
     k.synchronize_rcu();
-    {
-        let _w = k.enter_helper("wait_for_completion");
-        k.might_sleep();
-        k.wait_event(WaitFor::Completion(p), |w, _| w.swap_info[p].comp.done);
-    }
+    wait_for_completion(k, p);
     // 9. discard work, extents, continuations: not modelled.
     // 10.
     k.mutex_lock(LockId::SwaponMutex);
@@ -213,17 +195,7 @@ pub fn enable_swap_info(k: &Kernel, p: usize, max: u32, swap_map: usize, cluster
     });
     k.spin_unlock(LockId::SiLock(p));
     k.spin_unlock(LockId::SwapLock);
-    k.with(|w| {
-        if let Err(m) = w.swap_info[p].users.resurrect() {
-            w.report(
-                Some(cpu),
-                BugKind::Invariant {
-                    id: "R1",
-                    detail: m.into(),
-                },
-            );
-        }
-    });
+    k.with(|w| percpu_ref_resurrect(w, cpu, p));
     k.spin_lock(LockId::SwapLock);
     k.spin_lock(LockId::SiLock(p));
     k.with(|w| w.swap_info[p].flags |= SWP_WRITEOK);

@@ -3,7 +3,7 @@
 
 use super::free::*;
 use super::*;
-use crate::model::memory::{mmget_not_zero, mmput};
+use crate::model::memory::{mmget_not_zero, mmput, pte_same, set_pte_at};
 use crate::model::swap_state::{filemap_get_folio, read_swap_cache_async};
 
 /// Bounded `goto retry` count of `try_to_unuse()`: stands for `signal_pending()` (the user
@@ -22,12 +22,8 @@ pub const EINVAL: i32 = 22;
 pub fn unuse_pte(k: &Kernel, mm: usize, idx: usize, entry: SwpEntry, folio: usize) -> i32 {
     let _f = k.enter("unuse_pte");
     k.spin_lock(LockId::Ptl(mm));
-    let same = k.with(|w| w.mms[mm].ptes[idx] == Pte::Swap(entry));
-    if same {
-        k.with(|w| {
-            w.mms[mm].ptes[idx] = Pte::Present(folio);
-            w.folios[folio].mapcount += 1;
-        });
+    if pte_same(k, mm, idx, entry) {
+        set_pte_at(k, mm, idx, folio);
         swap_free(k, entry);
     } else {
         k.note(|_| "/* !pte_same(): raced, skip */".into());
