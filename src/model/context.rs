@@ -51,7 +51,7 @@ impl BugPanic {
     /// Takes the bug out of `w` and stops the current CPU with it.
     pub fn raise(w: &mut World) -> ! {
         let bug = Box::new(w.bug.clone().expect("a bug was reported"));
-        let events = std::mem::take(&mut w.events);
+        let events = std::mem::take(&mut w.trace.events);
         std::panic::panic_any(BugPanic { bug, events })
     }
 }
@@ -134,17 +134,16 @@ impl Kernel {
             crate::engine::point();
         }
         let mut w = self.shared.0.borrow_mut();
-        w.step += 1;
+        w.trace.step += 1;
         let r = f(&mut w);
         if w.bug.is_some() {
             BugPanic::raise(&mut w);
         }
-        for i in 0..w.pending_wake.len() {
-            if let Some(t) = w.cpus[w.pending_wake[i]].waker {
+        for c in std::mem::take(&mut w.cpus.pending_wake) {
+            if let Some(t) = w.cpus[c].waker {
                 crate::engine::wake(t);
             }
         }
-        w.pending_wake.clear();
         r
     }
 
@@ -167,7 +166,7 @@ impl Kernel {
         if *DEBUG {
             eprintln!(
                 "[{}] CPU{} {}{}",
-                w.step,
+                w.trace.step,
                 self.cpu,
                 "  ".repeat(w.cpus[self.cpu].stack.len()),
                 name

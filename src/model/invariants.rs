@@ -15,10 +15,10 @@ pub fn violated(w: &mut World, cpu: Option<Cpu>, id: &'static str, detail: Strin
 /// S3 (generation): a CPU that obtained `si` of generation g never touches memory of another
 /// generation of the same type (swapoff+swapon ABA).
 pub fn check_generation(w: &mut World, cpu: Cpu, ptr: usize) {
-    let Some(&(t, generation)) = w.alloc_owner.get(ptr) else {
+    let Some(&(t, generation)) = w.ghost.alloc_owner.get(ptr) else {
         return;
     };
-    if let Some((ct, cur_gen)) = w.cpus[cpu].si_gen
+    if let Some((ct, cur_gen)) = w.ghost.si_gen[cpu]
         && ct == t
         && cur_gen != generation
     {
@@ -63,7 +63,7 @@ pub fn check_swapoff_done(w: &mut World, cpu: Cpu, t: usize) {
         for (j, p) in mm.ptes.iter().enumerate() {
             if let Pte::Swap(e) = p
                 && e.type_ == t
-                && !w.zapping.contains(&(i, j))
+                && !w.ghost.zapping.contains(&(i, j))
             {
                 bad.push(format!("mm{i} pte{j} holds {e}"));
             }
@@ -200,7 +200,7 @@ pub fn dump_state(w: &World) -> String {
             si.inuse_pages,
             if si.users.live { "live " } else { "dead " },
             si.users.count,
-            si.generation
+            w.ghost.generation[t]
         );
         match map_of(w, t) {
             Some(m) => {

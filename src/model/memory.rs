@@ -84,7 +84,7 @@ pub fn zap_pte_range(k: &Kernel, mm: usize, start: usize, end: usize) {
                 w.folios[folio].mapcount -= 1;
             }),
             Pte::Swap(entry) => {
-                k.with_no_point(|w| w.zapping.push((mm, idx)));
+                k.with_no_point(|w| w.ghost.zapping.push((mm, idx)));
                 if !free_swap_and_cache(k, entry) {
                     k.with(|w| {
                         w.report(
@@ -97,7 +97,7 @@ pub fn zap_pte_range(k: &Kernel, mm: usize, start: usize, end: usize) {
                 }
                 k.with(|w| {
                     w.mms[mm].ptes[idx] = Pte::None;
-                    w.zapping.retain(|&z| z != (mm, idx));
+                    w.ghost.zapping.retain(|&z| z != (mm, idx));
                 });
             }
         }

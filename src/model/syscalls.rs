@@ -23,7 +23,7 @@ fn pte_of(k: &Kernel, mm: usize, pte: u8) -> usize {
 /// Runs one operation on CPU `k`.
 pub fn run_op(k: &Kernel, op: &Op) {
     // Ghost state of invariant S3 is per operation: each obtains its own `si`.
-    k.harness_step(|w| w.cpus[k.cpu].si_gen = None);
+    k.harness_step(|w| w.ghost.si_gen[k.cpu] = None);
     // A non-preemptible kernel: the system call or kernel activity is one RCU read-side section
     // but for its sleeps ([`Kernel::wait_event`]); returning to user space ends it.
     if !k.cfg().preemptible {

@@ -116,8 +116,6 @@ pub struct SwapInfoStruct {
     pub users: super::kernel::percpu_ref::PercpuRef,
     /// `comp`.
     pub comp: super::kernel::percpu_ref::Completion,
-    /// Ghost: the swapon generation of this slot (1 for the first swapon).
-    pub generation: u32,
 }
 
 /// A page-table entry, as far as the model cares.

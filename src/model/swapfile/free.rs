@@ -21,8 +21,8 @@ pub fn _swap_info_get(k: &Kernel, entry: SwpEntry) -> Option<usize> {
         if p.flags & SWP_USED == 0 || entry.offset >= p.max {
             return None; // Unused_file / Bad_offset
         }
-        let (map, generation) = (p.swap_map, p.generation);
-        w.cpus[cpu].si_gen = Some((t, generation));
+        let map = p.swap_map;
+        w.ghost.obtain_si(cpu, t);
         // data_race(p->swap_map[offset]): Unused_offset
         (map_get(w, cpu, map, entry.offset, "p->swap_map[offset]") != 0).then_some(t)
     })
@@ -411,8 +411,7 @@ pub fn get_swap_device(k: &Kernel, entry: SwpEntry) -> Option<usize> {
         if !s.users.tryget_live() {
             return false;
         }
-        let generation = s.generation;
-        w.cpus[cpu].si_gen = Some((si, generation));
+        w.ghost.obtain_si(cpu, si);
         true
     });
     if !ok {

@@ -199,7 +199,7 @@ pub fn get_swap_pages(k: &Kernel, nr: u32) -> Option<SwpEntry> {
                 return None;
             }
             let (map, ci, max) = (s.swap_map, s.cluster_info, s.max);
-            w.cpus[cpu].si_gen = Some((si, s.generation));
+            w.ghost.obtain_si(cpu, si);
             let free = |w: &mut World, o: u32| map_get(w, cpu, map, o, "si->swap_map[offset]") == 0;
             if nr == 1 {
                 (1..max).find(|&o| free(w, o)).inspect(|&o| {

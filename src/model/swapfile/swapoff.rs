@@ -21,7 +21,7 @@ pub fn swapoff(k: &Kernel, type_: usize) -> i32 {
         return -EINVAL;
     }
     let p = type_;
-    k.with_no_point(|w| w.cpus[cpu].si_gen = Some((p, w.swap_info[p].generation)));
+    k.with_no_point(|w| w.ghost.obtain_si(cpu, p));
     // 3. no new allocations from here on.
     k.spin_lock(LockId::SiLock(p));
     k.with(|w| w.swap_info[p].flags &= !SWP_WRITEOK);
@@ -131,7 +131,7 @@ pub fn swapon(k: &Kernel) -> Result<usize, i32> {
     let max = SWAP_DEVICE_PAGES;
     let (swap_map, cluster_info) = k.with(|w| {
         let by = w.origin(cpu);
-        let generation = w.swap_info[p].generation + 1;
+        let generation = w.ghost.generation[p] + 1;
         let mut map = vec![0u8; max as usize];
         map[0] = SWAP_MAP_BAD; // the header page
         let mut ci = vec![
@@ -160,7 +160,8 @@ pub fn swapon(k: &Kernel) -> Result<usize, i32> {
             Object::SwapSpace(vec![None; max as usize]),
             by,
         );
-        w.alloc_owner
+        w.ghost
+            .alloc_owner
             .extend([(p, generation), (p, generation), (p, generation)]);
         w.swapper_spaces[p] = Some(s);
         (m, c)
@@ -190,8 +191,8 @@ pub fn enable_swap_info(k: &Kernel, p: usize, max: u32, swap_map: usize, cluster
         s.max = max;
         s.pages = max - 1;
         s.inuse_pages = 0;
-        s.generation += 1;
-        w.cpus[cpu].si_gen = Some((p, s.generation));
+        w.ghost.generation[p] += 1;
+        w.ghost.obtain_si(cpu, p);
     });
     k.spin_unlock(LockId::SiLock(p));
     k.spin_unlock(LockId::SwapLock);
