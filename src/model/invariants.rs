@@ -33,7 +33,7 @@ pub fn check_generation(w: &mut World, cpu: Cpu, ptr: usize) {
     }
 }
 
-fn map_of(w: &World, t: usize) -> Option<&Vec<u8>> {
+fn map_of(w: &World, t: SwapType) -> Option<&Vec<u8>> {
     let p = w.swap_info[t].swap_map?;
     match &w.heap.get(p).data {
         Object::SwapMap(m) => Some(m),
@@ -42,7 +42,7 @@ fn map_of(w: &World, t: usize) -> Option<&Vec<u8>> {
 }
 
 /// C3 (checked whenever `si->lock` is released): `inuse_pages` counts the slots in use.
-pub fn check_inuse_pages(w: &mut World, cpu: Cpu, t: usize) {
+pub fn check_inuse_pages(w: &mut World, cpu: Cpu, t: SwapType) {
     let Some(m) = map_of(w, t) else { return };
     let used = m.iter().filter(|&&b| b != 0 && b != SWAP_MAP_BAD).count() as u32;
     let inuse = w.swap_info[t].inuse_pages;
@@ -57,9 +57,9 @@ pub fn check_inuse_pages(w: &mut World, cpu: Cpu, t: usize) {
 }
 
 /// O1 (when swapoff returns 0): nothing refers to the device any more, and its memory is gone.
-pub fn check_swapoff_done(w: &mut World, cpu: Cpu, t: usize) {
+pub fn check_swapoff_done(w: &mut World, cpu: Cpu, t: SwapType) {
     let mut bad = Vec::new();
-    for (i, mm) in w.mms.iter().enumerate() {
+    for (i, mm) in w.mms.enumerate() {
         for (j, p) in mm.ptes.iter().enumerate() {
             if let Pte::Swap(e) = p
                 && e.type_ == t
@@ -78,7 +78,7 @@ pub fn check_swapoff_done(w: &mut World, cpu: Cpu, t: usize) {
             }
         }
     }
-    for (i, f) in w.folios.iter().enumerate() {
+    for (i, f) in w.folios.enumerate() {
         if f.swapcache && f.swap.type_ == t {
             bad.push(format!("folio{i} still in the swap cache at {}", f.swap));
         }
@@ -121,7 +121,7 @@ pub fn check_end(w: &mut World) {
         );
         return;
     }
-    for t in 0..w.swap_info.len() {
+    for t in w.swap_info.ids() {
         let s = &w.swap_info[t];
         if s.flags & SWP_USED == 0 {
             continue;
@@ -191,7 +191,7 @@ fn joined<T: std::fmt::Display>(xs: &[T]) -> String {
 /// A text dump of the swap state, for reports.
 pub fn dump_state(w: &World) -> String {
     let mut s = String::new();
-    for (t, si) in w.swap_info.iter().enumerate() {
+    for (t, si) in w.swap_info.enumerate() {
         let _ = write!(
             s,
             "swap_info[{t}]: flags {:#x} max {} inuse_pages {} users {}{} gen {}",

@@ -14,13 +14,13 @@ use super::world::BugKind;
 
 /// mm/memory.c: pte_same(ptep_get(pte), orig_pte), v6.8 (PTL held): the PTE still holds the
 /// swap entry read before the lock was taken.
-pub fn pte_same(k: &Kernel, mm: usize, idx: usize, entry: SwpEntry) -> bool {
+pub fn pte_same(k: &Kernel, mm: MmId, idx: usize, entry: SwpEntry) -> bool {
     k.with(|w| w.mms[mm].ptes[idx] == Pte::Swap(entry))
 }
 
 /// mm/memory.c: set_pte_at(), v6.8 (PTL held), of a present PTE mapping `folio`, with the
 /// mapcount `folio_add_anon_rmap_pte()` (or fork's `folio_dup_file_rmap_pte()`) raises.
-pub fn set_pte_at(k: &Kernel, mm: usize, idx: usize, folio: usize) {
+pub fn set_pte_at(k: &Kernel, mm: MmId, idx: usize, folio: FolioId) {
     k.with(|w| {
         w.mms[mm].ptes[idx] = Pte::Present(folio);
         w.folios[folio].mapcount += 1;
@@ -28,7 +28,7 @@ pub fn set_pte_at(k: &Kernel, mm: usize, idx: usize, folio: usize) {
 }
 
 /// kernel/fork.c: mmget_not_zero(), v6.8: a reference unless the mm is exiting.
-pub fn mmget_not_zero(k: &Kernel, mm: usize) -> bool {
+pub fn mmget_not_zero(k: &Kernel, mm: MmId) -> bool {
     k.with(|w| {
         let m = &mut w.mms[mm];
         if m.mm_users == 0 {
@@ -41,7 +41,7 @@ pub fn mmget_not_zero(k: &Kernel, mm: usize) -> bool {
 
 /// kernel/fork.c: mmput(), v6.8: the last reference runs `__mmput()`: `exit_mmap()`, then the
 /// mm leaves `init_mm.mmlist`.
-pub fn mmput(k: &Kernel, mm: usize) {
+pub fn mmput(k: &Kernel, mm: MmId) {
     let _f = k.enter("mmput");
     let last = k.with(|w| {
         let m = &mut w.mms[mm];
@@ -63,7 +63,7 @@ pub fn mmput(k: &Kernel, mm: usize) {
 }
 
 /// mm/mmap.c: exit_mmap(), v6.8: unmap every PTE (`unmap_vmas()` → `zap_pte_range()`).
-pub fn exit_mmap(k: &Kernel, mm: usize) {
+pub fn exit_mmap(k: &Kernel, mm: MmId) {
     let _f = k.enter("exit_mmap");
     let nr = k.with(|w| w.mms[mm].ptes.len());
     zap_pte_range(k, mm, 0, nr);
@@ -72,7 +72,7 @@ pub fn exit_mmap(k: &Kernel, mm: usize) {
 /// mm/memory.c: zap_pte_range(), v6.8: under the PTL, for each PTE: a present page is unmapped;
 /// a swap entry goes to `free_swap_and_cache()` while the PTE still holds it, and the PTE is
 /// cleared only afterwards (`pte_clear_not_present_full()`).
-pub fn zap_pte_range(k: &Kernel, mm: usize, start: usize, end: usize) {
+pub fn zap_pte_range(k: &Kernel, mm: MmId, start: usize, end: usize) {
     let _f = k.enter("zap_pte_range");
     k.spin_lock(LockId::Ptl(mm));
     for idx in start..end {
@@ -109,7 +109,7 @@ pub fn zap_pte_range(k: &Kernel, mm: usize, start: usize, end: usize) {
 /// `get_swap_device()`, find or read the folio, lock it, recheck the PTE under the PTL, map it,
 /// drop the swap reference, and free the swap cache on a write fault
 /// (`should_try_to_free_swap()`; `folio_ref_count() == 2` is taken as true).
-pub fn do_swap_page(k: &Kernel, mm: usize, idx: usize, write: bool) {
+pub fn do_swap_page(k: &Kernel, mm: MmId, idx: usize, write: bool) {
     let _f = k.enter("do_swap_page");
     let Pte::Swap(entry) = k.with(|w| w.mms[mm].ptes[idx]) else {
         return;
@@ -149,17 +149,17 @@ pub fn do_swap_page(k: &Kernel, mm: usize, idx: usize, write: bool) {
 /// kernel/fork.c dup_mm() → mm/memory.c: copy_nonpresent_pte(), v6.8: a child sharing every
 /// page: a swap PTE takes one more count (`swap_duplicate()`) under both PTLs, and the child
 /// joins `init_mm.mmlist` after the parent. Returns the child.
-pub fn fork(k: &Kernel, parent: usize) -> usize {
+pub fn fork(k: &Kernel, parent: MmId) -> MmId {
     let _f = k.enter("copy_page_range");
     let (child, nr) = k.with(|w| {
         let nr = w.mms[parent].ptes.len();
-        w.mms.push(Mm {
+        let child = w.mms.push(Mm {
             mm_users: 1,
             alive: true,
             ptes: vec![Pte::None; nr],
             on_mmlist: false,
         });
-        (w.mms.len() - 1, nr)
+        (child, nr)
     });
     k.spin_lock(LockId::Ptl(child));
     k.spin_lock(LockId::Ptl(parent));

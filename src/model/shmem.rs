@@ -23,13 +23,12 @@ pub fn shmem_write(k: &Kernel, inode: usize, index: usize) {
     k.spin_lock(LockId::ShmemXa(inode));
     k.with(|w| {
         if w.inodes[inode].i_pages[index] == ShmemSlot::None {
-            w.folios.push(Folio {
+            let f = w.folios.push(Folio {
                 nr: 1,
                 shmem: Some((inode, index)),
                 dirty: true,
                 ..Default::default()
             });
-            let f = w.folios.len() - 1;
             w.inodes[inode].i_pages[index] = ShmemSlot::Folio(f);
         }
     });
@@ -202,7 +201,7 @@ pub fn shmem_swapin_folio(k: &Kernel, inode: usize, index: usize, swap: SwpEntry
 pub const MAX_INODE_RESCANS: u32 = 4;
 
 /// mm/shmem.c: shmem_unuse_inode(), v6.8: swap in every value entry of `type_` in the inode.
-pub fn shmem_unuse_inode(k: &Kernel, inode: usize, type_: usize) -> i32 {
+pub fn shmem_unuse_inode(k: &Kernel, inode: usize, type_: SwapType) -> i32 {
     let _f = k.enter("shmem_unuse_inode");
     for _ in 0..MAX_INODE_RESCANS {
         // shmem_find_swap_entries(): RCU walk.
@@ -231,7 +230,7 @@ pub fn shmem_unuse_inode(k: &Kernel, inode: usize, type_: usize) -> i32 {
 
 /// mm/shmem.c: shmem_unuse(), v6.8: walk `shmem_swaplist`, unusing each inode with swap; an
 /// inode being scanned is kept from eviction by `stop_eviction`.
-pub fn shmem_unuse(k: &Kernel, type_: usize) -> i32 {
+pub fn shmem_unuse(k: &Kernel, type_: SwapType) -> i32 {
     let _f = k.enter("shmem_unuse");
     if k.with(|w| w.shmem_swaplist.is_empty()) {
         return 0;

@@ -9,14 +9,14 @@ use super::program::*;
 use super::types::*;
 use super::{memory, shmem, swapfile, vmscan};
 
-fn alive_mm(k: &Kernel, mm: u8) -> Option<usize> {
+fn alive_mm(k: &Kernel, mm: u8) -> Option<MmId> {
     k.harness_step(|w| {
-        let alive: Vec<usize> = (0..w.mms.len()).filter(|&m| w.mms[m].alive).collect();
+        let alive: Vec<MmId> = w.mms.ids().filter(|&m| w.mms[m].alive).collect();
         (!alive.is_empty()).then(|| alive[mm as usize % alive.len()])
     })
 }
 
-fn pte_of(k: &Kernel, mm: usize, pte: u8) -> usize {
+fn pte_of(k: &Kernel, mm: MmId, pte: u8) -> usize {
     k.harness_step(|w| pte as usize % w.mms[mm].ptes.len())
 }
 
@@ -50,7 +50,7 @@ fn run_op_body(k: &Kernel, op: &Op) {
             let _ = swapfile::swapoff::swapon(k);
         }
         Op::Swapoff { dev } => {
-            swapfile::swapoff::swapoff(k, dev as usize % MAX_SWAPFILES);
+            swapfile::swapoff::swapoff(k, SwapType(dev as usize % MAX_SWAPFILES));
         }
         Op::Mmap { pages, huge } => {
             let _f = k.enter_helper("mmap");
@@ -64,16 +64,18 @@ fn run_op_body(k: &Kernel, op: &Op) {
                     1 + pages as usize % 4
                 };
                 let mut ptes = Vec::new();
-                for i in 0..n {
-                    if huge && i > 0 {
-                        ptes.push(Pte::Present(w.folios.len() - 1));
-                        continue;
-                    }
-                    w.folios.push(Folio {
-                        nr: if huge { SWAPFILE_CLUSTER } else { 1 },
-                        ..Default::default()
-                    });
-                    ptes.push(Pte::Present(w.folios.len() - 1));
+                let mut last = None;
+                for _ in 0..n {
+                    // A large folio is mapped by all n PTEs; small ones by one each.
+                    let folio = match last {
+                        Some(f) if huge => f,
+                        _ => w.folios.push(Folio {
+                            nr: if huge { SWAPFILE_CLUSTER } else { 1 },
+                            ..Default::default()
+                        }),
+                    };
+                    last = Some(folio);
+                    ptes.push(Pte::Present(folio));
                 }
                 for p in &ptes {
                     if let Pte::Present(f) = p {
@@ -104,10 +106,12 @@ fn run_op_body(k: &Kernel, op: &Op) {
         }
         Op::Reclaim { dev, offset } => {
             let folio = k.harness_step(|w| {
-                let cached: Vec<usize> = (0..w.folios.len())
+                let cached: Vec<FolioId> = w
+                    .folios
+                    .ids()
                     .filter(|&f| {
                         let f = &w.folios[f];
-                        f.swapcache && f.swap.type_ == dev as usize % MAX_SWAPFILES
+                        f.swapcache && f.swap.type_ == SwapType(dev as usize % MAX_SWAPFILES)
                     })
                     .collect();
                 (!cached.is_empty()).then(|| cached[offset as usize % cached.len()])

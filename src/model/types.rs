@@ -1,6 +1,7 @@
 //! Kernel data types and constants of the swap code (include/linux/swap.h, v6.8), at the sizes
 //! the model uses.
 
+pub use super::handle::{FolioId, MmId, SwapType, Table};
 use super::kernel::kasan::BadAccess;
 
 /// `SWAP_MAP_MAX`: the largest count kept in the map byte itself.
@@ -46,19 +47,19 @@ pub const TTRS_FULL: u32 = 0x4;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct SwpEntry {
     /// `swp_type(entry)`.
-    pub type_: usize,
+    pub type_: SwapType,
     /// `swp_offset(entry)`.
     pub offset: u32,
 }
 
 impl SwpEntry {
     /// `swp_entry(type, offset)`.
-    pub fn new(type_: usize, offset: u32) -> Self {
+    pub fn new(type_: SwapType, offset: u32) -> Self {
         SwpEntry { type_, offset }
     }
     /// `entry.val == 0`.
     pub fn is_null(self) -> bool {
-        self.type_ == 0 && self.offset == 0
+        self.type_ == SwapType(0) && self.offset == 0
     }
 }
 
@@ -91,7 +92,7 @@ pub enum Object {
     /// `si->cluster_info` (kvcalloc'd).
     ClusterInfo(Vec<SwapClusterInfo>),
     /// `swapper_spaces[type]`: the swap cache, folio per offset (one address_space per device).
-    SwapSpace(Vec<Option<usize>>),
+    SwapSpace(Vec<Option<FolioId>>),
 }
 
 /// `struct swap_info_struct`, the fields the race depends on.
@@ -99,7 +100,7 @@ pub enum Object {
 #[derive(Debug, Clone, Default)]
 pub struct SwapInfoStruct {
     /// `type`: index in `swap_info[]`.
-    pub type_: usize,
+    pub type_: SwapType,
     /// `flags` (`SWP_USED`, `SWP_WRITEOK`).
     pub flags: u32,
     /// `max`: length of `swap_map`.
@@ -125,7 +126,7 @@ pub enum Pte {
     #[default]
     None,
     /// Present, mapping a folio.
-    Present(usize),
+    Present(FolioId),
     /// A swap entry (`is_swap_pte()`).
     Swap(SwpEntry),
 }
@@ -161,7 +162,7 @@ pub enum ShmemSlot {
     #[default]
     None,
     /// A page-cache folio.
-    Folio(usize),
+    Folio(FolioId),
     /// A swap value entry (`swp_to_radix_entry()`).
     Swap(SwpEntry),
 }

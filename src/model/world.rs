@@ -82,7 +82,7 @@ pub enum WaitFor {
     /// A lock to be released.
     Lock(LockId),
     /// `wait_for_completion(&swap_info[type]->comp)`.
-    Completion(usize),
+    Completion(SwapType),
     /// `synchronize_rcu()`: a grace period to end.
     GracePeriod,
     /// `wait_var_event(&info->stop_eviction)` and similar.
@@ -167,18 +167,18 @@ impl std::ops::IndexMut<Cpu> for Cpus {
 #[derive(Debug, Clone, Default)]
 pub struct Ghost {
     /// Invariant S3: the (type, generation) whose `si` each CPU obtained last.
-    pub si_gen: Vec<Option<(usize, u32)>>,
+    pub si_gen: Vec<Option<(SwapType, u32)>>,
     /// Invariant S3: the swapon generation of each `swap_info[type]` slot (1 for the first).
-    pub generation: Vec<u32>,
+    pub generation: Table<SwapType, u32>,
     /// Invariant S3: (type, generation) of each KASAN allocation, by pointer.
-    pub alloc_owner: Vec<(usize, u32)>,
+    pub alloc_owner: Vec<(SwapType, u32)>,
     /// Invariant O1: PTEs whose swap reference `zap_pte_range()` is dropping (not yet cleared).
-    pub zapping: Vec<(usize, usize)>,
+    pub zapping: Vec<(MmId, usize)>,
 }
 
 impl Ghost {
     /// `cpu` obtained `swap_info[type_]` in its current generation.
-    pub fn obtain_si(&mut self, cpu: Cpu, type_: usize) {
+    pub fn obtain_si(&mut self, cpu: Cpu, type_: SwapType) {
         self.si_gen[cpu] = Some((type_, self.generation[type_]));
     }
 }
@@ -309,15 +309,15 @@ pub struct World {
     /// KASAN-tracked allocations.
     pub heap: Heap<Object>,
     /// `swap_info[]`; entries are never freed, only reused.
-    pub swap_info: Vec<SwapInfoStruct>,
+    pub swap_info: Table<SwapType, SwapInfoStruct>,
     /// `swapper_spaces[type]` pointers.
-    pub swapper_spaces: Vec<Option<usize>>,
+    pub swapper_spaces: Table<SwapType, Option<usize>>,
     /// All folios ever allocated (never freed: a folio's lifetime is not under test).
-    pub folios: Vec<Folio>,
+    pub folios: Table<FolioId, Folio>,
     /// Processes.
-    pub mms: Vec<Mm>,
+    pub mms: Table<MmId, Mm>,
     /// `init_mm.mmlist`, in order.
-    pub mmlist: Vec<usize>,
+    pub mmlist: Vec<MmId>,
     /// shmem inodes.
     pub inodes: Vec<ShmemInode>,
     /// `shmem_swaplist`, in order.
@@ -344,10 +344,10 @@ impl World {
             locks: LockTable::default(),
             rcu: Rcu::new(nr_cpus + 1),
             heap: Heap::default(),
-            swap_info: Vec::new(),
-            swapper_spaces: vec![None; MAX_SWAPFILES],
-            folios: Vec::new(),
-            mms: Vec::new(),
+            swap_info: Table::new(),
+            swapper_spaces: Table::filled(None, MAX_SWAPFILES),
+            folios: Table::new(),
+            mms: Table::new(),
             mmlist: Vec::new(),
             inodes: Vec::new(),
             shmem_swaplist: Vec::new(),
@@ -358,7 +358,7 @@ impl World {
             cpus: Cpus::new(nr_cpus + 1),
             ghost: Ghost {
                 si_gen: vec![None; nr_cpus + 1],
-                generation: vec![0; MAX_SWAPFILES],
+                generation: Table::filled(0, MAX_SWAPFILES),
                 ..Ghost::default()
             },
             trace: Trace::default(),

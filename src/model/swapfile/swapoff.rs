@@ -6,7 +6,7 @@ use super::*;
 use crate::model::kernel::percpu_ref::{Completion, PercpuRef};
 
 /// SYSCALL_DEFINE1(swapoff), v6.8, for `swap_info[type_]`. Returns 0 or a negative errno.
-pub fn swapoff(k: &Kernel, type_: usize) -> i32 {
+pub fn swapoff(k: &Kernel, type_: SwapType) -> i32 {
     let _f = k.enter("swapoff");
     let cpu = k.cpu;
     // 2. find the victim among the active devices.
@@ -99,22 +99,19 @@ pub fn drain_mmlist(k: &Kernel) {
 /// SYSCALL_DEFINE2(swapon), v6.8, reduced to what swapoff undoes: a device of
 /// `SWAP_DEVICE_PAGES` slots with `cluster_info` (an SSD), in the first free `swap_info[]` slot.
 /// Returns the type, or a negative errno when every slot is in use.
-pub fn swapon(k: &Kernel) -> Result<usize, i32> {
+pub fn swapon(k: &Kernel) -> Result<SwapType, i32> {
     let _f = k.enter("swapon");
     let cpu = k.cpu;
     // alloc_swap_info(): the first !SWP_USED slot, reused if it exists.
     k.spin_lock(LockId::SwapLock);
     let p = k.with(|w| {
-        let p = match w.swap_info.iter().position(|s| s.flags & SWP_USED == 0) {
+        let p = match w.swap_info.position(|s| s.flags & SWP_USED == 0) {
             Some(p) => p,
-            None if w.swap_info.len() < MAX_SWAPFILES => {
-                w.swap_info.push(SwapInfoStruct {
-                    type_: w.swap_info.len(),
-                    users: PercpuRef::init_dead(),
-                    ..Default::default()
-                });
-                w.swap_info.len() - 1
-            }
+            None if w.swap_info.len() < MAX_SWAPFILES => w.swap_info.push(SwapInfoStruct {
+                type_: w.swap_info.next_id(),
+                users: PercpuRef::init_dead(),
+                ..Default::default()
+            }),
             None => return None,
         };
         let s = &mut w.swap_info[p];
@@ -179,7 +176,7 @@ pub const EPERM: i32 = 1;
 
 /// mm/swapfile.c: enable_swap_info(), v6.8: publish the maps (setup_swap_info()), resurrect
 /// `si->users`, then allow allocation (`SWP_WRITEOK`).
-pub fn enable_swap_info(k: &Kernel, p: usize, max: u32, swap_map: usize, cluster_info: usize) {
+pub fn enable_swap_info(k: &Kernel, p: SwapType, max: u32, swap_map: usize, cluster_info: usize) {
     let _f = k.enter("enable_swap_info");
     let cpu = k.cpu;
     k.spin_lock(LockId::SwapLock);

@@ -19,7 +19,7 @@ pub const EINVAL: i32 = 22;
 
 /// mm/swapfile.c: unuse_pte(), v6.8: under the PTL, if the PTE still holds `entry`
 /// (`pte_same()`), map the folio's page and drop the PTE's swap reference.
-pub fn unuse_pte(k: &Kernel, mm: usize, idx: usize, entry: SwpEntry, folio: usize) -> i32 {
+pub fn unuse_pte(k: &Kernel, mm: MmId, idx: usize, entry: SwpEntry, folio: FolioId) -> i32 {
     let _f = k.enter("unuse_pte");
     k.spin_lock(LockId::Ptl(mm));
     if pte_same(k, mm, idx, entry) {
@@ -36,7 +36,7 @@ pub fn unuse_pte(k: &Kernel, mm: usize, idx: usize, entry: SwpEntry, folio: usiz
 /// mm's one page table that holds a swap entry of `type`, get the folio (swap cache or read),
 /// lock it, `unuse_pte()`, then `folio_free_swap()`. The mmap lock is not modelled: nothing
 /// that could take it for writing runs while `try_to_unuse()` holds the mm.
-pub fn unuse_mm(k: &Kernel, mm: usize, type_: usize) -> i32 {
+pub fn unuse_mm(k: &Kernel, mm: MmId, type_: SwapType) -> i32 {
     let _f = k.enter("unuse_mm");
     let nr = k.with(|w| w.mms[mm].ptes.len());
     for idx in 0..nr {
@@ -76,7 +76,7 @@ pub fn unuse_mm(k: &Kernel, mm: usize, type_: usize) -> i32 {
 /// mm/swapfile.c: find_next_to_unuse(), v6.8: the next slot after `prev` that is in use
 /// (non-zero and not bad), or 0. The lockless scan reads the bytes in one step: a slot missed
 /// because it changed mid-scan is found by the next pass, as in the kernel ("false hits are ok").
-pub fn find_next_to_unuse(k: &Kernel, si: usize, prev: u32) -> u32 {
+pub fn find_next_to_unuse(k: &Kernel, si: SwapType, prev: u32) -> u32 {
     let _f = k.enter("find_next_to_unuse");
     let cpu = k.cpu;
     k.with(|w| {
@@ -92,7 +92,7 @@ pub fn find_next_to_unuse(k: &Kernel, si: usize, prev: u32) -> u32 {
 }
 
 /// mm/swapfile.c: try_to_unuse(), v6.8: returns 0 only once it has seen `si->inuse_pages == 0`.
-pub fn try_to_unuse(k: &Kernel, type_: usize) -> i32 {
+pub fn try_to_unuse(k: &Kernel, type_: SwapType) -> i32 {
     let _f = k.enter("try_to_unuse");
     let si = type_;
     let inuse = |k: &Kernel| k.with(|w| w.swap_info[si].inuse_pages);
@@ -108,8 +108,8 @@ pub fn try_to_unuse(k: &Kernel, type_: usize) -> i32 {
         }
         // The mm walk: `prev_mm` holds a reference that keeps the cursor's mm on the list; a
         // skipped (exiting) mm is passed without one, under a continuous mmlist_lock hold.
-        let mut prev_mm: Option<usize> = None;
-        let mut cursor: Option<usize> = None;
+        let mut prev_mm: Option<MmId> = None;
+        let mut cursor: Option<MmId> = None;
         k.spin_lock(LockId::MmlistLock);
         loop {
             if inuse(k) == 0 {
