@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::kernel::Cpu;
 use super::kernel::lock::LockId;
-use super::types::Object;
+use super::types::{FolioId, Object};
 use super::world::{BugKind, EventKind, WaitFor, World};
 
 static DEBUG: once_cell::sync::Lazy<bool> =
@@ -332,19 +332,20 @@ impl Kernel {
         }
     }
 
-    /// `mutex_lock()` / `folio_lock()`: a sleeping lock. Sleeping inside a spinlock or RCU
-    /// section is a bug ("sleeping function called from invalid context").
+    /// `mutex_lock()`, and under [`Kernel::folio_lock`] the folio lock: a sleeping lock.
+    /// Sleeping inside a spinlock or RCU section is a bug ("sleeping function called from
+    /// invalid context").
     pub fn mutex_lock(&self, id: LockId) {
         self.might_sleep();
         self.wait_event(WaitFor::Lock(id), |w, cpu| w.locks.try_acquire(id, cpu));
     }
 
-    /// `folio_trylock()` / `mutex_trylock()`.
+    /// `mutex_trylock()`, and under [`Kernel::folio_trylock`] the folio lock.
     pub fn trylock(&self, id: LockId) -> bool {
         self.with(|w| w.locks.try_acquire(id, self.cpu))
     }
 
-    /// `mutex_unlock()` / `folio_unlock()`.
+    /// `mutex_unlock()`, and under [`Kernel::folio_unlock`] the folio lock.
     pub fn mutex_unlock(&self, id: LockId) {
         self.with(|w| {
             if !w.locks.release(id, self.cpu) {
@@ -355,6 +356,22 @@ impl Kernel {
             }
             w.wake(WaitFor::Lock(id));
         });
+    }
+
+    /// include/linux/pagemap.h: folio_lock(), v6.8: take `PG_locked`, sleeping while another
+    /// holds it.
+    pub fn folio_lock(&self, folio: FolioId) {
+        self.mutex_lock(LockId::Folio(folio));
+    }
+
+    /// include/linux/pagemap.h: folio_trylock(), v6.8.
+    pub fn folio_trylock(&self, folio: FolioId) -> bool {
+        self.trylock(LockId::Folio(folio))
+    }
+
+    /// mm/filemap.c: folio_unlock(), v6.8: clear `PG_locked` and wake its waiters.
+    pub fn folio_unlock(&self, folio: FolioId) {
+        self.mutex_unlock(LockId::Folio(folio));
     }
 
     /// `might_sleep()`: invariant L1.

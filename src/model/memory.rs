@@ -122,7 +122,7 @@ pub fn do_swap_page(k: &Kernel, mm: MmId, idx: usize, write: bool) {
         folio = read_swap_cache_async(k, entry);
     }
     if let Some(folio) = folio {
-        k.mutex_lock(LockId::Folio(folio));
+        k.folio_lock(folio);
         let ok = k.with(|w| {
             let f = &w.folios[folio];
             f.swapcache
@@ -141,7 +141,7 @@ pub fn do_swap_page(k: &Kernel, mm: MmId, idx: usize, write: bool) {
             }
             k.spin_unlock(LockId::Ptl(mm));
         }
-        k.mutex_unlock(LockId::Folio(folio));
+        k.folio_unlock(folio);
     }
     put_swap_device(k, si);
 }

@@ -44,15 +44,15 @@ pub fn shmem_writepage(k: &Kernel, inode: usize, index: usize) {
     let ShmemSlot::Folio(folio) = k.with(|w| w.inodes[inode].i_pages[index]) else {
         return;
     };
-    if !k.trylock(LockId::Folio(folio)) {
+    if !k.folio_trylock(folio) {
         return;
     }
     if k.with(|w| w.folios[folio].shmem != Some((inode, index))) {
-        k.mutex_unlock(LockId::Folio(folio));
+        k.folio_unlock(folio);
         return;
     }
     let Some(swap) = folio_alloc_swap(k, folio) else {
-        k.mutex_unlock(LockId::Folio(folio));
+        k.folio_unlock(folio);
         return;
     };
     k.mutex_lock(LockId::ShmemSwaplistMutex);
@@ -75,7 +75,7 @@ pub fn shmem_writepage(k: &Kernel, inode: usize, index: usize) {
     });
     k.spin_unlock(LockId::ShmemXa(inode));
     k.mutex_unlock(LockId::ShmemSwaplistMutex);
-    k.mutex_unlock(LockId::Folio(folio));
+    k.folio_unlock(folio);
 }
 
 /// mm/shmem.c: shmem_free_swap(), v6.8: take the value entry out of the xarray
@@ -120,7 +120,7 @@ pub fn shmem_undo_range(k: &Kernel, inode: usize) {
                     }
                 }
                 ShmemSlot::Folio(f) => {
-                    k.mutex_lock(LockId::Folio(f));
+                    k.folio_lock(f);
                     // truncate_inode_folio(): still ours?
                     k.spin_lock(LockId::ShmemXa(inode));
                     k.with(|w| {
@@ -130,7 +130,7 @@ pub fn shmem_undo_range(k: &Kernel, inode: usize) {
                         }
                     });
                     k.spin_unlock(LockId::ShmemXa(inode));
-                    k.mutex_unlock(LockId::Folio(f));
+                    k.folio_unlock(f);
                 }
             }
         }
@@ -163,13 +163,13 @@ pub fn shmem_swapin_folio(k: &Kernel, inode: usize, index: usize, swap: SwpEntry
         put_swap_device(k, si);
         return -ENOMEM;
     };
-    k.mutex_lock(LockId::Folio(folio));
+    k.folio_lock(folio);
     let ours = k.with(|w| {
         let f = &w.folios[folio];
         f.swapcache && f.swap == swap && f.nr == 1
     }) && shmem_confirm_swap(k, inode, index, swap);
     if !ours {
-        k.mutex_unlock(LockId::Folio(folio));
+        k.folio_unlock(folio);
         put_swap_device(k, si);
         return -EEXIST;
     }
@@ -192,7 +192,7 @@ pub fn shmem_swapin_folio(k: &Kernel, inode: usize, index: usize, swap: SwpEntry
         k.with(|w| w.folios[folio].dirty = true);
         swap_free(k, swap);
     }
-    k.mutex_unlock(LockId::Folio(folio));
+    k.folio_unlock(folio);
     put_swap_device(k, si);
     if added { 0 } else { -EEXIST }
 }

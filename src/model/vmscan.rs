@@ -73,7 +73,7 @@ pub fn try_to_unmap(k: &Kernel, folio: FolioId) {
 /// `try_to_unmap()`, write. The folio stays in the swap cache.
 pub fn swap_out(k: &Kernel, folio: FolioId) {
     let _f = k.enter("shrink_folio_list");
-    if !k.trylock(LockId::Folio(folio)) {
+    if !k.folio_trylock(folio) {
         return;
     }
     let fresh = k.with(|w| !w.folios[folio].swapcache && w.folios[folio].shmem.is_none());
@@ -81,7 +81,7 @@ pub fn swap_out(k: &Kernel, folio: FolioId) {
         try_to_unmap(k, folio);
         k.with(|w| w.folios[folio].dirty = false); // pageout(): written back
     }
-    k.mutex_unlock(LockId::Folio(folio));
+    k.folio_unlock(folio);
 }
 
 /// mm/vmscan.c: shrink_folio_list() → __remove_mapping(), v6.8, for a swap-cache folio: if
@@ -89,7 +89,7 @@ pub fn swap_out(k: &Kernel, folio: FolioId) {
 /// `put_swap_folio()` (which frees slots nobody else references).
 pub fn reclaim(k: &Kernel, folio: FolioId) {
     let _f = k.enter("shrink_folio_list");
-    if !k.trylock(LockId::Folio(folio)) {
+    if !k.folio_trylock(folio) {
         return;
     }
     let ok = k.with(|w| {
@@ -105,5 +105,5 @@ pub fn reclaim(k: &Kernel, folio: FolioId) {
         put_swap_folio(k, nr, swap);
         k.note(|_| "/* remove swap cache */".into());
     }
-    k.mutex_unlock(LockId::Folio(folio));
+    k.folio_unlock(folio);
 }

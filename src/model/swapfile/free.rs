@@ -302,12 +302,12 @@ pub fn __try_to_reclaim_swap(k: &Kernel, si: SwapType, offset: u32, flags: u32) 
         return false;
     };
     let mut ret = false;
-    if k.trylock(LockId::Folio(folio)) {
+    if k.folio_trylock(folio) {
         let mapped = k.with(|w| w.folios[folio].mapcount > 0);
         if flags & TTRS_ANYWAY != 0 || (flags & TTRS_UNMAPPED != 0 && !mapped) {
             ret = folio_free_swap(k, folio);
         }
-        k.mutex_unlock(LockId::Folio(folio));
+        k.folio_unlock(folio);
     }
     ret
 }

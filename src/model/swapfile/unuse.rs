@@ -61,14 +61,14 @@ pub fn unuse_mm(k: &Kernel, mm: MmId, type_: SwapType) -> i32 {
             }
             return -ENOMEM;
         };
-        k.mutex_lock(LockId::Folio(folio));
+        k.folio_lock(folio);
         let ret = unuse_pte(k, mm, idx, entry, folio);
         if ret < 0 {
-            k.mutex_unlock(LockId::Folio(folio));
+            k.folio_unlock(folio);
             return ret;
         }
         folio_free_swap(k, folio);
-        k.mutex_unlock(LockId::Folio(folio));
+        k.folio_unlock(folio);
     }
     0
 }
@@ -157,9 +157,9 @@ pub fn try_to_unuse(k: &Kernel, type_: SwapType) -> i32 {
             let Some(folio) = filemap_get_folio(k, SwpEntry::new(type_, i)) else {
                 continue;
             };
-            k.mutex_lock(LockId::Folio(folio));
+            k.folio_lock(folio);
             folio_free_swap(k, folio);
-            k.mutex_unlock(LockId::Folio(folio));
+            k.folio_unlock(folio);
         }
         if inuse(k) != 0 {
             retries += 1;
