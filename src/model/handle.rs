@@ -55,6 +55,10 @@ handle!(
     /// A process's `struct mm_struct *`, by creation order.
     MmId
 );
+handle!(
+    /// A tmpfs file's `struct inode *` (with its `shmem_inode_info`).
+    InodeId
+);
 
 /// A kernel array indexed by a handle `I`: `swap_info[]`, the folios, the mms. It reads as a
 /// slice (`iter()`, `len()`); indexing and look-ups take the handle.

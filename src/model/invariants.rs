@@ -69,7 +69,7 @@ pub fn check_swapoff_done(w: &mut World, cpu: Cpu, t: SwapType) {
             }
         }
     }
-    for (i, ino) in w.inodes.iter().enumerate() {
+    for (i, ino) in w.inodes.enumerate() {
         for (j, s) in ino.i_pages.iter().enumerate() {
             if let ShmemSlot::Swap(e) = s
                 && e.type_ == t
@@ -221,7 +221,7 @@ pub fn dump_state(w: &World) -> String {
             joined(&mm.ptes)
         );
     }
-    for (i, ino) in w.inodes.iter().enumerate() {
+    for (i, ino) in w.inodes.enumerate() {
         if ino.i_pages.iter().all(|p| *p == ShmemSlot::None) && ino.swapped == 0 {
             continue;
         }

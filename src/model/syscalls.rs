@@ -16,6 +16,11 @@ fn alive_mm(k: &Kernel, mm: u8) -> Option<MmId> {
     })
 }
 
+/// The tmpfs file `file=F` names (every program has `NR_FILES`).
+fn file_of(file: u8) -> InodeId {
+    InodeId(file as usize % NR_FILES)
+}
+
 fn pte_of(k: &Kernel, mm: MmId, pte: u8) -> usize {
     k.harness_step(|w| pte as usize % w.mms[mm].ptes.len())
 }
@@ -138,14 +143,14 @@ fn run_op_body(k: &Kernel, op: &Op) {
             memory::mmput(k, mm);
         }
         Op::ShmemWrite { file, index } => {
-            shmem::shmem_write(k, file as usize % NR_FILES, index as usize % FILE_PAGES);
+            shmem::shmem_write(k, file_of(file), index as usize % FILE_PAGES);
         }
         Op::ShmemWritepage { file, index } => {
-            shmem::shmem_writepage(k, file as usize % NR_FILES, index as usize % FILE_PAGES);
+            shmem::shmem_writepage(k, file_of(file), index as usize % FILE_PAGES);
         }
         Op::ShmemTruncate { file } => {
             let _f = k.enter("shmem_truncate_range");
-            shmem::shmem_undo_range(k, file as usize % NR_FILES);
+            shmem::shmem_undo_range(k, file_of(file));
         }
     }
 }

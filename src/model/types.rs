@@ -1,7 +1,7 @@
 //! Kernel data types and constants of the swap code (include/linux/swap.h, v6.8), at the sizes
 //! the model uses.
 
-pub use super::handle::{FolioId, MmId, SwapType, Table};
+pub use super::handle::{FolioId, InodeId, MmId, SwapType, Table};
 use super::kernel::kasan::BadAccess;
 
 /// `SWAP_MAP_MAX`: the largest count kept in the map byte itself.
@@ -204,7 +204,7 @@ pub struct Folio {
     /// Number of present PTEs mapping it (`folio_mapped()` iff > 0).
     pub mapcount: u32,
     /// In a shmem page cache at (inode, index).
-    pub shmem: Option<(usize, usize)>,
+    pub shmem: Option<(InodeId, usize)>,
     /// `PG_dirty`.
     pub dirty: bool,
 }

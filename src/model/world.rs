@@ -319,9 +319,9 @@ pub struct World {
     /// `init_mm.mmlist`, in order.
     pub mmlist: Vec<MmId>,
     /// shmem inodes.
-    pub inodes: Vec<ShmemInode>,
+    pub inodes: Table<InodeId, ShmemInode>,
     /// `shmem_swaplist`, in order.
-    pub shmem_swaplist: Vec<usize>,
+    pub shmem_swaplist: Vec<InodeId>,
     /// The swap slots cache.
     pub slots: SwapSlots,
     // The rest.
@@ -349,7 +349,7 @@ impl World {
             folios: Table::new(),
             mms: Table::new(),
             mmlist: Vec::new(),
-            inodes: Vec::new(),
+            inodes: Table::new(),
             shmem_swaplist: Vec::new(),
             slots: SwapSlots {
                 enabled: true,

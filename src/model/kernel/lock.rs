@@ -4,7 +4,7 @@
 //! ownership goes: who holds which lock. Waiting is done by the caller (it blocks the CPU).
 
 use super::Cpu;
-use crate::model::handle::{FolioId, MmId, SwapType};
+use crate::model::handle::{FolioId, InodeId, MmId, SwapType};
 
 /// Every lock the model takes, by kernel name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -25,7 +25,7 @@ pub enum LockId {
     /// The page-table lock of an mm (one PTE page per mm in the model).
     Ptl(MmId),
     /// `mapping->i_pages` xa_lock of a shmem inode.
-    ShmemXa(usize),
+    ShmemXa(InodeId),
     /// `mmlist_lock`.
     MmlistLock,
     /// `swap_slots_cache[cpu].free_lock`.
