@@ -77,13 +77,13 @@ pub fn execute(program: &Program, cfg: ModelConfig) {
 pub fn execute_then(program: &Program, cfg: ModelConfig, end: impl FnOnce(&World)) {
     let nr = program.cpus.len();
     let mut world = World::new(cfg, nr);
-    world.inodes = vec![
+    world.inodes = Table::filled(
         ShmemInode {
             i_pages: vec![ShmemSlot::None; FILE_PAGES],
             ..Default::default()
-        };
-        NR_FILES
-    ];
+        },
+        NR_FILES,
+    );
     let shared = Shared::new(world);
     let setup = Kernel::new(shared.clone(), nr);
     for op in &program.setup {

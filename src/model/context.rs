@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::kernel::Cpu;
 use super::kernel::lock::LockId;
-use super::types::Object;
+use super::types::{FolioId, Object};
 use super::world::{BugKind, EventKind, WaitFor, World};
 
 static DEBUG: once_cell::sync::Lazy<bool> =
@@ -51,7 +51,7 @@ impl BugPanic {
     /// Takes the bug out of `w` and stops the current CPU with it.
     pub fn raise(w: &mut World) -> ! {
         let bug = Box::new(w.bug.clone().expect("a bug was reported"));
-        let events = std::mem::take(&mut w.events);
+        let events = std::mem::take(&mut w.trace.events);
         std::panic::panic_any(BugPanic { bug, events })
     }
 }
@@ -134,17 +134,16 @@ impl Kernel {
             crate::engine::point();
         }
         let mut w = self.shared.0.borrow_mut();
-        w.step += 1;
+        w.trace.step += 1;
         let r = f(&mut w);
         if w.bug.is_some() {
             BugPanic::raise(&mut w);
         }
-        for i in 0..w.pending_wake.len() {
-            if let Some(t) = w.cpus[w.pending_wake[i]].waker {
+        for c in std::mem::take(&mut w.cpus.pending_wake) {
+            if let Some(t) = w.cpus[c].waker {
                 crate::engine::wake(t);
             }
         }
-        w.pending_wake.clear();
         r
     }
 
@@ -167,7 +166,7 @@ impl Kernel {
         if *DEBUG {
             eprintln!(
                 "[{}] CPU{} {}{}",
-                w.step,
+                w.trace.step,
                 self.cpu,
                 "  ".repeat(w.cpus[self.cpu].stack.len()),
                 name
@@ -333,19 +332,20 @@ impl Kernel {
         }
     }
 
-    /// `mutex_lock()` / `folio_lock()`: a sleeping lock. Sleeping inside a spinlock or RCU
-    /// section is a bug ("sleeping function called from invalid context").
+    /// `mutex_lock()`, and under [`Kernel::folio_lock`] the folio lock: a sleeping lock.
+    /// Sleeping inside a spinlock or RCU section is a bug ("sleeping function called from
+    /// invalid context").
     pub fn mutex_lock(&self, id: LockId) {
         self.might_sleep();
         self.wait_event(WaitFor::Lock(id), |w, cpu| w.locks.try_acquire(id, cpu));
     }
 
-    /// `folio_trylock()` / `mutex_trylock()`.
+    /// `mutex_trylock()`, and under [`Kernel::folio_trylock`] the folio lock.
     pub fn trylock(&self, id: LockId) -> bool {
         self.with(|w| w.locks.try_acquire(id, self.cpu))
     }
 
-    /// `mutex_unlock()` / `folio_unlock()`.
+    /// `mutex_unlock()`, and under [`Kernel::folio_unlock`] the folio lock.
     pub fn mutex_unlock(&self, id: LockId) {
         self.with(|w| {
             if !w.locks.release(id, self.cpu) {
@@ -356,6 +356,22 @@ impl Kernel {
             }
             w.wake(WaitFor::Lock(id));
         });
+    }
+
+    /// include/linux/pagemap.h: folio_lock(), v6.8: take `PG_locked`, sleeping while another
+    /// holds it.
+    pub fn folio_lock(&self, folio: FolioId) {
+        self.mutex_lock(LockId::Folio(folio));
+    }
+
+    /// include/linux/pagemap.h: folio_trylock(), v6.8.
+    pub fn folio_trylock(&self, folio: FolioId) -> bool {
+        self.trylock(LockId::Folio(folio))
+    }
+
+    /// mm/filemap.c: folio_unlock(), v6.8: clear `PG_locked` and wake its waiters.
+    pub fn folio_unlock(&self, folio: FolioId) {
+        self.mutex_unlock(LockId::Folio(folio));
     }
 
     /// `might_sleep()`: invariant L1.

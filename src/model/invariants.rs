@@ -7,17 +7,18 @@ use super::types::*;
 use super::world::{BugKind, World};
 use std::fmt::Write;
 
-fn violated(w: &mut World, cpu: Option<Cpu>, id: &'static str, detail: String) {
+/// Stops the run: invariant `id` failed on `cpu` (None: at an end-of-run check).
+pub fn violated(w: &mut World, cpu: Option<Cpu>, id: &'static str, detail: String) {
     w.report(cpu, BugKind::Invariant { id, detail });
 }
 
 /// S3 (generation): a CPU that obtained `si` of generation g never touches memory of another
 /// generation of the same type (swapoff+swapon ABA).
 pub fn check_generation(w: &mut World, cpu: Cpu, ptr: usize) {
-    let Some(&(t, generation)) = w.alloc_owner.get(ptr) else {
+    let Some(&(t, generation)) = w.ghost.alloc_owner.get(ptr) else {
         return;
     };
-    if let Some((ct, cur_gen)) = w.cpus[cpu].si_gen
+    if let Some((ct, cur_gen)) = w.ghost.si_gen[cpu]
         && ct == t
         && cur_gen != generation
     {
@@ -32,7 +33,7 @@ pub fn check_generation(w: &mut World, cpu: Cpu, ptr: usize) {
     }
 }
 
-fn map_of(w: &World, t: usize) -> Option<&Vec<u8>> {
+fn map_of(w: &World, t: SwapType) -> Option<&Vec<u8>> {
     let p = w.swap_info[t].swap_map?;
     match &w.heap.get(p).data {
         Object::SwapMap(m) => Some(m),
@@ -41,7 +42,7 @@ fn map_of(w: &World, t: usize) -> Option<&Vec<u8>> {
 }
 
 /// C3 (checked whenever `si->lock` is released): `inuse_pages` counts the slots in use.
-pub fn check_inuse_pages(w: &mut World, cpu: Cpu, t: usize) {
+pub fn check_inuse_pages(w: &mut World, cpu: Cpu, t: SwapType) {
     let Some(m) = map_of(w, t) else { return };
     let used = m.iter().filter(|&&b| b != 0 && b != SWAP_MAP_BAD).count() as u32;
     let inuse = w.swap_info[t].inuse_pages;
@@ -56,19 +57,19 @@ pub fn check_inuse_pages(w: &mut World, cpu: Cpu, t: usize) {
 }
 
 /// O1 (when swapoff returns 0): nothing refers to the device any more, and its memory is gone.
-pub fn check_swapoff_done(w: &mut World, cpu: Cpu, t: usize) {
+pub fn check_swapoff_done(w: &mut World, cpu: Cpu, t: SwapType) {
     let mut bad = Vec::new();
-    for (i, mm) in w.mms.iter().enumerate() {
+    for (i, mm) in w.mms.enumerate() {
         for (j, p) in mm.ptes.iter().enumerate() {
             if let Pte::Swap(e) = p
                 && e.type_ == t
-                && !w.zapping.contains(&(i, j))
+                && !w.ghost.zapping.contains(&(i, j))
             {
                 bad.push(format!("mm{i} pte{j} holds {e}"));
             }
         }
     }
-    for (i, ino) in w.inodes.iter().enumerate() {
+    for (i, ino) in w.inodes.enumerate() {
         for (j, s) in ino.i_pages.iter().enumerate() {
             if let ShmemSlot::Swap(e) = s
                 && e.type_ == t
@@ -77,7 +78,7 @@ pub fn check_swapoff_done(w: &mut World, cpu: Cpu, t: usize) {
             }
         }
     }
-    for (i, f) in w.folios.iter().enumerate() {
+    for (i, f) in w.folios.enumerate() {
         if f.swapcache && f.swap.type_ == t {
             bad.push(format!("folio{i} still in the swap cache at {}", f.swap));
         }
@@ -120,7 +121,7 @@ pub fn check_end(w: &mut World) {
         );
         return;
     }
-    for t in 0..w.swap_info.len() {
+    for t in w.swap_info.ids() {
         let s = &w.swap_info[t];
         if s.flags & SWP_USED == 0 {
             continue;
@@ -140,18 +141,8 @@ pub fn check_end(w: &mut World) {
         };
         for (o, &b) in m.iter().enumerate().skip(1) {
             let e = SwpEntry::new(t, o as u32);
-            let ptes = w
-                .mms
-                .iter()
-                .flat_map(|mm| mm.ptes.iter())
-                .filter(|&&p| p == Pte::Swap(e))
-                .count();
-            let shmem = w
-                .inodes
-                .iter()
-                .flat_map(|i| i.i_pages.iter())
-                .filter(|&&s| s == ShmemSlot::Swap(e))
-                .count();
+            let ptes = count_eq(w.mms.iter().flat_map(|mm| &mm.ptes), Pte::Swap(e));
+            let shmem = count_eq(w.inodes.iter().flat_map(|i| &i.i_pages), ShmemSlot::Swap(e));
             let count = match swap_count(b) {
                 SWAP_MAP_SHMEM => 1,
                 c => c as usize,
@@ -187,10 +178,20 @@ pub fn check_end(w: &mut World) {
     }
 }
 
+/// How many of `xs` equal `x`.
+fn count_eq<'a, T: PartialEq + 'a>(xs: impl Iterator<Item = &'a T>, x: T) -> usize {
+    xs.filter(|&y| *y == x).count()
+}
+
+/// `xs` shown one after another, separated by spaces.
+fn joined<T: std::fmt::Display>(xs: &[T]) -> String {
+    xs.iter().map(T::to_string).collect::<Vec<_>>().join(" ")
+}
+
 /// A text dump of the swap state, for reports.
 pub fn dump_state(w: &World) -> String {
     let mut s = String::new();
-    for (t, si) in w.swap_info.iter().enumerate() {
+    for (t, si) in w.swap_info.enumerate() {
         let _ = write!(
             s,
             "swap_info[{t}]: flags {:#x} max {} inuse_pages {} users {}{} gen {}",
@@ -199,7 +200,7 @@ pub fn dump_state(w: &World) -> String {
             si.inuse_pages,
             if si.users.live { "live " } else { "dead " },
             si.users.count,
-            si.generation
+            w.ghost.generation[t]
         );
         match map_of(w, t) {
             Some(m) => {
@@ -212,41 +213,23 @@ pub fn dump_state(w: &World) -> String {
         }
     }
     for (i, mm) in w.mms.iter().enumerate() {
-        let ptes: Vec<String> = mm
-            .ptes
-            .iter()
-            .map(|p| match p {
-                Pte::None => "-".into(),
-                Pte::Present(f) => format!("folio{f}"),
-                Pte::Swap(e) => e.to_string(),
-            })
-            .collect();
         let _ = writeln!(
             s,
             "mm{i}: users {}{} ptes [{}]",
             mm.mm_users,
             if mm.alive { "" } else { " (exited)" },
-            ptes.join(" ")
+            joined(&mm.ptes)
         );
     }
-    for (i, ino) in w.inodes.iter().enumerate() {
+    for (i, ino) in w.inodes.enumerate() {
         if ino.i_pages.iter().all(|p| *p == ShmemSlot::None) && ino.swapped == 0 {
             continue;
         }
-        let slots: Vec<String> = ino
-            .i_pages
-            .iter()
-            .map(|p| match p {
-                ShmemSlot::None => "-".into(),
-                ShmemSlot::Folio(f) => format!("folio{f}"),
-                ShmemSlot::Swap(e) => e.to_string(),
-            })
-            .collect();
         let _ = writeln!(
             s,
             "inode{i}: swapped {} i_pages [{}]",
             ino.swapped,
-            slots.join(" ")
+            joined(&ino.i_pages)
         );
     }
     for (i, f) in w.folios.iter().enumerate() {

@@ -12,8 +12,23 @@ use super::swapfile::free::{
 use super::types::*;
 use super::world::BugKind;
 
+/// mm/memory.c: pte_same(ptep_get(pte), orig_pte), v6.8 (PTL held): the PTE still holds the
+/// swap entry read before the lock was taken.
+pub fn pte_same(k: &Kernel, mm: MmId, idx: usize, entry: SwpEntry) -> bool {
+    k.with(|w| w.mms[mm].ptes[idx] == Pte::Swap(entry))
+}
+
+/// mm/memory.c: set_pte_at(), v6.8 (PTL held), of a present PTE mapping `folio`, with the
+/// mapcount `folio_add_anon_rmap_pte()` (or fork's `folio_dup_file_rmap_pte()`) raises.
+pub fn set_pte_at(k: &Kernel, mm: MmId, idx: usize, folio: FolioId) {
+    k.with(|w| {
+        w.mms[mm].ptes[idx] = Pte::Present(folio);
+        w.folios[folio].mapcount += 1;
+    });
+}
+
 /// kernel/fork.c: mmget_not_zero(), v6.8: a reference unless the mm is exiting.
-pub fn mmget_not_zero(k: &Kernel, mm: usize) -> bool {
+pub fn mmget_not_zero(k: &Kernel, mm: MmId) -> bool {
     k.with(|w| {
         let m = &mut w.mms[mm];
         if m.mm_users == 0 {
@@ -26,7 +41,7 @@ pub fn mmget_not_zero(k: &Kernel, mm: usize) -> bool {
 
 /// kernel/fork.c: mmput(), v6.8: the last reference runs `__mmput()`: `exit_mmap()`, then the
 /// mm leaves `init_mm.mmlist`.
-pub fn mmput(k: &Kernel, mm: usize) {
+pub fn mmput(k: &Kernel, mm: MmId) {
     let _f = k.enter("mmput");
     let last = k.with(|w| {
         let m = &mut w.mms[mm];
@@ -48,7 +63,7 @@ pub fn mmput(k: &Kernel, mm: usize) {
 }
 
 /// mm/mmap.c: exit_mmap(), v6.8: unmap every PTE (`unmap_vmas()` → `zap_pte_range()`).
-pub fn exit_mmap(k: &Kernel, mm: usize) {
+pub fn exit_mmap(k: &Kernel, mm: MmId) {
     let _f = k.enter("exit_mmap");
     let nr = k.with(|w| w.mms[mm].ptes.len());
     zap_pte_range(k, mm, 0, nr);
@@ -57,7 +72,7 @@ pub fn exit_mmap(k: &Kernel, mm: usize) {
 /// mm/memory.c: zap_pte_range(), v6.8: under the PTL, for each PTE: a present page is unmapped;
 /// a swap entry goes to `free_swap_and_cache()` while the PTE still holds it, and the PTE is
 /// cleared only afterwards (`pte_clear_not_present_full()`).
-pub fn zap_pte_range(k: &Kernel, mm: usize, start: usize, end: usize) {
+pub fn zap_pte_range(k: &Kernel, mm: MmId, start: usize, end: usize) {
     let _f = k.enter("zap_pte_range");
     k.spin_lock(LockId::Ptl(mm));
     for idx in start..end {
@@ -69,7 +84,7 @@ pub fn zap_pte_range(k: &Kernel, mm: usize, start: usize, end: usize) {
                 w.folios[folio].mapcount -= 1;
             }),
             Pte::Swap(entry) => {
-                k.with_no_point(|w| w.zapping.push((mm, idx)));
+                k.with_no_point(|w| w.ghost.zapping.push((mm, idx)));
                 if !free_swap_and_cache(k, entry) {
                     k.with(|w| {
                         w.report(
@@ -82,7 +97,7 @@ pub fn zap_pte_range(k: &Kernel, mm: usize, start: usize, end: usize) {
                 }
                 k.with(|w| {
                     w.mms[mm].ptes[idx] = Pte::None;
-                    w.zapping.retain(|&z| z != (mm, idx));
+                    w.ghost.zapping.retain(|&z| z != (mm, idx));
                 });
             }
         }
@@ -94,7 +109,7 @@ pub fn zap_pte_range(k: &Kernel, mm: usize, start: usize, end: usize) {
 /// `get_swap_device()`, find or read the folio, lock it, recheck the PTE under the PTL, map it,
 /// drop the swap reference, and free the swap cache on a write fault
 /// (`should_try_to_free_swap()`; `folio_ref_count() == 2` is taken as true).
-pub fn do_swap_page(k: &Kernel, mm: usize, idx: usize, write: bool) {
+pub fn do_swap_page(k: &Kernel, mm: MmId, idx: usize, write: bool) {
     let _f = k.enter("do_swap_page");
     let Pte::Swap(entry) = k.with(|w| w.mms[mm].ptes[idx]) else {
         return;
@@ -107,7 +122,7 @@ pub fn do_swap_page(k: &Kernel, mm: usize, idx: usize, write: bool) {
         folio = read_swap_cache_async(k, entry);
     }
     if let Some(folio) = folio {
-        k.mutex_lock(LockId::Folio(folio));
+        k.folio_lock(folio);
         let ok = k.with(|w| {
             let f = &w.folios[folio];
             f.swapcache
@@ -117,12 +132,8 @@ pub fn do_swap_page(k: &Kernel, mm: usize, idx: usize, write: bool) {
         });
         if ok {
             k.spin_lock(LockId::Ptl(mm));
-            let same = k.with(|w| w.mms[mm].ptes[idx] == Pte::Swap(entry));
-            if same {
-                k.with(|w| {
-                    w.mms[mm].ptes[idx] = Pte::Present(folio);
-                    w.folios[folio].mapcount += 1;
-                });
+            if pte_same(k, mm, idx, entry) {
+                set_pte_at(k, mm, idx, folio);
                 swap_free(k, entry);
                 if write {
                     folio_free_swap(k, folio);
@@ -130,7 +141,7 @@ pub fn do_swap_page(k: &Kernel, mm: usize, idx: usize, write: bool) {
             }
             k.spin_unlock(LockId::Ptl(mm));
         }
-        k.mutex_unlock(LockId::Folio(folio));
+        k.folio_unlock(folio);
     }
     put_swap_device(k, si);
 }
@@ -138,17 +149,17 @@ pub fn do_swap_page(k: &Kernel, mm: usize, idx: usize, write: bool) {
 /// kernel/fork.c dup_mm() → mm/memory.c: copy_nonpresent_pte(), v6.8: a child sharing every
 /// page: a swap PTE takes one more count (`swap_duplicate()`) under both PTLs, and the child
 /// joins `init_mm.mmlist` after the parent. Returns the child.
-pub fn fork(k: &Kernel, parent: usize) -> usize {
+pub fn fork(k: &Kernel, parent: MmId) -> MmId {
     let _f = k.enter("copy_page_range");
     let (child, nr) = k.with(|w| {
         let nr = w.mms[parent].ptes.len();
-        w.mms.push(Mm {
+        let child = w.mms.push(Mm {
             mm_users: 1,
             alive: true,
             ptes: vec![Pte::None; nr],
             on_mmlist: false,
         });
-        (w.mms.len() - 1, nr)
+        (child, nr)
     });
     k.spin_lock(LockId::Ptl(child));
     k.spin_lock(LockId::Ptl(parent));
@@ -156,10 +167,7 @@ pub fn fork(k: &Kernel, parent: usize) -> usize {
         let ptent = k.with(|w| w.mms[parent].ptes[idx]);
         match ptent {
             Pte::None => {}
-            Pte::Present(folio) => k.with(|w| {
-                w.mms[child].ptes[idx] = Pte::Present(folio);
-                w.folios[folio].mapcount += 1;
-            }),
+            Pte::Present(folio) => set_pte_at(k, child, idx, folio),
             Pte::Swap(entry) => {
                 if swap_duplicate(k, entry).is_ok() {
                     let on = k.with(|w| w.mms[child].on_mmlist);

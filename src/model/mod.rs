@@ -9,6 +9,7 @@
 
 pub mod context;
 pub mod events;
+pub mod handle;
 pub mod invariants;
 pub mod kernel;
 pub mod memory;

@@ -18,18 +18,17 @@ pub const EEXIST: i32 = 17;
 pub const ENOMEM: i32 = 12;
 
 /// mm/shmem.c: shmem_get_folio(SGP_WRITE), v6.8, for an empty index only: a new page-cache folio.
-pub fn shmem_write(k: &Kernel, inode: usize, index: usize) {
+pub fn shmem_write(k: &Kernel, inode: InodeId, index: usize) {
     let _f = k.enter("shmem_get_folio");
     k.spin_lock(LockId::ShmemXa(inode));
     k.with(|w| {
         if w.inodes[inode].i_pages[index] == ShmemSlot::None {
-            w.folios.push(Folio {
+            let f = w.folios.push(Folio {
                 nr: 1,
                 shmem: Some((inode, index)),
                 dirty: true,
                 ..Default::default()
             });
-            let f = w.folios.len() - 1;
             w.inodes[inode].i_pages[index] = ShmemSlot::Folio(f);
         }
     });
@@ -40,20 +39,20 @@ pub fn shmem_write(k: &Kernel, inode: usize, index: usize) {
 /// the inode on `shmem_swaplist`, add the folio to the swap cache, `swap_shmem_alloc()`, and
 /// replace the xarray's folio by the swap value entry. The write completes at once; the folio
 /// stays in the swap cache.
-pub fn shmem_writepage(k: &Kernel, inode: usize, index: usize) {
+pub fn shmem_writepage(k: &Kernel, inode: InodeId, index: usize) {
     let _f = k.enter("shmem_writepage");
     let ShmemSlot::Folio(folio) = k.with(|w| w.inodes[inode].i_pages[index]) else {
         return;
     };
-    if !k.trylock(LockId::Folio(folio)) {
+    if !k.folio_trylock(folio) {
         return;
     }
     if k.with(|w| w.folios[folio].shmem != Some((inode, index))) {
-        k.mutex_unlock(LockId::Folio(folio));
+        k.folio_unlock(folio);
         return;
     }
     let Some(swap) = folio_alloc_swap(k, folio) else {
-        k.mutex_unlock(LockId::Folio(folio));
+        k.folio_unlock(folio);
         return;
     };
     k.mutex_lock(LockId::ShmemSwaplistMutex);
@@ -76,12 +75,12 @@ pub fn shmem_writepage(k: &Kernel, inode: usize, index: usize) {
     });
     k.spin_unlock(LockId::ShmemXa(inode));
     k.mutex_unlock(LockId::ShmemSwaplistMutex);
-    k.mutex_unlock(LockId::Folio(folio));
+    k.folio_unlock(folio);
 }
 
 /// mm/shmem.c: shmem_free_swap(), v6.8: take the value entry out of the xarray
 /// (`xa_cmpxchg_irq()`, the only lock), then `free_swap_and_cache()` holding nothing.
-pub fn shmem_free_swap(k: &Kernel, inode: usize, index: usize, radswap: SwpEntry) -> i32 {
+pub fn shmem_free_swap(k: &Kernel, inode: InodeId, index: usize, radswap: SwpEntry) -> i32 {
     let _f = k.enter("shmem_free_swap");
     k.spin_lock(LockId::ShmemXa(inode));
     let ok = k.with(|w| {
@@ -105,7 +104,7 @@ pub fn shmem_free_swap(k: &Kernel, inode: usize, index: usize, radswap: SwpEntry
 /// mm/shmem.c: shmem_undo_range(), v6.8, whole file: pass 1 frees value entries (not locked:
 /// there is nothing to lock) and truncates locked folios; pass 2 (`find_get_entries()`) retries
 /// what pass 1 missed. Then `shmem_recalc_inode()` accounts the freed swap.
-pub fn shmem_undo_range(k: &Kernel, inode: usize) {
+pub fn shmem_undo_range(k: &Kernel, inode: InodeId) {
     let _f = k.enter("shmem_undo_range");
     let n = k.with(|w| w.inodes[inode].i_pages.len());
     let mut nr_swaps_freed = 0;
@@ -121,7 +120,7 @@ pub fn shmem_undo_range(k: &Kernel, inode: usize) {
                     }
                 }
                 ShmemSlot::Folio(f) => {
-                    k.mutex_lock(LockId::Folio(f));
+                    k.folio_lock(f);
                     // truncate_inode_folio(): still ours?
                     k.spin_lock(LockId::ShmemXa(inode));
                     k.with(|w| {
@@ -131,7 +130,7 @@ pub fn shmem_undo_range(k: &Kernel, inode: usize) {
                         }
                     });
                     k.spin_unlock(LockId::ShmemXa(inode));
-                    k.mutex_unlock(LockId::Folio(f));
+                    k.folio_unlock(f);
                 }
             }
         }
@@ -140,14 +139,14 @@ pub fn shmem_undo_range(k: &Kernel, inode: usize) {
 }
 
 /// mm/shmem.c: shmem_confirm_swap(), v6.8: does the xarray still hold the value entry?
-pub fn shmem_confirm_swap(k: &Kernel, inode: usize, index: usize, swap: SwpEntry) -> bool {
+pub fn shmem_confirm_swap(k: &Kernel, inode: InodeId, index: usize, swap: SwpEntry) -> bool {
     k.with(|w| w.inodes[inode].i_pages[index] == ShmemSlot::Swap(swap))
 }
 
 /// mm/shmem.c: shmem_swapin_folio(), v6.8: under `get_swap_device()`, get the folio (swap
 /// cache or read), lock it, confirm the entry is still ours, put the folio in the page cache,
 /// drop it from the swap cache and free the swap. Returns 0 or a negative errno.
-pub fn shmem_swapin_folio(k: &Kernel, inode: usize, index: usize, swap: SwpEntry) -> i32 {
+pub fn shmem_swapin_folio(k: &Kernel, inode: InodeId, index: usize, swap: SwpEntry) -> i32 {
     let _f = k.enter("shmem_swapin_folio");
     let Some(si) = get_swap_device(k, swap) else {
         return if !shmem_confirm_swap(k, inode, index, swap) {
@@ -164,13 +163,13 @@ pub fn shmem_swapin_folio(k: &Kernel, inode: usize, index: usize, swap: SwpEntry
         put_swap_device(k, si);
         return -ENOMEM;
     };
-    k.mutex_lock(LockId::Folio(folio));
+    k.folio_lock(folio);
     let ours = k.with(|w| {
         let f = &w.folios[folio];
         f.swapcache && f.swap == swap && f.nr == 1
     }) && shmem_confirm_swap(k, inode, index, swap);
     if !ours {
-        k.mutex_unlock(LockId::Folio(folio));
+        k.folio_unlock(folio);
         put_swap_device(k, si);
         return -EEXIST;
     }
@@ -193,7 +192,7 @@ pub fn shmem_swapin_folio(k: &Kernel, inode: usize, index: usize, swap: SwpEntry
         k.with(|w| w.folios[folio].dirty = true);
         swap_free(k, swap);
     }
-    k.mutex_unlock(LockId::Folio(folio));
+    k.folio_unlock(folio);
     put_swap_device(k, si);
     if added { 0 } else { -EEXIST }
 }
@@ -202,7 +201,7 @@ pub fn shmem_swapin_folio(k: &Kernel, inode: usize, index: usize, swap: SwpEntry
 pub const MAX_INODE_RESCANS: u32 = 4;
 
 /// mm/shmem.c: shmem_unuse_inode(), v6.8: swap in every value entry of `type_` in the inode.
-pub fn shmem_unuse_inode(k: &Kernel, inode: usize, type_: usize) -> i32 {
+pub fn shmem_unuse_inode(k: &Kernel, inode: InodeId, type_: SwapType) -> i32 {
     let _f = k.enter("shmem_unuse_inode");
     for _ in 0..MAX_INODE_RESCANS {
         // shmem_find_swap_entries(): RCU walk.
@@ -231,7 +230,7 @@ pub fn shmem_unuse_inode(k: &Kernel, inode: usize, type_: usize) -> i32 {
 
 /// mm/shmem.c: shmem_unuse(), v6.8: walk `shmem_swaplist`, unusing each inode with swap; an
 /// inode being scanned is kept from eviction by `stop_eviction`.
-pub fn shmem_unuse(k: &Kernel, type_: usize) -> i32 {
+pub fn shmem_unuse(k: &Kernel, type_: SwapType) -> i32 {
     let _f = k.enter("shmem_unuse");
     if k.with(|w| w.shmem_swaplist.is_empty()) {
         return 0;

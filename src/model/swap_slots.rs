@@ -80,7 +80,7 @@ pub fn enable_swap_slots_cache(k: &Kernel) {
 }
 
 /// mm/swap_slots.c: folio_alloc_swap(), v6.8: swap slots for a folio (1 or a whole cluster).
-pub fn folio_alloc_swap(k: &Kernel, folio: usize) -> Option<SwpEntry> {
+pub fn folio_alloc_swap(k: &Kernel, folio: FolioId) -> Option<SwpEntry> {
     let _f = k.enter("folio_alloc_swap");
     let nr = k.with(|w| w.folios[folio].nr);
     super::swapfile::get_swap_pages(k, nr)

@@ -15,7 +15,7 @@ fn space_do<R: Default>(
     space: Option<usize>,
     offset: u32,
     write: bool,
-    f: impl FnOnce(&mut Option<usize>) -> R,
+    f: impl FnOnce(&mut Option<FolioId>) -> R,
 ) -> R {
     match access(
         w,
@@ -35,7 +35,7 @@ fn space_do<R: Default>(
 
 /// mm/filemap.c: filemap_get_folio(swap_address_space(entry), offset), v6.8: the lockless
 /// (RCU) lookup of the swap cache; reads `swapper_spaces[type]`, then the xarray.
-pub fn filemap_get_folio(k: &Kernel, entry: SwpEntry) -> Option<usize> {
+pub fn filemap_get_folio(k: &Kernel, entry: SwpEntry) -> Option<FolioId> {
     let _f = k.enter("filemap_get_folio");
     let cpu = k.cpu;
     let space = k.with(|w| w.swapper_spaces[entry.type_]);
@@ -46,14 +46,14 @@ pub fn filemap_get_folio(k: &Kernel, entry: SwpEntry) -> Option<usize> {
 }
 
 /// mm/swap_state.c: swap_cache_get_folio(), v6.8: the same lookup (readahead statistics left out).
-pub fn swap_cache_get_folio(k: &Kernel, entry: SwpEntry) -> Option<usize> {
+pub fn swap_cache_get_folio(k: &Kernel, entry: SwpEntry) -> Option<FolioId> {
     let _f = k.enter_helper("swap_cache_get_folio");
     filemap_get_folio(k, entry)
 }
 
 /// mm/swap_state.c: add_to_swap_cache(), v6.8: store the folio at its slots under the xa_lock,
 /// set `PG_swapcache` and `folio->swap`. The caller pinned the slots with `SWAP_HAS_CACHE`.
-pub fn add_to_swap_cache(k: &Kernel, folio: usize, entry: SwpEntry) {
+pub fn add_to_swap_cache(k: &Kernel, folio: FolioId, entry: SwpEntry) {
     let _f = k.enter("add_to_swap_cache");
     let cpu = k.cpu;
     let space = k.with(|w| w.swapper_spaces[entry.type_]);
@@ -72,7 +72,7 @@ pub fn add_to_swap_cache(k: &Kernel, folio: usize, entry: SwpEntry) {
 
 /// mm/swap_state.c: __delete_from_swap_cache(), v6.8 (xa_lock held): clear the folio's slots,
 /// `folio->swap`, `PG_swapcache`.
-pub fn __delete_from_swap_cache(k: &Kernel, folio: usize, entry: SwpEntry) {
+pub fn __delete_from_swap_cache(k: &Kernel, folio: FolioId, entry: SwpEntry) {
     let _f = k.enter("__delete_from_swap_cache");
     let cpu = k.cpu;
     let space = k.with(|w| w.swapper_spaces[entry.type_]);
@@ -89,7 +89,7 @@ pub fn __delete_from_swap_cache(k: &Kernel, folio: usize, entry: SwpEntry) {
 
 /// mm/swap_state.c: delete_from_swap_cache(), v6.8: remove the folio from the swap cache, then
 /// drop the slots' `SWAP_HAS_CACHE` with `put_swap_folio()`.
-pub fn delete_from_swap_cache(k: &Kernel, folio: usize) {
+pub fn delete_from_swap_cache(k: &Kernel, folio: FolioId) {
     let _f = k.enter("delete_from_swap_cache");
     let (entry, nr) = k.with(|w| (w.folios[folio].swap, w.folios[folio].nr));
     k.spin_lock(LockId::SwapCacheXa(entry.type_));
@@ -101,7 +101,7 @@ pub fn delete_from_swap_cache(k: &Kernel, folio: usize) {
 /// mm/swap_state.c: clear_shadow_from_swap_cache(), v6.8: clears workingset shadows of freed
 /// slots under the xa_lock; it touches `swapper_spaces[type]` (shadows themselves are not
 /// modelled).
-pub fn clear_shadow_from_swap_cache(k: &Kernel, type_: usize, begin: u32, end: u32) {
+pub fn clear_shadow_from_swap_cache(k: &Kernel, type_: SwapType, begin: u32, end: u32) {
     let _f = k.enter_helper("clear_shadow_from_swap_cache");
     let cpu = k.cpu;
     let space = k.with(|w| w.swapper_spaces[type_]);
@@ -116,7 +116,7 @@ pub fn clear_shadow_from_swap_cache(k: &Kernel, type_: usize, begin: u32, end: u
 
 /// mm/swap_state.c: exit_swap_address_space(), v6.8: `kvfree(spaces); swapper_spaces[type] =
 /// NULL` (no RCU inside: swapoff's `synchronize_rcu()` protects lookups).
-pub fn exit_swap_address_space(k: &Kernel, type_: usize) {
+pub fn exit_swap_address_space(k: &Kernel, type_: SwapType) {
     let _f = k.enter("exit_swap_address_space");
     let cpu = k.cpu;
     k.with(|w| {
@@ -134,7 +134,7 @@ pub const READ_RETRIES: u32 = 3;
 /// mm/swap_state.c: __read_swap_cache_async() (read_swap_cache_async()), v6.8: under
 /// `get_swap_device()`, return the swap-cache folio, or pin the slot (`swapcache_prepare()`),
 /// add a new folio to the swap cache and read it (the I/O completes at once in the model).
-pub fn read_swap_cache_async(k: &Kernel, entry: SwpEntry) -> Option<usize> {
+pub fn read_swap_cache_async(k: &Kernel, entry: SwpEntry) -> Option<FolioId> {
     let _f = k.enter("read_swap_cache_async");
     let si = get_swap_device(k, entry)?;
     let mut result = None;
@@ -153,8 +153,7 @@ pub fn read_swap_cache_async(k: &Kernel, entry: SwpEntry) -> Option<usize> {
                     w.folios.push(Folio {
                         nr: 1,
                         ..Default::default()
-                    });
-                    w.folios.len() - 1
+                    })
                 });
                 add_to_swap_cache(k, folio, entry);
                 k.note(|_| format!("/* folio{folio} read from {entry} */"));

@@ -9,21 +9,26 @@ use super::program::*;
 use super::types::*;
 use super::{memory, shmem, swapfile, vmscan};
 
-fn alive_mm(k: &Kernel, mm: u8) -> Option<usize> {
+fn alive_mm(k: &Kernel, mm: u8) -> Option<MmId> {
     k.harness_step(|w| {
-        let alive: Vec<usize> = (0..w.mms.len()).filter(|&m| w.mms[m].alive).collect();
+        let alive: Vec<MmId> = w.mms.ids().filter(|&m| w.mms[m].alive).collect();
         (!alive.is_empty()).then(|| alive[mm as usize % alive.len()])
     })
 }
 
-fn pte_of(k: &Kernel, mm: usize, pte: u8) -> usize {
+/// The tmpfs file `file=F` names (every program has `NR_FILES`).
+fn file_of(file: u8) -> InodeId {
+    InodeId(file as usize % NR_FILES)
+}
+
+fn pte_of(k: &Kernel, mm: MmId, pte: u8) -> usize {
     k.harness_step(|w| pte as usize % w.mms[mm].ptes.len())
 }
 
 /// Runs one operation on CPU `k`.
 pub fn run_op(k: &Kernel, op: &Op) {
     // Ghost state of invariant S3 is per operation: each obtains its own `si`.
-    k.harness_step(|w| w.cpus[k.cpu].si_gen = None);
+    k.harness_step(|w| w.ghost.si_gen[k.cpu] = None);
     // A non-preemptible kernel: the system call or kernel activity is one RCU read-side section
     // but for its sleeps ([`Kernel::wait_event`]); returning to user space ends it.
     if !k.cfg().preemptible {
@@ -50,7 +55,7 @@ fn run_op_body(k: &Kernel, op: &Op) {
             let _ = swapfile::swapoff::swapon(k);
         }
         Op::Swapoff { dev } => {
-            swapfile::swapoff::swapoff(k, dev as usize % MAX_SWAPFILES);
+            swapfile::swapoff::swapoff(k, SwapType(dev as usize % MAX_SWAPFILES));
         }
         Op::Mmap { pages, huge } => {
             let _f = k.enter_helper("mmap");
@@ -64,16 +69,18 @@ fn run_op_body(k: &Kernel, op: &Op) {
                     1 + pages as usize % 4
                 };
                 let mut ptes = Vec::new();
-                for i in 0..n {
-                    if huge && i > 0 {
-                        ptes.push(Pte::Present(w.folios.len() - 1));
-                        continue;
-                    }
-                    w.folios.push(Folio {
-                        nr: if huge { SWAPFILE_CLUSTER } else { 1 },
-                        ..Default::default()
-                    });
-                    ptes.push(Pte::Present(w.folios.len() - 1));
+                let mut last = None;
+                for _ in 0..n {
+                    // A large folio is mapped by all n PTEs; small ones by one each.
+                    let folio = match last {
+                        Some(f) if huge => f,
+                        _ => w.folios.push(Folio {
+                            nr: if huge { SWAPFILE_CLUSTER } else { 1 },
+                            ..Default::default()
+                        }),
+                    };
+                    last = Some(folio);
+                    ptes.push(Pte::Present(folio));
                 }
                 for p in &ptes {
                     if let Pte::Present(f) = p {
@@ -104,10 +111,12 @@ fn run_op_body(k: &Kernel, op: &Op) {
         }
         Op::Reclaim { dev, offset } => {
             let folio = k.harness_step(|w| {
-                let cached: Vec<usize> = (0..w.folios.len())
+                let cached: Vec<FolioId> = w
+                    .folios
+                    .ids()
                     .filter(|&f| {
                         let f = &w.folios[f];
-                        f.swapcache && f.swap.type_ == dev as usize % MAX_SWAPFILES
+                        f.swapcache && f.swap.type_ == SwapType(dev as usize % MAX_SWAPFILES)
                     })
                     .collect();
                 (!cached.is_empty()).then(|| cached[offset as usize % cached.len()])
@@ -134,14 +143,14 @@ fn run_op_body(k: &Kernel, op: &Op) {
             memory::mmput(k, mm);
         }
         Op::ShmemWrite { file, index } => {
-            shmem::shmem_write(k, file as usize % NR_FILES, index as usize % FILE_PAGES);
+            shmem::shmem_write(k, file_of(file), index as usize % FILE_PAGES);
         }
         Op::ShmemWritepage { file, index } => {
-            shmem::shmem_writepage(k, file as usize % NR_FILES, index as usize % FILE_PAGES);
+            shmem::shmem_writepage(k, file_of(file), index as usize % FILE_PAGES);
         }
         Op::ShmemTruncate { file } => {
             let _f = k.enter("shmem_truncate_range");
-            shmem::shmem_undo_range(k, file as usize % NR_FILES);
+            shmem::shmem_undo_range(k, file_of(file));
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Kernel data types and constants of the swap code (include/linux/swap.h, v6.8), at the sizes
 //! the model uses.
 
+pub use super::handle::{FolioId, InodeId, MmId, SwapType, Table};
 use super::kernel::kasan::BadAccess;
 
 /// `SWAP_MAP_MAX`: the largest count kept in the map byte itself.
@@ -46,19 +47,19 @@ pub const TTRS_FULL: u32 = 0x4;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct SwpEntry {
     /// `swp_type(entry)`.
-    pub type_: usize,
+    pub type_: SwapType,
     /// `swp_offset(entry)`.
     pub offset: u32,
 }
 
 impl SwpEntry {
     /// `swp_entry(type, offset)`.
-    pub fn new(type_: usize, offset: u32) -> Self {
+    pub fn new(type_: SwapType, offset: u32) -> Self {
         SwpEntry { type_, offset }
     }
     /// `entry.val == 0`.
     pub fn is_null(self) -> bool {
-        self.type_ == 0 && self.offset == 0
+        self.type_ == SwapType(0) && self.offset == 0
     }
 }
 
@@ -91,7 +92,7 @@ pub enum Object {
     /// `si->cluster_info` (kvcalloc'd).
     ClusterInfo(Vec<SwapClusterInfo>),
     /// `swapper_spaces[type]`: the swap cache, folio per offset (one address_space per device).
-    SwapSpace(Vec<Option<usize>>),
+    SwapSpace(Vec<Option<FolioId>>),
 }
 
 /// `struct swap_info_struct`, the fields the race depends on.
@@ -99,7 +100,7 @@ pub enum Object {
 #[derive(Debug, Clone, Default)]
 pub struct SwapInfoStruct {
     /// `type`: index in `swap_info[]`.
-    pub type_: usize,
+    pub type_: SwapType,
     /// `flags` (`SWP_USED`, `SWP_WRITEOK`).
     pub flags: u32,
     /// `max`: length of `swap_map`.
@@ -116,8 +117,6 @@ pub struct SwapInfoStruct {
     pub users: super::kernel::percpu_ref::PercpuRef,
     /// `comp`.
     pub comp: super::kernel::percpu_ref::Completion,
-    /// Ghost: the swapon generation of this slot (1 for the first swapon).
-    pub generation: u32,
 }
 
 /// A page-table entry, as far as the model cares.
@@ -127,9 +126,20 @@ pub enum Pte {
     #[default]
     None,
     /// Present, mapping a folio.
-    Present(usize),
+    Present(FolioId),
     /// A swap entry (`is_swap_pte()`).
     Swap(SwpEntry),
+}
+
+impl std::fmt::Display for Pte {
+    /// As a state dump shows it: `-`, `folioN` or the swap entry.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Pte::None => f.write_str("-"),
+            Pte::Present(folio) => write!(f, "folio{folio}"),
+            Pte::Swap(e) => e.fmt(f),
+        }
+    }
 }
 
 /// `struct mm_struct` with one page table (its PTL is [`super::kernel::lock::LockId::Ptl`]).
@@ -152,9 +162,21 @@ pub enum ShmemSlot {
     #[default]
     None,
     /// A page-cache folio.
-    Folio(usize),
+    Folio(FolioId),
     /// A swap value entry (`swp_to_radix_entry()`).
     Swap(SwpEntry),
+}
+
+impl std::fmt::Display for ShmemSlot {
+    /// As a PTE holding the same shows it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let as_pte = match *self {
+            ShmemSlot::None => Pte::None,
+            ShmemSlot::Folio(folio) => Pte::Present(folio),
+            ShmemSlot::Swap(e) => Pte::Swap(e),
+        };
+        as_pte.fmt(f)
+    }
 }
 
 /// `struct shmem_inode_info` plus its mapping.
@@ -182,7 +204,7 @@ pub struct Folio {
     /// Number of present PTEs mapping it (`folio_mapped()` iff > 0).
     pub mapcount: u32,
     /// In a shmem page cache at (inode, index).
-    pub shmem: Option<(usize, usize)>,
+    pub shmem: Option<(InodeId, usize)>,
     /// `PG_dirty`.
     pub dirty: bool,
 }

@@ -13,7 +13,7 @@ use super::types::*;
 
 /// mm/swap_state.c: add_to_swap(), v6.8: allocate slots for the folio and add it to the swap
 /// cache. Returns the first entry.
-pub fn add_to_swap(k: &Kernel, folio: usize) -> Option<SwpEntry> {
+pub fn add_to_swap(k: &Kernel, folio: FolioId) -> Option<SwpEntry> {
     let _f = k.enter("add_to_swap");
     let entry = folio_alloc_swap(k, folio)?;
     add_to_swap_cache(k, folio, entry);
@@ -24,10 +24,10 @@ pub fn add_to_swap(k: &Kernel, folio: usize) -> Option<SwpEntry> {
 /// mm/rmap.c: try_to_unmap() → try_to_unmap_one(), v6.8: every PTE mapping the folio (rmap
 /// walk over all mms) becomes its swap entry, with one count each (`swap_duplicate()`); the mm
 /// joins `init_mm.mmlist`.
-pub fn try_to_unmap(k: &Kernel, folio: usize) {
+pub fn try_to_unmap(k: &Kernel, folio: FolioId) {
     let _f = k.enter("try_to_unmap");
-    let nr_mms = k.with(|w| w.mms.len());
-    for mm in 0..nr_mms {
+    let mms = k.with(|w| w.mms.ids());
+    for mm in mms {
         k.spin_lock(LockId::Ptl(mm));
         let n = k.with(|w| w.mms[mm].ptes.len());
         for idx in 0..n {
@@ -71,9 +71,9 @@ pub fn try_to_unmap(k: &Kernel, folio: usize) {
 /// mm/vmscan.c: shrink_folio_list(), v6.8, for one anon folio, up to and including
 /// `pageout()` (the write completes at once and cleans the folio): lock, `add_to_swap()`,
 /// `try_to_unmap()`, write. The folio stays in the swap cache.
-pub fn swap_out(k: &Kernel, folio: usize) {
+pub fn swap_out(k: &Kernel, folio: FolioId) {
     let _f = k.enter("shrink_folio_list");
-    if !k.trylock(LockId::Folio(folio)) {
+    if !k.folio_trylock(folio) {
         return;
     }
     let fresh = k.with(|w| !w.folios[folio].swapcache && w.folios[folio].shmem.is_none());
@@ -81,15 +81,15 @@ pub fn swap_out(k: &Kernel, folio: usize) {
         try_to_unmap(k, folio);
         k.with(|w| w.folios[folio].dirty = false); // pageout(): written back
     }
-    k.mutex_unlock(LockId::Folio(folio));
+    k.folio_unlock(folio);
 }
 
 /// mm/vmscan.c: shrink_folio_list() → __remove_mapping(), v6.8, for a swap-cache folio: if
 /// it is still in the swap cache, clean and unmapped, take it out under the xa_lock, then
 /// `put_swap_folio()` (which frees slots nobody else references).
-pub fn reclaim(k: &Kernel, folio: usize) {
+pub fn reclaim(k: &Kernel, folio: FolioId) {
     let _f = k.enter("shrink_folio_list");
-    if !k.trylock(LockId::Folio(folio)) {
+    if !k.folio_trylock(folio) {
         return;
     }
     let ok = k.with(|w| {
@@ -105,5 +105,5 @@ pub fn reclaim(k: &Kernel, folio: usize) {
         put_swap_folio(k, nr, swap);
         k.note(|_| "/* remove swap cache */".into());
     }
-    k.mutex_unlock(LockId::Folio(folio));
+    k.folio_unlock(folio);
 }

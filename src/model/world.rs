@@ -82,14 +82,14 @@ pub enum WaitFor {
     /// A lock to be released.
     Lock(LockId),
     /// `wait_for_completion(&swap_info[type]->comp)`.
-    Completion(usize),
+    Completion(SwapType),
     /// `synchronize_rcu()`: a grace period to end.
     GracePeriod,
     /// `wait_var_event(&info->stop_eviction)` and similar.
     Var(&'static str),
 }
 
-/// Per-CPU state: its model call stack, what it waits for, and ghost protection.
+/// Per-CPU machine state: its model call stack, what it waits for, how to wake it.
 #[derive(Debug, Clone, Default)]
 pub struct CpuState {
     /// Model call stack, outermost first.
@@ -98,8 +98,6 @@ pub struct CpuState {
     pub waiting: Option<WaitFor>,
     /// The engine task running this CPU, woken by [`World::wake`] when it waits.
     pub waker: Option<crate::engine::TaskId>,
-    /// Ghost (invariant S3): the (type, generation) whose `si` this CPU obtained last.
-    pub si_gen: Option<(usize, u32)>,
     /// The CPU has run all its operations.
     pub done: bool,
     /// The grace period this CPU waits for in `synchronize_rcu()`.
@@ -107,6 +105,91 @@ pub struct CpuState {
     /// Non-preemptible kernel: the CPU is in its implicit RCU read-side section (in the kernel
     /// and not sleeping).
     pub kernel_rcu: bool,
+}
+
+/// The machine the kernel runs on: every CPU's state (index `nr_cpus` is the set-up), and the
+/// CPUs to wake when the current step ends. Indexed by CPU.
+#[derive(Debug, Clone, Default)]
+pub struct Cpus {
+    state: Vec<CpuState>,
+    /// CPUs to wake when the current step ends.
+    pub pending_wake: Vec<Cpu>,
+}
+
+impl Cpus {
+    /// `n` CPUs, none running anything yet.
+    fn new(n: usize) -> Self {
+        Cpus {
+            state: vec![CpuState::default(); n],
+            pending_wake: Vec::new(),
+        }
+    }
+
+    /// Every CPU's state, by CPU number.
+    pub fn iter(&self) -> std::slice::Iter<'_, CpuState> {
+        self.state.iter()
+    }
+
+    /// The CPUs, the set-up included.
+    pub fn len(&self) -> usize {
+        self.state.len()
+    }
+
+    /// Never true: there is always the set-up CPU.
+    pub fn is_empty(&self) -> bool {
+        self.state.is_empty()
+    }
+
+    /// Marks CPU `c`, whose wait just ended, to be woken once the current step ends.
+    fn wake_cpu(&mut self, c: Cpu) {
+        self.state[c].waiting = None; // it re-checks, and waits again if it must
+        if !self.pending_wake.contains(&c) {
+            self.pending_wake.push(c);
+        }
+    }
+}
+
+impl std::ops::Index<Cpu> for Cpus {
+    type Output = CpuState;
+    fn index(&self, c: Cpu) -> &CpuState {
+        &self.state[c]
+    }
+}
+
+impl std::ops::IndexMut<Cpu> for Cpus {
+    fn index_mut(&mut self, c: Cpu) -> &mut CpuState {
+        &mut self.state[c]
+    }
+}
+
+/// Ghost state: what the invariants need and the kernel does not keep
+/// (docs/model.md#invariants).
+#[derive(Debug, Clone, Default)]
+pub struct Ghost {
+    /// Invariant S3: the (type, generation) whose `si` each CPU obtained last.
+    pub si_gen: Vec<Option<(SwapType, u32)>>,
+    /// Invariant S3: the swapon generation of each `swap_info[type]` slot (1 for the first).
+    pub generation: Table<SwapType, u32>,
+    /// Invariant S3: (type, generation) of each KASAN allocation, by pointer.
+    pub alloc_owner: Vec<(SwapType, u32)>,
+    /// Invariant O1: PTEs whose swap reference `zap_pte_range()` is dropping (not yet cleared).
+    pub zapping: Vec<(MmId, usize)>,
+}
+
+impl Ghost {
+    /// `cpu` obtained `swap_info[type_]` in its current generation.
+    pub fn obtain_si(&mut self, cpu: Cpu, type_: SwapType) {
+        self.si_gen[cpu] = Some((type_, self.generation[type_]));
+    }
+}
+
+/// The trace of a run: how many steps ran, and what was recorded.
+#[derive(Debug, Clone, Default)]
+pub struct Trace {
+    /// Model scheduling points so far.
+    pub step: usize,
+    /// Recorded events (when `cfg.record`).
+    pub events: Vec<Event>,
 }
 
 /// What a recorded event says.
@@ -210,13 +293,15 @@ pub struct SwapSlots {
     pub slots_ret: Vec<Vec<SwpEntry>>,
 }
 
-/// The kernel state of one execution.
+/// One execution: the kernel state (flat: it is what model code touches), the machine it runs
+/// on, the ghost state of the invariants, and the trace.
 #[derive(Debug)]
 pub struct World {
     /// The switches.
     pub cfg: ModelConfig,
     /// Number of CPUs running operations (the set-up runs as CPU `nr_cpus`).
     pub nr_cpus: usize,
+    // The kernel state.
     /// Held locks.
     pub locks: LockTable,
     /// RCU readers.
@@ -224,35 +309,30 @@ pub struct World {
     /// KASAN-tracked allocations.
     pub heap: Heap<Object>,
     /// `swap_info[]`; entries are never freed, only reused.
-    pub swap_info: Vec<SwapInfoStruct>,
+    pub swap_info: Table<SwapType, SwapInfoStruct>,
     /// `swapper_spaces[type]` pointers.
-    pub swapper_spaces: Vec<Option<usize>>,
+    pub swapper_spaces: Table<SwapType, Option<usize>>,
     /// All folios ever allocated (never freed: a folio's lifetime is not under test).
-    pub folios: Vec<Folio>,
+    pub folios: Table<FolioId, Folio>,
     /// Processes.
-    pub mms: Vec<Mm>,
+    pub mms: Table<MmId, Mm>,
     /// `init_mm.mmlist`, in order.
-    pub mmlist: Vec<usize>,
+    pub mmlist: Vec<MmId>,
     /// shmem inodes.
-    pub inodes: Vec<ShmemInode>,
+    pub inodes: Table<InodeId, ShmemInode>,
     /// `shmem_swaplist`, in order.
-    pub shmem_swaplist: Vec<usize>,
+    pub shmem_swaplist: Vec<InodeId>,
     /// The swap slots cache.
     pub slots: SwapSlots,
-    /// Per-CPU state (index `nr_cpus` is the set-up).
-    pub cpus: Vec<CpuState>,
-    /// Model scheduling points so far.
-    pub step: usize,
-    /// Recorded events (when `cfg.record`).
-    pub events: Vec<Event>,
+    // The rest.
+    /// The machine: per-CPU state, by CPU.
+    pub cpus: Cpus,
+    /// Ghost state for the invariants.
+    pub ghost: Ghost,
+    /// Steps and recorded events.
+    pub trace: Trace,
     /// Set when a bug is detected; the accessing CPU stops right after.
     pub bug: Option<Bug>,
-    /// CPUs to wake when the current access ends.
-    pub pending_wake: Vec<Cpu>,
-    /// Ghost: (type, generation) of each KASAN allocation, by pointer (invariant S3).
-    pub alloc_owner: Vec<(usize, u32)>,
-    /// Ghost: PTEs whose swap reference `zap_pte_range()` is dropping (not yet cleared).
-    pub zapping: Vec<(usize, usize)>,
 }
 
 impl World {
@@ -264,24 +344,25 @@ impl World {
             locks: LockTable::default(),
             rcu: Rcu::new(nr_cpus + 1),
             heap: Heap::default(),
-            swap_info: Vec::new(),
-            swapper_spaces: vec![None; MAX_SWAPFILES],
-            folios: Vec::new(),
-            mms: Vec::new(),
+            swap_info: Table::new(),
+            swapper_spaces: Table::filled(None, MAX_SWAPFILES),
+            folios: Table::new(),
+            mms: Table::new(),
             mmlist: Vec::new(),
-            inodes: Vec::new(),
+            inodes: Table::new(),
             shmem_swaplist: Vec::new(),
             slots: SwapSlots {
                 enabled: true,
                 slots_ret: vec![Vec::new(); nr_cpus + 1],
             },
-            cpus: vec![CpuState::default(); nr_cpus + 1],
-            step: 0,
-            events: Vec::new(),
+            cpus: Cpus::new(nr_cpus + 1),
+            ghost: Ghost {
+                si_gen: vec![None; nr_cpus + 1],
+                generation: Table::filled(0, MAX_SWAPFILES),
+                ..Ghost::default()
+            },
+            trace: Trace::default(),
             bug: None,
-            pending_wake: Vec::new(),
-            alloc_owner: Vec::new(),
-            zapping: Vec::new(),
         }
     }
 
@@ -323,18 +404,15 @@ impl World {
         Origin {
             cpu: (cpu < self.nr_cpus).then_some(cpu),
             stack: self.cpus[cpu].stack.clone(),
-            step: self.step,
+            step: self.trace.step,
         }
     }
 
     /// Marks every CPU waiting for `w` to be woken once the current access ends.
     pub fn wake(&mut self, w: WaitFor) {
-        for (c, s) in self.cpus.iter_mut().enumerate() {
-            if s.waiting == Some(w) {
-                s.waiting = None; // it re-checks, and waits again if it must
-                if !self.pending_wake.contains(&c) {
-                    self.pending_wake.push(c);
-                }
+        for c in 0..self.cpus.len() {
+            if self.cpus[c].waiting == Some(w) {
+                self.cpus.wake_cpu(c);
             }
         }
     }
@@ -343,14 +421,12 @@ impl World {
     /// grace period is now over (and only those: waking the others would let two waiters wake
     /// each other forever).
     pub fn wake_gp(&mut self) {
-        for (c, s) in self.cpus.iter_mut().enumerate() {
+        for c in 0..self.cpus.len() {
+            let s = &self.cpus[c];
             if s.waiting == Some(WaitFor::GracePeriod)
                 && s.gp.as_ref().is_some_and(|g| self.rcu.gp_done(g))
             {
-                s.waiting = None;
-                if !self.pending_wake.contains(&c) {
-                    self.pending_wake.push(c);
-                }
+                self.cpus.wake_cpu(c);
             }
         }
     }
@@ -359,7 +435,7 @@ impl World {
     /// waits for something only another waiting CPU could give. Checked when a CPU goes to sleep
     /// and when one finishes (the last runnable CPU may finish and leave the others asleep).
     pub fn report_if_stuck(&mut self, cpu: Cpu) {
-        let cpus = &self.cpus[..self.nr_cpus];
+        let cpus = &self.cpus.state[..self.nr_cpus];
         let stuck = cpus.iter().all(|c| c.done || c.waiting.is_some());
         if !stuck || cpus.iter().all(|c| c.done) {
             return;
@@ -393,8 +469,8 @@ impl World {
             } else {
                 len.saturating_sub(1)
             };
-            self.events.push(Event {
-                step: self.step,
+            self.trace.events.push(Event {
+                step: self.trace.step,
                 cpu,
                 depth,
                 kind,
@@ -425,7 +501,7 @@ impl World {
             func,
             cpu,
             stack,
-            step: self.step,
+            step: self.trace.step,
             state,
         });
     }

@@ -299,7 +299,7 @@ mod tests {
                     },
                     Waiter {
                         cpu: 1,
-                        waits_for: WaitFor::Completion(0),
+                        waits_for: WaitFor::Completion(crate::model::types::SwapType(0)),
                         stack: vec!["swapoff"],
                     },
                 ]),

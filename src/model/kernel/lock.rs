@@ -4,6 +4,7 @@
 //! ownership goes: who holds which lock. Waiting is done by the caller (it blocks the CPU).
 
 use super::Cpu;
+use crate::model::handle::{FolioId, InodeId, MmId, SwapType};
 
 /// Every lock the model takes, by kernel name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -11,7 +12,7 @@ pub enum LockId {
     /// `swap_lock` (mm/swapfile.c), global spinlock.
     SwapLock,
     /// `si->lock` of `swap_info[type]`.
-    SiLock(usize),
+    SiLock(SwapType),
     /// `ci->lock` of cluster `idx` inside the `cluster_info` allocation `alloc`.
     Cluster {
         /// KASAN allocation of the cluster array.
@@ -20,11 +21,11 @@ pub enum LockId {
         idx: usize,
     },
     /// `swapper_spaces[type]->i_pages` xa_lock (one address space per device in the model).
-    SwapCacheXa(usize),
+    SwapCacheXa(SwapType),
     /// The page-table lock of an mm (one PTE page per mm in the model).
-    Ptl(usize),
+    Ptl(MmId),
     /// `mapping->i_pages` xa_lock of a shmem inode.
-    ShmemXa(usize),
+    ShmemXa(InodeId),
     /// `mmlist_lock`.
     MmlistLock,
     /// `swap_slots_cache[cpu].free_lock`.
@@ -36,7 +37,7 @@ pub enum LockId {
     /// `swap_slots_cache_enable_mutex` (sleeping).
     SlotsEnableMutex,
     /// `PG_locked` of a folio (sleeping).
-    Folio(usize),
+    Folio(FolioId),
 }
 
 impl LockId {
@@ -125,14 +126,17 @@ mod tests {
     #[test]
     fn ownership() {
         let mut t = LockTable::default();
-        assert!(t.try_acquire(LockId::SiLock(0), 1));
-        assert!(!t.try_acquire(LockId::SiLock(0), 2));
-        assert!(t.try_acquire(LockId::SiLock(1), 2));
-        assert_eq!(t.holder(LockId::SiLock(0)), Some(1));
-        assert!(!t.release(LockId::SiLock(0), 2));
-        assert!(t.release(LockId::SiLock(0), 1));
-        assert_eq!(t.holder(LockId::SiLock(0)), None);
-        assert_eq!(t.held_by(2).collect::<Vec<_>>(), vec![LockId::SiLock(1)]);
-        assert!(LockId::Folio(3).sleeps() && !LockId::Ptl(0).sleeps());
+        assert!(t.try_acquire(LockId::SiLock(SwapType(0)), 1));
+        assert!(!t.try_acquire(LockId::SiLock(SwapType(0)), 2));
+        assert!(t.try_acquire(LockId::SiLock(SwapType(1)), 2));
+        assert_eq!(t.holder(LockId::SiLock(SwapType(0))), Some(1));
+        assert!(!t.release(LockId::SiLock(SwapType(0)), 2));
+        assert!(t.release(LockId::SiLock(SwapType(0)), 1));
+        assert_eq!(t.holder(LockId::SiLock(SwapType(0))), None);
+        assert_eq!(
+            t.held_by(2).collect::<Vec<_>>(),
+            vec![LockId::SiLock(SwapType(1))]
+        );
+        assert!(LockId::Folio(FolioId(3)).sleeps() && !LockId::Ptl(MmId(0)).sleeps());
     }
 }

@@ -2,12 +2,12 @@
 //! `get_swap_device()`/`put_swap_device()`, in the kernel file's order.
 
 use super::*;
-use crate::model::world::{BugKind, EventKind, Variant, WaitFor};
+use crate::model::world::{BugKind, EventKind, Variant};
 
 /// mm/swapfile.c: _swap_info_get(), v6.8. Validates `entry` without a lock or a reference:
 /// the type's slot is in use, `offset < max`, and `swap_map[offset] != 0` (each failure is the
 /// kernel's `pr_err` and returns NULL).
-pub fn _swap_info_get(k: &Kernel, entry: SwpEntry) -> Option<usize> {
+pub fn _swap_info_get(k: &Kernel, entry: SwpEntry) -> Option<SwapType> {
     let _f = k.enter_helper("_swap_info_get");
     if entry.is_null() {
         return None;
@@ -21,8 +21,8 @@ pub fn _swap_info_get(k: &Kernel, entry: SwpEntry) -> Option<usize> {
         if p.flags & SWP_USED == 0 || entry.offset >= p.max {
             return None; // Unused_file / Bad_offset
         }
-        let (map, generation) = (p.swap_map, p.generation);
-        w.cpus[cpu].si_gen = Some((t, generation));
+        let map = p.swap_map;
+        w.ghost.obtain_si(cpu, t);
         // data_race(p->swap_map[offset]): Unused_offset
         (map_get(w, cpu, map, entry.offset, "p->swap_map[offset]") != 0).then_some(t)
     })
@@ -30,7 +30,7 @@ pub fn _swap_info_get(k: &Kernel, entry: SwpEntry) -> Option<usize> {
 
 /// mm/swapfile.c: swap_info_get_cont(), v6.8: `_swap_info_get()` and move `si->lock` from the
 /// previous device to this one.
-pub fn swap_info_get_cont(k: &Kernel, entry: SwpEntry, q: Option<usize>) -> Option<usize> {
+pub fn swap_info_get_cont(k: &Kernel, entry: SwpEntry, q: Option<SwapType>) -> Option<SwapType> {
     let p = _swap_info_get(k, entry);
     if p != q {
         if let Some(q) = q {
@@ -46,7 +46,7 @@ pub fn swap_info_get_cont(k: &Kernel, entry: SwpEntry, q: Option<usize>) -> Opti
 /// mm/swapfile.c: __swap_entry_free_locked(), v6.8: the count transition (cluster locked).
 /// A last reference leaves `SWAP_HAS_CACHE` (a pin until `swap_entry_free()`), and the return
 /// value 0 tells the caller to `free_swap_slot()`.
-pub fn __swap_entry_free_locked(k: &Kernel, p: usize, offset: u32, usage: u8) -> u8 {
+pub fn __swap_entry_free_locked(k: &Kernel, p: SwapType, offset: u32, usage: u8) -> u8 {
     let _f = k.enter("__swap_entry_free_locked");
     let cpu = k.cpu;
     let map = k.with(|w| w.swap_info[p].swap_map);
@@ -89,7 +89,7 @@ pub fn __swap_entry_free_locked(k: &Kernel, p: usize, offset: u32, usage: u8) ->
 
 /// mm/swapfile.c: __swap_entry_free(), v6.8: drop one count under the cluster lock; a last
 /// reference with no cache goes to `free_swap_slot()`.
-pub fn __swap_entry_free(k: &Kernel, p: usize, entry: SwpEntry) -> u8 {
+pub fn __swap_entry_free(k: &Kernel, p: SwapType, entry: SwpEntry) -> u8 {
     let _f = k.enter("__swap_entry_free");
     let ci = lock_cluster_or_swap_info(k, p, entry.offset);
     let usage = __swap_entry_free_locked(k, p, entry.offset, 1);
@@ -105,7 +105,7 @@ pub fn __swap_entry_free(k: &Kernel, p: usize, entry: SwpEntry) -> u8 {
 
 /// mm/swapfile.c: swap_entry_free(), v6.8 (si->lock held): the slot pinned by `HAS_CACHE`
 /// becomes free: map byte 0, cluster count down, `swap_range_free()`.
-pub fn swap_entry_free(k: &Kernel, p: usize, entry: SwpEntry) {
+pub fn swap_entry_free(k: &Kernel, p: SwapType, entry: SwpEntry) {
     let _f = k.enter("swap_entry_free");
     let offset = entry.offset;
     let ci = lock_cluster(k, p, offset);
@@ -185,7 +185,7 @@ pub fn put_swap_folio(k: &Kernel, nr: u32, entry: SwpEntry) {
 
 /// mm/swapfile.c: swap_free_cluster(), v6.8 (si->lock held): zero the cluster's map, free the
 /// cluster, `swap_range_free()` of all its slots (bypassing the slots cache).
-pub fn swap_free_cluster(k: &Kernel, si: usize, idx: u32) {
+pub fn swap_free_cluster(k: &Kernel, si: SwapType, idx: u32) {
     let _f = k.enter("swap_free_cluster");
     let offset = idx * SWAPFILE_CLUSTER;
     let ci = lock_cluster(k, si, offset);
@@ -222,7 +222,7 @@ pub fn swapcache_free_entries(k: &Kernel, entries: &[SwpEntry]) {
 }
 
 /// mm/swapfile.c: swap_swapcount(), v6.8: `swap_count(map[offset])` under the cluster lock.
-pub fn swap_swapcount(k: &Kernel, si: usize, entry: SwpEntry) -> u8 {
+pub fn swap_swapcount(k: &Kernel, si: SwapType, entry: SwpEntry) -> u8 {
     let _f = k.enter_helper("swap_swapcount");
     let ci = lock_cluster_or_swap_info(k, si, entry.offset);
     let cpu = k.cpu;
@@ -235,7 +235,7 @@ pub fn swap_swapcount(k: &Kernel, si: usize, entry: SwpEntry) -> u8 {
 /// mm/swapfile.c: swap_page_trans_huge_swapped(), v6.8: does any slot of the (huge) cluster
 /// still have a reference other than the cache? Reads `si->swap_map` once, unlocked; then the
 /// cluster lock (`si->cluster_info`), then the map bytes.
-pub fn swap_page_trans_huge_swapped(k: &Kernel, si: usize, entry: SwpEntry) -> bool {
+pub fn swap_page_trans_huge_swapped(k: &Kernel, si: SwapType, entry: SwpEntry) -> bool {
     let _f = k.enter("swap_page_trans_huge_swapped");
     let cpu = k.cpu;
     let map = k.with(|w| w.swap_info[si].swap_map);
@@ -263,7 +263,7 @@ pub fn swap_page_trans_huge_swapped(k: &Kernel, si: usize, entry: SwpEntry) -> b
 }
 
 /// mm/swapfile.c: folio_swapped(), v6.8: does any slot of the folio have a non-cache reference?
-pub fn folio_swapped(k: &Kernel, folio: usize) -> bool {
+pub fn folio_swapped(k: &Kernel, folio: FolioId) -> bool {
     let _f = k.enter_helper("folio_swapped");
     let (entry, nr) = k.with(|w| (w.folios[folio].swap, w.folios[folio].nr));
     let Some(si) = _swap_info_get(k, entry) else {
@@ -278,7 +278,7 @@ pub fn folio_swapped(k: &Kernel, folio: usize) -> bool {
 
 /// mm/swapfile.c: folio_free_swap(), v6.8 (folio locked): drop the swap cache of a folio that
 /// no swap entry references any more. Writeback and suspend are not modelled.
-pub fn folio_free_swap(k: &Kernel, folio: usize) -> bool {
+pub fn folio_free_swap(k: &Kernel, folio: FolioId) -> bool {
     let _f = k.enter("folio_free_swap");
     if !k.with(|w| w.folios[folio].swapcache) {
         return false;
@@ -295,19 +295,19 @@ pub fn folio_free_swap(k: &Kernel, folio: usize) -> bool {
 /// mm/swapfile.c: __try_to_reclaim_swap(), v6.8: find the swap-cache folio at `offset`, trylock
 /// it, and free its swap if it is unmapped (TTRS_UNMAPPED) or swap is full (TTRS_FULL; the
 /// model's swap is never "full", `mem_cgroup_swap_full()` is false).
-pub fn __try_to_reclaim_swap(k: &Kernel, si: usize, offset: u32, flags: u32) -> bool {
+pub fn __try_to_reclaim_swap(k: &Kernel, si: SwapType, offset: u32, flags: u32) -> bool {
     let _f = k.enter("__try_to_reclaim_swap");
     let entry = SwpEntry::new(si, offset);
     let Some(folio) = crate::model::swap_state::filemap_get_folio(k, entry) else {
         return false;
     };
     let mut ret = false;
-    if k.trylock(LockId::Folio(folio)) {
+    if k.folio_trylock(folio) {
         let mapped = k.with(|w| w.folios[folio].mapcount > 0);
         if flags & TTRS_ANYWAY != 0 || (flags & TTRS_UNMAPPED != 0 && !mapped) {
             ret = folio_free_swap(k, folio);
         }
-        k.mutex_unlock(LockId::Folio(folio));
+        k.folio_unlock(folio);
     }
     ret
 }
@@ -397,7 +397,7 @@ pub fn free_swap_and_cache(k: &Kernel, entry: SwpEntry) -> bool {
 
 /// mm/swapfile.c: get_swap_device(), v6.8: take `si->users` unless swapoff killed it, and check
 /// the offset. Returns the device on success.
-pub fn get_swap_device(k: &Kernel, entry: SwpEntry) -> Option<usize> {
+pub fn get_swap_device(k: &Kernel, entry: SwpEntry) -> Option<SwapType> {
     let _f = k.enter_helper("get_swap_device");
     if entry.is_null() {
         return None;
@@ -411,8 +411,7 @@ pub fn get_swap_device(k: &Kernel, entry: SwpEntry) -> Option<usize> {
         if !s.users.tryget_live() {
             return false;
         }
-        let generation = s.generation;
-        w.cpus[cpu].si_gen = Some((si, generation));
+        w.ghost.obtain_si(cpu, si);
         true
     });
     if !ok {
@@ -428,23 +427,9 @@ pub fn get_swap_device(k: &Kernel, entry: SwpEntry) -> Option<usize> {
 
 /// include/linux/swap.h: put_swap_device(), v6.8: `percpu_ref_put(&si->users)`; the last put
 /// after swapoff's kill completes `si->comp`.
-pub fn put_swap_device(k: &Kernel, si: usize) {
+pub fn put_swap_device(k: &Kernel, si: SwapType) {
     let _f = k.enter_helper("put_swap_device");
-    let cpu = k.cpu;
-    k.with(|w| match w.swap_info[si].users.put() {
-        Ok(true) => {
-            w.swap_info[si].comp.done = true;
-            w.wake(WaitFor::Completion(si));
-        }
-        Ok(false) => {}
-        Err(m) => w.report(
-            Some(cpu),
-            BugKind::Invariant {
-                id: "R1",
-                detail: m.into(),
-            },
-        ),
-    });
+    k.with(|w| percpu_ref_put(w, k.cpu, si));
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use super::context::{Kernel, access};
 use super::kernel::Cpu;
 use super::kernel::lock::LockId;
 use super::types::*;
-use super::world::World;
+use super::world::{WaitFor, World};
 
 /// Reads `swap_map[offset]` through the pointer `map` (0 after a bad access, which is reported).
 pub fn map_get(w: &mut World, cpu: Cpu, map: Option<usize>, offset: u32, expr: &'static str) -> u8 {
@@ -63,11 +63,62 @@ pub fn cluster_do<R: Default>(
     }
 }
 
+/// mm/swapfile.c: swap_users_ref_free(), v6.8: the release callback of `si->users`, run by the
+/// put or kill that drops its last reference: `complete(&si->comp)`.
+fn swap_users_ref_free(w: &mut World, si: SwapType) {
+    complete(w, si);
+}
+
+/// kernel/sched/completion.c: complete(), v6.8, on `si->comp`: done, and its waiter woken.
+fn complete(w: &mut World, si: SwapType) {
+    w.swap_info[si].comp.done = true;
+    w.wake(WaitFor::Completion(si));
+}
+
+/// kernel/sched/completion.c: wait_for_completion(), v6.8, on `si->comp`: sleeps until the
+/// last put of `si->users` completed it.
+pub fn wait_for_completion(k: &Kernel, si: SwapType) {
+    let _w = k.enter_helper("wait_for_completion");
+    k.might_sleep();
+    k.wait_event(WaitFor::Completion(si), |w, _| w.swap_info[si].comp.done);
+}
+
+/// The outcome of a put or kill of `si->users`: the release callback when it dropped the last
+/// reference, invariant R1 when the ref was misused.
+fn percpu_ref_outcome(w: &mut World, cpu: Cpu, si: SwapType, r: Result<bool, &'static str>) {
+    match r {
+        Ok(true) => swap_users_ref_free(w, si),
+        Ok(false) => {}
+        Err(m) => super::invariants::violated(w, Some(cpu), "R1", m.into()),
+    }
+}
+
+/// lib/percpu-refcount.c: percpu_ref_put(), v6.8, on `si->users` (one step of the caller's).
+pub fn percpu_ref_put(w: &mut World, cpu: Cpu, si: SwapType) {
+    let r = w.swap_info[si].users.put();
+    percpu_ref_outcome(w, cpu, si, r);
+}
+
+/// lib/percpu-refcount.c: percpu_ref_kill(), v6.8, on `si->users`: no new tryget succeeds, and
+/// the base reference is dropped.
+pub fn percpu_ref_kill(w: &mut World, cpu: Cpu, si: SwapType) {
+    let r = w.swap_info[si].users.kill();
+    percpu_ref_outcome(w, cpu, si, r);
+}
+
+/// lib/percpu-refcount.c: percpu_ref_resurrect(), v6.8, on `si->users`: live again with its
+/// base reference.
+pub fn percpu_ref_resurrect(w: &mut World, cpu: Cpu, si: SwapType) {
+    if let Err(m) = w.swap_info[si].users.resurrect() {
+        super::invariants::violated(w, Some(cpu), "R1", m.into());
+    }
+}
+
 /// The lock `lock_cluster_or_swap_info()` took: the cluster's or `si->lock`.
 pub type ClusterLock = LockId;
 
 /// mm/swapfile.c: lock_cluster(), v6.8. Reads `si->cluster_info`, locks the cluster of `offset`.
-pub fn lock_cluster(k: &Kernel, si: usize, offset: u32) -> Option<ClusterLock> {
+pub fn lock_cluster(k: &Kernel, si: SwapType, offset: u32) -> Option<ClusterLock> {
     let ci = k.with(|w| w.swap_info[si].cluster_info);
     let ci = ci?;
     let id = LockId::Cluster {
@@ -87,7 +138,7 @@ pub fn unlock_cluster(k: &Kernel, ci: Option<ClusterLock>) {
 
 /// mm/swapfile.c: lock_cluster_or_swap_info(), v6.8. `si->lock` when there is no cluster_info
 /// (after swapoff cleared the pointer, as a stale caller would find it).
-pub fn lock_cluster_or_swap_info(k: &Kernel, si: usize, offset: u32) -> ClusterLock {
+pub fn lock_cluster_or_swap_info(k: &Kernel, si: SwapType, offset: u32) -> ClusterLock {
     match lock_cluster(k, si, offset) {
         Some(id) => id,
         None => {
@@ -103,14 +154,14 @@ pub fn unlock_cluster_or_swap_info(k: &Kernel, ci: ClusterLock) {
 }
 
 /// mm/swapfile.c: swap_range_alloc(), v6.8 (under si->lock): `inuse_pages += nr`.
-pub fn swap_range_alloc(k: &Kernel, si: usize, nr: u32) {
+pub fn swap_range_alloc(k: &Kernel, si: SwapType, nr: u32) {
     let _f = k.enter_helper("swap_range_alloc");
     k.with(|w| w.swap_info[si].inuse_pages += nr);
 }
 
 /// mm/swapfile.c: swap_range_free(), v6.8 (under si->lock): `inuse_pages -= nr`, then the
 /// per-slot cleanups, of which `clear_shadow_from_swap_cache()` touches the swap cache.
-pub fn swap_range_free(k: &Kernel, si: usize, offset: u32, nr: u32) {
+pub fn swap_range_free(k: &Kernel, si: SwapType, offset: u32, nr: u32) {
     let _f = k.enter("swap_range_free");
     k.with(|w| w.swap_info[si].inuse_pages -= nr);
     k.note(|w| format!("/* si->inuse_pages = {} */", w.swap_info[si].inuse_pages));
@@ -119,7 +170,7 @@ pub fn swap_range_free(k: &Kernel, si: usize, offset: u32, nr: u32) {
 
 /// mm/swapfile.c: dec_cluster_info_page(), v6.8 (cluster locked): a cluster whose count drops to
 /// 0 becomes free (`free_cluster()`; discard and the free list are not modelled).
-pub fn dec_cluster_info_page(k: &Kernel, si: usize, ci: Option<usize>, offset: u32) {
+pub fn dec_cluster_info_page(k: &Kernel, si: SwapType, ci: Option<usize>, offset: u32) {
     let _ = si;
     k.with(|w| {
         let cpu = k.cpu;
@@ -138,8 +189,8 @@ pub fn dec_cluster_info_page(k: &Kernel, si: usize, ci: Option<usize>, offset: u
 /// `SWAP_HAS_CACHE`. Returns the first entry.
 pub fn get_swap_pages(k: &Kernel, nr: u32) -> Option<SwpEntry> {
     let _f = k.enter("get_swap_pages");
-    let nr_types = k.with(|w| w.swap_info.len());
-    for si in 0..nr_types {
+    let types = k.with(|w| w.swap_info.ids());
+    for si in types {
         k.spin_lock(LockId::SiLock(si));
         let found = k.with(|w| {
             let cpu = k.cpu;
@@ -148,7 +199,7 @@ pub fn get_swap_pages(k: &Kernel, nr: u32) -> Option<SwpEntry> {
                 return None;
             }
             let (map, ci, max) = (s.swap_map, s.cluster_info, s.max);
-            w.cpus[cpu].si_gen = Some((si, s.generation));
+            w.ghost.obtain_si(cpu, si);
             let free = |w: &mut World, o: u32| map_get(w, cpu, map, o, "si->swap_map[offset]") == 0;
             if nr == 1 {
                 (1..max).find(|&o| free(w, o)).inspect(|&o| {

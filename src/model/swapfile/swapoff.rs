@@ -4,10 +4,9 @@
 use super::unuse::{EINVAL, try_to_unuse};
 use super::*;
 use crate::model::kernel::percpu_ref::{Completion, PercpuRef};
-use crate::model::world::{BugKind, WaitFor};
 
 /// SYSCALL_DEFINE1(swapoff), v6.8, for `swap_info[type_]`. Returns 0 or a negative errno.
-pub fn swapoff(k: &Kernel, type_: usize) -> i32 {
+pub fn swapoff(k: &Kernel, type_: SwapType) -> i32 {
     let _f = k.enter("swapoff");
     let cpu = k.cpu;
     // 2. find the victim among the active devices.
@@ -22,7 +21,7 @@ pub fn swapoff(k: &Kernel, type_: usize) -> i32 {
         return -EINVAL;
     }
     let p = type_;
-    k.with_no_point(|w| w.cpus[cpu].si_gen = Some((p, w.swap_info[p].generation)));
+    k.with_no_point(|w| w.ghost.obtain_si(cpu, p));
     // 3. no new allocations from here on.
     k.spin_lock(LockId::SiLock(p));
     k.with(|w| w.swap_info[p].flags &= !SWP_WRITEOK);
@@ -46,27 +45,10 @@ pub fn swapoff(k: &Kernel, type_: usize) -> i32 {
     // 7.
     crate::model::swap_slots::reenable_swap_slots_cache_unlock(k);
     // 8. wait for get/put_swap_device() users and RCU readers.
-    k.with(|w| match w.swap_info[p].users.kill() {
-        Ok(true) => {
-            w.swap_info[p].comp.done = true;
-            w.wake(WaitFor::Completion(p));
-        }
-        Ok(false) => {}
-        Err(m) => w.report(
-            Some(cpu),
-            BugKind::Invariant {
-                id: "R1",
-                detail: m.into(),
-            },
-        ),
-    });
+    k.with(|w| percpu_ref_kill(w, cpu, p));
     k.note(|_| "/* percpu_ref_kill(&p->users) */".into());
     k.synchronize_rcu();
-    {
-        let _w = k.enter_helper("wait_for_completion");
-        k.might_sleep();
-        k.wait_event(WaitFor::Completion(p), |w, _| w.swap_info[p].comp.done);
-    }
+    wait_for_completion(k, p);
     // 9. discard work, extents, continuations: not modelled.
     // 10.
     k.mutex_lock(LockId::SwaponMutex);
@@ -117,22 +99,19 @@ pub fn drain_mmlist(k: &Kernel) {
 /// SYSCALL_DEFINE2(swapon), v6.8, reduced to what swapoff undoes: a device of
 /// `SWAP_DEVICE_PAGES` slots with `cluster_info` (an SSD), in the first free `swap_info[]` slot.
 /// Returns the type, or a negative errno when every slot is in use.
-pub fn swapon(k: &Kernel) -> Result<usize, i32> {
+pub fn swapon(k: &Kernel) -> Result<SwapType, i32> {
     let _f = k.enter("swapon");
     let cpu = k.cpu;
     // alloc_swap_info(): the first !SWP_USED slot, reused if it exists.
     k.spin_lock(LockId::SwapLock);
     let p = k.with(|w| {
-        let p = match w.swap_info.iter().position(|s| s.flags & SWP_USED == 0) {
+        let p = match w.swap_info.position(|s| s.flags & SWP_USED == 0) {
             Some(p) => p,
-            None if w.swap_info.len() < MAX_SWAPFILES => {
-                w.swap_info.push(SwapInfoStruct {
-                    type_: w.swap_info.len(),
-                    users: PercpuRef::init_dead(),
-                    ..Default::default()
-                });
-                w.swap_info.len() - 1
-            }
+            None if w.swap_info.len() < MAX_SWAPFILES => w.swap_info.push(SwapInfoStruct {
+                type_: w.swap_info.next_id(),
+                users: PercpuRef::init_dead(),
+                ..Default::default()
+            }),
             None => return None,
         };
         let s = &mut w.swap_info[p];
@@ -149,7 +128,7 @@ pub fn swapon(k: &Kernel) -> Result<usize, i32> {
     let max = SWAP_DEVICE_PAGES;
     let (swap_map, cluster_info) = k.with(|w| {
         let by = w.origin(cpu);
-        let generation = w.swap_info[p].generation + 1;
+        let generation = w.ghost.generation[p] + 1;
         let mut map = vec![0u8; max as usize];
         map[0] = SWAP_MAP_BAD; // the header page
         let mut ci = vec![
@@ -178,7 +157,8 @@ pub fn swapon(k: &Kernel) -> Result<usize, i32> {
             Object::SwapSpace(vec![None; max as usize]),
             by,
         );
-        w.alloc_owner
+        w.ghost
+            .alloc_owner
             .extend([(p, generation), (p, generation), (p, generation)]);
         w.swapper_spaces[p] = Some(s);
         (m, c)
@@ -196,7 +176,7 @@ pub const EPERM: i32 = 1;
 
 /// mm/swapfile.c: enable_swap_info(), v6.8: publish the maps (setup_swap_info()), resurrect
 /// `si->users`, then allow allocation (`SWP_WRITEOK`).
-pub fn enable_swap_info(k: &Kernel, p: usize, max: u32, swap_map: usize, cluster_info: usize) {
+pub fn enable_swap_info(k: &Kernel, p: SwapType, max: u32, swap_map: usize, cluster_info: usize) {
     let _f = k.enter("enable_swap_info");
     let cpu = k.cpu;
     k.spin_lock(LockId::SwapLock);
@@ -208,22 +188,12 @@ pub fn enable_swap_info(k: &Kernel, p: usize, max: u32, swap_map: usize, cluster
         s.max = max;
         s.pages = max - 1;
         s.inuse_pages = 0;
-        s.generation += 1;
-        w.cpus[cpu].si_gen = Some((p, s.generation));
+        w.ghost.generation[p] += 1;
+        w.ghost.obtain_si(cpu, p);
     });
     k.spin_unlock(LockId::SiLock(p));
     k.spin_unlock(LockId::SwapLock);
-    k.with(|w| {
-        if let Err(m) = w.swap_info[p].users.resurrect() {
-            w.report(
-                Some(cpu),
-                BugKind::Invariant {
-                    id: "R1",
-                    detail: m.into(),
-                },
-            );
-        }
-    });
+    k.with(|w| percpu_ref_resurrect(w, cpu, p));
     k.spin_lock(LockId::SwapLock);
     k.spin_lock(LockId::SiLock(p));
     k.with(|w| w.swap_info[p].flags |= SWP_WRITEOK);

@@ -3,7 +3,7 @@
 
 use super::free::*;
 use super::*;
-use crate::model::memory::{mmget_not_zero, mmput};
+use crate::model::memory::{mmget_not_zero, mmput, pte_same, set_pte_at};
 use crate::model::swap_state::{filemap_get_folio, read_swap_cache_async};
 
 /// Bounded `goto retry` count of `try_to_unuse()`: stands for `signal_pending()` (the user
@@ -19,15 +19,11 @@ pub const EINVAL: i32 = 22;
 
 /// mm/swapfile.c: unuse_pte(), v6.8: under the PTL, if the PTE still holds `entry`
 /// (`pte_same()`), map the folio's page and drop the PTE's swap reference.
-pub fn unuse_pte(k: &Kernel, mm: usize, idx: usize, entry: SwpEntry, folio: usize) -> i32 {
+pub fn unuse_pte(k: &Kernel, mm: MmId, idx: usize, entry: SwpEntry, folio: FolioId) -> i32 {
     let _f = k.enter("unuse_pte");
     k.spin_lock(LockId::Ptl(mm));
-    let same = k.with(|w| w.mms[mm].ptes[idx] == Pte::Swap(entry));
-    if same {
-        k.with(|w| {
-            w.mms[mm].ptes[idx] = Pte::Present(folio);
-            w.folios[folio].mapcount += 1;
-        });
+    if pte_same(k, mm, idx, entry) {
+        set_pte_at(k, mm, idx, folio);
         swap_free(k, entry);
     } else {
         k.note(|_| "/* !pte_same(): raced, skip */".into());
@@ -40,7 +36,7 @@ pub fn unuse_pte(k: &Kernel, mm: usize, idx: usize, entry: SwpEntry, folio: usiz
 /// mm's one page table that holds a swap entry of `type`, get the folio (swap cache or read),
 /// lock it, `unuse_pte()`, then `folio_free_swap()`. The mmap lock is not modelled: nothing
 /// that could take it for writing runs while `try_to_unuse()` holds the mm.
-pub fn unuse_mm(k: &Kernel, mm: usize, type_: usize) -> i32 {
+pub fn unuse_mm(k: &Kernel, mm: MmId, type_: SwapType) -> i32 {
     let _f = k.enter("unuse_mm");
     let nr = k.with(|w| w.mms[mm].ptes.len());
     for idx in 0..nr {
@@ -65,14 +61,14 @@ pub fn unuse_mm(k: &Kernel, mm: usize, type_: usize) -> i32 {
             }
             return -ENOMEM;
         };
-        k.mutex_lock(LockId::Folio(folio));
+        k.folio_lock(folio);
         let ret = unuse_pte(k, mm, idx, entry, folio);
         if ret < 0 {
-            k.mutex_unlock(LockId::Folio(folio));
+            k.folio_unlock(folio);
             return ret;
         }
         folio_free_swap(k, folio);
-        k.mutex_unlock(LockId::Folio(folio));
+        k.folio_unlock(folio);
     }
     0
 }
@@ -80,7 +76,7 @@ pub fn unuse_mm(k: &Kernel, mm: usize, type_: usize) -> i32 {
 /// mm/swapfile.c: find_next_to_unuse(), v6.8: the next slot after `prev` that is in use
 /// (non-zero and not bad), or 0. The lockless scan reads the bytes in one step: a slot missed
 /// because it changed mid-scan is found by the next pass, as in the kernel ("false hits are ok").
-pub fn find_next_to_unuse(k: &Kernel, si: usize, prev: u32) -> u32 {
+pub fn find_next_to_unuse(k: &Kernel, si: SwapType, prev: u32) -> u32 {
     let _f = k.enter("find_next_to_unuse");
     let cpu = k.cpu;
     k.with(|w| {
@@ -96,7 +92,7 @@ pub fn find_next_to_unuse(k: &Kernel, si: usize, prev: u32) -> u32 {
 }
 
 /// mm/swapfile.c: try_to_unuse(), v6.8: returns 0 only once it has seen `si->inuse_pages == 0`.
-pub fn try_to_unuse(k: &Kernel, type_: usize) -> i32 {
+pub fn try_to_unuse(k: &Kernel, type_: SwapType) -> i32 {
     let _f = k.enter("try_to_unuse");
     let si = type_;
     let inuse = |k: &Kernel| k.with(|w| w.swap_info[si].inuse_pages);
@@ -112,8 +108,8 @@ pub fn try_to_unuse(k: &Kernel, type_: usize) -> i32 {
         }
         // The mm walk: `prev_mm` holds a reference that keeps the cursor's mm on the list; a
         // skipped (exiting) mm is passed without one, under a continuous mmlist_lock hold.
-        let mut prev_mm: Option<usize> = None;
-        let mut cursor: Option<usize> = None;
+        let mut prev_mm: Option<MmId> = None;
+        let mut cursor: Option<MmId> = None;
         k.spin_lock(LockId::MmlistLock);
         loop {
             if inuse(k) == 0 {
@@ -161,9 +157,9 @@ pub fn try_to_unuse(k: &Kernel, type_: usize) -> i32 {
             let Some(folio) = filemap_get_folio(k, SwpEntry::new(type_, i)) else {
                 continue;
             };
-            k.mutex_lock(LockId::Folio(folio));
+            k.folio_lock(folio);
             folio_free_swap(k, folio);
-            k.mutex_unlock(LockId::Folio(folio));
+            k.folio_unlock(folio);
         }
         if inuse(k) != 0 {
             retries += 1;
