@@ -3,17 +3,8 @@
 
 use std::process::Command;
 
-fn swapfuzz(args: &[&str]) -> (i32, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_swapfuzz"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
+mod common;
+use common::swapfuzz;
 
 const CRASH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

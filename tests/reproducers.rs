@@ -4,16 +4,8 @@
 
 use std::process::Command;
 
-fn swapfuzz(args: &[&str]) -> (i32, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_swapfuzz"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-    )
-}
+mod common;
+use common::swapfuzz;
 
 const ABA: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -32,7 +24,7 @@ fn stale() -> tempfile_path::Path {
 #[test]
 fn a_stale_schedule_is_found_again() {
     let f = stale();
-    let (code, out) = swapfuzz(&["replay", f.as_str()]);
+    let (code, out, _) = swapfuzz(&["replay", f.as_str()]);
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains("Note: the stored schedule now gives no bug"),
@@ -43,10 +35,10 @@ fn a_stale_schedule_is_found_again() {
 
 #[test]
 fn an_expected_bug_that_does_not_reproduce_is_exit_3() {
-    let (code, out) = swapfuzz(&["replay", ABA, "--variant", "fixed"]);
+    let (code, out, _) = swapfuzz(&["replay", ABA, "--variant", "fixed"]);
     assert_eq!(code, 3, "{out}");
     assert!(out.contains("DOES NOT REPRODUCE"), "{out}");
-    let (code, out) = swapfuzz(&["replay", ABA]);
+    let (code, out, _) = swapfuzz(&["replay", ABA]);
     assert_eq!(code, 1, "{out}");
     assert!(
         !out.contains("Note:"),

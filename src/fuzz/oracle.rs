@@ -126,19 +126,6 @@ mod tests {
         check(&racy, Variant::Fixed, true).unwrap();
     }
 
-    /// xorshift64*.
-    fn next(state: &mut u64) -> u64 {
-        *state ^= *state << 13;
-        *state ^= *state >> 7;
-        *state ^= *state << 17;
-        state.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn random_bytes(st: &mut u64) -> Vec<u8> {
-        let len = (next(st) % 300) as usize;
-        (0..len).map(|_| (next(st) >> 24) as u8).collect()
-    }
-
     /// The canonical form runs exactly as the original: same decisions, same verdict.
     #[test]
     fn normalization_keeps_behaviour() {
@@ -147,7 +134,7 @@ mod tests {
         let engine = EngineConfig::default();
         let mut compared = 0;
         while compared < 150 {
-            let d = decode(&random_bytes(&mut st));
+            let d = decode(&crate::program::bytes::random_input(&mut st));
             let canonical = normalize(&d.program);
             if canonical == d.program {
                 continue;

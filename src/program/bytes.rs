@@ -171,6 +171,19 @@ pub fn clamp(program: &Program) -> Program {
     p
 }
 
+/// Random fuzz inputs for tests: xorshift64*, fixed seed per caller.
+#[cfg(test)]
+pub(crate) fn random_input(state: &mut u64) -> Vec<u8> {
+    let mut next = || {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    };
+    let len = (next() % 300) as usize;
+    (0..len).map(|_| (next() >> 24) as u8).collect()
+}
+
 #[cfg(test)]
 #[path = "bytes_tests.rs"]
 mod tests;

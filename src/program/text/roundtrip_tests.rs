@@ -3,19 +3,6 @@ use crate::program::bytes::decode;
 use crate::program::ops::op_names;
 use crate::program::seeds;
 
-/// xorshift64*.
-fn next(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    state.wrapping_mul(0x2545_F491_4F6C_DD1D)
-}
-
-fn random_bytes(st: &mut u64) -> Vec<u8> {
-    let len = (next(st) % 300) as usize;
-    (0..len).map(|_| (next(st) >> 24) as u8).collect()
-}
-
 #[test]
 fn seeds_roundtrip_exactly() {
     for (name, p) in seeds::all() {
@@ -37,7 +24,7 @@ fn random_programs_roundtrip() {
     let mut st = 0x9e37_79b9_7f4a_7c15u64;
     let mut changed = 0;
     for _ in 0..5_000 {
-        let d = decode(&random_bytes(&mut st));
+        let d = decode(&crate::program::bytes::random_input(&mut st));
         let text = print(&d.program, Some(&d.schedule), Some("random"));
         let s = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         let canonical = normalize(&d.program);
