@@ -49,17 +49,23 @@ impl Drop for RunGuard {
 fn mute_stderr() -> Option<i32> {
     use std::io::Write;
     let _ = std::io::stderr().flush();
-    let null = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/null")
-        .ok()?;
-    // SAFETY: plain descriptor calls; `null` stays open until after the dup2.
+    // Opened once: hunt mutes stderr for every batch it runs.
+    static NULL: std::sync::OnceLock<Option<std::fs::File>> = std::sync::OnceLock::new();
+    let null = NULL
+        .get_or_init(|| {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/null")
+                .ok()
+        })
+        .as_ref()?;
+    // SAFETY: plain descriptor calls; `null` stays open for the life of the process.
     unsafe {
         let saved = libc::dup(2);
         if saved < 0 {
             return None;
         }
-        if libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), 2) < 0 {
+        if libc::dup2(std::os::fd::AsRawFd::as_raw_fd(null), 2) < 0 {
             libc::close(saved);
             return None;
         }

@@ -139,11 +139,13 @@ impl Kernel {
         if w.bug.is_some() {
             BugPanic::raise(&mut w);
         }
-        for c in std::mem::take(&mut w.cpus.pending_wake) {
-            if let Some(t) = w.cpus[c].waker {
+        // In place: a step that wakes CPUs must not allocate (the fuzz loop runs millions).
+        for i in 0..w.cpus.pending_wake.len() {
+            if let Some(t) = w.cpus[w.cpus.pending_wake[i]].waker {
                 crate::engine::wake(t);
             }
         }
+        w.cpus.pending_wake.clear();
         r
     }
 
