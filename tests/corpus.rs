@@ -8,17 +8,19 @@ use std::path::{Path, PathBuf};
 
 use swapfuzz::check::run::Verdict;
 use swapfuzz::fuzz::oracle::verdict;
-use swapfuzz::model::Variant;
+use swapfuzz::model::PatchSet;
 use swapfuzz::program::bytes::encode;
 use swapfuzz::program::seeds;
 
 /// The fuzz targets: directory name, variant, spinlocks are RCU readers.
-const TARGETS: [(&str, Variant, bool); 4] = [
-    ("buggy", Variant::Buggy, true),
-    ("fixed", Variant::Fixed, true),
-    ("buggy_no_rcu", Variant::Buggy, false),
-    ("fixed_no_rcu", Variant::Fixed, false),
-];
+fn targets() -> [(&'static str, PatchSet, bool); 4] {
+    [
+        ("buggy", PatchSet::base(), true),
+        ("fixed", PatchSet::fixed(), true),
+        ("buggy_no_rcu", PatchSet::base(), false),
+        ("fixed_no_rcu", PatchSet::fixed(), false),
+    ]
+}
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
@@ -37,7 +39,7 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn seed_files_are_the_encoded_seed_programs() {
     let bless = std::env::var_os("SWAPFUZZ_BLESS").is_some();
-    for (target, ..) in TARGETS {
+    for (target, ..) in targets() {
         let dir = corpus().join(target);
         for (name, program) in seeds::all() {
             let path = dir.join(format!("{name}.bin"));
@@ -54,17 +56,17 @@ fn seed_files_are_the_encoded_seed_programs() {
 
 #[test]
 fn seed_inputs_are_clean_on_fixed_and_never_an_error() {
-    for (target, ..) in TARGETS {
+    for (target, ..) in targets() {
         for path in files(&corpus().join(target)) {
             let data = fs::read(&path).unwrap();
-            for (_, variant, rcu) in TARGETS {
+            for (_, variant, rcu) in targets() {
                 let v = verdict(&data, variant, rcu);
                 assert!(
                     !matches!(v, Verdict::Error(_)),
                     "{} {variant:?} rcu={rcu}: {v:?}",
                     path.display()
                 );
-                if variant == Variant::Fixed {
+                if variant == PatchSet::fixed() {
                     assert_eq!(v, Verdict::Clean, "{} rcu={rcu}", path.display());
                 }
             }
@@ -110,7 +112,7 @@ fn crash_reproducers_fail_buggy_with_their_signature_and_pass_fixed() {
             .expect
             .clone()
             .unwrap_or_else(|| panic!("{name}: no expect: line"));
-        let buggy = config(Variant::Buggy, true);
+        let buggy = config(PatchSet::base(), true);
         if let Some(steps) = &s.steps {
             // Stated in steps: they must give the bug as they are (they do not depend on where
             // the model's scheduling points are), and the .bin holds their decisions as bytes.
@@ -160,7 +162,7 @@ fn crash_reproducers_fail_buggy_with_their_signature_and_pass_fixed() {
             [expect.clone(), expect.clone()],
             "{name}: not deterministic"
         );
-        let fixed = config(Variant::Fixed, true);
+        let fixed = config(PatchSet::fixed(), true);
         assert!(
             matches!(
                 reproduce(
@@ -183,7 +185,7 @@ fn crash_reproducers_fail_buggy_with_their_signature_and_pass_fixed() {
         let have = fs::read(&bin).unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
         assert_eq!(have, want, "{} is stale (SWAPFUZZ_BLESS=1)", bin.display());
         assert_eq!(
-            verdict(&have, Variant::Fixed, true),
+            verdict(&have, PatchSet::fixed(), true),
             Verdict::Clean,
             "{name}"
         );

@@ -6,7 +6,7 @@
 
 use swapfuzz::check::run::{Verdict, run_program};
 use swapfuzz::engine::{EngineConfig, quiet_panics};
-use swapfuzz::model::{ModelConfig, Op, Program, Variant};
+use swapfuzz::model::{ModelConfig, Op, PatchSet, Program};
 
 fn clean(setup: Vec<Op>, cpu: Vec<Op>) {
     quiet_panics();
@@ -14,9 +14,9 @@ fn clean(setup: Vec<Op>, cpu: Vec<Op>) {
         setup,
         cpus: vec![cpu, vec![]],
     };
-    for variant in Variant::ALL {
+    for variant in [PatchSet::base(), PatchSet::fixed()] {
         let cfg = ModelConfig {
-            variant,
+            patches: variant,
             rcu_spinlocks: true,
             preemptible: true,
             record: false,

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use swapfuzz::check::run::{Verdict, execute_then};
 use swapfuzz::engine::{Exploration, Explorer, quiet_panics};
-use swapfuzz::model::{ModelConfig, Program, Variant};
+use swapfuzz::model::{ModelConfig, PatchSet, Program};
 use swapfuzz::triage::report::title;
 
 /// The outcomes of every schedule with at most `k` preemptions, and how many schedules ran.
@@ -51,9 +51,9 @@ fn outcomes(p: &Program, cfg: ModelConfig, k: usize) -> (BTreeSet<String>, usize
     (set, runs)
 }
 
-fn cfg(variant: Variant, rcu_spinlocks: bool, preemptible: bool) -> ModelConfig {
+fn cfg(variant: PatchSet, rcu_spinlocks: bool, preemptible: bool) -> ModelConfig {
     ModelConfig {
-        variant,
+        patches: variant,
         rcu_spinlocks,
         preemptible,
         ..ModelConfig::default()
@@ -102,38 +102,45 @@ cpu1: swapoff dev=0";
 #[test]
 fn shmem_truncate_all_variants() {
     for v in [
-        Variant::Buggy,
-        Variant::Fixed,
-        Variant::WrongRcu,
-        Variant::WrongSiLock,
+        PatchSet::base(),
+        PatchSet::fixed(),
+        PatchSet::base().with("wrong-rcu").unwrap(),
+        PatchSet::base().with("wrong-si-lock").unwrap(),
     ] {
         let o = same_outcomes(&program(SHMEM), cfg(v, true, true), 2);
         let bug = o.iter().any(|s| !s.starts_with("clean"));
-        assert_eq!(bug, v != Variant::Fixed, "{v:?}: {o:#?}");
+        assert_eq!(bug, v != PatchSet::fixed(), "{v:?}: {o:#?}");
     }
 }
 
 #[test]
 fn non_preemptible_kernel() {
-    for v in [Variant::Buggy, Variant::WrongRcu] {
+    for v in [
+        PatchSet::base(),
+        PatchSet::base().with("wrong-rcu").unwrap(),
+    ] {
         let o = same_outcomes(&program(SHMEM), cfg(v, true, false), 2);
         assert!(o.iter().all(|s| s.starts_with("clean")), "{v:?}: {o:#?}");
     }
-    same_outcomes(&program(TWO_OPS), cfg(Variant::Buggy, true, false), 1);
+    same_outcomes(&program(TWO_OPS), cfg(PatchSet::base(), true, false), 1);
 }
 
 #[test]
 fn spinlocks_and_two_operations() {
-    same_outcomes(&program(ZAP), cfg(Variant::Buggy, false, true), 2);
-    same_outcomes(&program(ZAP), cfg(Variant::Buggy, true, true), 2);
-    same_outcomes(&program(TWO_OPS), cfg(Variant::Fixed, true, true), 1);
+    same_outcomes(&program(ZAP), cfg(PatchSet::base(), false, true), 2);
+    same_outcomes(&program(ZAP), cfg(PatchSet::base(), true, true), 2);
+    same_outcomes(&program(TWO_OPS), cfg(PatchSet::fixed(), true, true), 1);
 }
 
 /// The wrong fix of issue 10: merged, `rcu_read_lock()` hid the preemption that makes it buggy,
 /// and `verify --preemptions 1` proved it clean. It must fail with one preemption.
 #[test]
 fn wrong_rcu_fix_fails_with_one_preemption() {
-    let (o, _) = outcomes(&program(SHMEM), cfg(Variant::WrongRcu, true, true), 1);
+    let (o, _) = outcomes(
+        &program(SHMEM),
+        cfg(PatchSet::base().with("wrong-rcu").unwrap(), true, true),
+        1,
+    );
     assert!(
         o.iter().any(|s| s.contains("swap_page_trans_huge_swapped")),
         "{o:#?}"

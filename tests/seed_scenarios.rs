@@ -12,13 +12,13 @@ use shuttle::{Config, FailurePersistence, MaxSteps, Runner};
 use swapfuzz::check::run::{BugPanic, Verdict, execute};
 use swapfuzz::engine::{Exploration, Explorer, quiet_panics};
 use swapfuzz::model::kernel::kasan::BadKind;
-use swapfuzz::model::{Bug, BugKind, ModelConfig, Program, Variant};
+use swapfuzz::model::{Bug, BugKind, ModelConfig, PatchSet, Program};
 use swapfuzz::program::seeds;
 use swapfuzz::triage::report::title;
 
-fn cfg(variant: Variant, rcu_spinlocks: bool) -> ModelConfig {
+fn cfg(variant: PatchSet, rcu_spinlocks: bool) -> ModelConfig {
     ModelConfig {
-        variant,
+        patches: variant,
         rcu_spinlocks,
         preemptible: true,
         record: false,
@@ -108,11 +108,11 @@ fn assert_stale_access(bug: &Bug) {
 #[test]
 fn shmem_truncate_buggy_is_a_use_after_free_with_one_preemption() {
     for rcu in [true, false] {
-        let bug = dfs(&seeds::shmem_truncate(), cfg(Variant::Buggy, rcu), 1).expect("race");
+        let bug = dfs(&seeds::shmem_truncate(), cfg(PatchSet::base(), rcu), 1).expect("race");
         assert_stale_access(&bug);
         assert_eq!(bug.cpu, Some(0), "CPU0 runs the truncate");
         let bug =
-            pct(&seeds::shmem_truncate(), cfg(Variant::Buggy, rcu), 2000).expect("PCT finds it");
+            pct(&seeds::shmem_truncate(), cfg(PatchSet::base(), rcu), 2000).expect("PCT finds it");
         assert_stale_access(&bug);
     }
 }
@@ -121,11 +121,11 @@ fn shmem_truncate_buggy_is_a_use_after_free_with_one_preemption() {
 fn shmem_truncate_fixed_is_clean() {
     for rcu in [true, false] {
         assert_eq!(
-            dfs(&seeds::shmem_truncate(), cfg(Variant::Fixed, rcu), 2),
+            dfs(&seeds::shmem_truncate(), cfg(PatchSet::fixed(), rcu), 2),
             None
         );
         assert_eq!(
-            pct(&seeds::shmem_truncate(), cfg(Variant::Fixed, rcu), 2000),
+            pct(&seeds::shmem_truncate(), cfg(PatchSet::fixed(), rcu), 2000),
             None
         );
     }
@@ -140,7 +140,7 @@ fn bound(p: &Program) -> usize {
 #[test]
 fn ptl_paths_are_held_off_by_synchronize_rcu() {
     for p in [seeds::thp_exit(), seeds::zap_4k()] {
-        for v in Variant::ALL {
+        for v in [PatchSet::base(), PatchSet::fixed()] {
             assert_eq!(dfs(&p, cfg(v, true), bound(&p)), None, "{v:?}\n{p}");
             assert_eq!(pct(&p, cfg(v, true), 1000), None, "{v:?}\n{p}");
         }
@@ -151,7 +151,7 @@ fn ptl_paths_are_held_off_by_synchronize_rcu() {
 #[ignore = "exhaustive tier (minutes): .ci/run runs it with -- --ignored"]
 fn thp_exit_is_held_off_by_synchronize_rcu_with_two_preemptions() {
     let p = seeds::thp_exit();
-    for v in Variant::ALL {
+    for v in [PatchSet::base(), PatchSet::fixed()] {
         assert_eq!(dfs(&p, cfg(v, true), 2), None, "{v:?}\n{p}");
     }
 }
@@ -159,12 +159,16 @@ fn thp_exit_is_held_off_by_synchronize_rcu_with_two_preemptions() {
 #[test]
 fn ptl_paths_race_when_spinlocks_are_not_rcu_readers() {
     for p in [seeds::thp_exit(), seeds::zap_4k()] {
-        let bug = dfs(&p, cfg(Variant::Buggy, false), 1).expect("race");
+        let bug = dfs(&p, cfg(PatchSet::base(), false), 1).expect("race");
         assert_stale_access(&bug);
-        let bug = pct(&p, cfg(Variant::Buggy, false), 3000).expect("PCT finds it");
+        let bug = pct(&p, cfg(PatchSet::base(), false), 3000).expect("PCT finds it");
         assert_stale_access(&bug);
-        assert_eq!(dfs(&p, cfg(Variant::Fixed, false), bound(&p)), None, "{p}");
-        assert_eq!(pct(&p, cfg(Variant::Fixed, false), 1000), None, "{p}");
+        assert_eq!(
+            dfs(&p, cfg(PatchSet::fixed(), false), bound(&p)),
+            None,
+            "{p}"
+        );
+        assert_eq!(pct(&p, cfg(PatchSet::fixed(), false), 1000), None, "{p}");
     }
 }
 
@@ -172,14 +176,14 @@ fn ptl_paths_race_when_spinlocks_are_not_rcu_readers() {
 #[ignore = "exhaustive tier (minutes): .ci/run runs it with -- --ignored"]
 fn thp_exit_fixed_is_clean_with_two_preemptions_when_spinlocks_are_not_rcu_readers() {
     let p = seeds::thp_exit();
-    assert_eq!(dfs(&p, cfg(Variant::Fixed, false), 2), None, "{p}");
+    assert_eq!(dfs(&p, cfg(PatchSet::fixed(), false), 2), None, "{p}");
 }
 
 #[test]
 fn verdicts_are_deterministic() {
     let p = seeds::shmem_truncate();
-    let a = dfs(&p, cfg(Variant::Buggy, true), 1);
-    let b = dfs(&p, cfg(Variant::Buggy, true), 1);
+    let a = dfs(&p, cfg(PatchSet::base(), true), 1);
+    let b = dfs(&p, cfg(PatchSet::base(), true), 1);
     assert_eq!(a, b);
 }
 
@@ -189,7 +193,7 @@ fn a_non_preemptible_kernel_holds_the_shmem_race_off() {
     // kernel: kernel code is an RCU reader until it sleeps, so swapoff's synchronize_rcu()
     // waits for the truncating CPU.
     for p in [seeds::shmem_truncate(), seeds::thp_exit(), seeds::zap_4k()] {
-        for v in Variant::ALL {
+        for v in [PatchSet::base(), PatchSet::fixed()] {
             let c = ModelConfig {
                 preemptible: false,
                 ..cfg(v, true)
@@ -203,7 +207,7 @@ fn a_non_preemptible_kernel_holds_the_shmem_race_off() {
 #[ignore = "exhaustive tier (minutes): .ci/run runs it with -- --ignored"]
 fn a_non_preemptible_kernel_holds_thp_exit_off_with_two_preemptions() {
     let p = seeds::thp_exit();
-    for v in Variant::ALL {
+    for v in [PatchSet::base(), PatchSet::fixed()] {
         let c = ModelConfig {
             preemptible: false,
             ..cfg(v, true)

@@ -1,4 +1,4 @@
 //! `fixed`: the fixed `free_swap_and_cache()` (82b1c07a0af6), spinlocks are RCU readers.
 #![no_main]
 
-swapfuzz::swapfuzz_target!(Fixed, true);
+swapfuzz::swapfuzz_target!();

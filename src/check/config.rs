@@ -1,24 +1,25 @@
-//! The one constructor of the model's switches ([`ModelConfig`]): a kernel variant with the
-//! defaults of the real kernel (spinlocks are RCU readers, preemptible), changed by name.
+//! The one constructor of the model's switches ([`ModelConfig`]): a kernel (v6.8 plus a set of
+//! patches) with the defaults of the real kernel (spinlocks are RCU readers, preemptible),
+//! changed by name.
 //!
 //! ```
 //! use swapfuzz::check::config;
-//! use swapfuzz::model::Variant;
-//! let c = config::model(Variant::Buggy).rcu_spinlocks(false);
+//! use swapfuzz::model::PatchSet;
+//! let c = config::model(PatchSet::base()).rcu_spinlocks(false);
 //! assert!(!c.rcu_spinlocks && c.preemptible && !c.record);
 //! ```
 
-use crate::model::{ModelConfig, Variant};
+use crate::model::{ModelConfig, PatchSet};
 
-/// `variant` on the default kernel: spinlocks are RCU readers, preemptible, not recording.
-pub fn model(variant: Variant) -> ModelConfig {
+/// `patches` on the default kernel: spinlocks are RCU readers, preemptible, not recording.
+pub fn model(patches: PatchSet) -> ModelConfig {
     ModelConfig {
-        variant,
+        patches,
         ..ModelConfig::default()
     }
 }
 
-/// Changing one switch by name: `config::model(Variant::Fixed).rcu_spinlocks(false)`.
+/// Changing one switch by name: `config::model(PatchSet::fixed()).rcu_spinlocks(false)`.
 impl ModelConfig {
     /// *Spinlocks are RCU readers* on or off.
     pub fn rcu_spinlocks(self, on: bool) -> Self {

@@ -11,11 +11,11 @@
 //! ```
 //! use swapfuzz::check::{config, run::{Verdict, run_program}};
 //! use swapfuzz::engine::EngineConfig;
-//! use swapfuzz::model::Variant;
+//! use swapfuzz::model::PatchSet;
 //! use swapfuzz::program::seeds;
 //!
 //! // The seed race's program, with no preemption: CPU0 truncates before CPU1's swapoff.
-//! let cfg = config::model(Variant::Fixed);
+//! let cfg = config::model(PatchSet::fixed());
 //! let (v, _) = run_program(&seeds::shmem_truncate(), cfg, &[0xFF; 64], &EngineConfig::default());
 //! assert_eq!(v, Verdict::Clean);
 //! ```

@@ -51,7 +51,7 @@ fn fnv(data: &[u8]) -> u64 {
 
 /// Runs `swapfuzz hunt`.
 pub fn run(a: &HuntArgs) -> Result<u8, String> {
-    let cfg = a.model.config(false);
+    let cfg = a.model.config(false)?;
     let program = match &a.scenario {
         None => None,
         Some(name) => {
@@ -64,7 +64,7 @@ pub fn run(a: &HuntArgs) -> Result<u8, String> {
     };
     let opts = HuntOptions {
         program,
-        variant: cfg.variant,
+        patches: cfg.patches,
         rcu_spinlocks: cfg.rcu_spinlocks,
         preemptible: cfg.preemptible,
         time: Duration::from_secs(a.time),
@@ -137,7 +137,7 @@ fn found_raw(a: &HuntArgs, input: &[u8]) -> Result<u8, String> {
     let shown = super::replay::show(
         &d.program,
         &d.schedule,
-        a.model.config(true),
+        a.model.config(true)?,
         a.layout.width(),
     );
     println!();
@@ -164,7 +164,7 @@ fn found_minimised(a: &HuntArgs, input: &[u8]) -> Result<u8, String> {
     let m = match minimize_for_reading(
         &d.program,
         &d.schedule,
-        a.model.config(false),
+        a.model.config(false)?,
         MinimizeLimits::default(),
     ) {
         Ok(m) => m,
@@ -192,7 +192,7 @@ fn found_minimised(a: &HuntArgs, input: &[u8]) -> Result<u8, String> {
     let shown = super::replay::show(
         &m.program,
         &m.schedule,
-        a.model.config(true),
+        a.model.config(true)?,
         a.layout.width(),
     );
     println!();
@@ -206,7 +206,7 @@ fn found_minimised(a: &HuntArgs, input: &[u8]) -> Result<u8, String> {
     // The schedule in steps ("cpu0 until after __swap_entry_free") when they give the same bug
     // (they survive changes of the model's scheduling points), else as bytes; and expect:.
     let name = format!("crash-{id}");
-    let mut scenario = as_scenario(&m.program, &m.schedule, a.model.config(false), Some(&name));
+    let mut scenario = as_scenario(&m.program, &m.schedule, a.model.config(false)?, Some(&name));
     scenario.description = vec![
         format!(
             "Found by swapfuzz hunt --seed {} ({}), minimised from crash-{id}:",
@@ -253,8 +253,7 @@ fn found_minimised(a: &HuntArgs, input: &[u8]) -> Result<u8, String> {
 fn print_commands(a: &HuntArgs, path: &Path, scenario: bool) {
     let me = self_command();
     let file = shell_quote(&path.display().to_string());
-    let mut fixed = a.model;
-    fixed.variant = super::VariantArg::Fixed;
+    let fixed = a.model.fixed();
     println!(
         "Replay it:            {me} replay {file} {}",
         a.model.flags()

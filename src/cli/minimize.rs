@@ -42,7 +42,7 @@ pub fn run(a: &MinimizeArgs) -> Result<u8, String> {
     let m = minimize(
         &input.program,
         &input.schedule,
-        a.model.config(false),
+        a.model.config(false)?,
         limits,
     )?;
     let out = a
@@ -56,7 +56,7 @@ pub fn run(a: &MinimizeArgs) -> Result<u8, String> {
     show(
         &m.program,
         &m.schedule,
-        a.model.config(true),
+        a.model.config(true)?,
         a.layout.width(),
     )?;
     let bytes = encode(&m.program, &m.schedule);

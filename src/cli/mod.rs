@@ -3,9 +3,11 @@
 //! reproduce.
 
 mod bench;
+mod check_patch;
 mod hunt;
 mod input;
 mod minimize;
+mod patches;
 mod replay;
 mod scenarios;
 mod triage;
@@ -15,7 +17,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::model::{ModelConfig, Variant};
+use crate::model::patches::Patch;
+use crate::model::{ModelConfig, PatchSet};
 
 /// Exit status: no bug.
 pub const EXIT_CLEAN: u8 = 0;
@@ -59,19 +62,54 @@ enum Command {
     Scenarios,
     /// Print a reproducer as a scenario file with its schedule.
     Show(scenarios::ShowArgs),
+    /// List the patches swapfuzz knows (upstream fixes, examples, yours).
+    Patches,
+    /// Does this patch close the race? Replays the crashes, proves the scenarios at K=2, hunts.
+    CheckPatch(check_patch::CheckPatchArgs),
 }
 
-/// Which `free_swap_and_cache()` runs.
-#[derive(Clone, Copy, Debug, ValueEnum)]
+/// `--variant`: a kernel by its old name. Aliases of patch sets, kept so that every documented
+/// command still runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum VariantArg {
-    /// Before commit 82b1c07a0af6 (`_swap_info_get()`, no reference).
+    /// v6.8 itself, before commit 82b1c07a0af6 (`_swap_info_get()`, no reference).
     Buggy,
-    /// Commit 82b1c07a0af6 (`get_swap_device()` ... `put_swap_device()`).
+    /// v6.8 with every upstream fix of `swapfuzz patches` (82b1c07a0af6: `get_swap_device()`
+    /// ... `put_swap_device()`).
     Fixed,
-    /// A wrong fix, for testing swapfuzz: `rcu_read_lock()` after `__swap_entry_free()`.
+    /// `--patch wrong-rcu`: a wrong fix, `rcu_read_lock()` after `__swap_entry_free()`.
     WrongRcu,
-    /// A wrong fix, for testing swapfuzz: `spin_lock(&p->lock)` after `__swap_entry_free()`.
+    /// `--patch wrong-si-lock`: a wrong fix, `spin_lock(&p->lock)` after `__swap_entry_free()`.
     WrongSiLock,
+}
+
+impl VariantArg {
+    /// The kernel this name stands for.
+    fn kernel(self) -> PatchSet {
+        let patch = |name| {
+            PatchSet::for_patch(crate::model::patches::Patch::by_name(name).expect("registered"))
+        };
+        match self {
+            VariantArg::Buggy => PatchSet::base(),
+            VariantArg::Fixed => PatchSet::fixed(),
+            VariantArg::WrongRcu => patch("wrong-rcu"),
+            VariantArg::WrongSiLock => patch("wrong-si-lock"),
+        }
+    }
+}
+
+/// `--patch NAME`: the name of a patch of the registry (`swapfuzz patches`).
+fn parse_patch(name: &str) -> Result<&'static Patch, String> {
+    Patch::by_name(name).ok_or_else(|| {
+        let known: Vec<_> = crate::model::patches::REGISTRY
+            .iter()
+            .map(|p| p.name)
+            .collect();
+        format!(
+            "no such patch (swapfuzz patches lists them: {})",
+            known.join(", ")
+        )
+    })
 }
 
 /// On or off.
@@ -84,11 +122,17 @@ pub enum Switch {
 }
 
 /// Model switches shared by the subcommands.
-#[derive(clap::Args, Debug, Clone, Copy)]
+#[derive(clap::Args, Debug, Clone)]
 pub struct ModelArgs {
-    /// The free_swap_and_cache() under test.
-    #[arg(long, value_enum, default_value = "buggy")]
-    variant: VariantArg,
+    /// The kernel under test by name: buggy (v6.8), fixed (v6.8 with every upstream fix of
+    /// `swapfuzz patches`), wrong-rcu, wrong-si-lock (= `--patch` of that name). Default:
+    /// buggy, or with `--patch` the fixed kernel less the fixes the patches replace.
+    #[arg(long, value_enum)]
+    variant: Option<VariantArg>,
+    /// Apply this patch of `swapfuzz patches` (repeatable). Alone, on the fixed kernel less the
+    /// upstream fixes of the functions it replaces; with `--variant`, on that kernel.
+    #[arg(long = "patch", value_name = "NAME", value_parser = parse_patch)]
+    patches: Vec<&'static Patch>,
     /// Whether a held spinlock is an RCU read-side section (on: the real kernel; off: the
     /// world the thread's first two diagrams assume).
     #[arg(long, value_enum, default_value = "on")]
@@ -100,33 +144,60 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
-    /// The model configuration these flags select.
-    pub fn config(&self, record: bool) -> ModelConfig {
-        let variant = match self.variant {
-            VariantArg::Buggy => Variant::Buggy,
-            VariantArg::Fixed => Variant::Fixed,
-            VariantArg::WrongRcu => Variant::WrongRcu,
-            VariantArg::WrongSiLock => Variant::WrongSiLock,
+    /// The kernel these flags select: `--variant`'s, plus each `--patch`; an error when two
+    /// patches replace the same function.
+    pub fn kernel(&self) -> Result<PatchSet, String> {
+        let mut k = match (self.variant, self.patches.first()) {
+            (Some(v), _) => v.kernel(),
+            (None, Some(first)) => PatchSet::for_patch(first),
+            (None, None) => PatchSet::base(),
         };
-        crate::check::config::model(variant)
-            .rcu_spinlocks(matches!(self.rcu_spinlocks, Switch::On))
-            .preemptible(matches!(self.preempt, Switch::On))
-            .record(record)
+        for p in &self.patches {
+            k = k.with(p.name)?;
+        }
+        Ok(k)
     }
 
-    /// `--variant X --rcu-spinlocks Y`, to print in "reproduce with" lines.
-    pub fn flags(&self) -> String {
-        let c = self.config(false);
-        let on = |b: bool| if b { "on" } else { "off" };
-        let mut f = format!(
-            "--variant {} --rcu-spinlocks {}",
-            c.variant.name(),
-            on(c.rcu_spinlocks)
-        );
-        if !c.preemptible {
-            f.push_str(" --preempt off");
+    /// The model configuration these flags select.
+    pub fn config(&self, record: bool) -> Result<ModelConfig, String> {
+        Ok(crate::check::config::model(self.kernel()?)
+            .rcu_spinlocks(matches!(self.rcu_spinlocks, Switch::On))
+            .preemptible(matches!(self.preempt, Switch::On))
+            .record(record))
+    }
+
+    /// These switches on the fixed kernel.
+    pub fn fixed(&self) -> ModelArgs {
+        ModelArgs {
+            variant: Some(VariantArg::Fixed),
+            patches: Vec::new(),
+            ..self.clone()
         }
-        f
+    }
+
+    /// `--variant X [--patch P ...] --rcu-spinlocks Y [--preempt off]`: the flags as given
+    /// (`--variant buggy` for none), to print in "reproduce with" lines.
+    pub fn flags(&self) -> String {
+        let on = |b: bool| if b { "on" } else { "off" };
+        let mut f = Vec::new();
+        if let Some(v) = self
+            .variant
+            .or(self.patches.is_empty().then_some(VariantArg::Buggy))
+        {
+            f.push(format!(
+                "--variant {}",
+                v.to_possible_value().expect("named").get_name()
+            ));
+        }
+        f.extend(self.patches.iter().map(|p| format!("--patch {}", p.name)));
+        f.push(format!(
+            "--rcu-spinlocks {}",
+            on(matches!(self.rcu_spinlocks, Switch::On))
+        ));
+        if matches!(self.preempt, Switch::Off) {
+            f.push("--preempt off".into());
+        }
+        f.join(" ")
     }
 }
 
@@ -172,6 +243,8 @@ pub fn run() -> ExitCode {
         Command::Verify(a) => verify::run(&a),
         Command::Scenarios => scenarios::list(),
         Command::Show(a) => scenarios::show(&a),
+        Command::Patches => patches::list(),
+        Command::CheckPatch(a) => check_patch::run(&a),
     };
     match r {
         Ok(code) => ExitCode::from(code),

@@ -40,7 +40,7 @@ pub fn print_explained(e: Explanation) -> Result<u8, String> {
 /// Runs `swapfuzz replay`.
 pub fn run(a: &ReplayArgs) -> Result<u8, String> {
     let l = super::input::load(&a.file)?;
-    let cfg = a.model.config(true);
+    let cfg = a.model.config(true)?;
     println!("swapfuzz replay {} ({})\n", a.file, a.model.flags());
     print_explained(replay(
         &l.program,

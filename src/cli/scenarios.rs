@@ -33,8 +33,12 @@ pub fn show(a: &ShowArgs) -> Result<u8, String> {
         return Ok(EXIT_CLEAN);
     }
     let name = l.scenario.as_ref().and_then(|s| s.name.as_deref());
-    let mut s =
-        crate::triage::reproduce::as_scenario(&l.program, &l.schedule, a.model.config(false), name);
+    let mut s = crate::triage::reproduce::as_scenario(
+        &l.program,
+        &l.schedule,
+        a.model.config(false)?,
+        name,
+    );
     if let Some(orig) = &l.scenario {
         s.description = orig.description.clone();
         s.expect = s.expect.or_else(|| orig.expect.clone());

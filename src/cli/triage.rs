@@ -85,8 +85,8 @@ pub fn run(a: &TriageArgs) -> Result<u8, String> {
         let mut taken = BTreeSet::new();
         for g in &t.groups {
             let input = load_file(&g.smallest, how)?;
-            let (variant, rcu_spinlocks) = g.fails_on[0];
-            let cfg = crate::check::config::model(variant).rcu_spinlocks(rcu_spinlocks);
+            let (patches, rcu_spinlocks) = g.fails_on[0];
+            let cfg = crate::check::config::model(patches).rcu_spinlocks(rcu_spinlocks);
             let m = minimize(
                 &input.program,
                 &input.schedule,

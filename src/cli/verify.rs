@@ -38,7 +38,7 @@ pub struct VerifyArgs {
     layout: LayoutArgs,
 }
 
-fn parse_seconds(s: &str) -> Result<Duration, String> {
+pub fn parse_seconds(s: &str) -> Result<Duration, String> {
     match s.parse::<f64>() {
         Ok(x) if x.is_finite() && x > 0.0 && x < 1e12 => Ok(Duration::from_secs_f64(x)),
         _ => Err(format!("expected a positive number of seconds, got {s:?}")),
@@ -46,7 +46,7 @@ fn parse_seconds(s: &str) -> Result<Duration, String> {
 }
 
 /// Thousands separators, for counts a reader compares.
-fn count(n: usize) -> String {
+pub fn count(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -105,7 +105,7 @@ fn progress_line(p: &DeepeningProgress) -> String {
 /// Runs `swapfuzz verify`.
 pub fn run(a: &VerifyArgs) -> Result<u8, String> {
     let l = super::input::load(&a.input)?;
-    let cfg = a.model.config(false);
+    let cfg = a.model.config(false)?;
     println!(
         "swapfuzz verify {} --preemptions {} ({})",
         a.input,
@@ -194,7 +194,7 @@ pub fn run(a: &VerifyArgs) -> Result<u8, String> {
             show(
                 &l.program,
                 &c.schedule,
-                a.model.config(true),
+                a.model.config(true)?,
                 a.layout.width(),
             )?;
             Ok(EXIT_BUG)

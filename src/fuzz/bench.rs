@@ -14,7 +14,7 @@ use super::hunt::{HuntOptions, HuntResult, hunt};
 use super::rng::Rng;
 use crate::check::run::{BugPanic, execute};
 use crate::engine::{EngineConfig, quiet_panics, run_batch, run_with_scheduler};
-use crate::model::{Bug, ModelConfig, Variant};
+use crate::model::{Bug, ModelConfig, PatchSet};
 use crate::program::{Op, Program};
 
 /// Executions each baseline scheduler runs per generated program (one shuttle runner each).
@@ -212,10 +212,10 @@ pub fn typical_program() -> Program {
 }
 
 /// Executions per second of [`typical_program`] under random schedules, in one shuttle runner
-/// (`run_batch`), on the Fixed variant (no execution stops early).
+/// (`run_batch`), on the fixed kernel (no execution stops early).
 pub fn throughput(executions: usize) -> (f64, usize) {
     quiet_panics();
-    let cfg = crate::check::config::model(Variant::Fixed);
+    let cfg = crate::check::config::model(PatchSet::fixed());
     let p = typical_program();
     let mut rng = Rng::new(0);
     let inputs: Vec<(Program, Vec<u8>)> = (0..executions)
@@ -258,13 +258,13 @@ pub struct RssSample {
     pub finished: bool,
 }
 
-/// Runs `hunt` on the Fixed variant (which has no bug to stop at) for `executions` executions
+/// Runs `hunt` on the fixed kernel (which has no bug to stop at) for `executions` executions
 /// and calls `sample` with the resident set size each time another `every` executions have run
 /// (hunt reports progress about every 0.5 s, so a sample comes a little after each multiple),
 /// and once after it returned. Memory that grows with the run length shows up as a slope.
 pub fn rss_run(seed: u64, executions: u64, every: u64, sample: &mut dyn FnMut(RssSample)) {
     let opts = HuntOptions {
-        variant: Variant::Fixed,
+        patches: PatchSet::fixed(),
         seed,
         max_executions: Some(executions),
         time: Duration::from_secs(u64::MAX / 4),

@@ -24,7 +24,7 @@ use crate::engine::{
     EngineConfig, Recording, decisions_to_bytes, quiet_panics, run_batch, run_checked,
     run_with_scheduler,
 };
-use crate::model::{Bug, ModelConfig, Variant};
+use crate::model::{Bug, ModelConfig, PatchSet};
 use crate::program::Program;
 
 /// Executions per batch (one shuttle runner).
@@ -41,8 +41,8 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 /// What to search and for how long.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HuntOptions {
-    /// The `free_swap_and_cache()` under test.
-    pub variant: Variant,
+    /// The kernel under test: v6.8 plus these patches.
+    pub patches: PatchSet,
     /// Spinlocks are RCU readers (the real kernel).
     pub rcu_spinlocks: bool,
     /// A preemptible kernel ([`ModelConfig::preemptible`]).
@@ -60,7 +60,7 @@ pub struct HuntOptions {
 impl Default for HuntOptions {
     fn default() -> Self {
         HuntOptions {
-            variant: Variant::Buggy,
+            patches: PatchSet::base(),
             rcu_spinlocks: true,
             preemptible: true,
             time: Duration::from_secs(60),
@@ -342,12 +342,12 @@ fn bucket(n: usize) -> usize {
     if n < 8 { n } else { 8 + n.ilog2() as usize }
 }
 
-/// Searches for a kernel bug in `opts.variant`; calls `progress` about every 0.5 s, and once
+/// Searches for a kernel bug in `opts.patches`; calls `progress` about every 0.5 s, and once
 /// more when the budget runs out.
 pub fn hunt(opts: &HuntOptions, progress: &mut dyn FnMut(&Progress)) -> HuntResult {
     quiet_panics();
     let start = Instant::now();
-    let cfg = crate::check::config::model(opts.variant)
+    let cfg = crate::check::config::model(opts.patches)
         .rcu_spinlocks(opts.rcu_spinlocks)
         .preemptible(opts.preemptible);
     let engine = EngineConfig::default();

@@ -29,7 +29,7 @@ fn hunt_finds_the_race_on_buggy() {
 #[test]
 fn hunt_is_clean_on_fixed() {
     let opts = HuntOptions {
-        variant: Variant::Fixed,
+        patches: PatchSet::fixed(),
         seed: 2,
         max_executions: Some(20_000),
         time: Duration::from_secs(600),

@@ -9,7 +9,8 @@ use once_cell::sync::Lazy;
 
 use crate::check::run::{Verdict, run_program};
 use crate::engine::{EngineConfig, quiet_panics};
-use crate::model::{ModelConfig, Variant};
+use crate::model::patches::{Argued, Kind, REGISTRY};
+use crate::model::{ModelConfig, PatchSet};
 use crate::program::bytes::decode;
 
 /// Environment variable that overrides a target's "spinlocks are RCU readers" switch:
@@ -32,18 +33,18 @@ static ENGINE: Lazy<EngineConfig> = Lazy::new(|| {
     EngineConfig::default()
 });
 
-/// The model configuration a target runs: `variant`, and `rcu_spinlocks` unless
+/// The model configuration a target runs: `patches`, and `rcu_spinlocks` unless
 /// [`RCU_ENV`] overrides it; no event recording.
-pub fn config(variant: Variant, rcu_spinlocks: bool) -> ModelConfig {
-    crate::check::config::model(variant).rcu_spinlocks(RCU_OVERRIDE.unwrap_or(rcu_spinlocks))
+pub fn config(patches: PatchSet, rcu_spinlocks: bool) -> ModelConfig {
+    crate::check::config::model(patches).rcu_spinlocks(RCU_OVERRIDE.unwrap_or(rcu_spinlocks))
 }
 
 /// Runs the input `data` once and returns the model's verdict (quietly: no panic output).
-pub fn verdict(data: &[u8], variant: Variant, rcu_spinlocks: bool) -> Verdict {
+pub fn verdict(data: &[u8], patches: PatchSet, rcu_spinlocks: bool) -> Verdict {
     let d = decode(data);
     run_program(
         &d.program,
-        config(variant, rcu_spinlocks),
+        config(patches, rcu_spinlocks),
         &d.schedule,
         &ENGINE,
     )
@@ -53,8 +54,8 @@ pub fn verdict(data: &[u8], variant: Variant, rcu_spinlocks: bool) -> Verdict {
 /// Runs `data`: `Err` with the bug's title and its triage signature on a kernel bug (the
 /// signature is what `swapfuzz triage` groups by, and what `swapfuzz minimize` keeps), and with
 /// `swapfuzz internal error: …` when swapfuzz itself failed (never a kernel bug).
-pub fn check(data: &[u8], variant: Variant, rcu_spinlocks: bool) -> Result<(), String> {
-    match verdict(data, variant, rcu_spinlocks) {
+pub fn check(data: &[u8], patches: PatchSet, rcu_spinlocks: bool) -> Result<(), String> {
+    match verdict(data, patches, rcu_spinlocks) {
         Verdict::Clean => Ok(()),
         Verdict::Bug(bug, _) => Err(format!(
             "{}\nswapfuzz signature: {}",
@@ -69,29 +70,141 @@ pub fn check(data: &[u8], variant: Variant, rcu_spinlocks: bool) -> Result<(), S
 /// libFuzzer records as a crash ("deadly signal") and saves the input. Not a panic: shuttle's
 /// panic hook, installed for the whole process, would add lines about a shuttle task to every
 /// crash log although the panic is outside any shuttle execution.
-pub fn fuzz_one(data: &[u8], variant: Variant, rcu_spinlocks: bool) {
-    if let Err(msg) = check(data, variant, rcu_spinlocks) {
+pub fn fuzz_one(data: &[u8], patches: PatchSet, rcu_spinlocks: bool) {
+    if let Err(msg) = check(data, patches, rcu_spinlocks) {
         eprintln!("==swapfuzz== {msg}");
         std::process::abort();
     }
 }
 
-/// Defines a libFuzzer target body over [`fuzz_one`] for `variant` and `rcu_spinlocks`, plus, with
-/// the fuzz crate's `asan-fibers` feature, ASan's default options (`detect_stack_use_after_return=0`:
-/// shuttle's coroutine stacks; docs/continuous-fuzzing.md#files). Use in a `#![no_main]` target
-/// that depends on `libfuzzer-sys`: `swapfuzz::swapfuzz_target!(Buggy, true);`.
+/// One libFuzzer target: a kernel and the "spinlocks are RCU readers" switch, by name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// Its name: `buggy`, `fixed`, or a patch name, with `_no_rcu` when spinlocks are not RCU
+    /// readers.
+    pub name: String,
+    /// The kernel.
+    pub patches: PatchSet,
+    /// Spinlocks are RCU readers.
+    pub rcu_spinlocks: bool,
+    /// Continuous fuzzing gets it: the kernel is expected to have no bug (the fixed kernel,
+    /// a correct example, a proposed patch), so any crash is news. The others (v6.8 itself, the
+    /// wrong examples) crash by design and are for local runs.
+    pub ship: bool,
+}
+
+/// Every fuzz target, from the patch registry: `buggy` (v6.8), `fixed` (every upstream fix),
+/// and one per other patch, on the kernel it is judged on ([`PatchSet::for_patch`]); each also
+/// as `<name>_no_rcu`. The one fuzz binary (`fuzz/fuzz_targets/kernel.rs`) becomes any of them
+/// by its file name or [`TARGET_ENV`].
+pub fn targets() -> Vec<Target> {
+    let mut kernels = vec![
+        ("buggy".to_string(), PatchSet::base(), false),
+        ("fixed".to_string(), PatchSet::fixed(), true),
+    ];
+    for p in REGISTRY.iter().filter(|p| p.kind != Kind::Upstream) {
+        let ship = matches!(p.kind, Kind::Example(Argued::Closes) | Kind::Proposed);
+        kernels.push((p.name.to_string(), PatchSet::for_patch(p), ship));
+    }
+    let mut v = Vec::new();
+    for (name, patches, ship) in kernels {
+        v.push(Target {
+            name: name.clone(),
+            patches,
+            rcu_spinlocks: true,
+            ship,
+        });
+        v.push(Target {
+            name: format!("{name}_no_rcu"),
+            patches,
+            rcu_spinlocks: false,
+            ship,
+        });
+    }
+    v
+}
+
+/// Environment variable naming the target the fuzz binary runs (instead of its file name):
+/// `SWAPFUZZ_TARGET=wrong-rcu cargo fuzz run kernel`.
+pub const TARGET_ENV: &str = "SWAPFUZZ_TARGET";
+
+/// The target the fuzz binary at `argv0` runs: [`TARGET_ENV`] if set, else the binary's file
+/// name, which must be a [`targets`] name (build.sh installs one copy per name); the binary
+/// built as `kernel` with no [`TARGET_ENV`] runs `fixed`.
+pub fn target_for(argv0: &str) -> Result<Target, String> {
+    let from_env = std::env::var(TARGET_ENV).ok();
+    let file = std::path::Path::new(argv0)
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = match (&from_env, file.as_str()) {
+        (Some(n), _) => n.as_str(),
+        (None, "kernel") => "fixed",
+        (None, f) => f,
+    };
+    targets()
+        .into_iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| {
+            let names: Vec<String> = targets().into_iter().map(|t| t.name).collect();
+            format!(
+                "no fuzz target named '{name}' ({}): one of {}",
+                if from_env.is_some() {
+                    TARGET_ENV
+                } else {
+                    "the binary's file name"
+                },
+                names.join(", ")
+            )
+        })
+}
+
+/// The fuzz binary's start-up (libFuzzer's `LLVMFuzzerInitialize`): choose the target; with
+/// `SWAPFUZZ_LIST_TARGETS=1` print every target as `name ship|local` and exit (build.sh reads
+/// it). Exits 2 with a message on an unknown target.
+pub fn init(argv0: &str) -> Target {
+    if std::env::var_os("SWAPFUZZ_LIST_TARGETS").is_some() {
+        for t in targets() {
+            println!("{} {}", t.name, if t.ship { "ship" } else { "local" });
+        }
+        std::process::exit(0);
+    }
+    match target_for(argv0) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("swapfuzz: {e}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// Defines the libFuzzer target body: [`init`] picks the kernel once, then [`fuzz_one`] on every
+/// input; plus, with the fuzz crate's `asan-fibers` feature, ASan's default options
+/// (`detect_stack_use_after_return=0`: shuttle's coroutine stacks;
+/// docs/continuous-fuzzing.md#files). Use in a `#![no_main]` target that depends on
+/// `libfuzzer-sys`: `swapfuzz::swapfuzz_target!();`.
 #[macro_export]
 macro_rules! swapfuzz_target {
-    ($variant:ident, $rcu_spinlocks:expr) => {
+    () => {
         #[cfg(feature = "asan-fibers")]
         #[unsafe(no_mangle)]
         pub extern "C" fn __asan_default_options() -> *const std::ffi::c_char {
             c"detect_stack_use_after_return=0".as_ptr()
         }
 
-        libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-            $crate::fuzz::oracle::fuzz_one(data, $crate::model::Variant::$variant, $rcu_spinlocks);
-        });
+        static TARGET: std::sync::OnceLock<$crate::fuzz::oracle::Target> =
+            std::sync::OnceLock::new();
+
+        libfuzzer_sys::fuzz_target!(
+            init: {
+                let argv0 = std::env::args().next().unwrap_or_default();
+                let _ = TARGET.set($crate::fuzz::oracle::init(&argv0));
+            },
+            |data: &[u8]| {
+                let t = TARGET.get().expect("init ran");
+                $crate::fuzz::oracle::fuzz_one(data, t.patches, t.rcu_spinlocks);
+            }
+        );
     };
 }
 
@@ -106,7 +219,7 @@ mod tests {
     fn check_gives_the_title_and_signature() {
         let p = seeds::shmem_truncate();
         // Empty schedule: CPU1's swapoff runs first, no race.
-        check(&encode(&p, &[]), Variant::Buggy, true).unwrap();
+        check(&encode(&p, &[]), PatchSet::base(), true).unwrap();
         // Some single-preemption schedule that races (found by scanning positions).
         let racy = (0..160)
             .map(|at| {
@@ -115,15 +228,15 @@ mod tests {
                 s[at] = 0;
                 encode(&p, &s)
             })
-            .find(|d| verdict(d, Variant::Buggy, true).bug().is_some())
+            .find(|d| verdict(d, PatchSet::base(), true).bug().is_some())
             .expect("a racing schedule");
-        let msg = check(&racy, Variant::Buggy, true).unwrap_err();
+        let msg = check(&racy, PatchSet::base(), true).unwrap_err();
         assert!(
             msg.contains("free_swap_and_cache") || msg.starts_with("BUG:"),
             "{msg}"
         );
         assert!(msg.contains("\nswapfuzz signature: "), "{msg}");
-        check(&racy, Variant::Fixed, true).unwrap();
+        check(&racy, PatchSet::fixed(), true).unwrap();
     }
 
     /// The canonical form runs exactly as the original: same decisions, same verdict.
@@ -140,9 +253,9 @@ mod tests {
                 continue;
             }
             compared += 1;
-            let variant = [Variant::Buggy, Variant::Fixed][compared % 2];
+            let patches = [PatchSet::base(), PatchSet::fixed()][compared % 2];
             let cfg = ModelConfig {
-                variant,
+                patches,
                 rcu_spinlocks: compared % 3 != 0,
                 preemptible: true,
                 record: true,

@@ -205,6 +205,13 @@ impl Kernel {
         self.shared.0.borrow().cfg
     }
 
+    /// The patched functions in force: the seam at the top of each function a patch may
+    /// replace (`model/patches/`). No scheduling point, no lookup.
+    #[inline]
+    pub fn patched(&self) -> super::patches::Seams {
+        *self.shared.0.borrow().cfg.patches.seams()
+    }
+
     /// Blocks until `cond` holds (checked after a scheduling point each time); `cond` may
     /// change state when it returns true (e.g. take the lock).
     ///

@@ -13,6 +13,7 @@ pub mod handle;
 pub mod invariants;
 pub mod kernel;
 pub mod memory;
+pub mod patches;
 pub mod program;
 pub mod shmem;
 pub mod swap_slots;
@@ -23,5 +24,6 @@ pub mod types;
 pub mod vmscan;
 pub mod world;
 
+pub use patches::PatchSet;
 pub use program::{Op, Program};
-pub use world::{Bug, BugKind, ModelConfig, Variant};
+pub use world::{Bug, BugKind, ModelConfig};

@@ -4,50 +4,14 @@ use super::kernel::Cpu;
 use super::kernel::kasan::{BadAccess, Heap, Origin};
 use super::kernel::lock::{LockId, LockTable};
 use super::kernel::rcu::Rcu;
+use super::patches::PatchSet;
 use super::types::*;
-
-/// Which `free_swap_and_cache()` runs. More patches can join.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Variant {
-    /// Before commit 82b1c07a0af6: `_swap_info_get()`, no reference held.
-    Buggy,
-    /// Commit 82b1c07a0af6 (the merged v2): `get_swap_device()`, `WARN_ON` on a free slot,
-    /// `put_swap_device()`.
-    Fixed,
-    /// A plausible *wrong* fix, for testing swapfuzz itself: no device reference;
-    /// `rcu_read_lock()` right after `__swap_entry_free()` returns, held over
-    /// `swap_page_trans_huge_swapped()` and `__try_to_reclaim_swap()`. Buggy on a preemptible
-    /// kernel: CPU0 can be preempted at the `preempt_enable()` that ends `__swap_entry_free()`'s
-    /// unlock, before it becomes a reader, and swapoff's `synchronize_rcu()` then does not wait.
-    WrongRcu,
-    /// Another plausible *wrong* fix, for testing swapfuzz itself: no device reference;
-    /// `spin_lock(&p->lock)` right after `__swap_entry_free()` returns, held over
-    /// `swap_page_trans_huge_swapped()` only. Buggy on a preemptible kernel: CPU0 can be
-    /// preempted before the `preempt_disable()` that begins `spin_lock()`, swapoff runs to the
-    /// end, and CPU0 then reads `p->swap_map` under the lock: NULL.
-    WrongSiLock,
-}
-
-impl Variant {
-    /// The kernel's two states: before and after commit 82b1c07a0af6.
-    pub const ALL: [Variant; 2] = [Variant::Buggy, Variant::Fixed];
-
-    /// Lower-case name used on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Variant::Buggy => "buggy",
-            Variant::Fixed => "fixed",
-            Variant::WrongRcu => "wrong-rcu",
-            Variant::WrongSiLock => "wrong-si-lock",
-        }
-    }
-}
 
 /// The model's switches for one execution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ModelConfig {
-    /// The `free_swap_and_cache()` under test.
-    pub variant: Variant,
+    /// The kernel under test: v6.8 plus these patches (`model/patches/`).
+    pub patches: PatchSet,
     /// *Spinlocks are RCU readers*: on = the real kernel; off = the world the thread's first two
     /// diagrams assume.
     pub rcu_spinlocks: bool,
@@ -67,7 +31,7 @@ pub struct ModelConfig {
 impl Default for ModelConfig {
     fn default() -> Self {
         ModelConfig {
-            variant: Variant::Buggy,
+            patches: PatchSet::base(),
             rcu_spinlocks: true,
             preemptible: true,
             record: false,

@@ -7,23 +7,40 @@ use std::path::{Path, PathBuf};
 use crate::check::run::{Verdict, run_program};
 use crate::check::steps::run_segments;
 use crate::engine::EngineConfig;
-use crate::model::{Bug, ModelConfig, Variant};
+use crate::model::patches::REGISTRY;
+use crate::model::{Bug, ModelConfig, PatchSet};
 use crate::program::Program;
 use crate::program::file::{self, As, Kind};
 
 use super::report::{signature, title};
 
-/// The configurations every file is run under, in this order.
-pub const CONFIGS: [(Variant, bool); 4] = [
-    (Variant::Buggy, true),
-    (Variant::Buggy, false),
-    (Variant::Fixed, true),
-    (Variant::Fixed, false),
-];
+/// The configurations every file is run under, in this order: plain v6.8, then each patch of
+/// the registry on the kernel it is judged on ([`PatchSet::for_patch`]), each with spinlocks as
+/// RCU readers on and off.
+pub fn configs() -> Vec<(PatchSet, bool)> {
+    let mut kernels = vec![PatchSet::base()];
+    for p in REGISTRY {
+        let k = PatchSet::for_patch(p);
+        if !kernels.contains(&k) {
+            kernels.push(k);
+        }
+    }
+    kernels
+        .into_iter()
+        .flat_map(|k| [(k, true), (k, false)])
+        .collect()
+}
 
-/// `buggy/rcu-on`-style name of a configuration.
-pub fn config_name(variant: Variant, rcu: bool) -> String {
-    format!("{}/rcu-{}", variant.name(), if rcu { "on" } else { "off" })
+/// `v6.8/rcu-on`, `82b1c07a0af6/rcu-off`-style name of a configuration: the patches joined by
+/// `+`, or `v6.8` for none.
+pub fn config_name(patches: PatchSet, rcu: bool) -> String {
+    let names = patches.names();
+    let kernel = if names.is_empty() {
+        "v6.8".to_string()
+    } else {
+        names.join("+")
+    };
+    format!("{kernel}/rcu-{}", if rcu { "on" } else { "off" })
 }
 
 /// What one file showed.
@@ -45,7 +62,7 @@ pub enum FileVerdict {
         /// That bug.
         bug: Box<Bug>,
         /// Every configuration that fails.
-        fails_on: Vec<(Variant, bool)>,
+        fails_on: Vec<(PatchSet, bool)>,
     },
 }
 
@@ -61,7 +78,7 @@ pub struct Group {
     /// The smallest file (by bytes).
     pub smallest: PathBuf,
     /// Configurations that failed, over all files.
-    pub fails_on: Vec<(Variant, bool)>,
+    pub fails_on: Vec<(PatchSet, bool)>,
 }
 
 /// The triage of a directory.
@@ -148,12 +165,12 @@ pub fn classify(program: &Program, schedule: &[u8]) -> FileVerdict {
 fn classify_with(_program: &Program, run: impl Fn(ModelConfig) -> Verdict) -> FileVerdict {
     let mut first: Option<Box<Bug>> = None;
     let mut fails_on = Vec::new();
-    for (variant, rcu) in CONFIGS {
-        let cfg = crate::check::config::model(variant).rcu_spinlocks(rcu);
+    for (patches, rcu) in configs() {
+        let cfg = crate::check::config::model(patches).rcu_spinlocks(rcu);
         match run(cfg) {
             Verdict::Clean => {}
             Verdict::Bug(b, _) => {
-                fails_on.push((variant, rcu));
+                fails_on.push((patches, rcu));
                 first.get_or_insert(b);
             }
             Verdict::Error(e) => return FileVerdict::Error(e),

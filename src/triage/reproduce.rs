@@ -171,7 +171,7 @@ mod tests {
         assert!(text.len() <= 4, "{text:?}");
         // The fixed kernel has no such bug: lost, not clean.
         let fixed = ModelConfig {
-            variant: crate::model::Variant::Fixed,
+            patches: crate::model::PatchSet::fixed(),
             ..cfg
         };
         assert!(matches!(

@@ -2,7 +2,7 @@
 //! `get_swap_device()`/`put_swap_device()`, in the kernel file's order.
 
 use super::*;
-use crate::model::world::{BugKind, EventKind, Variant};
+use crate::model::world::{BugKind, EventKind};
 
 /// mm/swapfile.c: _swap_info_get(), v6.8. Validates `entry` without a lock or a reference:
 /// the type's slot is in use, `offset < max`, and `swap_map[offset] != 0` (each failure is the
@@ -312,9 +312,9 @@ pub fn __try_to_reclaim_swap(k: &Kernel, si: SwapType, offset: u32, flags: u32) 
     ret
 }
 
-/// mm/swapfile.c: free_swap_and_cache(), v6.8 ([`Variant::Buggy`]) and after commit
-/// 82b1c07a0af6 ([`Variant::Fixed`]): drop one reference; if only the swap cache is left, try
-/// to reclaim it. Returns false where the kernel returns 0 (`print_bad_pte()` in zap).
+/// mm/swapfile.c: free_swap_and_cache(), v6.8: drop one reference; if only the swap cache is
+/// left, try to reclaim it. Returns false where the kernel returns 0 (`print_bad_pte()` in
+/// zap). A patch may replace it (`model/patches/`; commit 82b1c07a0af6 does).
 ///
 /// The race 82b1c07a0af6 closes (shmem truncate, which holds no lock and no reference here):
 ///
@@ -340,59 +340,40 @@ pub fn __try_to_reclaim_swap(k: &Kernel, si: SwapType, offset: u32, flags: u32) 
 /// spinlock is an RCU read-side section; the fix takes `get_swap_device()` so that no caller
 /// depends on that. The model's `swapfuzz hunt` finds this diagram from an empty corpus.
 pub fn free_swap_and_cache(k: &Kernel, entry: SwpEntry) -> bool {
+    if let Some(patched) = k.patched().free_swap_and_cache {
+        return patched(k, entry);
+    }
     let _f = k.enter("free_swap_and_cache");
     // non_swap_entry(): the model has only genuine swap entries.
-    let variant = k.cfg().variant;
-    let p = match variant {
-        Variant::Buggy | Variant::WrongRcu | Variant::WrongSiLock => _swap_info_get(k, entry),
-        Variant::Fixed => get_swap_device(k, entry),
-    };
-    let Some(p) = p else {
+    let Some(p) = _swap_info_get(k, entry) else {
         return false;
     };
-    if variant == Variant::Fixed {
-        // if (WARN_ON(data_race(!p->swap_map[swp_offset(entry)]))) {
-        //         put_swap_device(p);
-        //         return 0;
-        // }
-        // The warning ends the run with its report, before the kernel's put and return.
-        let cpu = k.cpu;
-        let free = k.with(|w| {
-            let map = w.swap_info[p].swap_map;
-            map_get(w, cpu, map, entry.offset, "p->swap_map[offset]") == 0
-        });
-        if free {
-            k.report(|w| {
-                w.record(cpu, EventKind::Note("WARN_ON(!p->swap_map[offset])".into()));
-                BugKind::Warn(format!(
-                    "WARN_ON(data_race(!p->swap_map[{}]))",
-                    entry.offset
-                ))
-            });
-        }
-    }
     let count = __swap_entry_free(k, p, entry);
-    if variant == Variant::WrongRcu {
-        k.rcu_read_lock();
-    }
-    if count == SWAP_HAS_CACHE {
-        if variant == Variant::WrongSiLock {
-            k.spin_lock(LockId::SiLock(p));
-        }
-        let swapped = swap_page_trans_huge_swapped(k, p, entry);
-        if variant == Variant::WrongSiLock {
-            k.spin_unlock(LockId::SiLock(p));
-        }
-        if !swapped {
-            __try_to_reclaim_swap(k, p, entry.offset, TTRS_UNMAPPED | TTRS_FULL);
-        }
-    }
-    match variant {
-        Variant::Fixed => put_swap_device(k, p),
-        Variant::WrongRcu => k.rcu_read_unlock(),
-        Variant::Buggy | Variant::WrongSiLock => {}
+    if count == SWAP_HAS_CACHE && !swap_page_trans_huge_swapped(k, p, entry) {
+        __try_to_reclaim_swap(k, p, entry.offset, TTRS_UNMAPPED | TTRS_FULL);
     }
     true
+}
+
+/// `WARN_ON(data_race(!p->swap_map[swp_offset(entry)]))`, the check 82b1c07a0af6 adds to
+/// `free_swap_and_cache()`: a reference to a slot that is already free. The model's warning
+/// ends the run with its report, so the kernel's `put_swap_device(); return 0;` after it never
+/// runs.
+pub fn warn_on_free_slot(k: &Kernel, p: SwapType, entry: SwpEntry) {
+    let cpu = k.cpu;
+    let free = k.with(|w| {
+        let map = w.swap_info[p].swap_map;
+        map_get(w, cpu, map, entry.offset, "p->swap_map[offset]") == 0
+    });
+    if free {
+        k.report(|w| {
+            w.record(cpu, EventKind::Note("WARN_ON(!p->swap_map[offset])".into()));
+            BugKind::Warn(format!(
+                "WARN_ON(data_race(!p->swap_map[{}]))",
+                entry.offset
+            ))
+        });
+    }
 }
 
 /// mm/swapfile.c: get_swap_device(), v6.8: take `si->users` unless swapoff killed it, and check
@@ -439,13 +420,13 @@ mod tests {
     use crate::model::context::{BugPanic, Shared};
     use crate::model::world::{ModelConfig, World};
 
-    /// [`Variant::Fixed`] on a slot that is already free: the `WARN_ON()` ends the run in
+    /// [`PatchSet::fixed()`] on a slot that is already free: the `WARN_ON()` ends the run in
     /// `free_swap_and_cache()`, before the kernel's `put_swap_device()`.
     #[test]
     fn the_warn_on_a_free_slot_ends_the_run() {
         quiet_panics();
         let cfg = ModelConfig {
-            variant: Variant::Fixed,
+            patches: crate::model::PatchSet::fixed(),
             record: true,
             ..ModelConfig::default()
         };
