@@ -44,6 +44,7 @@ use super::types::SwpEntry;
 
 mod alt_rcu;
 mod commit_82b1c07a0af6;
+mod wrong_early_put;
 mod wrong_rcu;
 mod wrong_si_lock;
 
@@ -52,6 +53,7 @@ pub const REGISTRY: &[Patch] = &[
     commit_82b1c07a0af6::PATCH,
     wrong_rcu::PATCH,
     wrong_si_lock::PATCH,
+    wrong_early_put::PATCH,
     alt_rcu::PATCH,
 ];
 
