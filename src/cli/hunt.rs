@@ -64,9 +64,7 @@ pub fn run(a: &HuntArgs) -> Result<u8, String> {
     };
     let opts = HuntOptions {
         program,
-        variant: cfg.variant,
-        rcu_spinlocks: cfg.rcu_spinlocks,
-        preemptible: cfg.preemptible,
+        model: cfg,
         time: Duration::from_secs(a.time),
         seed: a.seed,
         max_executions: None,

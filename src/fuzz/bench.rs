@@ -237,7 +237,7 @@ pub struct RssSample {
 /// and once after it returned. Memory that grows with the run length shows up as a slope.
 pub fn rss_run(seed: u64, executions: u64, every: u64, sample: &mut dyn FnMut(RssSample)) {
     let opts = HuntOptions {
-        variant: Variant::Fixed,
+        model: crate::check::config::model(Variant::Fixed),
         seed,
         max_executions: Some(executions),
         time: Duration::from_secs(u64::MAX / 4),
