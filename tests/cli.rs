@@ -255,27 +255,21 @@ fn a_typo_in_a_hand_written_scenario_is_an_error_never_fuzz_bytes() {
 fn a_byte_order_mark_is_invisible_to_the_parser() {
     let d = scratch("bom");
     let f = d.join("race.scn");
-    std::fs::write(&f, format!("\u{feff}{TYPO_RACE}")).unwrap();
-    let (code, _, err) = swapfuzz(&["show", f.to_str().unwrap()]);
-    assert_eq!(code, 2);
-    assert!(
-        err.contains("line 8, column 3") && !err.contains('\u{feff}'),
-        "{err}"
-    );
-    std::fs::write(&f, "\u{feff}frob:\ncpu0:\n  swapon\n").unwrap();
-    let (code, _, err) = swapfuzz(&["show", f.to_str().unwrap()]);
-    assert_eq!(code, 2);
-    assert!(
-        err.contains("\"frob:\"") && !err.contains('\u{feff}'),
-        "{err}"
-    );
-    std::fs::write(&f, "\u{feff}cpu0:\n  swapon\ncpu18446744073709551616:\n").unwrap();
-    let (code, _, err) = swapfuzz(&["show", f.to_str().unwrap()]);
-    assert_eq!(code, 2);
-    assert!(
-        err.contains("cpu18446744073709551616:") && !err.contains("18446744073709551615"),
-        "{err}"
-    );
+    // The text after the mark, what the error says, and what it must not say.
+    for (text, says, not) in [
+        (TYPO_RACE, "line 8, column 3", "\u{feff}"),
+        ("frob:\ncpu0:\n  swapon\n", "\"frob:\"", "\u{feff}"),
+        (
+            "cpu0:\n  swapon\ncpu18446744073709551616:\n",
+            "cpu18446744073709551616:",
+            "18446744073709551615",
+        ),
+    ] {
+        std::fs::write(&f, format!("\u{feff}{text}")).unwrap();
+        let (code, _, err) = swapfuzz(&["show", f.to_str().unwrap()]);
+        assert_eq!(code, 2);
+        assert!(err.contains(says) && !err.contains(not), "{err}");
+    }
     std::fs::remove_dir_all(&d).unwrap();
 }
 

@@ -189,12 +189,7 @@ pub fn run(a: &CheckPatchArgs) -> Result<u8, String> {
             println!("NOT CLOSED: {}", title(&f.bug));
             println!("\nThe reproducer, minimised:\n");
             let m = minimize_for_reading(&f.program, &f.schedule, cfg, MinimizeLimits::default())?;
-            super::replay::show(
-                &m.program,
-                &m.schedule,
-                model.config(true)?,
-                a.layout.width(),
-            )?;
+            super::replay::show(&m.program, &m.schedule, &model, &a.layout)?;
             let mut s = crate::triage::reproduce::as_scenario(
                 &m.program,
                 &m.schedule,

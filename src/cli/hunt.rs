@@ -64,9 +64,7 @@ pub fn run(a: &HuntArgs) -> Result<u8, String> {
     };
     let opts = HuntOptions {
         program,
-        patches: cfg.patches,
-        rcu_spinlocks: cfg.rcu_spinlocks,
-        preemptible: cfg.preemptible,
+        model: cfg,
         time: Duration::from_secs(a.time),
         seed: a.seed,
         max_executions: None,
@@ -134,12 +132,7 @@ pub fn run(a: &HuntArgs) -> Result<u8, String> {
 fn found_raw(a: &HuntArgs, input: &[u8]) -> Result<u8, String> {
     let d = decode(input);
     // Shown first, saved whatever showing gave: the input is the evidence.
-    let shown = super::replay::show(
-        &d.program,
-        &d.schedule,
-        a.model.config(true)?,
-        a.layout.width(),
-    );
+    let shown = super::replay::show(&d.program, &d.schedule, &a.model, &a.layout);
     println!();
     match write_reproducer(&a.out, "crash", input) {
         Ok(path) => {
@@ -189,12 +182,7 @@ fn found_minimised(a: &HuntArgs, input: &[u8]) -> Result<u8, String> {
         m.candidates,
         t.elapsed().as_secs_f64()
     );
-    let shown = super::replay::show(
-        &m.program,
-        &m.schedule,
-        a.model.config(true)?,
-        a.layout.width(),
-    );
+    let shown = super::replay::show(&m.program, &m.schedule, &a.model, &a.layout);
     println!();
     // Named after the find and the settings it was minimised under: the same find minimised
     // under other settings is another scenario, not a clash.

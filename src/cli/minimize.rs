@@ -53,12 +53,7 @@ pub fn run(a: &MinimizeArgs) -> Result<u8, String> {
     println!("before: {}", m.before);
     println!("after:  {}", m.after);
     println!("({} candidate programs searched)\n", m.candidates);
-    show(
-        &m.program,
-        &m.schedule,
-        a.model.config(true)?,
-        a.layout.width(),
-    )?;
+    show(&m.program, &m.schedule, &a.model, &a.layout)?;
     let bytes = encode(&m.program, &m.schedule);
     match output_file::write(&out, &bytes, a.force) {
         Ok(w) => {

@@ -2,7 +2,7 @@
 //! report.
 
 use super::{EXIT_BUG, EXIT_CLEAN, LayoutArgs, ModelArgs};
-use crate::model::{ModelConfig, Program};
+use crate::model::Program;
 use crate::triage::explain::{Ending, Explanation, explain, replay};
 
 /// Arguments of `swapfuzz replay`.
@@ -17,14 +17,20 @@ pub struct ReplayArgs {
     layout: LayoutArgs,
 }
 
-/// Prints [`explain`]'s text for `program` under `schedule`; returns the exit status.
+/// Prints [`explain`]'s text for `program` under `schedule`, in the model `model` selects
+/// (recording events) at `layout`'s width; returns the exit status.
 pub fn show(
     program: &Program,
     schedule: &[u8],
-    cfg: ModelConfig,
-    width: usize,
+    model: &ModelArgs,
+    layout: &LayoutArgs,
 ) -> Result<u8, String> {
-    print_explained(explain(program, schedule, cfg, width)?)
+    print_explained(explain(
+        program,
+        schedule,
+        model.config(true)?,
+        layout.width(),
+    )?)
 }
 
 /// Prints an explanation; its exit status.

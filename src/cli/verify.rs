@@ -191,12 +191,7 @@ pub fn run(a: &VerifyArgs) -> Result<u8, String> {
             );
             print!("{}", text::print(&l.program, Some(&c.schedule), None));
             println!();
-            show(
-                &l.program,
-                &c.schedule,
-                a.model.config(true)?,
-                a.layout.width(),
-            )?;
+            show(&l.program, &c.schedule, &a.model, &a.layout)?;
             Ok(EXIT_BUG)
         }
     }

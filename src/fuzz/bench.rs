@@ -15,7 +15,7 @@ use super::rng::Rng;
 use crate::check::run::{BugPanic, execute};
 use crate::engine::{EngineConfig, quiet_panics, run_batch, run_with_scheduler};
 use crate::model::{Bug, ModelConfig, PatchSet};
-use crate::program::{Op, Program};
+use crate::program::Program;
 
 /// Executions each baseline scheduler runs per generated program (one shuttle runner each).
 pub const ITERS_PER_PROGRAM: usize = 16;
@@ -133,83 +133,56 @@ pub fn time_to_bug(strategy: Strategy, seed: u64, budget: Duration) -> ToBug {
 /// A typical program: 3 CPUs of about ten operations over every path (the one
 /// `examples/model_bench.rs` also runs).
 pub fn typical_program() -> Program {
-    use Op::*;
-    let setup = vec![
-        Swapon,
-        Mmap {
-            pages: 3,
-            huge: false,
-        },
-        Mmap {
-            pages: 0,
-            huge: true,
-        },
-        ShmemWrite { file: 0, index: 0 },
-        ShmemWrite { file: 0, index: 1 },
-        SwapOut { mm: 0, pte: 0 },
-        SwapOut { mm: 1, pte: 0 },
-        ShmemWritepage { file: 0, index: 0 },
-    ];
-    let cpu0 = vec![
-        Fork { mm: 0 },
-        SwapOut { mm: 0, pte: 1 },
-        SwapIn {
-            mm: 0,
-            pte: 0,
-            write: false,
-        },
-        Zap { mm: 2, pte: 0 },
-        ShmemWritepage { file: 0, index: 1 },
-        Reclaim { dev: 0, offset: 0 },
-        SwapIn {
-            mm: 1,
-            pte: 1,
-            write: true,
-        },
-        Exit { mm: 0 },
-        ShmemWrite { file: 1, index: 2 },
-        ShmemTruncate { file: 1 },
-    ];
-    let cpu1 = vec![
-        SwapOut { mm: 0, pte: 2 },
-        ShmemTruncate { file: 0 },
-        Zap { mm: 0, pte: 3 },
-        Reclaim { dev: 0, offset: 1 },
-        Fork { mm: 1 },
-        SwapIn {
-            mm: 0,
-            pte: 1,
-            write: false,
-        },
-        Exit { mm: 1 },
-        Mmap {
-            pages: 1,
-            huge: false,
-        },
-        SwapOut { mm: 3, pte: 0 },
-        Exit { mm: 2 },
-    ];
-    let cpu2 = vec![
-        Reclaim { dev: 0, offset: 2 },
-        SwapIn {
-            mm: 0,
-            pte: 2,
-            write: true,
-        },
-        Zap { mm: 1, pte: 1 },
-        ShmemWrite { file: 1, index: 0 },
-        ShmemWritepage { file: 1, index: 0 },
-        Swapoff { dev: 0 },
-        Swapon,
-        SwapOut { mm: 0, pte: 3 },
-        Reclaim { dev: 0, offset: 0 },
-        Swapoff { dev: 0 },
-    ];
-    Program {
-        setup,
-        cpus: vec![cpu0, cpu1, cpu2],
-    }
+    crate::program::text::parse(TYPICAL_PROGRAM)
+        .expect("the typical program parses")
+        .program
 }
+
+/// [`typical_program`] as scenario text.
+const TYPICAL_PROGRAM: &str = "\
+setup:
+  swapon
+  mmap pages=4
+  mmap huge
+  shmem-write file=0 index=0
+  shmem-write file=0 index=1
+  swapout mm=0 pte=0
+  swapout mm=1 pte=0
+  shmem-writepage file=0 index=0
+cpu0:
+  fork mm=0
+  swapout mm=0 pte=1
+  swapin mm=0 pte=0
+  zap mm=2 pte=0
+  shmem-writepage file=0 index=1
+  reclaim dev=0 offset=0
+  swapin mm=1 pte=1 write
+  exit mm=0
+  shmem-write file=1 index=2
+  shmem-truncate file=1
+cpu1:
+  swapout mm=0 pte=2
+  shmem-truncate file=0
+  zap mm=0 pte=3
+  reclaim dev=0 offset=1
+  fork mm=1
+  swapin mm=0 pte=1
+  exit mm=1
+  mmap pages=2
+  swapout mm=3 pte=0
+  exit mm=2
+cpu2:
+  reclaim dev=0 offset=2
+  swapin mm=0 pte=2 write
+  zap mm=1 pte=1
+  shmem-write file=1 index=0
+  shmem-writepage file=1 index=0
+  swapoff dev=0
+  swapon
+  swapout mm=0 pte=3
+  reclaim dev=0 offset=0
+  swapoff dev=0
+";
 
 /// Executions per second of [`typical_program`] under random schedules, in one shuttle runner
 /// (`run_batch`), on the fixed kernel (no execution stops early).
@@ -264,7 +237,7 @@ pub struct RssSample {
 /// and once after it returned. Memory that grows with the run length shows up as a slope.
 pub fn rss_run(seed: u64, executions: u64, every: u64, sample: &mut dyn FnMut(RssSample)) {
     let opts = HuntOptions {
-        patches: PatchSet::fixed(),
+        model: crate::check::config::model(PatchSet::fixed()),
         seed,
         max_executions: Some(executions),
         time: Duration::from_secs(u64::MAX / 4),

@@ -24,7 +24,7 @@ use crate::engine::{
     EngineConfig, Recording, decisions_to_bytes, quiet_panics, run_batch, run_checked,
     run_with_scheduler,
 };
-use crate::model::{Bug, ModelConfig, PatchSet};
+use crate::model::{Bug, ModelConfig};
 use crate::program::Program;
 
 /// Executions per batch (one shuttle runner).
@@ -41,12 +41,8 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 /// What to search and for how long.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HuntOptions {
-    /// The kernel under test: v6.8 plus these patches.
-    pub patches: PatchSet,
-    /// Spinlocks are RCU readers (the real kernel).
-    pub rcu_spinlocks: bool,
-    /// A preemptible kernel ([`ModelConfig::preemptible`]).
-    pub preemptible: bool,
+    /// The model searched: the `free_swap_and_cache()` under test and the kernel's switches.
+    pub model: ModelConfig,
     /// Wall-clock budget (checked between batches).
     pub time: Duration,
     /// Seed of the search's generator.
@@ -60,9 +56,7 @@ pub struct HuntOptions {
 impl Default for HuntOptions {
     fn default() -> Self {
         HuntOptions {
-            patches: PatchSet::base(),
-            rcu_spinlocks: true,
-            preemptible: true,
+            model: ModelConfig::default(),
             time: Duration::from_secs(60),
             seed: 1,
             max_executions: None,
@@ -342,14 +336,12 @@ fn bucket(n: usize) -> usize {
     if n < 8 { n } else { 8 + n.ilog2() as usize }
 }
 
-/// Searches for a kernel bug in `opts.patches`; calls `progress` about every 0.5 s, and once
+/// Searches for a kernel bug in `opts.model`; calls `progress` about every 0.5 s, and once
 /// more when the budget runs out.
 pub fn hunt(opts: &HuntOptions, progress: &mut dyn FnMut(&Progress)) -> HuntResult {
     quiet_panics();
     let start = Instant::now();
-    let cfg = crate::check::config::model(opts.patches)
-        .rcu_spinlocks(opts.rcu_spinlocks)
-        .preemptible(opts.preemptible);
+    let cfg = opts.model;
     let engine = EngineConfig::default();
     let mut hunter = Hunter {
         rng: Rng::new(opts.seed),

@@ -1,15 +1,20 @@
 use super::*;
+use crate::model::PatchSet;
 use crate::triage::report::title;
+
+/// A search of the default model from `seed` that stops after `executions` (not on time).
+fn search(seed: u64, executions: u64) -> HuntOptions {
+    HuntOptions {
+        seed,
+        max_executions: Some(executions),
+        time: Duration::from_secs(600),
+        ..HuntOptions::default()
+    }
+}
 
 #[test]
 fn hunt_finds_the_race_on_buggy() {
-    let opts = HuntOptions {
-        seed: 1,
-        max_executions: Some(100_000),
-        time: Duration::from_secs(600),
-        ..HuntOptions::default()
-    };
-    match hunt(&opts, &mut |_| {}) {
+    match hunt(&search(1, 100_000), &mut |_| {}) {
         HuntResult::Found { bug, input, .. } => {
             assert!(
                 bug.stack.contains(&"free_swap_and_cache"),
@@ -29,23 +34,15 @@ fn hunt_finds_the_race_on_buggy() {
 #[test]
 fn hunt_is_clean_on_fixed() {
     let opts = HuntOptions {
-        patches: PatchSet::fixed(),
-        seed: 2,
-        max_executions: Some(20_000),
-        time: Duration::from_secs(600),
-        ..HuntOptions::default()
+        model: crate::check::config::model(PatchSet::fixed()),
+        ..search(2, 20_000)
     };
     assert!(matches!(hunt(&opts, &mut |_| {}), HuntResult::Clean { .. }));
 }
 
 #[test]
 fn same_seed_same_search() {
-    let opts = HuntOptions {
-        seed: 4,
-        max_executions: Some(30_000),
-        time: Duration::from_secs(600),
-        ..HuntOptions::default()
-    };
+    let opts = search(4, 30_000);
     let a = hunt(&opts, &mut |_| {});
     let b = hunt(&opts, &mut |_| {});
     let strip = |r: HuntResult| match r {

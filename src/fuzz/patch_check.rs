@@ -300,9 +300,7 @@ impl PatchCheck {
         if !self.hunt_time.is_zero() && !found(&rows) {
             let t = Instant::now();
             let opts = HuntOptions {
-                patches: self.cfg.patches,
-                rcu_spinlocks: self.cfg.rcu_spinlocks,
-                preemptible: self.cfg.preemptible,
+                model: self.cfg,
                 time: deadline.saturating_duration_since(t).min(self.hunt_time),
                 seed: self.seed,
                 max_executions: None,

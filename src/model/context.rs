@@ -454,23 +454,16 @@ pub fn access(
             Some(p)
         }
         Err(bad) => {
-            let (object, allocated_by, freed_by) = match bad.alloc {
-                Some(p) => {
-                    let a = w.heap.get(p);
-                    (a.name, Some(a.allocated_by.clone()), a.freed_by.clone())
-                }
-                None => (expr, None, None),
+            // The allocation accessed (none through NULL: the object is named by the expression).
+            let a = bad.alloc.map(|p| w.heap.get(p));
+            let kind = BugKind::BadAccess {
+                bad,
+                expr,
+                object: a.map_or(expr, |a| a.name),
+                allocated_by: a.map(|a| a.allocated_by.clone()),
+                freed_by: a.and_then(|a| a.freed_by.clone()),
             };
-            w.report(
-                Some(cpu),
-                BugKind::BadAccess {
-                    bad,
-                    expr,
-                    object,
-                    allocated_by,
-                    freed_by,
-                },
-            );
+            w.report(Some(cpu), kind);
             None
         }
     }

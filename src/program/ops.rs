@@ -1,8 +1,9 @@
 //! The operation kinds: one table, [`KINDS`], that every codec and printer reads. A kind has
 //! its scenario-text name, the kernel path it drives, its named arguments (with their ranges),
-//! the weights the byte codec's tag tables give it, and how its three field bytes become an
-//! [`Op`]. Adding an operation means a variant of [`Op`], its body in the model's runner, and
-//! a row here (with its arm in [`op_bytes`]).
+//! the weights the byte codec's tag tables give it; [`op_of`] and [`op_bytes`] turn its number
+//! and three field bytes into an [`Op`] and back. Adding an operation means a variant of
+//! [`Op`], its body in the model's runner, and a row here (with its arms in [`op_of`] and
+//! [`op_bytes`]).
 
 use super::{FILE_PAGES, NR_FILES, Op};
 use crate::model::types::MAX_SWAPFILES;
@@ -128,8 +129,6 @@ pub struct Kind {
     pub setup_weight: u16,
     /// Weight (of 256) of the kind among the byte codec's CPU operations.
     pub cpu_weight: u16,
-    /// The operation with field bytes `a, b, c` (a flag is the byte's low bit).
-    pub make: fn([u8; 3]) -> Op,
 }
 
 impl Kind {
@@ -147,138 +146,98 @@ impl Kind {
         }
         s
     }
+
+    /// The kind, with the kernel path it drives.
+    const fn drives(self, kernel: &'static str) -> Kind {
+        Kind { kernel, ..self }
+    }
+
+    /// The kind, with its arguments alternatives.
+    const fn one_of_the_args(self) -> Kind {
+        Kind {
+            alternatives: true,
+            ..self
+        }
+    }
+}
+
+/// A row of [`KINDS`]: the name, the arguments, the set-up and the CPU weight.
+const fn kind(
+    name: &'static str,
+    args: &'static [Arg],
+    setup_weight: u16,
+    cpu_weight: u16,
+) -> Kind {
+    Kind {
+        name,
+        kernel: "",
+        args,
+        alternatives: false,
+        setup_weight,
+        cpu_weight,
+    }
 }
 
 const fn flag(b: u8) -> bool {
     b & 1 == 1
 }
 
-/// Every operation kind, in [`Op`]'s declaration order (the kind numbers of the byte codec).
+/// Every operation kind, in [`Op`]'s declaration order (the kind numbers of the byte codec):
+/// name, arguments, set-up weight, CPU weight, then the kernel path it drives.
 ///
 /// The set-up weights favour `swapon` and what creates swap state (`shmem-write`,
 /// `shmem-writepage`, `mmap`, `swapout`), the CPU weights `swapoff`, `shmem-truncate`, `exit`
 /// (swarm-style, towards what the swap races need); every kind stays reachable from both.
 pub const KINDS: [Kind; NR_KINDS] = [
-    Kind {
-        name: "swapon",
-        kernel: "swapon(): a new device in the first free swap_info[] slot",
-        args: &[],
-        alternatives: false,
-        setup_weight: 40,
-        cpu_weight: 12,
-        make: |_| Op::Swapon,
-    },
-    Kind {
-        name: "swapoff",
-        kernel: "swapoff() → try_to_unuse()",
-        args: &[Arg::Dev],
-        alternatives: false,
-        setup_weight: 8,
-        cpu_weight: 48,
-        make: |[a, _, _]| Op::Swapoff { dev: a },
-    },
-    Kind {
-        name: "mmap",
-        kernel: "a new process with anon pages, or one cluster-size large folio",
-        args: &[Arg::Pages, Arg::Huge],
-        alternatives: true,
-        setup_weight: 24,
-        cpu_weight: 8,
-        make: |[a, b, _]| Op::Mmap {
+    kind("swapon", &[], 40, 12).drives("swapon(): a new device in the first free swap_info[] slot"),
+    kind("swapoff", &[Arg::Dev], 8, 48).drives("swapoff() → try_to_unuse()"),
+    kind("mmap", &[Arg::Pages, Arg::Huge], 24, 8)
+        .one_of_the_args()
+        .drives("a new process with anon pages, or one cluster-size large folio"),
+    kind("fork", &[Arg::Mm], 12, 12).drives("fork(): a child sharing every page and swap entry"),
+    kind("swapout", &[Arg::Mm, Arg::Pte], 28, 20)
+        .drives("reclaim swaps out a folio (it stays in the swap cache)"),
+    kind("reclaim", &[Arg::Dev, Arg::Offset], 12, 16)
+        .drives("reclaim drops a clean, unmapped swap-cache folio"),
+    kind("swapin", &[Arg::Mm, Arg::Pte, Arg::Write], 12, 20)
+        .drives("a page fault on a swap PTE: do_swap_page()"),
+    kind("zap", &[Arg::Mm, Arg::Pte], 12, 20)
+        .drives("madvise(MADV_DONTNEED) of one page: zap_pte_range()"),
+    kind("exit", &[Arg::Mm], 8, 32)
+        .drives("the process exits: exit_mmap() → zap_pte_range() for every PTE"),
+    kind("shmem-write", &[Arg::File, Arg::Index], 40, 12)
+        .drives("a write to a tmpfs file page (allocates it)"),
+    kind("shmem-writepage", &[Arg::File, Arg::Index], 44, 16)
+        .drives("reclaim writes a tmpfs page to swap: shmem_writepage()"),
+    kind("shmem-truncate", &[Arg::File], 16, 40)
+        .drives("truncate() of a tmpfs file to 0: shmem_undo_range()"),
+];
+
+/// The operation of kind `kind` (modulo [`NR_KINDS`]) with field bytes `a, b, c` (a flag is
+/// the byte's low bit): the inverse of [`op_bytes`].
+pub fn op_of(kind: u8, a: u8, b: u8, c: u8) -> Op {
+    match kind as usize % NR_KINDS {
+        0 => Op::Swapon,
+        1 => Op::Swapoff { dev: a },
+        2 => Op::Mmap {
             pages: a,
             huge: flag(b),
         },
-    },
-    Kind {
-        name: "fork",
-        kernel: "fork(): a child sharing every page and swap entry",
-        args: &[Arg::Mm],
-        alternatives: false,
-        setup_weight: 12,
-        cpu_weight: 12,
-        make: |[a, _, _]| Op::Fork { mm: a },
-    },
-    Kind {
-        name: "swapout",
-        kernel: "reclaim swaps out a folio (it stays in the swap cache)",
-        args: &[Arg::Mm, Arg::Pte],
-        alternatives: false,
-        setup_weight: 28,
-        cpu_weight: 20,
-        make: |[a, b, _]| Op::SwapOut { mm: a, pte: b },
-    },
-    Kind {
-        name: "reclaim",
-        kernel: "reclaim drops a clean, unmapped swap-cache folio",
-        args: &[Arg::Dev, Arg::Offset],
-        alternatives: false,
-        setup_weight: 12,
-        cpu_weight: 16,
-        make: |[a, b, _]| Op::Reclaim { dev: a, offset: b },
-    },
-    Kind {
-        name: "swapin",
-        kernel: "a page fault on a swap PTE: do_swap_page()",
-        args: &[Arg::Mm, Arg::Pte, Arg::Write],
-        alternatives: false,
-        setup_weight: 12,
-        cpu_weight: 20,
-        make: |[a, b, c]| Op::SwapIn {
+        3 => Op::Fork { mm: a },
+        4 => Op::SwapOut { mm: a, pte: b },
+        5 => Op::Reclaim { dev: a, offset: b },
+        6 => Op::SwapIn {
             mm: a,
             pte: b,
             write: flag(c),
         },
-    },
-    Kind {
-        name: "zap",
-        kernel: "madvise(MADV_DONTNEED) of one page: zap_pte_range()",
-        args: &[Arg::Mm, Arg::Pte],
-        alternatives: false,
-        setup_weight: 12,
-        cpu_weight: 20,
-        make: |[a, b, _]| Op::Zap { mm: a, pte: b },
-    },
-    Kind {
-        name: "exit",
-        kernel: "the process exits: exit_mmap() → zap_pte_range() for every PTE",
-        args: &[Arg::Mm],
-        alternatives: false,
-        setup_weight: 8,
-        cpu_weight: 32,
-        make: |[a, _, _]| Op::Exit { mm: a },
-    },
-    Kind {
-        name: "shmem-write",
-        kernel: "a write to a tmpfs file page (allocates it)",
-        args: &[Arg::File, Arg::Index],
-        alternatives: false,
-        setup_weight: 40,
-        cpu_weight: 12,
-        make: |[a, b, _]| Op::ShmemWrite { file: a, index: b },
-    },
-    Kind {
-        name: "shmem-writepage",
-        kernel: "reclaim writes a tmpfs page to swap: shmem_writepage()",
-        args: &[Arg::File, Arg::Index],
-        alternatives: false,
-        setup_weight: 44,
-        cpu_weight: 16,
-        make: |[a, b, _]| Op::ShmemWritepage { file: a, index: b },
-    },
-    Kind {
-        name: "shmem-truncate",
-        kernel: "truncate() of a tmpfs file to 0: shmem_undo_range()",
-        args: &[Arg::File],
-        alternatives: false,
-        setup_weight: 16,
-        cpu_weight: 40,
-        make: |[a, _, _]| Op::ShmemTruncate { file: a },
-    },
-];
-
-/// The operation of kind `kind` (modulo [`NR_KINDS`]) with field bytes `a, b, c`.
-pub fn op_of(kind: u8, a: u8, b: u8, c: u8) -> Op {
-    (KINDS[kind as usize % NR_KINDS].make)([a, b, c])
+        7 => Op::Zap { mm: a, pte: b },
+        8 => Op::Exit { mm: a },
+        9 => Op::ShmemWrite { file: a, index: b },
+        10 => Op::ShmemWritepage { file: a, index: b },
+        11 => Op::ShmemTruncate { file: a },
+        _ => unreachable!("a kind number modulo NR_KINDS"),
+    }
 }
 
 /// The kind and field bytes of `op` (a flag is 0 or 1): the inverse of [`op_of`].
@@ -321,5 +280,5 @@ pub fn normalize_op(op: &Op) -> Op {
             }
         }
     }
-    (kind.make)(f)
+    op_of(k, f[0], f[1], f[2])
 }

@@ -2,7 +2,7 @@
 //! from the table of operation kinds ([`crate::program::ops::KINDS`]).
 
 use crate::program::Op;
-use crate::program::ops::{Arg, KINDS, Kind, normalize_op, op_bytes, op_names};
+use crate::program::ops::{Arg, KINDS, Kind, normalize_op, op_bytes, op_names, op_of};
 
 /// The edit distance of two short words, for "did you mean".
 fn distance(a: &str, b: &str) -> usize {
@@ -85,7 +85,7 @@ pub fn parse_op(text: &str) -> Result<Op, String> {
             (false, Some(v)) => number(name, arg, v)?,
         });
     }
-    build(spec, values)
+    build(kind, values)
 }
 
 /// The value of `arg` written `v`, range-checked.
@@ -109,8 +109,9 @@ fn number(name: &str, arg: Arg, v: &str) -> Result<u8, String> {
     Ok(n as u8)
 }
 
-/// The operation of kind `spec` from the argument values (flags are 0 or 1).
-fn build(spec: &Kind, v: [Option<u8>; 3]) -> Result<Op, String> {
+/// The operation of kind number `kind` from the argument values (flags are 0 or 1).
+fn build(kind: usize, v: [Option<u8>; 3]) -> Result<Op, String> {
+    let spec = &KINDS[kind];
     let name = spec.name;
     if spec.alternatives {
         let given = v
@@ -146,7 +147,7 @@ fn build(spec: &Kind, v: [Option<u8>; 3]) -> Result<Op, String> {
             }
         };
     }
-    Ok((spec.make)(f))
+    Ok(op_of(kind as u8, f[0], f[1], f[2]))
 }
 
 /// The value argument and the flag of a kind whose arguments are alternatives.

@@ -19,6 +19,11 @@ fn fails(text: &str, line: usize, needles: &[&str]) {
     }
 }
 
+/// The operation `op`, alone on cpu0, fails with a message containing each of `needles`.
+fn op_fails(op: &str, needles: &[&str]) {
+    fails(&format!("cpu0:\n  {op}\n"), 2, needles);
+}
+
 const HEAD: &str = "# a test\nsetup:\n  swapon\n";
 
 #[test]
@@ -93,86 +98,49 @@ fn unknown_operation() {
         "line 5, column 3: unknown operation \"swapof\" (did you mean \"swapoff\"?); expected one of: \
          swapon, swapoff, mmap,"
     ));
-    fails(
-        "cpu0:\n  frobnicate\n",
-        2,
-        &["shmem-truncate", "expected one of"],
-    );
-    fails("cpu0:\n  SWAPON\n", 2, &["unknown operation \"SWAPON\""]);
+    op_fails("frobnicate", &["shmem-truncate", "expected one of"]);
+    op_fails("SWAPON", &["unknown operation \"SWAPON\""]);
 }
 
 #[test]
 fn missing_arguments() {
-    fails(
-        "cpu0:\n  swapoff\n",
-        2,
-        &["missing argument dev=0..=1", "swap device"],
-    );
-    fails(
-        "cpu0:\n  swapout mm=0\n",
-        2,
-        &["missing argument pte=0..=255"],
-    );
-    fails(
-        "cpu0:\n  exit\n",
-        2,
-        &["exit: missing argument mm=", "live"],
-    );
+    op_fails("swapoff", &["missing argument dev=0..=1", "swap device"]);
+    op_fails("swapout mm=0", &["missing argument pte=0..=255"]);
+    op_fails("exit", &["exit: missing argument mm=", "live"]);
     fails(
         "setup:\n  mmap\ncpu0:\n",
         2,
         &["mmap: missing argument", "huge"],
     );
-    fails(
-        "cpu0:\n  swapoff dev\n",
-        2,
-        &["\"dev\" needs a value: dev=0..=1"],
-    );
+    op_fails("swapoff dev", &["\"dev\" needs a value: dev=0..=1"]);
 }
 
 #[test]
 fn extra_and_unknown_arguments() {
-    fails("cpu0:\n  swapon dev=0\n", 2, &["swapon takes no arguments"]);
-    fails(
-        "cpu0:\n  swapoff 0\n",
-        2,
-        &["unexpected argument \"0\"", "named", "dev="],
-    );
-    fails(
-        "cpu0:\n  swapoff dev=0 pte=1\n",
-        2,
-        &["unexpected argument \"pte=1\""],
-    );
-    fails("cpu0:\n  exit m=0\n", 2, &["did you mean \"mm\"?"]);
-    fails("cpu0:\n  zap mm=0 pte=1 mm=2\n", 2, &["mm given twice"]);
-    fails(
-        "cpu0:\n  swapin mm=0 pte=0 write=1\n",
-        2,
-        &["\"write\" is a flag"],
-    );
-    fails("cpu0:\n  mmap pages=1 huge\n", 2, &["not both"]);
+    op_fails("swapon dev=0", &["swapon takes no arguments"]);
+    op_fails("swapoff 0", &["unexpected argument \"0\"", "named", "dev="]);
+    op_fails("swapoff dev=0 pte=1", &["unexpected argument \"pte=1\""]);
+    op_fails("exit m=0", &["did you mean \"mm\"?"]);
+    op_fails("zap mm=0 pte=1 mm=2", &["mm given twice"]);
+    op_fails("swapin mm=0 pte=0 write=1", &["\"write\" is a flag"]);
+    op_fails("mmap pages=1 huge", &["not both"]);
 }
 
 #[test]
 fn invalid_and_out_of_range_numbers() {
-    fails("cpu0:\n  swapoff dev=x\n", 2, &["dev=x is not a number"]);
-    fails("cpu0:\n  swapoff dev=-1\n", 2, &["not a number"]);
-    fails("cpu0:\n  swapoff dev=\n", 2, &["not a number"]);
-    fails(
-        "cpu0:\n  swapoff dev=2\n",
-        2,
+    op_fails("swapoff dev=x", &["dev=x is not a number"]);
+    op_fails("swapoff dev=-1", &["not a number"]);
+    op_fails("swapoff dev=", &["not a number"]);
+    op_fails(
+        "swapoff dev=2",
         &["dev=2 is out of range; expected dev=0..=1"],
     );
-    fails("cpu0:\n  shmem-truncate file=2\n", 2, &["file=0..=1"]);
-    fails("cpu0:\n  shmem-write file=0 index=4\n", 2, &["index=0..=3"]);
-    fails("cpu0:\n  mmap pages=0\n", 2, &["pages=1..=4"]);
-    fails("cpu0:\n  mmap pages=5\n", 2, &["pages=1..=4"]);
-    fails("cpu0:\n  exit mm=256\n", 2, &["mm=0..=255"]);
-    fails(
-        "cpu0:\n  zap mm=0 pte=99999999999999999999999\n",
-        2,
-        &["out of range"],
-    );
+    op_fails("shmem-truncate file=2", &["file=0..=1"]);
+    op_fails("shmem-write file=0 index=4", &["index=0..=3"]);
+    op_fails("mmap pages=0", &["pages=1..=4"]);
+    op_fails("mmap pages=5", &["pages=1..=4"]);
+    op_fails("exit mm=256", &["mm=0..=255"]);
+    op_fails("zap mm=0 pte=99999999999999999999999", &["out of range"]);
     assert!(parse("cpu0:\n  exit mm=255\n  zap mm=007 pte=0\n").is_ok());
 }
 
@@ -203,7 +171,7 @@ fn sections_out_of_order() {
         3,
         &["unknown section \"foo:\"", "cpu0: to cpu3:"],
     );
-    fails("cpu0:\n  swapoff dev:0\n", 2, &["key=value"]);
+    op_fails("swapoff dev:0", &["key=value"]);
     fails("CPU0:\n", 1, &["unknown section"]);
 }
 
