@@ -19,12 +19,12 @@ use swapfuzz::program::seeds;
 
 /// The verdict on `kernel` from the two small seed scenarios at K = 2 and a 3 s hunt.
 fn verdict(kernel: PatchSet) -> Verdict {
-    let report = PatchCheck::new(config::model(kernel))
+    let mut check = PatchCheck::new(config::model(kernel))
         .scenario("shmem-truncate", seeds::shmem_truncate())
-        .scenario("zap-4k", seeds::zap_4k())
-        .time(Duration::from_secs(120))
-        .hunt_time(Duration::from_secs(3))
-        .run();
+        .scenario("zap-4k", seeds::zap_4k());
+    check.time = Duration::from_secs(120);
+    check.hunt_time = Duration::from_secs(3);
+    let report = check.run();
     for r in &report.rows {
         assert!(
             !matches!(r.outcome, Outcome::Stopped | Outcome::Error(_)),
@@ -102,14 +102,10 @@ fn bad_patch_names_and_conflicts_are_usage_errors() {
     let (code, _, err) = swapfuzz(&["check-patch", "no-such-patch"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("no such patch"), "{err}");
-    let (code, _, err) = swapfuzz(&[
-        "replay",
-        "shmem-truncate",
-        "--variant",
-        "fixed",
-        "--patch",
-        "wrong-rcu",
-    ]);
+    let args: Vec<&str> = "replay shmem-truncate --variant fixed --patch wrong-rcu"
+        .split(' ')
+        .collect();
+    let (code, _, err) = swapfuzz(&args);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("both replace free_swap_and_cache()"), "{err}");
 }

@@ -150,11 +150,11 @@ pub fn run(a: &CheckPatchArgs) -> Result<u8, String> {
         println!("  {}: {}{argued}", p.name, p.subject);
     }
     println!();
-    let mut check = PatchCheck::new(cfg)
-        .time(a.time)
-        .hunt_time(a.hunt_time.min(a.time))
-        .seed(a.seed)
-        .preemptions(a.preemptions);
+    let mut check = PatchCheck::new(cfg);
+    check.time = a.time;
+    check.hunt_time = a.hunt_time.min(a.time);
+    check.seed = a.seed;
+    check.preemptions = a.preemptions;
     for (name, _, src) in text::builtin() {
         let s = text::parse(&src).map_err(|e| format!("built-in scenario {name}: {e}"))?;
         check = check.scenario(name, s.program);

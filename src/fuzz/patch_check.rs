@@ -10,11 +10,11 @@
 //! use swapfuzz::program::seeds;
 //!
 //! // v6.8 itself, on the seed race's scenario: the race is found at K = 1.
-//! let report = PatchCheck::new(config::model(PatchSet::base()))
-//!     .scenario("shmem-truncate", seeds::shmem_truncate())
-//!     .time(Duration::from_secs(5))
-//!     .hunt_time(Duration::ZERO)
-//!     .run();
+//! let mut check = PatchCheck::new(config::model(PatchSet::base()))
+//!     .scenario("shmem-truncate", seeds::shmem_truncate());
+//! check.time = Duration::from_secs(5);
+//! check.hunt_time = Duration::ZERO;
+//! let report = check.run();
 //! assert!(matches!(report.verdict(), Verdict::NotClosed(_)));
 //! ```
 //!
@@ -171,16 +171,21 @@ impl Report {
     }
 }
 
-/// The checks to run on one kernel, builder-style.
+/// The checks to run on one kernel: the budgets are public fields (as loom's `Builder`'s),
+/// the scenarios and crashes are added with [`PatchCheck::scenario`] and [`PatchCheck::crash`].
 #[derive(Clone, Debug)]
 pub struct PatchCheck {
     cfg: ModelConfig,
     scenarios: Vec<(String, Program)>,
     crashes: Vec<Crash>,
-    time: Duration,
-    hunt_time: Duration,
-    seed: u64,
-    k: usize,
+    /// The whole budget (wall clock): proofs at K first, then the hunt, then K + 1.
+    pub time: Duration,
+    /// The hunt's share of the budget (zero: no hunt).
+    pub hunt_time: Duration,
+    /// The hunt's seed.
+    pub seed: u64,
+    /// The required bound K (2 unless changed); K + 1 is tried where the budget allows.
+    pub preemptions: usize,
 }
 
 impl PatchCheck {
@@ -197,7 +202,7 @@ impl PatchCheck {
             time: Duration::from_secs(60),
             hunt_time: Duration::from_secs(15),
             seed: 1,
-            k: 2,
+            preemptions: 2,
         }
     }
 
@@ -214,30 +219,6 @@ impl PatchCheck {
         let (name, program) = (crash.name.clone(), crash.program.clone());
         self.crashes.push(crash);
         self.scenario(&name, program)
-    }
-
-    /// The whole budget (wall clock).
-    pub fn time(mut self, t: Duration) -> Self {
-        self.time = t;
-        self
-    }
-
-    /// The hunt's share of the budget (zero: no hunt).
-    pub fn hunt_time(mut self, t: Duration) -> Self {
-        self.hunt_time = t;
-        self
-    }
-
-    /// The hunt's seed.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
-    /// The required bound (2 unless changed); one more is tried where the budget allows.
-    pub fn preemptions(mut self, k: usize) -> Self {
-        self.k = k;
-        self
     }
 
     /// Runs every check; `row` is called as each one ends.
@@ -278,7 +259,7 @@ impl PatchCheck {
             let (outcome, schedules, elapsed) = if found(&rows) {
                 (Outcome::Skipped, 0, Duration::ZERO)
             } else {
-                self.verify(program, self.k, proofs_until)
+                self.verify(program, self.preemptions, proofs_until)
             };
             if outcome == Outcome::Clean {
                 proven.push((name, program));
@@ -287,7 +268,7 @@ impl PatchCheck {
                 Row {
                     check: Check::Verify {
                         name: name.clone(),
-                        k: self.k,
+                        k: self.preemptions,
                         schedules,
                         required: true,
                     },
@@ -343,7 +324,8 @@ impl PatchCheck {
             if found(&rows) {
                 break;
             }
-            let (outcome, schedules, elapsed) = self.verify(program, self.k + 1, deadline);
+            let (outcome, schedules, elapsed) =
+                self.verify(program, self.preemptions + 1, deadline);
             let outcome = match outcome {
                 Outcome::Stopped if schedules == 0 => Outcome::Skipped,
                 o => o,
@@ -352,7 +334,7 @@ impl PatchCheck {
                 Row {
                     check: Check::Verify {
                         name: name.to_string(),
-                        k: self.k + 1,
+                        k: self.preemptions + 1,
                         schedules,
                         required: false,
                     },
