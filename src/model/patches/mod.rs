@@ -33,8 +33,8 @@
 //! [`PatchSet`] is built, never looked up per call.
 //!
 //! **Adding a patch** is one new file here and one line in [`REGISTRY`]. A patch of a function
-//! that has no seam yet also adds the seam: a field of [`Seams`], its line in
-//! [`Seams::replaced`], and the `if let` at the top of the v6.8 function.
+//! that has no seam yet also adds the seam: a line in the `seams!` list of this file, and the
+//! `if let` at the top of the v6.8 function.
 
 // Patch files quote the kernel's diffs, which indent with tabs.
 #![allow(clippy::tabs_in_doc_comments)]
@@ -113,23 +113,35 @@ impl Patch {
     }
 }
 
-/// The patched functions in force: `None` runs v6.8's own. One field per function a patch may
-/// replace.
-#[derive(Clone, Copy, Default)]
-pub struct Seams {
-    /// mm/swapfile.c: free_swap_and_cache().
-    pub free_swap_and_cache: Option<fn(&Kernel, SwpEntry) -> bool>,
+/// Declares [`Seams`]: one `Option<fn>` field per kernel function a patch may replace, and
+/// [`Seams::replaced`], which names them.
+macro_rules! seams {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty,)*) => {
+        /// The patched functions in force: `None` runs v6.8's own. One field per function a
+        /// patch may replace.
+        #[derive(Clone, Copy, Default)]
+        pub struct Seams {
+            $($(#[$doc])* pub $name: Option<$ty>,)*
+        }
+
+        impl Seams {
+            /// The names of the functions replaced here, in declaration order.
+            pub fn replaced(&self) -> Vec<&'static str> {
+                let mut v = Vec::new();
+                $(if self.$name.is_some() {
+                    v.push(stringify!($name));
+                })*
+                v
+            }
+        }
+    };
 }
 
-impl Seams {
-    /// The names of the functions replaced here.
-    pub fn replaced(&self) -> Vec<&'static str> {
-        let mut v = Vec::new();
-        if self.free_swap_and_cache.is_some() {
-            v.push("free_swap_and_cache");
-        }
-        v
-    }
+// The functions a patch may replace. A new one: a line here, and at the top of the v6.8
+// function `if let Some(patched) = k.patched().NAME { return patched(...); }`.
+seams! {
+    /// mm/swapfile.c: free_swap_and_cache().
+    free_swap_and_cache: fn(&Kernel, SwpEntry) -> bool,
 }
 
 /// A kernel state: v6.8 plus a set of patches of the [`REGISTRY`], with their functions
