@@ -145,7 +145,8 @@ pub fn run(a: &CheckPatchArgs) -> Result<u8, String> {
         let argued = match p.kind {
             Kind::Example(Argued::Closes) => " [example; argued: closes]",
             Kind::Example(Argued::DoesNotClose { .. }) => " [example; argued: does not close]",
-            _ => "",
+            Kind::Revert(_) => " [revert of a fix in v6.8; argued: reopens its race]",
+            Kind::Upstream | Kind::Proposed => "",
         };
         println!("  {}: {}{argued}", p.name, p.subject);
     }

@@ -11,6 +11,7 @@ pub fn list() -> Result<u8, String> {
             Kind::Upstream => "upstream fix",
             Kind::Example(Argued::Closes) => "example (closes)",
             Kind::Example(Argued::DoesNotClose { .. }) => "example (wrong fix)",
+            Kind::Revert(_) => "revert (reopens)",
             Kind::Proposed => "proposed",
         };
         let replaces: Vec<String> = p.replaces().iter().map(|f| format!("{f}()")).collect();

@@ -79,6 +79,9 @@ pub enum Kind {
     /// An upstream commit that landed after v6.8 (its fix is part of the fully patched kernel,
     /// [`PatchSet::fixed`]).
     Upstream,
+    /// The revert of a fix that is in v6.8 (an older race of the catalogue, docs/catalogue.md):
+    /// it reopens the race, as argued in its file. Judged on the fixed kernel plus the revert.
+    Revert(Argued),
     /// An example shipped with swapfuzz, with the verdict argued in its file.
     Example(Argued),
     /// A patch under test (yours): no verdict yet; continuous fuzzing runs it.
@@ -105,6 +108,14 @@ impl Patch {
         let mut s = Seams::default();
         (self.apply)(&mut s);
         s.replaced()
+    }
+
+    /// The verdict argued in the patch's file (examples and reverts).
+    pub fn argued(&self) -> Option<Argued> {
+        match self.kind {
+            Kind::Example(a) | Kind::Revert(a) => Some(a),
+            Kind::Upstream | Kind::Proposed => None,
+        }
     }
 
     /// This patch by its command-line name.
