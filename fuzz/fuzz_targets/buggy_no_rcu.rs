@@ -1,4 +1,0 @@
-//! `buggy_no_rcu`: the pre-fix `free_swap_and_cache()`, spinlocks are not RCU readers.
-#![no_main]
-
-swapfuzz::swapfuzz_target!();

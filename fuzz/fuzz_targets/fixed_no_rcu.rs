@@ -1,4 +1,0 @@
-//! `fixed_no_rcu`: the fixed `free_swap_and_cache()`, spinlocks are not RCU readers.
-#![no_main]
-
-swapfuzz::swapfuzz_target!();
