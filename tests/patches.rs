@@ -4,8 +4,8 @@
 //!
 //! The default tier proves every built-in scenario but thp-exit (its K = 2 takes 20 s a kernel)
 //! at K = 2, where relevant to the patch, and hunts for 3 s; the `--ignored` tier runs
-//! `swapfuzz check-patch` as a user does, with every scenario and the crash corpus (about a
-//! minute per closing patch).
+//! `swapfuzz check-patch` as a user does, with every scenario and the crash corpus (about
+//! two minutes per closing patch).
 
 mod common;
 
@@ -124,13 +124,13 @@ fn bad_patch_names_and_conflicts_are_usage_errors() {
 
 /// `swapfuzz check-patch NAME` as a user runs it: exit status and verdict line.
 fn check_patch(name: &str) -> (i32, String) {
-    let (code, out, err) = swapfuzz(&["check-patch", name, "--time", "240"]);
+    let (code, out, err) = swapfuzz(&["check-patch", name, "--time", "120"]);
     assert!(err.is_empty() || code != 2, "{err}");
     (code, out)
 }
 
 #[test]
-#[ignore = "about a minute per closing patch: cargo test --test patches -- --ignored"]
+#[ignore = "two minutes per closing patch: cargo test --test patches -- --ignored"]
 fn check_patch_on_every_registered_kernel() {
     let (code, out) = check_patch("fixed");
     assert_eq!(code, 0, "{out}");
