@@ -99,6 +99,27 @@ const ZAP: &str = "setup: swapon; mmap pages=1; swapout mm=0 pte=0
 cpu0: zap mm=0 pte=0
 cpu1: swapoff dev=0";
 
+const MINCORE: &str = "setup: swapon; shmem-write file=0 index=0; shmem-writepage file=0 index=0
+cpu0: mincore file=0 index=0
+cpu1: swapoff dev=0";
+
+/// Race 2 of docs/catalogue.md: clean on the fixed kernel, a bug with its fix reverted, on
+/// a preemptible kernel; clean either way without preemptible RCU.
+#[test]
+fn mincore_fixed_and_reverted() {
+    let revert = swapfuzz::model::patches::Patch::by_name("revert-aeb309b81c6b").unwrap();
+    for (v, preemptible) in [
+        (PatchSet::fixed(), true),
+        (PatchSet::for_patch(revert), true),
+        (PatchSet::fixed(), false),
+        (PatchSet::for_patch(revert), false),
+    ] {
+        let o = same_outcomes(&program(MINCORE), cfg(v, true, preemptible), 2);
+        let bug = o.iter().any(|s| !s.starts_with("clean"));
+        assert_eq!(bug, v != PatchSet::fixed() && preemptible, "{v:?}: {o:#?}");
+    }
+}
+
 #[test]
 fn shmem_truncate_all_variants() {
     for v in [

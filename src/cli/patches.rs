@@ -5,7 +5,20 @@ use crate::model::patches::{Argued, Kind, REGISTRY};
 
 /// Lists every patch: name, what it is, the functions it replaces, its subject.
 pub fn list() -> Result<u8, String> {
-    println!("{:<16} {:<22} {:<22} subject", "patch", "kind", "replaces");
+    let replaces = |p: &crate::model::patches::Patch| {
+        let v: Vec<String> = p.replaces().iter().map(|f| format!("{f}()")).collect();
+        v.join(" ")
+    };
+    // Columns as wide as their widest entry (at least the widths of the first patches).
+    let name_w = REGISTRY.iter().map(|p| p.name.len()).fold(16, usize::max);
+    let repl_w = REGISTRY
+        .iter()
+        .map(|p| replaces(p).len())
+        .fold(22, usize::max);
+    println!(
+        "{:<name_w$} {:<22} {:<repl_w$} subject",
+        "patch", "kind", "replaces"
+    );
     for p in REGISTRY {
         let kind = match p.kind {
             Kind::Upstream => "upstream fix",
@@ -14,12 +27,11 @@ pub fn list() -> Result<u8, String> {
             Kind::Revert(_) => "revert (reopens)",
             Kind::Proposed => "proposed",
         };
-        let replaces: Vec<String> = p.replaces().iter().map(|f| format!("{f}()")).collect();
         println!(
-            "{:<16} {:<22} {:<22} {}",
+            "{:<name_w$} {:<22} {:<repl_w$} {}",
             p.name,
             kind,
-            replaces.join(" "),
+            replaces(p),
             p.subject
         );
     }

@@ -13,6 +13,7 @@ pub mod handle;
 pub mod invariants;
 pub mod kernel;
 pub mod memory;
+pub mod mincore;
 pub mod patches;
 pub mod program;
 pub mod shmem;

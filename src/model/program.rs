@@ -90,6 +90,14 @@ pub enum Op {
         /// File.
         file: u8,
     },
+    /// `mincore()` of a tmpfs file page through a mapping with no page table
+    /// (`mincore_page()` → `filemap_get_incore_folio()`).
+    Mincore {
+        /// File.
+        file: u8,
+        /// Page index.
+        index: u8,
+    },
 }
 
 /// A whole program: the set-up, then what each CPU runs.

@@ -45,6 +45,41 @@ pub fn filemap_get_folio(k: &Kernel, entry: SwpEntry) -> Option<FolioId> {
     folio
 }
 
+/// mm/filemap.c: filemap_get_entry(), v6.8, on a tmpfs file's mapping: the xarray entry at
+/// `index` (a folio, a shmem swap value entry, or nothing), loaded under `rcu_read_lock()`; the
+/// RCU section ends before the function returns. Simplified: `xas_retry()`, `folio_try_get_rcu()`
+/// and the `xas_reload()` recheck are one load, as folios are never freed in the model.
+pub fn filemap_get_entry(k: &Kernel, mapping: InodeId, index: usize) -> ShmemSlot {
+    let _f = k.enter("filemap_get_entry");
+    k.rcu_read_lock();
+    let folio = k.with(|w| w.inodes[mapping].i_pages[index]);
+    k.rcu_read_unlock();
+    folio
+}
+
+/// mm/swap_state.c: filemap_get_incore_folio(), v6.8: the folio at `index` of a tmpfs file, from
+/// the page cache, or for a swapped-out page from the swap cache under `get_swap_device()`
+/// (added by aeb309b81c6b, "mm/mincore.c: fix race between swapoff and mincore"; its revert is
+/// `patches/revert_aeb309b81c6b.rs`). `None` stands for `ERR_PTR(-ENOENT)`. Simplified: the
+/// `shmem_mapping()` and `non_swap_entry()` checks always pass, as every mapping of the model is
+/// a tmpfs file and it has no swapin error entries.
+pub fn filemap_get_incore_folio(k: &Kernel, mapping: InodeId, index: usize) -> Option<FolioId> {
+    if let Some(patched) = k.patched().filemap_get_incore_folio {
+        return patched(k, mapping, index);
+    }
+    let _f = k.enter("filemap_get_incore_folio");
+    let swp = match filemap_get_entry(k, mapping, index) {
+        ShmemSlot::None => return None,
+        ShmemSlot::Folio(folio) => return Some(folio), // !xa_is_value(folio)
+        ShmemSlot::Swap(swp) => swp,                   // radix_to_swp_entry(folio)
+    };
+    // Prevent swapoff from happening to us
+    let si = get_swap_device(k, swp)?;
+    let folio = filemap_get_folio(k, swp); // swap_address_space(swp), swp_offset(swp)
+    put_swap_device(k, si);
+    folio
+}
+
 /// mm/swap_state.c: swap_cache_get_folio(), v6.8: the same lookup (readahead statistics left out).
 pub fn swap_cache_get_folio(k: &Kernel, entry: SwpEntry) -> Option<FolioId> {
     let _f = k.enter_helper("swap_cache_get_folio");

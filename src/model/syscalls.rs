@@ -7,7 +7,7 @@
 use super::context::Kernel;
 use super::program::*;
 use super::types::*;
-use super::{memory, shmem, swapfile, vmscan};
+use super::{memory, mincore, shmem, swapfile, vmscan};
 
 fn alive_mm(k: &Kernel, mm: u8) -> Option<MmId> {
     k.harness_step(|w| {
@@ -151,6 +151,9 @@ fn run_op_body(k: &Kernel, op: &Op) {
         Op::ShmemTruncate { file } => {
             let _f = k.enter("shmem_truncate_range");
             shmem::shmem_undo_range(k, file_of(file));
+        }
+        Op::Mincore { file, index } => {
+            mincore::mincore(k, file_of(file), index as usize % FILE_PAGES);
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::model::types::MAX_SWAPFILES;
 pub const MMAP_MAX_PAGES: u8 = 4;
 
 /// Number of operation kinds: the rows of [`KINDS`], the variants of [`Op`].
-pub const NR_KINDS: usize = 12;
+pub const NR_KINDS: usize = 13;
 
 /// A named argument of an operation. Its value is one field byte of the operation: the
 /// arguments of a kind are its fields `a`, `b`, `c` in order.
@@ -190,7 +190,7 @@ const fn flag(b: u8) -> bool {
 /// (swarm-style, towards what the swap races need); every kind stays reachable from both.
 pub const KINDS: [Kind; NR_KINDS] = [
     kind("swapon", &[], 40, 12).drives("swapon(): a new device in the first free swap_info[] slot"),
-    kind("swapoff", &[Arg::Dev], 8, 48).drives("swapoff() → try_to_unuse()"),
+    kind("swapoff", &[Arg::Dev], 8, 38).drives("swapoff() → try_to_unuse()"),
     kind("mmap", &[Arg::Pages, Arg::Huge], 24, 8)
         .one_of_the_args()
         .drives("a new process with anon pages, or one cluster-size large folio"),
@@ -207,10 +207,12 @@ pub const KINDS: [Kind; NR_KINDS] = [
         .drives("the process exits: exit_mmap() → zap_pte_range() for every PTE"),
     kind("shmem-write", &[Arg::File, Arg::Index], 40, 12)
         .drives("a write to a tmpfs file page (allocates it)"),
-    kind("shmem-writepage", &[Arg::File, Arg::Index], 44, 16)
+    kind("shmem-writepage", &[Arg::File, Arg::Index], 40, 16)
         .drives("reclaim writes a tmpfs page to swap: shmem_writepage()"),
     kind("shmem-truncate", &[Arg::File], 16, 40)
         .drives("truncate() of a tmpfs file to 0: shmem_undo_range()"),
+    kind("mincore", &[Arg::File, Arg::Index], 4, 10)
+        .drives("mincore() of a tmpfs file page: mincore_page() → filemap_get_incore_folio()"),
 ];
 
 /// The operation of kind `kind` (modulo [`NR_KINDS`]) with field bytes `a, b, c` (a flag is
@@ -236,6 +238,7 @@ pub fn op_of(kind: u8, a: u8, b: u8, c: u8) -> Op {
         9 => Op::ShmemWrite { file: a, index: b },
         10 => Op::ShmemWritepage { file: a, index: b },
         11 => Op::ShmemTruncate { file: a },
+        12 => Op::Mincore { file: a, index: b },
         _ => unreachable!("a kind number modulo NR_KINDS"),
     }
 }
@@ -255,6 +258,7 @@ pub fn op_bytes(op: &Op) -> (u8, [u8; 3]) {
         Op::ShmemWrite { file, index } => (9, [file, index, 0]),
         Op::ShmemWritepage { file, index } => (10, [file, index, 0]),
         Op::ShmemTruncate { file } => (11, [file, 0, 0]),
+        Op::Mincore { file, index } => (12, [file, index, 0]),
     }
 }
 

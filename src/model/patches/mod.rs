@@ -40,10 +40,11 @@
 #![allow(clippy::tabs_in_doc_comments)]
 
 use super::context::Kernel;
-use super::types::SwpEntry;
+use super::types::{FolioId, InodeId, SwpEntry};
 
 mod alt_rcu;
 mod commit_82b1c07a0af6;
+mod revert_aeb309b81c6b;
 mod wrong_early_put;
 mod wrong_rcu;
 mod wrong_si_lock;
@@ -55,6 +56,7 @@ pub const REGISTRY: &[Patch] = &[
     wrong_si_lock::PATCH,
     wrong_early_put::PATCH,
     alt_rcu::PATCH,
+    revert_aeb309b81c6b::PATCH,
 ];
 
 /// One patch: what it is, and which functions it replaces.
@@ -153,6 +155,8 @@ macro_rules! seams {
 seams! {
     /// mm/swapfile.c: free_swap_and_cache().
     free_swap_and_cache: fn(&Kernel, SwpEntry) -> bool,
+    /// mm/swap_state.c: filemap_get_incore_folio().
+    filemap_get_incore_folio: fn(&Kernel, InodeId, usize) -> Option<FolioId>,
 }
 
 /// A kernel state: v6.8 plus a set of patches of the [`REGISTRY`], with their functions

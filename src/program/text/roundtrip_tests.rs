@@ -82,11 +82,23 @@ fn whole_scenarios_roundtrip_with_their_description() {
 }
 
 #[test]
-fn builtins_are_the_seeds() {
+fn builtins_are_the_seeds_then_the_catalogue() {
     let b = builtin();
     let names: Vec<&str> = b.iter().map(|(n, _, _)| *n).collect();
     let seed_names: Vec<&str> = seeds::all().iter().map(|(n, _)| *n).collect();
-    assert_eq!(names, seed_names);
+    assert_eq!(names[..seed_names.len()], seed_names);
+    // After the seeds, the races of docs/catalogue.md: each is a reproducer of its race with
+    // the fix reverted, with the bug it gives and the commit diagram's schedule.
+    for (name, summary, text) in &b[seed_names.len()..] {
+        let s = load(name).unwrap();
+        assert_eq!(s.name.as_deref(), Some(*name));
+        assert!(s.expect.is_some() && s.steps.is_some(), "{name}");
+        assert_eq!(parse(text).unwrap(), s);
+        assert_eq!(s.description[0], *summary);
+        // The summary points to its race's section of the catalogue.
+        let section = format!("{}#race-", "docs/catalogue.md");
+        assert!(summary.contains(&section), "{summary}");
+    }
     for ((name, summary, text), (_, seed)) in b.iter().zip(seeds::all()) {
         let s = load(name).unwrap();
         assert_eq!(s.program, seed, "{name}");
@@ -124,7 +136,7 @@ fn load_reads_files_and_explains_failures() {
     assert_eq!(
         e,
         format!(
-            "{}: line 3, column 3: unknown operation \"swapof\" (did you mean \"swapoff\"?); expected one of: swapon, swapoff, mmap, fork, swapout, reclaim, swapin, zap, exit, shmem-write, shmem-writepage, shmem-truncate",
+            "{}: line 3, column 3: unknown operation \"swapof\" (did you mean \"swapoff\"?); expected one of: swapon, swapoff, mmap, fork, swapout, reclaim, swapin, zap, exit, shmem-write, shmem-writepage, shmem-truncate, mincore",
             bad.display()
         )
     );

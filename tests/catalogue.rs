@@ -1,0 +1,55 @@
+//! The swapoff race catalogue (docs/catalogue.md): for each race, its scenario's schedule gives
+//! the scenario's `expect:` signature on the fixed kernel with the race's fix reverted, the
+//! revert is found with one preemption, and the fixed kernel is clean at K = 2.
+
+use swapfuzz::check::config;
+use swapfuzz::check::run::{Verdict, execute};
+use swapfuzz::check::steps::run_segments;
+use swapfuzz::engine::{Exploration, Explorer, quiet_panics};
+use swapfuzz::model::patches::Patch;
+use swapfuzz::model::{Bug, ModelConfig, PatchSet, Program};
+use swapfuzz::program::text;
+use swapfuzz::triage::report::{signature, title};
+
+/// Every schedule of `p` with at most `k` preemptions: the first bug, or None when all are
+/// clean.
+fn explore(p: &Program, c: ModelConfig, k: usize) -> Option<Bug> {
+    quiet_panics();
+    let p = p.clone();
+    match Explorer::new().preemptions(k).run(move || execute(&p, c)) {
+        Exploration::Failed(found) => match Verdict::of(&found.execution) {
+            Verdict::Bug(b, _) => Some(*b),
+            other => panic!("not a kernel bug: {other:?}"),
+        },
+        Exploration::Exhausted { executions } => {
+            assert!(executions > 1, "the scenario has more than one schedule");
+            None
+        }
+        Exploration::Truncated { .. } => unreachable!("no limit"),
+    }
+}
+
+/// The built-in scenario `name` reproduces its race on the fixed kernel with `revert` applied,
+/// with its schedule and by search at K = 1; the fixed kernel is clean at K = 2.
+fn race(name: &str, revert: &str) {
+    let s = text::load(name).unwrap();
+    let revert = PatchSet::for_patch(Patch::by_name(revert).unwrap());
+    let (verdict, _) = run_segments(&s.program, config::model(revert), s.steps.as_ref().unwrap());
+    let bug = verdict
+        .bug()
+        .unwrap_or_else(|| panic!("{name}: {verdict:?}"));
+    assert_eq!(Some(signature(bug)), s.expect, "{name}: {}", title(bug));
+    let found = explore(&s.program, config::model(revert), 1);
+    assert!(found.is_some(), "{name}: K = 1 finds the race");
+    for preemptible in [true, false] {
+        let fixed = config::model(PatchSet::fixed()).preemptible(preemptible);
+        if let Some(bug) = explore(&s.program, fixed, 2) {
+            panic!("{name} on the fixed kernel: {}", title(&bug));
+        }
+    }
+}
+
+#[test]
+fn mincore_aeb309b81c6b() {
+    race("mincore-swapoff", "revert-aeb309b81c6b");
+}
