@@ -99,6 +99,24 @@ const ZAP: &str = "setup: swapon; mmap pages=1; swapout mm=0 pte=0
 cpu0: zap mm=0 pte=0
 cpu1: swapoff dev=0";
 
+/// Race 4 of the catalogue: a tmpfs read swaps the page in while swapoff runs.
+const SHMEM_READ: &str = "setup: swapon; shmem-write file=0 index=0; shmem-writepage file=0 index=0
+cpu0: shmem-read file=0 index=0
+cpu1: swapoff dev=0";
+
+#[test]
+fn shmem_read_fixed_and_reverted() {
+    let revert = swapfuzz::model::patches::Patch::by_name("revert-2efa33fc7f6e").unwrap();
+    for (v, buggy) in [
+        (PatchSet::fixed(), false),
+        (PatchSet::for_patch(revert), true),
+    ] {
+        let o = same_outcomes(&program(SHMEM_READ), cfg(v, true, true), 2);
+        let bug = o.iter().any(|s| !s.starts_with("clean"));
+        assert_eq!(bug, buggy, "{v:?}: {o:#?}");
+    }
+}
+
 #[test]
 fn shmem_truncate_all_variants() {
     for v in [

@@ -45,6 +45,18 @@ pub fn filemap_get_folio(k: &Kernel, entry: SwpEntry) -> Option<FolioId> {
     folio
 }
 
+/// mm/filemap.c: filemap_get_entry(), v6.8, on a tmpfs mapping: the xarray load inside
+/// `rcu_read_lock()`; a swap value entry is returned as is. The RCU section ends here, before
+/// the caller does anything with the entry. (Folio references are not modelled: folios are
+/// never freed.)
+pub fn filemap_get_entry(k: &Kernel, inode: InodeId, index: usize) -> ShmemSlot {
+    let _f = k.enter_helper("filemap_get_entry");
+    k.rcu_read_lock();
+    let entry = k.with(|w| w.inodes[inode].i_pages[index]);
+    k.rcu_read_unlock();
+    entry
+}
+
 /// mm/swap_state.c: swap_cache_get_folio(), v6.8: the same lookup (readahead statistics left out).
 pub fn swap_cache_get_folio(k: &Kernel, entry: SwpEntry) -> Option<FolioId> {
     let _f = k.enter_helper("swap_cache_get_folio");
@@ -125,6 +137,18 @@ pub fn exit_swap_address_space(k: &Kernel, type_: SwapType) {
             let _ = w.heap.free(p, by);
         }
     });
+}
+
+/// mm/swap_state.c: swap_cluster_readahead(), v6.8, with `vm.page-cluster=0` (a common setting
+/// on zram systems, and the smallest window): `swapin_nr_pages()` is 1, so `mask` is 0 and the
+/// function goes straight to `skip:`, reading the target page only; the neighbours' loop, its
+/// `si->max` clamp and the plugging are not modelled. `si = swp_swap_info(entry)` takes no
+/// reference (and needs no step: `swap_info[type]` is never freed). At `skip:` v6.8 calls
+/// `__read_swap_cache_async()` and, if it allocated, `swap_read_folio()`: the model's
+/// [`read_swap_cache_async`] is that pair.
+pub fn swap_cluster_readahead(k: &Kernel, entry: SwpEntry) -> Option<FolioId> {
+    let _f = k.enter("swap_cluster_readahead");
+    read_swap_cache_async(k, entry)
 }
 
 /// How many times `__read_swap_cache_async()` retries a racing `-EEXIST` (its

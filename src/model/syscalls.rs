@@ -152,5 +152,8 @@ fn run_op_body(k: &Kernel, op: &Op) {
             let _f = k.enter("shmem_truncate_range");
             shmem::shmem_undo_range(k, file_of(file));
         }
+        Op::ShmemRead { file, index } => {
+            shmem::shmem_file_read_iter(k, file_of(file), index as usize % FILE_PAGES);
+        }
     }
 }

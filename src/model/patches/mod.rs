@@ -40,10 +40,11 @@
 #![allow(clippy::tabs_in_doc_comments)]
 
 use super::context::Kernel;
-use super::types::SwpEntry;
+use super::types::{FolioId, InodeId, SwpEntry};
 
 mod alt_rcu;
 mod commit_82b1c07a0af6;
+mod revert_2efa33fc7f6e;
 mod wrong_early_put;
 mod wrong_rcu;
 mod wrong_si_lock;
@@ -55,6 +56,7 @@ pub const REGISTRY: &[Patch] = &[
     wrong_si_lock::PATCH,
     wrong_early_put::PATCH,
     alt_rcu::PATCH,
+    revert_2efa33fc7f6e::PATCH,
 ];
 
 /// One patch: what it is, and which functions it replaces.
@@ -153,6 +155,8 @@ macro_rules! seams {
 seams! {
     /// mm/swapfile.c: free_swap_and_cache().
     free_swap_and_cache: fn(&Kernel, SwpEntry) -> bool,
+    /// mm/shmem.c: shmem_swapin_folio().
+    shmem_swapin_folio: fn(&Kernel, InodeId, usize, SwpEntry) -> Result<FolioId, i32>,
 }
 
 /// A kernel state: v6.8 plus a set of patches of the [`REGISTRY`], with their functions

@@ -99,13 +99,17 @@ pub fn normalize(program: &Program) -> Program {
 }
 
 /// The built-in scenarios: name and file text (`scenarios/NAME.scn`, embedded).
-const BUILTIN: [(&str, &str); 3] = [
+const BUILTIN: [(&str, &str); 4] = [
     (
         "shmem-truncate",
         include_str!("../../../scenarios/shmem-truncate.scn"),
     ),
     ("thp-exit", include_str!("../../../scenarios/thp-exit.scn")),
     ("zap-4k", include_str!("../../../scenarios/zap-4k.scn")),
+    (
+        "shmem-swapin-swapoff",
+        include_str!("../../../scenarios/shmem-swapin-swapoff.scn"),
+    ),
 ];
 
 /// The first line of the top comment block of `text`.
