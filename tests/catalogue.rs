@@ -30,7 +30,8 @@ fn explore(p: &Program, c: ModelConfig, k: usize) -> Option<Bug> {
 }
 
 /// The built-in scenario `name` reproduces its race on the fixed kernel with `revert` applied,
-/// with its schedule and by search at K = 1; the fixed kernel is clean at K = 2.
+/// with its schedule and by search at K = 1; the fixed kernel is clean at K = 2 (also with
+/// PREEMPT_NONE, and with spinlocks that are not RCU readers).
 fn race(name: &str, revert: &str) {
     let s = text::load(name).unwrap();
     let revert = PatchSet::for_patch(Patch::by_name(revert).unwrap());
@@ -41,8 +42,10 @@ fn race(name: &str, revert: &str) {
     assert_eq!(Some(signature(bug)), s.expect, "{name}: {}", title(bug));
     let found = explore(&s.program, config::model(revert), 1);
     assert!(found.is_some(), "{name}: K = 1 finds the race");
-    for preemptible in [true, false] {
-        let fixed = config::model(PatchSet::fixed()).preemptible(preemptible);
+    for (preemptible, rcu_spinlocks) in [(true, true), (false, true), (true, false)] {
+        let fixed = config::model(PatchSet::fixed())
+            .preemptible(preemptible)
+            .rcu_spinlocks(rcu_spinlocks);
         if let Some(bug) = explore(&s.program, fixed, 2) {
             panic!("{name} on the fixed kernel: {}", title(&bug));
         }
@@ -52,4 +55,10 @@ fn race(name: &str, revert: &str) {
 #[test]
 fn mincore_aeb309b81c6b() {
     race("mincore-swapoff", "revert-aeb309b81c6b");
+}
+
+/// Race 4: a tmpfs read against swapoff, 2efa33fc7f6e reverted.
+#[test]
+fn shmem_swapin_2efa33fc7f6e() {
+    race("shmem-swapin-swapoff", "revert-2efa33fc7f6e");
 }

@@ -103,21 +103,37 @@ const MINCORE: &str = "setup: swapon; shmem-write file=0 index=0; shmem-writepag
 cpu0: mincore file=0 index=0
 cpu1: swapoff dev=0";
 
-/// Race 2 of docs/catalogue.md: clean on the fixed kernel, a bug with its fix reverted, on
-/// a preemptible kernel; clean either way without preemptible RCU.
-#[test]
-fn mincore_fixed_and_reverted() {
-    let revert = swapfuzz::model::patches::Patch::by_name("revert-aeb309b81c6b").unwrap();
+/// Race 4 of the catalogue: a tmpfs read swaps the page in while swapoff runs.
+const SHMEM_READ: &str = "setup: swapon; shmem-write file=0 index=0; shmem-writepage file=0 index=0
+cpu0: shmem-read file=0 index=0
+cpu1: swapoff dev=0";
+
+/// A race of docs/catalogue.md: clean on the fixed kernel, a bug with its fix (`revert`)
+/// reverted, on a preemptible kernel; clean either way without preemptible RCU.
+fn catalogue_race(text: &str, revert: &str) {
+    let revert = swapfuzz::model::patches::Patch::by_name(revert).unwrap();
     for (v, preemptible) in [
         (PatchSet::fixed(), true),
         (PatchSet::for_patch(revert), true),
         (PatchSet::fixed(), false),
         (PatchSet::for_patch(revert), false),
     ] {
-        let o = same_outcomes(&program(MINCORE), cfg(v, true, preemptible), 2);
+        let o = same_outcomes(&program(text), cfg(v, true, preemptible), 2);
         let bug = o.iter().any(|s| !s.starts_with("clean"));
         assert_eq!(bug, v != PatchSet::fixed() && preemptible, "{v:?}: {o:#?}");
     }
+}
+
+/// Race 2: mincore() of a swapped tmpfs page.
+#[test]
+fn mincore_fixed_and_reverted() {
+    catalogue_race(MINCORE, "revert-aeb309b81c6b");
+}
+
+/// Race 4: a read() of a swapped tmpfs page.
+#[test]
+fn shmem_read_fixed_and_reverted() {
+    catalogue_race(SHMEM_READ, "revert-2efa33fc7f6e");
 }
 
 #[test]

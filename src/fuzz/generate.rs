@@ -168,6 +168,7 @@ pub fn promise(p: &Program) -> usize {
             matches!(
                 op,
                 Op::ShmemTruncate { .. }
+                    | Op::ShmemRead { .. }
                     | Op::Exit { .. }
                     | Op::Zap { .. }
                     | Op::Reclaim { .. }

@@ -98,6 +98,14 @@ pub enum Op {
         /// Page index.
         index: u8,
     },
+    /// A `read()` of a tmpfs file page (`shmem_file_read_iter()` → `shmem_get_folio_gfp()` with
+    /// `SGP_READ`): swaps the page in if it is in swap; a hole allocates nothing.
+    ShmemRead {
+        /// File.
+        file: u8,
+        /// Page index.
+        index: u8,
+    },
 }
 
 /// A whole program: the set-up, then what each CPU runs.

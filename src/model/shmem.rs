@@ -1,12 +1,13 @@
 //! mm/shmem.c (v6.8): tmpfs pages in swap: `shmem_writepage()`, truncation
 //! (`shmem_undo_range()` → `shmem_free_swap()`, which calls `free_swap_and_cache()` holding
-//! nothing), and swapoff's `shmem_unuse()`.
+//! nothing), the read path (`shmem_file_read_iter()` → `shmem_get_folio_gfp()` →
+//! `shmem_swapin_folio()`), and swapoff's `shmem_unuse()`.
 
 use super::context::Kernel;
 use super::kernel::lock::LockId;
 use super::swap_slots::folio_alloc_swap;
-use super::swap_state::swap_cache_get_folio;
-use super::swap_state::{add_to_swap_cache, delete_from_swap_cache, read_swap_cache_async};
+use super::swap_state::{add_to_swap_cache, delete_from_swap_cache};
+use super::swap_state::{filemap_get_entry, swap_cache_get_folio, swap_cluster_readahead};
 use super::swapfile::dup::swap_shmem_alloc;
 use super::swapfile::free::{free_swap_and_cache, get_swap_device, put_swap_device, swap_free};
 use super::types::*;
@@ -16,6 +17,8 @@ use super::world::WaitFor;
 pub const EEXIST: i32 = 17;
 /// `-ENOMEM`.
 pub const ENOMEM: i32 = 12;
+/// `-EINVAL`.
+pub const EINVAL: i32 = 22;
 
 /// mm/shmem.c: shmem_get_folio(SGP_WRITE), v6.8, for an empty index only: a new page-cache folio.
 pub fn shmem_write(k: &Kernel, inode: InodeId, index: usize) {
@@ -143,37 +146,100 @@ pub fn shmem_confirm_swap(k: &Kernel, inode: InodeId, index: usize, swap: SwpEnt
     k.with(|w| w.inodes[inode].i_pages[index] == ShmemSlot::Swap(swap))
 }
 
-/// mm/shmem.c: shmem_swapin_folio(), v6.8: under `get_swap_device()`, get the folio (swap
-/// cache or read), lock it, confirm the entry is still ours, put the folio in the page cache,
-/// drop it from the swap cache and free the swap. Returns 0 or a negative errno.
-pub fn shmem_swapin_folio(k: &Kernel, inode: InodeId, index: usize, swap: SwpEntry) -> i32 {
+/// mm/shmem.c: shmem_swapin_folio(), v6.8: under `get_swap_device()`, get the folio (swap cache,
+/// or `shmem_swapin_cluster()`), lock it, confirm the entry is still ours, put the folio in the
+/// page cache, drop it from the swap cache, free the swap, `put_swap_device()`. Returns the
+/// folio **locked** (the caller unlocks it), or a negative errno. Simplified: no poisoned
+/// entries, sgp and the fault statistics (they change nothing the race touches), and reads
+/// never fail nor need a replacement folio (I/O completes at once, no zone constraints), so
+/// `-EIO`, `shmem_replace_folio()` and `shmem_set_folio_swapin_error()` are not modelled.
+pub fn shmem_swapin_folio(
+    k: &Kernel,
+    inode: InodeId,
+    index: usize,
+    swap: SwpEntry,
+) -> Result<FolioId, i32> {
+    if let Some(patched) = k.patched().shmem_swapin_folio {
+        return patched(k, inode, index, swap);
+    }
     let _f = k.enter("shmem_swapin_folio");
     let Some(si) = get_swap_device(k, swap) else {
-        return if !shmem_confirm_swap(k, inode, index, swap) {
+        return Err(if !shmem_confirm_swap(k, inode, index, swap) {
             -EEXIST
         } else {
-            -22
-        };
+            -EINVAL
+        });
     };
+    // Look it up and read it in..
     let mut folio = swap_cache_get_folio(k, swap);
     if folio.is_none() {
-        folio = read_swap_cache_async(k, swap); // shmem_swapin()
+        // Here we actually start the io
+        folio = shmem_swapin_cluster(k, swap);
     }
     let Some(folio) = folio else {
-        put_swap_device(k, si);
-        return -ENOMEM;
+        return shmem_swapin_failed(k, inode, index, swap, None, si, -ENOMEM);
     };
+    // We have to do this with folio locked to prevent races
     k.folio_lock(folio);
     let ours = k.with(|w| {
         let f = &w.folios[folio];
         f.swapcache && f.swap == swap && f.nr == 1
     }) && shmem_confirm_swap(k, inode, index, swap);
     if !ours {
-        k.folio_unlock(folio);
-        put_swap_device(k, si);
-        return -EEXIST;
+        return shmem_swapin_unlock(k, Some(folio), si, -EEXIST);
     }
-    // shmem_add_to_page_cache(folio, mapping, index, swp_to_radix_entry(swap))
+    if shmem_add_to_page_cache(k, folio, inode, index, swap) != 0 {
+        return shmem_swapin_failed(k, inode, index, swap, Some(folio), si, -EEXIST);
+    }
+    k.with(|w| w.inodes[inode].swapped -= 1); // shmem_recalc_inode(inode, 0, -1)
+    delete_from_swap_cache(k, folio);
+    k.with(|w| w.folios[folio].dirty = true); // folio_mark_dirty()
+    swap_free(k, swap);
+    put_swap_device(k, si);
+    Ok(folio)
+}
+
+/// The `failed:` tail of mm/shmem.c: shmem_swapin_folio(), v6.8: `-EEXIST` if the entry is no
+/// longer ours, then `unlock:`.
+fn shmem_swapin_failed(
+    k: &Kernel,
+    inode: InodeId,
+    index: usize,
+    swap: SwpEntry,
+    folio: Option<FolioId>,
+    si: SwapType,
+    mut error: i32,
+) -> Result<FolioId, i32> {
+    if !shmem_confirm_swap(k, inode, index, swap) {
+        error = -EEXIST;
+    }
+    shmem_swapin_unlock(k, folio, si, error)
+}
+
+/// The `unlock:` tail of mm/shmem.c: shmem_swapin_folio(), v6.8: unlock the folio if any, then
+/// `put_swap_device()`.
+fn shmem_swapin_unlock(
+    k: &Kernel,
+    folio: Option<FolioId>,
+    si: SwapType,
+    error: i32,
+) -> Result<FolioId, i32> {
+    if let Some(folio) = folio {
+        k.folio_unlock(folio); // and folio_put()
+    }
+    put_swap_device(k, si);
+    Err(error)
+}
+
+/// mm/shmem.c: shmem_add_to_page_cache(), v6.8, for a swapped-in folio: under the xa_lock,
+/// replace the expected value entry by the folio; `-EEXIST` if the slot changed.
+pub fn shmem_add_to_page_cache(
+    k: &Kernel,
+    folio: FolioId,
+    inode: InodeId,
+    index: usize,
+    swap: SwpEntry,
+) -> i32 {
     k.spin_lock(LockId::ShmemXa(inode));
     let added = k.with(|w| {
         let slot = &mut w.inodes[inode].i_pages[index];
@@ -186,15 +252,61 @@ pub fn shmem_swapin_folio(k: &Kernel, inode: InodeId, index: usize, swap: SwpEnt
         }
     });
     k.spin_unlock(LockId::ShmemXa(inode));
-    if added {
-        k.with(|w| w.inodes[inode].swapped -= 1); // shmem_recalc_inode(inode, 0, -1)
-        delete_from_swap_cache(k, folio);
-        k.with(|w| w.folios[folio].dirty = true);
-        swap_free(k, swap);
-    }
-    k.folio_unlock(folio);
-    put_swap_device(k, si);
     if added { 0 } else { -EEXIST }
+}
+
+/// mm/shmem.c: shmem_swapin_cluster(), v6.8: `swap_cluster_readahead()` under the file's NUMA
+/// policy (not modelled: one node).
+pub fn shmem_swapin_cluster(k: &Kernel, swap: SwpEntry) -> Option<FolioId> {
+    let _f = k.enter("shmem_swapin_cluster");
+    swap_cluster_readahead(k, swap)
+}
+
+/// Bound on `shmem_get_folio_gfp()`'s `goto repeat` after `-EEXIST` (a racing swap-in or
+/// swapoff); as the model's other retry bounds, it stands for the loop ending in time.
+pub const MAX_GET_FOLIO_REPEATS: u32 = 4;
+
+/// mm/shmem.c: shmem_get_folio_gfp(), v6.8, with `SGP_READ`: a folio in the page cache is
+/// locked and returned; a swap value entry is swapped in (`shmem_swapin_folio()`, `-EEXIST` →
+/// `repeat:`); a hole returns no folio and allocates nothing. The folio is returned locked.
+/// Simplified: `i_size` (files keep their size in the model), userfaultfd and the allocation
+/// of the other sgp types are left out.
+pub fn shmem_get_folio_gfp_read(
+    k: &Kernel,
+    inode: InodeId,
+    index: usize,
+) -> Result<Option<FolioId>, i32> {
+    let _f = k.enter("shmem_get_folio_gfp");
+    for _ in 0..MAX_GET_FOLIO_REPEATS {
+        match filemap_get_entry(k, inode, index) {
+            ShmemSlot::Swap(swap) => match shmem_swapin_folio(k, inode, index, swap) {
+                Err(e) if e == -EEXIST => continue,
+                Err(e) => return Err(e),
+                Ok(folio) => return Ok(Some(folio)),
+            },
+            ShmemSlot::Folio(folio) => {
+                k.folio_lock(folio);
+                // Has the folio been truncated or swapped out?
+                if k.with(|w| w.folios[folio].shmem != Some((inode, index))) {
+                    k.folio_unlock(folio);
+                    continue;
+                }
+                return Ok(Some(folio)); // uptodate: goto out
+            }
+            // SGP_READ: succeed on hole, with NULL folio, letting caller zero.
+            ShmemSlot::None => return Ok(None),
+        }
+    }
+    Err(-EEXIST) // out of repeats
+}
+
+/// mm/shmem.c: shmem_file_read_iter(), v6.8, for one page: `shmem_get_folio(SGP_READ)`, then
+/// `folio_unlock()` and the copy to user space (not modelled: contents are not tracked).
+pub fn shmem_file_read_iter(k: &Kernel, inode: InodeId, index: usize) {
+    let _f = k.enter("shmem_file_read_iter");
+    if let Ok(Some(folio)) = shmem_get_folio_gfp_read(k, inode, index) {
+        k.folio_unlock(folio);
+    }
 }
 
 /// Bound on `shmem_unuse_inode()`'s rescans of one inode (it restarts from the last index found).
@@ -220,8 +332,11 @@ pub fn shmem_unuse_inode(k: &Kernel, inode: InodeId, type_: SwapType) -> i32 {
             return 0;
         }
         for (index, swap) in found {
-            if shmem_swapin_folio(k, inode, index, swap) == -ENOMEM {
-                return -ENOMEM;
+            // shmem_unuse_swap_entries()
+            match shmem_swapin_folio(k, inode, index, swap) {
+                Ok(folio) => k.folio_unlock(folio), // and folio_put()
+                Err(e) if e == -ENOMEM => return -ENOMEM,
+                Err(_) => {}
             }
         }
     }

@@ -162,6 +162,18 @@ pub fn exit_swap_address_space(k: &Kernel, type_: SwapType) {
     });
 }
 
+/// mm/swap_state.c: swap_cluster_readahead(), v6.8, with `vm.page-cluster=0` (a common setting
+/// on zram systems, and the smallest window): `swapin_nr_pages()` is 1, so `mask` is 0 and the
+/// function goes straight to `skip:`, reading the target page only; the neighbours' loop, its
+/// `si->max` clamp and the plugging are not modelled. `si = swp_swap_info(entry)` takes no
+/// reference (and needs no step: `swap_info[type]` is never freed). At `skip:` v6.8 calls
+/// `__read_swap_cache_async()` and, if it allocated, `swap_read_folio()`: the model's
+/// [`read_swap_cache_async`] is that pair.
+pub fn swap_cluster_readahead(k: &Kernel, entry: SwpEntry) -> Option<FolioId> {
+    let _f = k.enter("swap_cluster_readahead");
+    read_swap_cache_async(k, entry)
+}
+
 /// How many times `__read_swap_cache_async()` retries a racing `-EEXIST` (its
 /// `schedule_timeout_uninterruptible(1)` loop) before giving up as if the allocation failed.
 pub const READ_RETRIES: u32 = 3;

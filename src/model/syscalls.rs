@@ -155,5 +155,8 @@ fn run_op_body(k: &Kernel, op: &Op) {
         Op::Mincore { file, index } => {
             mincore::mincore(k, file_of(file), index as usize % FILE_PAGES);
         }
+        Op::ShmemRead { file, index } => {
+            shmem::shmem_file_read_iter(k, file_of(file), index as usize % FILE_PAGES);
+        }
     }
 }

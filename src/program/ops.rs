@@ -12,7 +12,7 @@ use crate::model::types::MAX_SWAPFILES;
 pub const MMAP_MAX_PAGES: u8 = 4;
 
 /// Number of operation kinds: the rows of [`KINDS`], the variants of [`Op`].
-pub const NR_KINDS: usize = 13;
+pub const NR_KINDS: usize = 14;
 
 /// A named argument of an operation. Its value is one field byte of the operation: the
 /// arguments of a kind are its fields `a`, `b`, `c` in order.
@@ -205,14 +205,16 @@ pub const KINDS: [Kind; NR_KINDS] = [
         .drives("madvise(MADV_DONTNEED) of one page: zap_pte_range()"),
     kind("exit", &[Arg::Mm], 8, 32)
         .drives("the process exits: exit_mmap() → zap_pte_range() for every PTE"),
-    kind("shmem-write", &[Arg::File, Arg::Index], 40, 12)
+    kind("shmem-write", &[Arg::File, Arg::Index], 36, 12)
         .drives("a write to a tmpfs file page (allocates it)"),
     kind("shmem-writepage", &[Arg::File, Arg::Index], 40, 16)
         .drives("reclaim writes a tmpfs page to swap: shmem_writepage()"),
-    kind("shmem-truncate", &[Arg::File], 16, 40)
+    kind("shmem-truncate", &[Arg::File], 16, 30)
         .drives("truncate() of a tmpfs file to 0: shmem_undo_range()"),
     kind("mincore", &[Arg::File, Arg::Index], 4, 10)
         .drives("mincore() of a tmpfs file page: mincore_page() → filemap_get_incore_folio()"),
+    kind("shmem-read", &[Arg::File, Arg::Index], 4, 10)
+        .drives("a read() of a tmpfs file page: shmem_get_folio_gfp(SGP_READ), swap-in if swapped"),
 ];
 
 /// The operation of kind `kind` (modulo [`NR_KINDS`]) with field bytes `a, b, c` (a flag is
@@ -239,6 +241,7 @@ pub fn op_of(kind: u8, a: u8, b: u8, c: u8) -> Op {
         10 => Op::ShmemWritepage { file: a, index: b },
         11 => Op::ShmemTruncate { file: a },
         12 => Op::Mincore { file: a, index: b },
+        13 => Op::ShmemRead { file: a, index: b },
         _ => unreachable!("a kind number modulo NR_KINDS"),
     }
 }
@@ -259,6 +262,7 @@ pub fn op_bytes(op: &Op) -> (u8, [u8; 3]) {
         Op::ShmemWritepage { file, index } => (10, [file, index, 0]),
         Op::ShmemTruncate { file } => (11, [file, 0, 0]),
         Op::Mincore { file, index } => (12, [file, index, 0]),
+        Op::ShmemRead { file, index } => (13, [file, index, 0]),
     }
 }
 

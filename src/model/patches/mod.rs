@@ -44,6 +44,7 @@ use super::types::{FolioId, InodeId, SwpEntry};
 
 mod alt_rcu;
 mod commit_82b1c07a0af6;
+mod revert_2efa33fc7f6e;
 mod revert_aeb309b81c6b;
 mod wrong_early_put;
 mod wrong_rcu;
@@ -57,6 +58,7 @@ pub const REGISTRY: &[Patch] = &[
     wrong_early_put::PATCH,
     alt_rcu::PATCH,
     revert_aeb309b81c6b::PATCH,
+    revert_2efa33fc7f6e::PATCH,
 ];
 
 /// One patch: what it is, and which functions it replaces.
@@ -157,6 +159,8 @@ seams! {
     free_swap_and_cache: fn(&Kernel, SwpEntry) -> bool,
     /// mm/swap_state.c: filemap_get_incore_folio().
     filemap_get_incore_folio: fn(&Kernel, InodeId, usize) -> Option<FolioId>,
+    /// mm/shmem.c: shmem_swapin_folio().
+    shmem_swapin_folio: fn(&Kernel, InodeId, usize, SwpEntry) -> Result<FolioId, i32>,
 }
 
 /// A kernel state: v6.8 plus a set of patches of the [`REGISTRY`], with their functions

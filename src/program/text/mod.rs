@@ -99,7 +99,7 @@ pub fn normalize(program: &Program) -> Program {
 }
 
 /// The built-in scenarios: name and file text (`scenarios/NAME.scn`, embedded).
-const BUILTIN: [(&str, &str); 4] = [
+const BUILTIN: [(&str, &str); 5] = [
     (
         "shmem-truncate",
         include_str!("../../../scenarios/shmem-truncate.scn"),
@@ -109,6 +109,10 @@ const BUILTIN: [(&str, &str); 4] = [
     (
         "mincore-swapoff",
         include_str!("../../../scenarios/mincore-swapoff.scn"),
+    ),
+    (
+        "shmem-swapin-swapoff",
+        include_str!("../../../scenarios/shmem-swapin-swapoff.scn"),
     ),
 ];
 
