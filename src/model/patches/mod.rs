@@ -161,6 +161,8 @@ seams! {
     filemap_get_incore_folio: fn(&Kernel, InodeId, usize) -> Option<FolioId>,
     /// mm/shmem.c: shmem_swapin_folio().
     shmem_swapin_folio: fn(&Kernel, InodeId, usize, SwpEntry) -> Result<FolioId, i32>,
+    /// mm/swap_state.c: __read_swap_cache_async().
+    __read_swap_cache_async: fn(&Kernel, SwpEntry, &mut bool, bool) -> Option<FolioId>,
 }
 
 /// A kernel state: v6.8 plus a set of patches of the [`REGISTRY`], with their functions
