@@ -46,6 +46,7 @@ mod alt_rcu;
 mod commit_82b1c07a0af6;
 mod revert_2efa33fc7f6e;
 mod revert_aeb309b81c6b;
+mod revert_eb085574a752;
 mod wrong_early_put;
 mod wrong_rcu;
 mod wrong_si_lock;
@@ -59,6 +60,7 @@ pub const REGISTRY: &[Patch] = &[
     alt_rcu::PATCH,
     revert_aeb309b81c6b::PATCH,
     revert_2efa33fc7f6e::PATCH,
+    revert_eb085574a752::PATCH,
 ];
 
 /// One patch: what it is, and which functions it replaces.
