@@ -57,8 +57,11 @@
 //!   `p->swap_map` or `p->cluster_info` read earlier is a use-after-free instead, in
 //!   `swap_swapcount()` or `__swap_duplicate()`);
 //! - after `swapcache_prepare()` pinned the slot: `SWAP_HAS_CACHE` keeps `inuse_pages` above 0
-//!   and swapoff loops in `try_to_unuse()` until the folio is in the swap cache, so
-//!   `add_to_swap_cache()` is safe — unless swapoff had already freed it (above).
+//!   and swapoff cannot finish before the folio is in the swap cache (the kernel's
+//!   `unuse_pte_range()` waits on `-EEXIST`; the model's bounded retry makes `try_to_unuse()`
+//!   fail with `-ENOMEM`), so `add_to_swap_cache()` is safe — unless swapoff had already freed
+//!   the swap cache (above).
+//!
 //! If swapoff is followed by a swapon that reuses the type, CPU0 touches the new device's map
 //! or swap cache with an entry of the old one: invariant S3 (`swp_swap_info()` records the
 //! generation, as `_swap_info_get()` does). Without preemptible RCU (`--preempt off`) CPU0's
