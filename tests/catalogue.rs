@@ -62,3 +62,10 @@ fn mincore_aeb309b81c6b() {
 fn shmem_swapin_2efa33fc7f6e() {
     race("shmem-swapin-swapoff", "revert-2efa33fc7f6e");
 }
+
+/// Race 1: madvise(MADV_WILLNEED) of a swapped-out anon page against swapoff, eb085574a752
+/// reverted.
+#[test]
+fn willneed_eb085574a752() {
+    race("willneed-swapoff", "revert-eb085574a752");
+}

@@ -108,6 +108,10 @@ const SHMEM_READ: &str = "setup: swapon; shmem-write file=0 index=0; shmem-write
 cpu0: shmem-read file=0 index=0
 cpu1: swapoff dev=0";
 
+const WILLNEED: &str = "setup: swapon; mmap pages=1; swapout mm=0 pte=0; reclaim dev=0 offset=0
+cpu0: willneed mm=0 pte=0
+cpu1: swapoff dev=0";
+
 /// A race of docs/catalogue.md: clean on the fixed kernel, a bug with its fix (`revert`)
 /// reverted, on a preemptible kernel; clean either way without preemptible RCU.
 fn catalogue_race(text: &str, revert: &str) {
@@ -134,6 +138,12 @@ fn mincore_fixed_and_reverted() {
 #[test]
 fn shmem_read_fixed_and_reverted() {
     catalogue_race(SHMEM_READ, "revert-2efa33fc7f6e");
+}
+
+/// Race 1: madvise(MADV_WILLNEED) of a swapped-out anon page.
+#[test]
+fn willneed_fixed_and_reverted() {
+    catalogue_race(WILLNEED, "revert-eb085574a752");
 }
 
 #[test]

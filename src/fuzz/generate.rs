@@ -169,6 +169,7 @@ pub fn promise(p: &Program) -> usize {
                 op,
                 Op::ShmemTruncate { .. }
                     | Op::ShmemRead { .. }
+                    | Op::Willneed { .. }
                     | Op::Exit { .. }
                     | Op::Zap { .. }
                     | Op::Reclaim { .. }

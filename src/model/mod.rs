@@ -12,6 +12,7 @@ pub mod events;
 pub mod handle;
 pub mod invariants;
 pub mod kernel;
+pub mod madvise;
 pub mod memory;
 pub mod mincore;
 pub mod patches;

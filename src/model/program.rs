@@ -106,6 +106,15 @@ pub enum Op {
         /// Page index.
         index: u8,
     },
+    /// `madvise(MADV_WILLNEED)` of one anonymous page (`swapin_walk_pmd_entry()` →
+    /// `read_swap_cache_async()`): starts the swap-in of a page in swap; the PTE keeps the
+    /// swap entry.
+    Willneed {
+        /// Process.
+        mm: u8,
+        /// PTE index.
+        pte: u8,
+    },
 }
 
 /// A whole program: the set-up, then what each CPU runs.

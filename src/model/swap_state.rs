@@ -178,24 +178,48 @@ pub fn swap_cluster_readahead(k: &Kernel, entry: SwpEntry) -> Option<FolioId> {
 /// `schedule_timeout_uninterruptible(1)` loop) before giving up as if the allocation failed.
 pub const READ_RETRIES: u32 = 3;
 
-/// mm/swap_state.c: __read_swap_cache_async() (read_swap_cache_async()), v6.8: under
-/// `get_swap_device()`, return the swap-cache folio, or pin the slot (`swapcache_prepare()`),
-/// add a new folio to the swap cache and read it (the I/O completes at once in the model).
-pub fn read_swap_cache_async(k: &Kernel, entry: SwpEntry) -> Option<FolioId> {
-    let _f = k.enter("read_swap_cache_async");
+/// mm/swap_state.c: __read_swap_cache_async(), v6.8: under `get_swap_device()` (held from the
+/// top to `got_folio:` / `fail_put_swap:`, since 46a774d3eae5 in v6.5; eb085574a752 first put it
+/// around the lookup), return the swap-cache folio, or pin the slot with `swapcache_prepare()`
+/// and add a new folio to the swap cache (`*new_page_allocated`; the caller reads it). Its
+/// revert is `patches/revert_eb085574a752.rs`.
+/// Simplified:
+/// - `alloc_pages_mpol()` comes after `swapcache_prepare()` succeeds (a new folio is invisible to
+///   other CPUs and allocation never fails or sleeps in the model; the loser's `folio_put()` goes).
+/// - `schedule_timeout_uninterruptible(1)` on `-EEXIST` is a retry, at most [`READ_RETRIES`], then
+///   the `fail_put_swap:` exit; the sleep is no RCU quiescent state (see docs/model.md).
+/// - `__folio_set_locked()` and the caller's unlock at the end of the read are left out: the read
+///   completes at once, touches no device memory, and the folio is in the swap cache only from
+///   `add_to_swap_cache()`'s step on.
+/// - `mem_cgroup_swapin_charge_folio()`, shadows (`workingset_refault()`) and `folio_add_lru()`
+///   are not modelled (no memcg, no workingset).
+pub fn __read_swap_cache_async(
+    k: &Kernel,
+    entry: SwpEntry,
+    new_page_allocated: &mut bool,
+    skip_if_exists: bool,
+) -> Option<FolioId> {
+    if let Some(patched) = k.patched().__read_swap_cache_async {
+        return patched(k, entry, new_page_allocated, skip_if_exists);
+    }
+    let _f = k.enter("__read_swap_cache_async");
+    *new_page_allocated = false;
     let si = get_swap_device(k, entry)?;
-    let mut result = None;
-    for _ in 0..=READ_RETRIES {
+    let mut retries = 0;
+    loop {
+        // First check the swap cache.
         if let Some(folio) = filemap_get_folio(k, entry) {
-            result = Some(folio);
-            break;
+            put_swap_device(k, si); // got_folio:
+            return Some(folio);
         }
         // Just skip read ahead for unused swap slot.
-        if swap_swapcount(k, si, entry) == 0 {
-            break;
+        if swap_swapcount(k, si, entry) == 0 && swap_slot_cache_enabled(k) {
+            break; // goto fail_put_swap
         }
+        // Swap entry may have been freed since our caller observed it.
         match swapcache_prepare(k, entry) {
             Ok(()) => {
+                // The swap entry is ours to swap in. Prepare the new folio.
                 let folio = k.with(|w| {
                     w.folios.push(Folio {
                         nr: 1,
@@ -203,14 +227,42 @@ pub fn read_swap_cache_async(k: &Kernel, entry: SwpEntry) -> Option<FolioId> {
                     })
                 });
                 add_to_swap_cache(k, folio, entry);
-                k.note(|_| format!("/* folio{folio} read from {entry} */"));
-                result = Some(folio);
-                break;
+                *new_page_allocated = true;
+                put_swap_device(k, si); // got_folio:
+                return Some(folio);
             }
-            Err(DupError::Eexist) => continue,
-            Err(DupError::Enoent) => break,
+            Err(DupError::Enoent) => break, // err != -EEXIST: goto fail_put_swap
+            Err(DupError::Eexist) => {
+                if skip_if_exists || retries == READ_RETRIES {
+                    break; // goto fail_put_swap
+                }
+                retries += 1; // schedule_timeout_uninterruptible(1)
+            }
         }
     }
-    put_swap_device(k, si);
-    result
+    put_swap_device(k, si); // fail_put_swap:
+    None
+}
+
+/// mm/swap_slots.c: `swap_slot_cache_enabled`, v6.8: read unlocked (a plain global; false while
+/// swapoff has the slots cache disabled).
+pub fn swap_slot_cache_enabled(k: &Kernel) -> bool {
+    k.with(|w| w.slots.enabled)
+}
+
+/// mm/swap_state.c: read_swap_cache_async(), v6.8: `__read_swap_cache_async(…, false)`, then
+/// `swap_read_folio()` into the new folio if it allocated one. No reference of its own: "the
+/// swap entry is pinned by the new folio's SWAP_HAS_CACHE" (and `__read_swap_cache_async()`
+/// took its own around the lookup and the add). Simplified: the read completes at once and is a
+/// note (`swap_read_folio()`, mm/page_io.c, touches no modelled device memory).
+pub fn read_swap_cache_async(k: &Kernel, entry: SwpEntry) -> Option<FolioId> {
+    let _f = k.enter("read_swap_cache_async");
+    let mut page_allocated = false;
+    let folio = __read_swap_cache_async(k, entry, &mut page_allocated, false);
+    if let Some(folio) = folio
+        && page_allocated
+    {
+        k.note(|_| format!("/* folio{folio} read from {entry} */")); // swap_read_folio()
+    }
+    folio
 }

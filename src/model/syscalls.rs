@@ -7,7 +7,7 @@
 use super::context::Kernel;
 use super::program::*;
 use super::types::*;
-use super::{memory, mincore, shmem, swapfile, vmscan};
+use super::{madvise, memory, mincore, shmem, swapfile, vmscan};
 
 fn alive_mm(k: &Kernel, mm: u8) -> Option<MmId> {
     k.harness_step(|w| {
@@ -157,6 +157,11 @@ fn run_op_body(k: &Kernel, op: &Op) {
         }
         Op::ShmemRead { file, index } => {
             shmem::shmem_file_read_iter(k, file_of(file), index as usize % FILE_PAGES);
+        }
+        Op::Willneed { mm, pte } => {
+            let Some(mm) = alive_mm(k, mm) else { return };
+            let idx = pte_of(k, mm, pte);
+            madvise::madvise_willneed(k, mm, idx);
         }
     }
 }

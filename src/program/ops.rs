@@ -12,7 +12,7 @@ use crate::model::types::MAX_SWAPFILES;
 pub const MMAP_MAX_PAGES: u8 = 4;
 
 /// Number of operation kinds: the rows of [`KINDS`], the variants of [`Op`].
-pub const NR_KINDS: usize = 14;
+pub const NR_KINDS: usize = 15;
 
 /// A named argument of an operation. Its value is one field byte of the operation: the
 /// arguments of a kind are its fields `a`, `b`, `c` in order.
@@ -197,13 +197,13 @@ pub const KINDS: [Kind; NR_KINDS] = [
     kind("fork", &[Arg::Mm], 12, 12).drives("fork(): a child sharing every page and swap entry"),
     kind("swapout", &[Arg::Mm, Arg::Pte], 28, 20)
         .drives("reclaim swaps out a folio (it stays in the swap cache)"),
-    kind("reclaim", &[Arg::Dev, Arg::Offset], 12, 16)
+    kind("reclaim", &[Arg::Dev, Arg::Offset], 8, 16)
         .drives("reclaim drops a clean, unmapped swap-cache folio"),
     kind("swapin", &[Arg::Mm, Arg::Pte, Arg::Write], 12, 20)
         .drives("a page fault on a swap PTE: do_swap_page()"),
     kind("zap", &[Arg::Mm, Arg::Pte], 12, 20)
         .drives("madvise(MADV_DONTNEED) of one page: zap_pte_range()"),
-    kind("exit", &[Arg::Mm], 8, 32)
+    kind("exit", &[Arg::Mm], 8, 24)
         .drives("the process exits: exit_mmap() → zap_pte_range() for every PTE"),
     kind("shmem-write", &[Arg::File, Arg::Index], 36, 12)
         .drives("a write to a tmpfs file page (allocates it)"),
@@ -215,6 +215,9 @@ pub const KINDS: [Kind; NR_KINDS] = [
         .drives("mincore() of a tmpfs file page: mincore_page() → filemap_get_incore_folio()"),
     kind("shmem-read", &[Arg::File, Arg::Index], 4, 10)
         .drives("a read() of a tmpfs file page: shmem_get_folio_gfp(SGP_READ), swap-in if swapped"),
+    kind("willneed", &[Arg::Mm, Arg::Pte], 4, 8).drives(
+        "madvise(MADV_WILLNEED) of an anon page: swapin_walk_pmd_entry() → read_swap_cache_async()",
+    ),
 ];
 
 /// The operation of kind `kind` (modulo [`NR_KINDS`]) with field bytes `a, b, c` (a flag is
@@ -242,6 +245,7 @@ pub fn op_of(kind: u8, a: u8, b: u8, c: u8) -> Op {
         11 => Op::ShmemTruncate { file: a },
         12 => Op::Mincore { file: a, index: b },
         13 => Op::ShmemRead { file: a, index: b },
+        14 => Op::Willneed { mm: a, pte: b },
         _ => unreachable!("a kind number modulo NR_KINDS"),
     }
 }
@@ -263,6 +267,7 @@ pub fn op_bytes(op: &Op) -> (u8, [u8; 3]) {
         Op::ShmemTruncate { file } => (11, [file, 0, 0]),
         Op::Mincore { file, index } => (12, [file, index, 0]),
         Op::ShmemRead { file, index } => (13, [file, index, 0]),
+        Op::Willneed { mm, pte } => (14, [mm, pte, 0]),
     }
 }
 

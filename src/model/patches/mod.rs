@@ -46,6 +46,7 @@ mod alt_rcu;
 mod commit_82b1c07a0af6;
 mod revert_2efa33fc7f6e;
 mod revert_aeb309b81c6b;
+mod revert_eb085574a752;
 mod wrong_early_put;
 mod wrong_rcu;
 mod wrong_si_lock;
@@ -59,6 +60,7 @@ pub const REGISTRY: &[Patch] = &[
     alt_rcu::PATCH,
     revert_aeb309b81c6b::PATCH,
     revert_2efa33fc7f6e::PATCH,
+    revert_eb085574a752::PATCH,
 ];
 
 /// One patch: what it is, and which functions it replaces.
@@ -161,6 +163,8 @@ seams! {
     filemap_get_incore_folio: fn(&Kernel, InodeId, usize) -> Option<FolioId>,
     /// mm/shmem.c: shmem_swapin_folio().
     shmem_swapin_folio: fn(&Kernel, InodeId, usize, SwpEntry) -> Result<FolioId, i32>,
+    /// mm/swap_state.c: __read_swap_cache_async().
+    __read_swap_cache_async: fn(&Kernel, SwpEntry, &mut bool, bool) -> Option<FolioId>,
 }
 
 /// A kernel state: v6.8 plus a set of patches of the [`REGISTRY`], with their functions
