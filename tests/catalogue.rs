@@ -2,32 +2,17 @@
 //! the scenario's `expect:` signature on the fixed kernel with the race's fix reverted, the
 //! revert is found with one preemption, and the fixed kernel is clean at K = 2.
 
+mod common;
+
+use common::explore;
 use swapfuzz::check::config;
-use swapfuzz::check::run::{Verdict, execute};
+
 use swapfuzz::check::steps::run_segments;
-use swapfuzz::engine::{Exploration, Explorer, quiet_panics};
+
+use swapfuzz::model::PatchSet;
 use swapfuzz::model::patches::Patch;
-use swapfuzz::model::{Bug, ModelConfig, PatchSet, Program};
 use swapfuzz::program::text;
 use swapfuzz::triage::report::{signature, title};
-
-/// Every schedule of `p` with at most `k` preemptions: the first bug, or None when all are
-/// clean.
-fn explore(p: &Program, c: ModelConfig, k: usize) -> Option<Bug> {
-    quiet_panics();
-    let p = p.clone();
-    match Explorer::new().preemptions(k).run(move || execute(&p, c)) {
-        Exploration::Failed(found) => match Verdict::of(&found.execution) {
-            Verdict::Bug(b, _) => Some(*b),
-            other => panic!("not a kernel bug: {other:?}"),
-        },
-        Exploration::Exhausted { executions } => {
-            assert!(executions > 1, "the scenario has more than one schedule");
-            None
-        }
-        Exploration::Truncated { .. } => unreachable!("no limit"),
-    }
-}
 
 /// The built-in scenario `name` reproduces its race on the fixed kernel with `revert` applied,
 /// with its schedule and by search at K = 1; the fixed kernel is clean at K = 2 (also with

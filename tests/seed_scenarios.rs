@@ -7,10 +7,13 @@
 //! it with one preemption, and the K = 2 cells are the `#[ignore]`d tests below, the exhaustive
 //! tier that `.ci/run` runs (`cargo test --test seed_scenarios -- --ignored`).
 
+mod common;
+
+use common::explore;
 use shuttle::scheduler::PctScheduler;
 use shuttle::{Config, FailurePersistence, MaxSteps, Runner};
-use swapfuzz::check::run::{BugPanic, Verdict, execute};
-use swapfuzz::engine::{Exploration, Explorer, quiet_panics};
+use swapfuzz::check::run::{BugPanic, execute};
+use swapfuzz::engine::quiet_panics;
 use swapfuzz::model::kernel::kasan::BadKind;
 use swapfuzz::model::{Bug, BugKind, ModelConfig, PatchSet, Program};
 use swapfuzz::program::seeds;
@@ -23,23 +26,6 @@ fn cfg(variant: PatchSet, rcu_spinlocks: bool) -> ModelConfig {
         preemptible: true,
         record: false,
         all_points: false,
-    }
-}
-
-/// Every schedule with at most `k` preemptions; the first bug, or None when all are clean.
-fn dfs(p: &Program, c: ModelConfig, k: usize) -> Option<Bug> {
-    quiet_panics();
-    let p = p.clone();
-    match Explorer::new().preemptions(k).run(move || execute(&p, c)) {
-        Exploration::Failed(found) => match Verdict::of(&found.execution) {
-            Verdict::Bug(b, _) => Some(*b),
-            other => panic!("not a kernel bug: {other:?}"),
-        },
-        Exploration::Exhausted { executions } => {
-            assert!(executions > 1, "the scenario has more than one schedule");
-            None
-        }
-        Exploration::Truncated { .. } => unreachable!("no limit"),
     }
 }
 
@@ -108,7 +94,7 @@ fn assert_stale_access(bug: &Bug) {
 #[test]
 fn shmem_truncate_buggy_is_a_use_after_free_with_one_preemption() {
     for rcu in [true, false] {
-        let bug = dfs(&seeds::shmem_truncate(), cfg(PatchSet::base(), rcu), 1).expect("race");
+        let bug = explore(&seeds::shmem_truncate(), cfg(PatchSet::base(), rcu), 1).expect("race");
         assert_stale_access(&bug);
         assert_eq!(bug.cpu, Some(0), "CPU0 runs the truncate");
         let bug =
@@ -121,7 +107,7 @@ fn shmem_truncate_buggy_is_a_use_after_free_with_one_preemption() {
 fn shmem_truncate_fixed_is_clean() {
     for rcu in [true, false] {
         assert_eq!(
-            dfs(&seeds::shmem_truncate(), cfg(PatchSet::fixed(), rcu), 2),
+            explore(&seeds::shmem_truncate(), cfg(PatchSet::fixed(), rcu), 2),
             None
         );
         assert_eq!(
@@ -141,7 +127,7 @@ fn bound(p: &Program) -> usize {
 fn ptl_paths_are_held_off_by_synchronize_rcu() {
     for p in [seeds::thp_exit(), seeds::zap_4k()] {
         for v in [PatchSet::base(), PatchSet::fixed()] {
-            assert_eq!(dfs(&p, cfg(v, true), bound(&p)), None, "{v:?}\n{p}");
+            assert_eq!(explore(&p, cfg(v, true), bound(&p)), None, "{v:?}\n{p}");
             assert_eq!(pct(&p, cfg(v, true), 1000), None, "{v:?}\n{p}");
         }
     }
@@ -152,19 +138,19 @@ fn ptl_paths_are_held_off_by_synchronize_rcu() {
 fn thp_exit_is_held_off_by_synchronize_rcu_with_two_preemptions() {
     let p = seeds::thp_exit();
     for v in [PatchSet::base(), PatchSet::fixed()] {
-        assert_eq!(dfs(&p, cfg(v, true), 2), None, "{v:?}\n{p}");
+        assert_eq!(explore(&p, cfg(v, true), 2), None, "{v:?}\n{p}");
     }
 }
 
 #[test]
 fn ptl_paths_race_when_spinlocks_are_not_rcu_readers() {
     for p in [seeds::thp_exit(), seeds::zap_4k()] {
-        let bug = dfs(&p, cfg(PatchSet::base(), false), 1).expect("race");
+        let bug = explore(&p, cfg(PatchSet::base(), false), 1).expect("race");
         assert_stale_access(&bug);
         let bug = pct(&p, cfg(PatchSet::base(), false), 3000).expect("PCT finds it");
         assert_stale_access(&bug);
         assert_eq!(
-            dfs(&p, cfg(PatchSet::fixed(), false), bound(&p)),
+            explore(&p, cfg(PatchSet::fixed(), false), bound(&p)),
             None,
             "{p}"
         );
@@ -176,14 +162,14 @@ fn ptl_paths_race_when_spinlocks_are_not_rcu_readers() {
 #[ignore = "exhaustive tier (minutes): .ci/run runs it with -- --ignored"]
 fn thp_exit_fixed_is_clean_with_two_preemptions_when_spinlocks_are_not_rcu_readers() {
     let p = seeds::thp_exit();
-    assert_eq!(dfs(&p, cfg(PatchSet::fixed(), false), 2), None, "{p}");
+    assert_eq!(explore(&p, cfg(PatchSet::fixed(), false), 2), None, "{p}");
 }
 
 #[test]
 fn verdicts_are_deterministic() {
     let p = seeds::shmem_truncate();
-    let a = dfs(&p, cfg(PatchSet::base(), true), 1);
-    let b = dfs(&p, cfg(PatchSet::base(), true), 1);
+    let a = explore(&p, cfg(PatchSet::base(), true), 1);
+    let b = explore(&p, cfg(PatchSet::base(), true), 1);
     assert_eq!(a, b);
 }
 
@@ -198,7 +184,7 @@ fn a_non_preemptible_kernel_holds_the_shmem_race_off() {
                 preemptible: false,
                 ..cfg(v, true)
             };
-            assert_eq!(dfs(&p, c, bound(&p)), None, "{v:?}\n{p}");
+            assert_eq!(explore(&p, c, bound(&p)), None, "{v:?}\n{p}");
         }
     }
 }
@@ -212,6 +198,6 @@ fn a_non_preemptible_kernel_holds_thp_exit_off_with_two_preemptions() {
             preemptible: false,
             ..cfg(v, true)
         };
-        assert_eq!(dfs(&p, c, 2), None, "{v:?}\n{p}");
+        assert_eq!(explore(&p, c, 2), None, "{v:?}\n{p}");
     }
 }
