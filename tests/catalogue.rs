@@ -62,3 +62,9 @@ fn mincore_aeb309b81c6b() {
 fn shmem_swapin_2efa33fc7f6e() {
     race("shmem-swapin-swapoff", "revert-2efa33fc7f6e");
 }
+
+/// Race 3: a swap-in on a synchronous-I/O device skips the swap cache, 2799e77529c2 reverted.
+#[test]
+fn do_swap_page_sync_2799e77529c2() {
+    race("do-swap-page-sync-swapoff", "revert-2799e77529c2");
+}

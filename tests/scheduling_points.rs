@@ -108,6 +108,12 @@ const SHMEM_READ: &str = "setup: swapon; shmem-write file=0 index=0; shmem-write
 cpu0: shmem-read file=0 index=0
 cpu1: swapoff dev=0";
 
+/// Race 3 of the catalogue: a swap-in that skips the swap cache on a synchronous-I/O device.
+const SWAPIN_SYNC: &str =
+    "setup: swapon-sync; mmap pages=1; swapout mm=0 pte=0; reclaim dev=0 offset=0
+cpu0: swapin mm=0 pte=0
+cpu1: swapoff dev=0";
+
 /// A race of docs/catalogue.md: clean on the fixed kernel, a bug with its fix (`revert`)
 /// reverted, on a preemptible kernel; clean either way without preemptible RCU.
 fn catalogue_race(text: &str, revert: &str) {
@@ -134,6 +140,12 @@ fn mincore_fixed_and_reverted() {
 #[test]
 fn shmem_read_fixed_and_reverted() {
     catalogue_race(SHMEM_READ, "revert-2efa33fc7f6e");
+}
+
+/// Race 3: a swap-in on a synchronous-I/O device.
+#[test]
+fn swapin_sync_fixed_and_reverted() {
+    catalogue_race(SWAPIN_SYNC, "revert-2799e77529c2");
 }
 
 #[test]

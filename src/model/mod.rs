@@ -14,6 +14,7 @@ pub mod invariants;
 pub mod kernel;
 pub mod memory;
 pub mod mincore;
+pub mod page_io;
 pub mod patches;
 pub mod program;
 pub mod shmem;

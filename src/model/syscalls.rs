@@ -52,7 +52,7 @@ pub fn run_op(k: &Kernel, op: &Op) {
 fn run_op_body(k: &Kernel, op: &Op) {
     match *op {
         Op::Swapon => {
-            let _ = swapfile::swapoff::swapon(k);
+            let _ = swapfile::swapoff::swapon(k, false);
         }
         Op::Swapoff { dev } => {
             swapfile::swapoff::swapoff(k, SwapType(dev as usize % MAX_SWAPFILES));
@@ -157,6 +157,9 @@ fn run_op_body(k: &Kernel, op: &Op) {
         }
         Op::ShmemRead { file, index } => {
             shmem::shmem_file_read_iter(k, file_of(file), index as usize % FILE_PAGES);
+        }
+        Op::SwaponSync => {
+            let _ = swapfile::swapoff::swapon(k, true);
         }
     }
 }

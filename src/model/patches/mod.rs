@@ -40,10 +40,11 @@
 #![allow(clippy::tabs_in_doc_comments)]
 
 use super::context::Kernel;
-use super::types::{FolioId, InodeId, SwpEntry};
+use super::types::{FolioId, InodeId, MmId, SwpEntry};
 
 mod alt_rcu;
 mod commit_82b1c07a0af6;
+mod revert_2799e77529c2;
 mod revert_2efa33fc7f6e;
 mod revert_aeb309b81c6b;
 mod wrong_early_put;
@@ -59,6 +60,7 @@ pub const REGISTRY: &[Patch] = &[
     alt_rcu::PATCH,
     revert_aeb309b81c6b::PATCH,
     revert_2efa33fc7f6e::PATCH,
+    revert_2799e77529c2::PATCH,
 ];
 
 /// One patch: what it is, and which functions it replaces.
@@ -161,6 +163,8 @@ seams! {
     filemap_get_incore_folio: fn(&Kernel, InodeId, usize) -> Option<FolioId>,
     /// mm/shmem.c: shmem_swapin_folio().
     shmem_swapin_folio: fn(&Kernel, InodeId, usize, SwpEntry) -> Result<FolioId, i32>,
+    /// mm/memory.c: do_swap_page().
+    do_swap_page: fn(&Kernel, MmId, usize, bool),
 }
 
 /// A kernel state: v6.8 plus a set of patches of the [`REGISTRY`], with their functions

@@ -99,7 +99,7 @@ pub fn normalize(program: &Program) -> Program {
 }
 
 /// The built-in scenarios: name and file text (`scenarios/NAME.scn`, embedded).
-const BUILTIN: [(&str, &str); 5] = [
+const BUILTIN: [(&str, &str); 6] = [
     (
         "shmem-truncate",
         include_str!("../../../scenarios/shmem-truncate.scn"),
@@ -113,6 +113,10 @@ const BUILTIN: [(&str, &str); 5] = [
     (
         "shmem-swapin-swapoff",
         include_str!("../../../scenarios/shmem-swapin-swapoff.scn"),
+    ),
+    (
+        "do-swap-page-sync-swapoff",
+        include_str!("../../../scenarios/do-swap-page-sync-swapoff.scn"),
     ),
 ];
 
