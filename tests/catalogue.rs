@@ -54,3 +54,9 @@ fn shmem_swapin_2efa33fc7f6e() {
 fn willneed_eb085574a752() {
     race("willneed-swapoff", "revert-eb085574a752");
 }
+
+/// Race 3: a swap-in on a synchronous-I/O device skips the swap cache, 2799e77529c2 reverted.
+#[test]
+fn do_swap_page_sync_2799e77529c2() {
+    race("do-swap-page-sync-swapoff", "revert-2799e77529c2");
+}

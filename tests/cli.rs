@@ -314,7 +314,7 @@ fn assert_bug_printed_not_saved(code: i32, out: &str, err: &str) {
         out.contains("Found a bug") && out.contains("signature:"),
         "{out}"
     );
-    assert!(out.contains("CPU0") && out.contains("BUG"), "{out}");
+    assert!(out.contains("CPU0") && out.contains("Call Trace:"), "{out}");
     let hex = out
         .split_once("Reproducer NOT SAVED")
         .and_then(|(_, t)| t.lines().nth(1))

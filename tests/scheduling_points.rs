@@ -112,6 +112,12 @@ const WILLNEED: &str = "setup: swapon; mmap pages=1; swapout mm=0 pte=0; reclaim
 cpu0: willneed mm=0 pte=0
 cpu1: swapoff dev=0";
 
+/// Race 3 of the catalogue: a swap-in that skips the swap cache on a synchronous-I/O device.
+const SWAPIN_SYNC: &str =
+    "setup: swapon-sync; mmap pages=1; swapout mm=0 pte=0; reclaim dev=0 offset=0
+cpu0: swapin mm=0 pte=0
+cpu1: swapoff dev=0";
+
 /// A race of docs/catalogue.md: clean on the fixed kernel, a bug with its fix (`revert`)
 /// reverted, on a preemptible kernel; clean either way without preemptible RCU.
 fn catalogue_race(text: &str, revert: &str) {
@@ -144,6 +150,12 @@ fn shmem_read_fixed_and_reverted() {
 #[test]
 fn willneed_fixed_and_reverted() {
     catalogue_race(WILLNEED, "revert-eb085574a752");
+}
+
+/// Race 3: a swap-in on a synchronous-I/O device.
+#[test]
+fn swapin_sync_fixed_and_reverted() {
+    catalogue_race(SWAPIN_SYNC, "revert-2799e77529c2");
 }
 
 #[test]

@@ -77,8 +77,10 @@ fn swap_state(rng: &mut Rng, setup: &mut Vec<Op>) {
 pub fn program(rng: &mut Rng) -> Program {
     let swarm = Swarm::random(rng);
     let mut setup = Vec::new();
-    if rng.chance(7, 8) {
-        setup.push(Op::Swapon);
+    // 7 in 8 set-ups turn swap on; one of those 7 with a synchronous-I/O (zram-like) device.
+    let on = rng.below(8);
+    if on < 7 {
+        setup.push(if on == 6 { Op::SwaponSync } else { Op::Swapon });
         for _ in 0..rng.range(1, 3) {
             swap_state(rng, &mut setup);
         }
@@ -156,7 +158,10 @@ pub fn schedule(rng: &mut Rng) -> Vec<u8> {
 /// entries on it, and one CPU runs `swapoff` while another drops swap entries. Used to spend
 /// more mutations on promising corpus entries; every program still runs.
 pub fn promise(p: &Program) -> usize {
-    let swapon = p.setup.iter().position(|op| *op == Op::Swapon);
+    let swapon = p
+        .setup
+        .iter()
+        .position(|op| matches!(op, Op::Swapon | Op::SwaponSync));
     let state = swapon.is_some_and(|at| {
         p.setup[at..]
             .iter()

@@ -1,13 +1,14 @@
 //! mm/memory.c (v6.8) with the mm lifetime helpers of kernel/fork.c and mm/mmap.c: the anon
-//! unmap/exit path into `free_swap_and_cache()` under the PTL, `do_swap_page()`, and fork's
-//! copy of swap PTEs.
+//! unmap/exit path into `free_swap_and_cache()` under the PTL, `do_swap_page()` (swap cache and
+//! `SWP_SYNCHRONOUS_IO` direct swap-in), and fork's copy of swap PTEs.
 
 use super::context::Kernel;
 use super::kernel::lock::LockId;
-use super::swap_state::{read_swap_cache_async, swap_cache_get_folio};
-use super::swapfile::dup::swap_duplicate;
+use super::page_io::swap_read_folio;
+use super::swap_state::{get_shadow_from_swap_cache, read_swap_cache_async, swap_cache_get_folio};
+use super::swapfile::dup::{swap_duplicate, swapcache_clear, swapcache_prepare};
 use super::swapfile::free::{
-    folio_free_swap, free_swap_and_cache, get_swap_device, put_swap_device, swap_free,
+    __swap_count, folio_free_swap, free_swap_and_cache, get_swap_device, put_swap_device, swap_free,
 };
 use super::types::*;
 use super::world::BugKind;
@@ -105,37 +106,81 @@ pub fn zap_pte_range(k: &Kernel, mm: MmId, start: usize, end: usize) {
     k.spin_unlock(LockId::Ptl(mm));
 }
 
-/// mm/memory.c: do_swap_page(), v6.8, swap-cache path (no SWP_SYNCHRONOUS_IO): under
-/// `get_swap_device()`, find or read the folio, lock it, recheck the PTE under the PTL, map it,
-/// drop the swap reference, and free the swap cache on a write fault
-/// (`should_try_to_free_swap()`; `folio_ref_count() == 2` is taken as true).
+/// mm/memory.c: do_swap_page(), v6.8: under `get_swap_device()` (added by 2799e77529c2, "swap:
+/// fix do_swap_page() race with swapoff"; its revert is `patches/revert_2799e77529c2.rs`), find
+/// the folio in the swap cache, or read it: on an `SWP_SYNCHRONOUS_IO` device a page with one
+/// reference is read directly into a fresh folio that never enters the swap cache, its slot
+/// pinned by `swapcache_prepare()` (13ddaf26be32) until `swapcache_clear()` after the PTL is
+/// dropped; else through the swap cache (`swapin_readahead()`). Then lock the folio, recheck
+/// the PTE under the PTL, map it, drop the swap reference, and free the swap cache on a write
+/// fault.
+///
+/// Simplified: `pte_unmap_same()` takes no lock (`sizeof(pte_t) <= sizeof(long)`) and the
+/// model has only genuine swap entries (no `non_swap_entry()` branch). `swapin_readahead()` is
+/// the model's `read_swap_cache_async()` (`vm.page-cluster=0`: the target page only), and a
+/// failed swap-cache read returns without the `VM_FAULT_OOM` recheck under the PTL. The
+/// allocation never fails; memcg charging, the LRU, the workingset, KSM, `arch_swap_restore()`,
+/// `PG_anon_exclusive`, `PG_uptodate` (the read completes at once) and the write fault's
+/// `do_wp_page()` are left out. On the swap-cache path `set_pte_at()` precedes `swap_free()`
+/// (v6.8 has the opposite order, both under the PTL) and `should_try_to_free_swap()` is taken
+/// as true on a write fault (`folio_ref_count() == 2`). `schedule_timeout_uninterruptible(1)`
+/// after a failed `swapcache_prepare()` is left out: the fault returns either way.
 pub fn do_swap_page(k: &Kernel, mm: MmId, idx: usize, write: bool) {
+    if let Some(patched) = k.patched().do_swap_page {
+        return patched(k, mm, idx, write);
+    }
     let _f = k.enter("do_swap_page");
     let Pte::Swap(entry) = k.with(|w| w.mms[mm].ptes[idx]) else {
         return;
     };
+    // Prevent swapoff from happening to us.
     let Some(si) = get_swap_device(k, entry) else {
         return;
     };
+    let mut need_clear_cache = false;
     let mut folio = swap_cache_get_folio(k, entry);
+    let mut swapcache = folio;
     if folio.is_none() {
-        folio = read_swap_cache_async(k, entry);
+        if k.with(|w| w.swap_info[si].flags & SWP_SYNCHRONOUS_IO != 0) // data_race()
+            && __swap_count(k, entry) == 1
+        {
+            // Prevent parallel swapin from proceeding with the cache flag.
+            if swapcache_prepare(k, entry).is_err() {
+                put_swap_device(k, si); // out:
+                return;
+            }
+            need_clear_cache = true;
+            // skip swapcache
+            let new = vma_alloc_folio(k);
+            get_shadow_from_swap_cache(k, entry);
+            // To provide entry to swap_read_folio()
+            k.with_no_point(|w| w.folios[new].swap = entry);
+            swap_read_folio(k, new, true);
+            k.with_no_point(|w| w.folios[new].swap = SwpEntry::default()); // folio->private = NULL
+            folio = Some(new);
+        } else {
+            folio = read_swap_cache_async(k, entry); // swapin_readahead()
+            swapcache = folio;
+        }
     }
     if let Some(folio) = folio {
         k.folio_lock(folio);
-        let ok = k.with(|w| {
-            let f = &w.folios[folio];
-            f.swapcache
-                && entry.offset >= f.swap.offset
-                && entry.offset < f.swap.offset + f.nr
-                && f.swap.type_ == entry.type_
-        });
+        // if (swapcache): folio_free_swap() or swapoff may have released the swap cache.
+        let ok = swapcache.is_none()
+            || k.with(|w| {
+                let f = &w.folios[folio];
+                f.swapcache
+                    && entry.offset >= f.swap.offset
+                    && entry.offset < f.swap.offset + f.nr
+                    && f.swap.type_ == entry.type_
+            });
         if ok {
             k.spin_lock(LockId::Ptl(mm));
             if pte_same(k, mm, idx, entry) {
                 set_pte_at(k, mm, idx, folio);
                 swap_free(k, entry);
-                if write {
+                // should_try_to_free_swap(): swap-cache folios only.
+                if write && swapcache.is_some() {
                     folio_free_swap(k, folio);
                 }
             }
@@ -143,7 +188,23 @@ pub fn do_swap_page(k: &Kernel, mm: MmId, idx: usize, write: bool) {
         }
         k.folio_unlock(folio);
     }
+    // out: Clear the swap cache pin for direct swapin after PTL unlock
+    if need_clear_cache {
+        swapcache_clear(k, si, entry);
+    }
     put_swap_device(k, si);
+}
+
+/// mm/mempolicy.c: vma_alloc_folio(), v6.8, for a direct swap-in: a new order-0 folio, not in
+/// the swap cache, not mapped; no other CPU can find it until it is mapped. It never fails in
+/// the model.
+pub fn vma_alloc_folio(k: &Kernel) -> FolioId {
+    k.with(|w| {
+        w.folios.push(Folio {
+            nr: 1,
+            ..Default::default()
+        })
+    })
 }
 
 /// kernel/fork.c dup_mm() → mm/memory.c: copy_nonpresent_pte(), v6.8: a child sharing every

@@ -15,6 +15,7 @@ pub mod kernel;
 pub mod madvise;
 pub mod memory;
 pub mod mincore;
+pub mod page_io;
 pub mod patches;
 pub mod program;
 pub mod shmem;

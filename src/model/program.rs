@@ -115,6 +115,9 @@ pub enum Op {
         /// PTE index.
         pte: u8,
     },
+    /// `swapon()` of a new synchronous-I/O device (zram-like, `SWP_SYNCHRONOUS_IO`), whose
+    /// swap-ins of pages with one reference skip the swap cache.
+    SwaponSync,
 }
 
 /// A whole program: the set-up, then what each CPU runs.

@@ -266,3 +266,15 @@ pub fn read_swap_cache_async(k: &Kernel, entry: SwpEntry) -> Option<FolioId> {
     }
     folio
 }
+
+/// mm/swap_state.c: get_shadow_from_swap_cache(), v6.8: `xa_load()` (an RCU section of its own)
+/// of `swap_address_space(entry)` at the entry's offset, for a workingset shadow. Shadows are not
+/// modelled: what matters is that it reads `swapper_spaces[type]` and walks it.
+pub fn get_shadow_from_swap_cache(k: &Kernel, entry: SwpEntry) {
+    let _f = k.enter_helper("get_shadow_from_swap_cache");
+    let cpu = k.cpu;
+    let space = k.with(|w| w.swapper_spaces[entry.type_]);
+    k.rcu_read_lock();
+    k.with(|w| space_do(w, cpu, space, entry.offset, false, |_| ()));
+    k.rcu_read_unlock();
+}

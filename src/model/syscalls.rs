@@ -52,7 +52,7 @@ pub fn run_op(k: &Kernel, op: &Op) {
 fn run_op_body(k: &Kernel, op: &Op) {
     match *op {
         Op::Swapon => {
-            let _ = swapfile::swapoff::swapon(k);
+            let _ = swapfile::swapoff::swapon(k, false);
         }
         Op::Swapoff { dev } => {
             swapfile::swapoff::swapoff(k, SwapType(dev as usize % MAX_SWAPFILES));
@@ -162,6 +162,9 @@ fn run_op_body(k: &Kernel, op: &Op) {
             let Some(mm) = alive_mm(k, mm) else { return };
             let idx = pte_of(k, mm, pte);
             madvise::madvise_willneed(k, mm, idx);
+        }
+        Op::SwaponSync => {
+            let _ = swapfile::swapoff::swapon(k, true);
         }
     }
 }

@@ -19,6 +19,9 @@ pub const SWAP_MAP_SHMEM: u8 = 0xbf;
 pub const SWP_USED: u32 = 1 << 0;
 /// `SWP_WRITEOK`: allocation from the device is allowed.
 pub const SWP_WRITEOK: u32 = 1 << 1;
+/// `SWP_SYNCHRONOUS_IO`: synchronous I/O is efficient (zram, brd, pmem: `bdev_synchronous()`);
+/// `do_swap_page()` then reads a page with a count of 1 directly, skipping the swap cache.
+pub const SWP_SYNCHRONOUS_IO: u32 = 1 << 12;
 
 /// `SWAPFILE_CLUSTER`: 512 in the kernel (HPAGE_PMD_NR); small here so that a "2 MiB" folio is 4
 /// pages and exhaustive search stays cheap.
@@ -101,7 +104,7 @@ pub enum Object {
 pub struct SwapInfoStruct {
     /// `type`: index in `swap_info[]`.
     pub type_: SwapType,
-    /// `flags` (`SWP_USED`, `SWP_WRITEOK`).
+    /// `flags` (`SWP_USED`, `SWP_WRITEOK`, `SWP_SYNCHRONOUS_IO`).
     pub flags: u32,
     /// `max`: length of `swap_map`.
     pub max: u32,

@@ -12,7 +12,7 @@ use crate::model::types::MAX_SWAPFILES;
 pub const MMAP_MAX_PAGES: u8 = 4;
 
 /// Number of operation kinds: the rows of [`KINDS`], the variants of [`Op`].
-pub const NR_KINDS: usize = 15;
+pub const NR_KINDS: usize = 16;
 
 /// A named argument of an operation. Its value is one field byte of the operation: the
 /// arguments of a kind are its fields `a`, `b`, `c` in order.
@@ -189,7 +189,7 @@ const fn flag(b: u8) -> bool {
 /// `shmem-writepage`, `mmap`, `swapout`), the CPU weights `swapoff`, `shmem-truncate`, `exit`
 /// (swarm-style, towards what the swap races need); every kind stays reachable from both.
 pub const KINDS: [Kind; NR_KINDS] = [
-    kind("swapon", &[], 40, 12).drives("swapon(): a new device in the first free swap_info[] slot"),
+    kind("swapon", &[], 34, 10).drives("swapon(): a new device in the first free swap_info[] slot"),
     kind("swapoff", &[Arg::Dev], 8, 38).drives("swapoff() → try_to_unuse()"),
     kind("mmap", &[Arg::Pages, Arg::Huge], 24, 8)
         .one_of_the_args()
@@ -218,6 +218,8 @@ pub const KINDS: [Kind; NR_KINDS] = [
     kind("willneed", &[Arg::Mm, Arg::Pte], 4, 8).drives(
         "madvise(MADV_WILLNEED) of an anon page: swapin_walk_pmd_entry() → read_swap_cache_async()",
     ),
+    kind("swapon-sync", &[], 6, 2)
+        .drives("swapon() of a synchronous-I/O (zram-like) device: SWP_SYNCHRONOUS_IO"),
 ];
 
 /// The operation of kind `kind` (modulo [`NR_KINDS`]) with field bytes `a, b, c` (a flag is
@@ -246,6 +248,7 @@ pub fn op_of(kind: u8, a: u8, b: u8, c: u8) -> Op {
         12 => Op::Mincore { file: a, index: b },
         13 => Op::ShmemRead { file: a, index: b },
         14 => Op::Willneed { mm: a, pte: b },
+        15 => Op::SwaponSync,
         _ => unreachable!("a kind number modulo NR_KINDS"),
     }
 }
@@ -268,6 +271,7 @@ pub fn op_bytes(op: &Op) -> (u8, [u8; 3]) {
         Op::Mincore { file, index } => (12, [file, index, 0]),
         Op::ShmemRead { file, index } => (13, [file, index, 0]),
         Op::Willneed { mm, pte } => (14, [mm, pte, 0]),
+        Op::SwaponSync => (15, [0, 0, 0]),
     }
 }
 

@@ -40,10 +40,11 @@
 #![allow(clippy::tabs_in_doc_comments)]
 
 use super::context::Kernel;
-use super::types::{FolioId, InodeId, SwpEntry};
+use super::types::{FolioId, InodeId, MmId, SwpEntry};
 
 mod alt_rcu;
 mod commit_82b1c07a0af6;
+mod revert_2799e77529c2;
 mod revert_2efa33fc7f6e;
 mod revert_aeb309b81c6b;
 mod revert_eb085574a752;
@@ -61,6 +62,7 @@ pub const REGISTRY: &[Patch] = &[
     revert_aeb309b81c6b::PATCH,
     revert_2efa33fc7f6e::PATCH,
     revert_eb085574a752::PATCH,
+    revert_2799e77529c2::PATCH,
 ];
 
 /// One patch: what it is, and which functions it replaces.
@@ -165,6 +167,8 @@ seams! {
     shmem_swapin_folio: fn(&Kernel, InodeId, usize, SwpEntry) -> Result<FolioId, i32>,
     /// mm/swap_state.c: __read_swap_cache_async().
     __read_swap_cache_async: fn(&Kernel, SwpEntry, &mut bool, bool) -> Option<FolioId>,
+    /// mm/memory.c: do_swap_page().
+    do_swap_page: fn(&Kernel, MmId, usize, bool),
 }
 
 /// A kernel state: v6.8 plus a set of patches of the [`REGISTRY`], with their functions

@@ -2,6 +2,7 @@
 //! wrappers). Callers hold protection against swapoff (since c07aee4f82af there is no
 //! `get_swap_device()` inside).
 
+use super::free::__swap_entry_free_locked;
 use super::*;
 
 /// `-ENOENT` / `-EEXIST` of `__swap_duplicate()`.
@@ -72,4 +73,18 @@ pub fn swap_shmem_alloc(k: &Kernel, entry: SwpEntry) {
 /// cache (`-EEXIST` if another already did).
 pub fn swapcache_prepare(k: &Kernel, entry: SwpEntry) -> Result<(), DupError> {
     __swap_duplicate(k, entry, SWAP_HAS_CACHE)
+}
+
+/// mm/swapfile.c: swapcache_clear(), v6.8 (added by 13ddaf26be32): drop the `SWAP_HAS_CACHE`
+/// pin `swapcache_prepare()` took for a direct swap-in that skipped the swap cache; a slot left
+/// with no reference goes to `free_swap_slot()`.
+pub fn swapcache_clear(k: &Kernel, si: SwapType, entry: SwpEntry) {
+    let _f = k.enter("swapcache_clear");
+    let offset = entry.offset;
+    let ci = lock_cluster_or_swap_info(k, si, offset);
+    let usage = __swap_entry_free_locked(k, si, offset, SWAP_HAS_CACHE);
+    unlock_cluster_or_swap_info(k, ci);
+    if usage == 0 {
+        crate::model::swap_slots::free_swap_slot(k, entry);
+    }
 }

@@ -221,6 +221,17 @@ pub fn swapcache_free_entries(k: &Kernel, entries: &[SwpEntry]) {
     }
 }
 
+/// mm/swapfile.c: __swap_count(), v6.8: `swap_count(si->swap_map[offset])` with `si =
+/// swp_swap_info(entry)`: no lock, no reference (callers hold one). The pointer and the byte are
+/// two loads, two steps.
+pub fn __swap_count(k: &Kernel, entry: SwpEntry) -> u8 {
+    let _f = k.enter("__swap_count");
+    let si = entry.type_; // swp_swap_info(entry): swap_info[] is never freed
+    let cpu = k.cpu;
+    let map = k.with(|w| w.swap_info[si].swap_map);
+    k.with(|w| swap_count(map_get(w, cpu, map, entry.offset, "si->swap_map[offset]")))
+}
+
 /// mm/swapfile.c: swap_swapcount(), v6.8: `swap_count(map[offset])` under the cluster lock.
 pub fn swap_swapcount(k: &Kernel, si: SwapType, entry: SwpEntry) -> u8 {
     let _f = k.enter_helper("swap_swapcount");
@@ -432,7 +443,7 @@ mod tests {
         };
         let exec = run_once(&[], &EngineConfig::default(), move || {
             let k = Kernel::new(Shared::new(World::new(cfg, 1)), 0);
-            let si = crate::model::swapfile::swapoff::swapon(&k).expect("swapon");
+            let si = crate::model::swapfile::swapoff::swapon(&k, false).expect("swapon");
             free_swap_and_cache(&k, SwpEntry::new(si, 1));
         });
         let Some(BugPanic { bug, events }) = exec.payload.as_ref().and_then(|p| p.downcast_ref())

@@ -97,9 +97,10 @@ pub fn drain_mmlist(k: &Kernel) {
 }
 
 /// SYSCALL_DEFINE2(swapon), v6.8, reduced to what swapoff undoes: a device of
-/// `SWAP_DEVICE_PAGES` slots with `cluster_info` (an SSD), in the first free `swap_info[]` slot.
+/// `SWAP_DEVICE_PAGES` slots with `cluster_info` (an SSD), in the first free `swap_info[]` slot;
+/// `synchronous` is `bdev_synchronous(p->bdev)` (a zram-like device: `SWP_SYNCHRONOUS_IO`).
 /// Returns the type, or a negative errno when every slot is in use.
-pub fn swapon(k: &Kernel) -> Result<SwapType, i32> {
+pub fn swapon(k: &Kernel, synchronous: bool) -> Result<SwapType, i32> {
     let _f = k.enter("swapon");
     let cpu = k.cpu;
     // alloc_swap_info(): the first !SWP_USED slot, reused if it exists.
@@ -123,6 +124,12 @@ pub fn swapon(k: &Kernel) -> Result<SwapType, i32> {
     let Some(p) = p else {
         return Err(-EPERM);
     };
+    // p->flags |= SWP_SYNCHRONOUS_IO if bdev_synchronous(p->bdev): v6.8 sets it without a lock
+    // between vzalloc() of the map and the cluster allocation (one step below, in the model); a
+    // stale reader of this swap_info[] slot can read it.
+    if synchronous {
+        k.with(|w| w.swap_info[p].flags |= SWP_SYNCHRONOUS_IO);
+    }
     // vzalloc() the map, kvcalloc() the clusters, setup_swap_map_and_extents(),
     // init_swap_address_space().
     let max = SWAP_DEVICE_PAGES;

@@ -99,7 +99,7 @@ pub fn normalize(program: &Program) -> Program {
 }
 
 /// The built-in scenarios: name and file text (`scenarios/NAME.scn`, embedded).
-const BUILTIN: [(&str, &str); 6] = [
+const BUILTIN: [(&str, &str); 7] = [
     (
         "shmem-truncate",
         include_str!("../../../scenarios/shmem-truncate.scn"),
@@ -117,6 +117,10 @@ const BUILTIN: [(&str, &str); 6] = [
     (
         "willneed-swapoff",
         include_str!("../../../scenarios/willneed-swapoff.scn"),
+    ),
+    (
+        "do-swap-page-sync-swapoff",
+        include_str!("../../../scenarios/do-swap-page-sync-swapoff.scn"),
     ),
 ];
 
