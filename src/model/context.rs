@@ -403,6 +403,34 @@ impl Kernel {
         });
     }
 
+    /// An allocation that may block (`alloc_pages_mpol()` with a `GFP_KERNEL`-style mask):
+    /// `might_sleep()` (invariant L1), and on a non-preemptible kernel a possible quiescent
+    /// state. There, `might_sleep()` reschedules on PREEMPT_VOLUNTARY (`__cond_resched()` →
+    /// `rcu_all_qs()`) and direct reclaim may sleep on PREEMPT_NONE: the CPU's implicit RCU
+    /// read-side section ends for a moment, so another CPU's `synchronize_rcu()` may complete
+    /// in between. On a preemptible kernel this is `might_sleep()` alone: every step already has
+    /// its point. Simplified: the allocation itself never fails and never really sleeps.
+    pub fn may_sleep_in_alloc(&self) {
+        self.might_sleep();
+        if self.cfg().preemptible {
+            return;
+        }
+        let cpu = self.cpu;
+        let quiesced = self.with(|w| {
+            // Only the implicit section: an explicit rcu_read_lock() or a spinlock (L1 has
+            // reported it) keeps the CPU a reader.
+            if !w.cpus[cpu].kernel_rcu || w.rcu.nesting(cpu) != 1 {
+                return false;
+            }
+            w.rcu.read_unlock(cpu);
+            w.wake_gp();
+            true
+        });
+        if quiesced {
+            self.with(|w| w.rcu.read_lock(cpu));
+        }
+    }
+
     /// `rcu_read_lock()`: a step of its own, since `synchronize_rcu()` on another CPU reads the
     /// nesting (merged into the previous step, a preemption right before it would be lost).
     pub fn rcu_read_lock(&self) {

@@ -216,6 +216,9 @@ pub fn __read_swap_cache_async(
         if swap_swapcount(k, si, entry) == 0 && swap_slot_cache_enabled(k) {
             break; // goto fail_put_swap
         }
+        // Get a new folio to read into from swap: alloc_pages_mpol() (the model's folio comes
+        // after the pin below), which may sleep.
+        k.may_sleep_in_alloc();
         // Swap entry may have been freed since our caller observed it.
         match swapcache_prepare(k, entry) {
             Ok(()) => {

@@ -65,11 +65,14 @@
 //! If swapoff is followed by a swapon that reuses the type, CPU0 touches the new device's map
 //! or swap cache with an entry of the old one: invariant S3 (`swp_swap_info()` records the
 //! generation, as `_swap_info_get()` does). Without preemptible RCU (`--preempt off`) CPU0's
-//! whole `madvise()` is one RCU reader (the path has no sleep the model models) and swapoff's
-//! `synchronize_rcu()` waits for it: clean there. In the kernel the `-EEXIST` retry's
-//! `schedule_timeout_uninterruptible(1)` is a sleep, so a non-preemptible kernel with this
-//! revert is exposed too, through that sleep; the model's retry is not a quiescent state and
-//! does not show it.
+//! `madvise()` is an RCU reader except where it may sleep: the new folio's `alloc_pages_mpol()`
+//! between `swap_swapcount()` and `swapcache_prepare()` reschedules on PREEMPT_VOLUNTARY
+//! (`might_sleep()` → `__cond_resched()` → `rcu_all_qs()`) and may enter direct reclaim on
+//! PREEMPT_NONE, a quiescent state (`Kernel::may_sleep_in_alloc()`); swapoff's
+//! `synchronize_rcu()` can end there, so the revert is a bug on those kernels too, in the
+//! diagram's place (`__swap_duplicate()`). The `-EEXIST` retry's
+//! `schedule_timeout_uninterruptible(1)` is another sleep the model does not treat as a
+//! quiescent state (it is a bounded retry).
 //!
 //! **What differs from the historical code.** Before eb085574a752 (v5.2) nothing was protected:
 //! `__read_swap_cache_async()` computed `swap_address_space(entry)` once and called
@@ -136,6 +139,9 @@ pub fn __read_swap_cache_async(
         if swap_swapcount(k, si, entry) == 0 && swap_slot_cache_enabled(k) {
             return None; // goto fail_put_swap
         }
+        // Get a new folio to read into from swap: alloc_pages_mpol() (the model's folio comes
+        // after the pin below), which may sleep.
+        k.may_sleep_in_alloc();
         // Swap entry may have been freed since our caller observed it.
         match swapcache_prepare(k, entry) {
             Ok(()) => {
