@@ -103,7 +103,7 @@ use crate::model::swap_state::{
 };
 use crate::model::swapfile::dup::{swapcache_clear, swapcache_prepare};
 use crate::model::swapfile::free::{
-    __swap_count, folio_free_swap, get_swap_device, put_swap_device, swap_free,
+    __swap_count, folio_free_swap, get_swap_device, put_swap_device, swap_free, swp_swap_info,
 };
 use crate::model::types::*;
 
@@ -132,7 +132,6 @@ fn lookup_swap_cache(k: &Kernel, entry: SwpEntry) -> Option<FolioId> {
 /// Simplified as v6.8's in `src/model/memory.rs`.
 pub fn do_swap_page(k: &Kernel, mm: MmId, idx: usize, write: bool) {
     let _f = k.enter("do_swap_page");
-    let cpu = k.cpu;
     let Pte::Swap(entry) = k.with(|w| w.mms[mm].ptes[idx]) else {
         return;
     };
@@ -140,10 +139,7 @@ pub fn do_swap_page(k: &Kernel, mm: MmId, idx: usize, write: bool) {
     let mut folio = lookup_swap_cache(k, entry);
     let mut swapcache = folio;
     if folio.is_none() {
-        // si = swp_swap_info(entry): no step (swap_info[] is never freed); the ghost of S3
-        // records the generation it stands for, as _swap_info_get() does.
-        let si = entry.type_;
-        k.with_no_point(|w| w.ghost.obtain_si(cpu, si));
+        let si = swp_swap_info(k, entry);
         if k.with(|w| w.swap_info[si].flags & SWP_SYNCHRONOUS_IO != 0) // data_race()
             && __swap_count(k, entry) == 1
         {

@@ -98,7 +98,7 @@ use crate::model::swap_state::{
     READ_RETRIES, add_to_swap_cache, filemap_get_folio, swap_slot_cache_enabled,
 };
 use crate::model::swapfile::dup::{DupError, swapcache_prepare};
-use crate::model::swapfile::free::swap_swapcount;
+use crate::model::swapfile::free::{swap_swapcount, swp_swap_info};
 use crate::model::types::*;
 
 /// The patch.
@@ -165,13 +165,4 @@ pub fn __read_swap_cache_async(
             }
         }
     }
-}
-
-/// mm/swapfile.c: swp_swap_info(), v6.8: `swap_type_to_swap_info(swp_type(entry))`, no
-/// reference and no check (`swap_info[type]` is never freed). The ghost of invariant S3 records
-/// the device's generation here, as `_swap_info_get()` does.
-fn swp_swap_info(k: &Kernel, entry: SwpEntry) -> SwapType {
-    let cpu = k.cpu;
-    k.with_no_point(|w| w.ghost.obtain_si(cpu, entry.type_));
-    entry.type_
 }

@@ -4,6 +4,15 @@
 use super::*;
 use crate::model::world::{BugKind, EventKind};
 
+/// mm/swapfile.c: swp_swap_info(), v6.8: `swap_type_to_swap_info(swp_type(entry))`, no
+/// reference and no check (`swap_info[type]` is never freed). The ghost of invariant S3 records
+/// the device's generation here, as `_swap_info_get()` does.
+pub fn swp_swap_info(k: &Kernel, entry: SwpEntry) -> SwapType {
+    let cpu = k.cpu;
+    k.with_no_point(|w| w.ghost.obtain_si(cpu, entry.type_));
+    entry.type_
+}
+
 /// mm/swapfile.c: _swap_info_get(), v6.8. Validates `entry` without a lock or a reference:
 /// the type's slot is in use, `offset < max`, and `swap_map[offset] != 0` (each failure is the
 /// kernel's `pr_err` and returns NULL).
