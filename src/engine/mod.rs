@@ -25,6 +25,10 @@
 //! * [`quiet_panics`] keeps panics inside engine runs off stderr.
 //! * [`point`] is a scheduling point for code whose shared state shuttle cannot see (plain memory
 //!   behind an `UnsafeCell`, a model's fields): call it before each access.
+//! * [`access`] annotates the running step with the shared object it reads or writes (and
+//!   [`local`] says it touches none): recorded in an [`AccessLog`] when a consumer turned
+//!   [`record`]ing on, for partial-order reduction and interleaving feedback. A step with no
+//!   annotation conflicts with every other.
 //! * [`sleep`] and [`wake`] block and wake a task without a hidden scheduling point (shuttle's
 //!   channels and condition variables begin their wake-ups with one).
 //!
@@ -92,6 +96,7 @@
 //! `std`'s, no `HashMap` iteration order, no time, and no state left over from earlier
 //! executions in process-wide statics. `shuttle::rand` draws from a fixed generator.
 
+mod access;
 mod batch;
 mod byte_scheduler;
 mod checked;
@@ -106,6 +111,7 @@ mod search;
 mod strategy;
 mod wait;
 
+pub use access::{Access, AccessLog, Step, access, local, record, recording};
 pub use batch::{BatchFailure, BatchResult, run_batch};
 pub use byte_scheduler::{ByteScheduler, ByteStrategy, STAY_THRESHOLD};
 pub use checked::{CheckDecisions, Checked};

@@ -2,9 +2,12 @@
 //! [`Point`]; [`Scheduled`] makes a strategy a shuttle `Scheduler`. Every engine scheduler is
 //! one: the [`ByteScheduler`](super::ByteScheduler) (one strategy a file, as in shuttle's
 //! `scheduler` module), the explorer's search, and the [`Observe`](super::Observe) wrappers.
+//! The outermost [`Scheduled`] also marks each scheduling point in the [access
+//! log](super::AccessLog), so that annotations are attributed to the step they belong to.
 
 use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
 
+use super::access;
 use super::decision::Point;
 
 /// A scheduling strategy: shuttle's `Scheduler`, with the runnable set, the current task and
@@ -26,7 +29,12 @@ pub struct Scheduled<T>(pub T);
 
 impl<T: Strategy> Scheduler for Scheduled<T> {
     fn new_execution(&mut self) -> Option<Schedule> {
-        self.0.new_execution()
+        access::outermost(|outermost| {
+            if outermost {
+                access::new_execution();
+            }
+            self.0.new_execution()
+        })
     }
 
     fn next_task(
@@ -35,8 +43,15 @@ impl<T: Strategy> Scheduler for Scheduled<T> {
         current: Option<TaskId>,
         is_yielding: bool,
     ) -> Option<TaskId> {
-        self.0
-            .next_task(&Point::new(runnable, current, is_yielding))
+        access::outermost(|outermost| {
+            let chosen = self
+                .0
+                .next_task(&Point::new(runnable, current, is_yielding));
+            if outermost {
+                access::scheduling_point(chosen.map(usize::from));
+            }
+            chosen
+        })
     }
 
     fn next_u64(&mut self) -> u64 {

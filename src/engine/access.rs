@@ -1,0 +1,354 @@
+//! Access annotations: code under test says which shared object a step reads or writes, so the
+//! engine can tell steps that commute from steps that do not.
+//!
+//! A *step* of a task is what it runs from one scheduling point to its next. Code under test
+//! calls [`access`] during a step, once per shared object it touches (an object is any `u64` the
+//! test picks: an address, a field's index, a hash of a name). Consumers in the engine — the
+//! partial-order reduction of the explorer and the interleaving features of the search — read
+//! the annotations of each step from an [`AccessLog`] after the step ran. Nothing is recorded
+//! unless a consumer turned recording on ([`record`]), and recording allocates nothing once the
+//! log has grown to the size of an execution.
+//!
+//! A step that annotated nothing is *unknown* and conflicts with every step: that is the sound
+//! fallback for tests (or parts of tests, such as shuttle's own primitives) that give no
+//! annotations. A step that truly touches no shared state says so with [`local`].
+//!
+//! ```
+//! use swapfuzz::engine::{Access, AccessLog, EngineConfig, access, point, record, run_once};
+//!
+//! record(true);
+//! run_once(&[0x00; 8], &EngineConfig::default(), || {
+//!     let t = shuttle::thread::spawn(|| {
+//!         point();
+//!         access(1, Access::Write); // this step writes object 1
+//!     });
+//!     point();
+//!     access(1, Access::Read); // this one reads it
+//!     t.join().unwrap();
+//! });
+//! let steps = AccessLog::with(|log| log.steps().filter(|s| !s.is_unknown()).count());
+//! assert_eq!(steps, 2);
+//! record(false);
+//! ```
+
+use std::cell::{Cell, RefCell};
+
+/// What a step does to an object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Access {
+    /// Reads it.
+    Read,
+    /// Writes it (or reads and writes it).
+    Write,
+}
+
+impl Access {
+    /// Whether two accesses to the same object conflict: at least one writes.
+    pub fn conflicts(self, other: Access) -> bool {
+        self == Access::Write || other == Access::Write
+    }
+}
+
+/// The object [`local`] records: a step that touches nothing shared.
+const LOCAL: u64 = u64::MAX;
+
+/// One annotation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Annotation {
+    object: u64,
+    access: Access,
+}
+
+/// One step of an execution: the scheduling point that began it, the task that ran it, and its
+/// annotations (a range of [`AccessLog`]'s annotations).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct StepRecord {
+    point: u32,
+    task: u32,
+    start: u32,
+    end: u32,
+}
+
+/// The annotations of one execution, step by step (see the module documentation).
+#[derive(Debug, Default)]
+pub struct AccessLog {
+    steps: Vec<StepRecord>,
+    annotations: Vec<Annotation>,
+    /// Scheduling points seen in this execution.
+    points: u32,
+    /// A new execution was announced: clear at its first scheduling point (shuttle asks for a
+    /// new execution once more after the last, which must not clear the last one's log).
+    stale: bool,
+}
+
+/// One step's annotations, as [`AccessLog::steps`] gives them.
+#[derive(Clone, Copy, Debug)]
+pub struct Step<'a> {
+    /// Index of the scheduling point that began the step among all points of the execution
+    /// (the `step` of a [`Decision`](super::Decision) made there).
+    pub point: usize,
+    /// The task that ran it (`usize` of its `TaskId`).
+    pub task: usize,
+    annotations: &'a [Annotation],
+}
+
+impl Step<'_> {
+    /// No annotation: the step conflicts with every step.
+    pub fn is_unknown(&self) -> bool {
+        self.annotations.is_empty()
+    }
+
+    /// The (object, access) pairs, [`local`]'s marker left out.
+    pub fn accesses(&self) -> impl Iterator<Item = (u64, Access)> + '_ {
+        self.annotations
+            .iter()
+            .filter(|a| a.object != LOCAL)
+            .map(|a| (a.object, a.access))
+    }
+
+    /// Whether the two steps may not commute: either is unknown, or both touch one object and
+    /// one of them writes it. Steps of one task always conflict (program order).
+    pub fn conflicts(&self, other: &Step<'_>) -> bool {
+        if self.task == other.task || self.is_unknown() || other.is_unknown() {
+            return true;
+        }
+        self.accesses()
+            .any(|(o, a)| other.accesses().any(|(p, b)| o == p && a.conflicts(b)))
+    }
+}
+
+thread_local! {
+    static RECORDING: Cell<bool> = const { Cell::new(false) };
+    static NESTING: Cell<u32> = const { Cell::new(0) };
+    static LOG: RefCell<AccessLog> = RefCell::default();
+}
+
+/// Turns recording on or off for executions on this OS thread (off by default). Engine runs
+/// that need annotations turn it on; [`access`] costs a thread-local read when it is off.
+pub fn record(on: bool) {
+    RECORDING.with(|r| r.set(on));
+}
+
+/// Whether annotations are being recorded on this OS thread.
+pub fn recording() -> bool {
+    RECORDING.with(Cell::get)
+}
+
+/// Annotates the running step: it does `kind` to `object`. Call it inside a shuttle execution,
+/// after the scheduling point that begins the step ([`point`](super::point) or a shuttle
+/// operation) and before the next.
+#[inline]
+pub fn access(object: u64, kind: Access) {
+    if recording() {
+        annotate(object, kind);
+    }
+}
+
+/// Annotates the running step as touching no shared state (it then commutes with every step of
+/// other tasks).
+#[inline]
+pub fn local() {
+    if recording() {
+        annotate(LOCAL, Access::Read);
+    }
+}
+
+#[cold]
+fn annotate(object: u64, access: Access) {
+    LOG.with(|log| {
+        let mut log = log.borrow_mut();
+        log.refresh();
+        let len = log.annotations.len() as u32;
+        log.annotations.push(Annotation { object, access });
+        if let Some(step) = log.steps.last_mut() {
+            step.end = len + 1;
+        }
+    });
+}
+
+impl AccessLog {
+    /// Runs `f` on this OS thread's log (of the running or the last execution).
+    pub fn with<R>(f: impl FnOnce(&AccessLog) -> R) -> R {
+        LOG.with(|log| f(&log.borrow()))
+    }
+
+    /// The steps of the execution, in the order they ran.
+    pub fn steps(&self) -> impl Iterator<Item = Step<'_>> + '_ {
+        self.steps.iter().map(|s| self.step_of(s))
+    }
+
+    /// The step begun at scheduling point `point`, if it was recorded.
+    pub fn step_at(&self, point: usize) -> Option<Step<'_>> {
+        let i = self
+            .steps
+            .binary_search_by_key(&(point as u32), |s| s.point)
+            .ok()?;
+        Some(self.step_of(&self.steps[i]))
+    }
+
+    /// The number of steps recorded.
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// Whether no step was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// Clears a log whose execution has ended, when the next one records its first entry.
+    fn refresh(&mut self) {
+        if self.stale {
+            self.steps.clear();
+            self.annotations.clear();
+            self.points = 0;
+            self.stale = false;
+        }
+    }
+
+    fn step_of(&self, s: &StepRecord) -> Step<'_> {
+        Step {
+            point: s.point as usize,
+            task: s.task as usize,
+            annotations: &self.annotations[s.start as usize..s.end as usize],
+        }
+    }
+}
+
+/// Announces a new execution's log (called by the outermost engine scheduler).
+pub(super) fn new_execution() {
+    if recording() {
+        LOG.with(|log| log.borrow_mut().stale = true);
+    }
+}
+
+/// Marks a scheduling point at which `chosen` was chosen: the annotations that follow belong to
+/// its step.
+pub(super) fn scheduling_point(chosen: Option<usize>) {
+    if recording() {
+        LOG.with(|log| {
+            let mut log = log.borrow_mut();
+            log.refresh();
+            let point = log.points;
+            log.points += 1;
+            if let Some(task) = chosen {
+                let start = log.annotations.len() as u32;
+                log.steps.push(StepRecord {
+                    point,
+                    task: task as u32,
+                    start,
+                    end: start,
+                });
+            }
+        });
+    }
+}
+
+/// Runs `f` as the engine scheduler's handling of one call, and says whether it is the outermost
+/// (a wrapped engine scheduler does not mark points twice).
+pub(super) fn outermost<R>(f: impl FnOnce(bool) -> R) -> R {
+    let depth = NESTING.with(|n| {
+        let d = n.get();
+        n.set(d + 1);
+        d
+    });
+    struct Unnest;
+    impl Drop for Unnest {
+        fn drop(&mut self) {
+            NESTING.with(|n| n.set(n.get() - 1));
+        }
+    }
+    let _unnest = Unnest;
+    f(depth == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{EngineConfig, point, run_once};
+
+    fn two_tasks(a: u64, b: u64) {
+        let t = shuttle::thread::spawn(move || {
+            point();
+            access(a, Access::Write);
+        });
+        point();
+        access(b, Access::Read);
+        t.join().unwrap();
+    }
+
+    fn annotated_steps(bytes: &[u8], a: u64, b: u64) -> Vec<(usize, Vec<(u64, Access)>)> {
+        record(true);
+        run_once(bytes, &EngineConfig::default(), move || two_tasks(a, b));
+        let steps = AccessLog::with(|log| {
+            log.steps()
+                .filter(|s| !s.is_unknown())
+                .map(|s| (s.task, s.accesses().collect()))
+                .collect()
+        });
+        record(false);
+        steps
+    }
+
+    #[test]
+    fn annotations_belong_to_the_task_that_made_them() {
+        for bytes in [[0x00; 8], [0xFF; 8]] {
+            let mut steps = annotated_steps(&bytes, 7, 9);
+            steps.sort();
+            assert_eq!(
+                steps,
+                vec![(0, vec![(9, Access::Read)]), (1, vec![(7, Access::Write)])]
+            );
+        }
+    }
+
+    #[test]
+    fn conflicts_need_one_object_and_one_write() {
+        record(true);
+        run_once(&[0x00; 8], &EngineConfig::default(), || {
+            let t = shuttle::thread::spawn(|| {
+                point();
+                access(1, Access::Read);
+                point();
+                access(2, Access::Write);
+                point();
+                local();
+            });
+            point();
+            access(1, Access::Read);
+            point();
+            access(2, Access::Read);
+            t.join().unwrap();
+        });
+        let verdicts = AccessLog::with(|log| {
+            let known: Vec<_> = log.steps().filter(|s| !s.is_unknown()).collect();
+            let by = |task, obj: Option<u64>| {
+                *known
+                    .iter()
+                    .find(|s| s.task == task && s.accesses().next().map(|a| a.0) == obj)
+                    .unwrap()
+            };
+            let (r1_main, r2_main) = (by(0, Some(1)), by(0, Some(2)));
+            let (r1_t, w2_t, local_t) = (by(1, Some(1)), by(1, Some(2)), by(1, None));
+            let unknown = log.steps().find(|s| s.is_unknown()).unwrap();
+            [
+                r1_main.conflicts(&r1_t),    // read/read: commute
+                r2_main.conflicts(&w2_t),    // read/write: conflict
+                r1_main.conflicts(&w2_t),    // different objects: commute
+                local_t.conflicts(&r2_main), // local: commutes
+                unknown.conflicts(&local_t), // unknown: conflicts with everything
+                r1_t.conflicts(&w2_t),       // one task: program order
+            ]
+        });
+        record(false);
+        assert_eq!(verdicts, [false, true, false, false, true, true]);
+    }
+
+    #[test]
+    fn nothing_is_recorded_when_off() {
+        record(false);
+        LOG.with(|l| *l.borrow_mut() = AccessLog::default());
+        run_once(&[0x00; 8], &EngineConfig::default(), || two_tasks(1, 2));
+        assert!(AccessLog::with(AccessLog::is_empty));
+    }
+}
