@@ -130,6 +130,7 @@ pub fn record(on: bool) {
 }
 
 /// Whether annotations are being recorded on this OS thread.
+#[inline]
 pub fn recording() -> bool {
     RECORDING.with(Cell::get)
 }

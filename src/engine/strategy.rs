@@ -29,6 +29,9 @@ pub struct Scheduled<T>(pub T);
 
 impl<T: Strategy> Scheduler for Scheduled<T> {
     fn new_execution(&mut self) -> Option<Schedule> {
+        if !access::recording() {
+            return self.0.new_execution();
+        }
         access::outermost(|outermost| {
             if outermost {
                 access::new_execution();
@@ -43,6 +46,11 @@ impl<T: Strategy> Scheduler for Scheduled<T> {
         current: Option<TaskId>,
         is_yielding: bool,
     ) -> Option<TaskId> {
+        if !access::recording() {
+            return self
+                .0
+                .next_task(&Point::new(runnable, current, is_yielding));
+        }
         access::outermost(|outermost| {
             let chosen = self
                 .0
