@@ -106,6 +106,7 @@ mod explore;
 mod observe;
 mod quiet;
 mod recorder;
+mod reduction;
 mod run;
 mod search;
 mod strategy;
@@ -124,6 +125,7 @@ pub use recorder::{RecordDecisions, Recording};
 pub use run::{
     EngineConfig, Execution, Outcome, payload_text, run_checked, run_once, run_with_scheduler,
 };
+pub use search::Coverage;
 pub use strategy::{Scheduled, Strategy};
 pub use wait::{TaskId, current_task, sleep, wake};
 
