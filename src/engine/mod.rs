@@ -28,7 +28,7 @@
 //! * [`access`] annotates the running step with the shared object it reads or writes (and
 //!   [`local`] says it touches none): recorded in an [`AccessLog`] when a consumer turned
 //!   [`record`]ing on, for partial-order reduction and interleaving feedback. A step with no
-//!   annotation conflicts with every other.
+//!   annotation, or with [`unknown`], conflicts with every other.
 //! * [`sleep`] and [`wake`] block and wake a task without a hidden scheduling point (shuttle's
 //!   channels and condition variables begin their wake-ups with one).
 //!
@@ -112,7 +112,7 @@ mod search;
 mod strategy;
 mod wait;
 
-pub use access::{Access, AccessLog, Step, access, local, record, recording};
+pub use access::{Access, AccessLog, Step, access, local, record, recording, unknown};
 pub use batch::{BatchFailure, BatchResult, run_batch};
 pub use byte_scheduler::{ByteScheduler, ByteStrategy, STAY_THRESHOLD};
 pub use checked::{CheckDecisions, Checked};
