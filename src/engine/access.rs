@@ -358,6 +358,38 @@ mod tests {
     }
 
     #[test]
+    fn unknown_overrides_annotations() {
+        record(true);
+        run_once(&[0x00; 8], &EngineConfig::default(), || {
+            let t = shuttle::thread::spawn(|| {
+                point();
+                access(1, Access::Write);
+                unknown();
+            });
+            point();
+            access(2, Access::Write);
+            t.join().unwrap();
+        });
+        let (unknown_steps, annotated) = AccessLog::with(|log| {
+            let marked = log
+                .steps()
+                .find(|s| s.task == 1 && s.is_unknown() && s.accesses().next().is_some())
+                .unwrap();
+            let other = log
+                .steps()
+                .find(|s| s.task == 0 && !s.is_unknown())
+                .unwrap();
+            (
+                marked.conflicts(&other),
+                marked.accesses().collect::<Vec<_>>(),
+            )
+        });
+        record(false);
+        assert!(unknown_steps);
+        assert_eq!(annotated, [(1, Access::Write)]);
+    }
+
+    #[test]
     fn nothing_is_recorded_when_off() {
         record(false);
         LOG.with(|l| *l.borrow_mut() = AccessLog::default());

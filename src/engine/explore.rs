@@ -63,6 +63,12 @@ type Report = Arc<Mutex<dyn FnMut(&DeepeningProgress) + Send>>;
 /// a decision that differs from the recorded path is reported as an
 /// [`Outcome::EngineError`](super::Outcome::EngineError)).
 ///
+/// With [`reduction`](Self::reduction), schedules that differ only in the order of independent
+/// steps (by the test's [access annotations](super::access)) are not all run: sleep sets, with
+/// a rule that keeps them sound under the bound (`src/engine/reduction.rs` has the argument).
+/// [`coverage`](Self::coverage) then says how many schedules ran and how many equivalence
+/// classes they covered; `preemptions(usize::MAX)` searches every schedule, without a bound.
+///
 /// [`run`](Self::run) searches bound `K` ([`preemptions`](Self::preemptions)) and says how it
 /// ended ([`Exploration`]); [`run_deepening`](Self::run_deepening) searches bounds 0, 1, …, `K`
 /// in turn, so that a failure is reported with the fewest preemptions that show it, and says how

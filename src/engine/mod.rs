@@ -20,6 +20,8 @@
 //!   bounding), and hands back a failing one as bytes for `run_once`
 //!   ([`decisions_to_bytes`]); [`Explorer::run_deepening`] raises `K` from 0 under a time and
 //!   execution budget, with progress reports, and says how far it got when a budget runs out.
+//!   [`Explorer::reduction`] prunes schedules that only reorder independent steps (sleep sets,
+//!   sound under the bound), and [`Explorer::coverage`] counts equivalence classes.
 //! * [`run_checked`] replays bytes under [`Checked`], which reports a test that does not repeat
 //!   a recorded execution as an engine error.
 //! * [`quiet_panics`] keeps panics inside engine runs off stderr.
