@@ -29,7 +29,10 @@
 //! `Z(m)` plus the *admitted* earlier choices `a` of `m` (their first step, as it ran), less every
 //! entry that is dependent on a step the path runs from `m` to the child. A path on which every
 //! candidate is asleep is *sleep-set blocked*: its execution is stopped there (shuttle's
-//! scheduler stop), as every continuation is equivalent to one explored before.
+//! scheduler stop), as every continuation is equivalent to one explored before. (With the
+//! rules above that never happens: the task that ran the last step is runnable, did not yield
+//! and has no sleeping entry, or else that step was unknown and emptied the sleep set. The stop
+//! is kept for rules that may come.)
 //!
 //! Without a bound (`Explorer::preemptions(usize::MAX)`, `verify --preemptions all`) every
 //! explored choice is admitted: the classic sleep-set search, which explores at least one
@@ -83,7 +86,7 @@
 //! [`Classes`] hashes each explored execution's trace: the multiset of the vector clocks of its
 //! steps under the dependence above (which identifies the partial order), 128 bits.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use super::access::{Access, AccessLog};
 use super::decision::Point;
@@ -223,11 +226,18 @@ pub(super) struct Sleeper {
 #[derive(Debug, Default)]
 pub(super) struct Classes {
     seen: HashSet<u128>,
-    // Scratch space, kept between executions.
-    last: Vec<Vec<u32>>,
+    // Scratch space, kept between executions: vector clocks of `tasks` entries each.
+    tasks: usize,
+    /// The last step's clock of each task.
+    last: Vec<u32>,
+    /// Steps so far of each task.
     all: Vec<u32>,
+    /// Join of the clocks of the unknown steps.
     unknown: Vec<u32>,
-    objects: HashMap<u64, (Vec<u32>, Vec<u32>)>,
+    /// Objects touched, and for each the join of its writers' and of its readers' clocks
+    /// (`2 * tasks` entries from `2 * tasks * index`).
+    objects: Vec<u64>,
+    object_clocks: Vec<u32>,
 }
 
 fn join(into: &mut [u32], from: &[u32]) {
@@ -250,63 +260,84 @@ impl Classes {
         self.seen.len()
     }
 
+    fn object(&mut self, o: u64) -> usize {
+        match self.objects.iter().position(|&x| x == o) {
+            Some(i) => i,
+            None => {
+                self.objects.push(o);
+                let n = self.object_clocks.len() + 2 * self.tasks;
+                self.object_clocks.resize(n, 0);
+                self.objects.len() - 1
+            }
+        }
+    }
+
     /// Adds the trace of an execution; true if it is new.
     pub(super) fn add(&mut self, trace: &Trace) -> bool {
         let tasks = trace.steps.iter().map(|f| f.task + 1).max().unwrap_or(0);
-        self.last.iter_mut().for_each(|v| v.clear());
-        self.last.resize(tasks, Vec::new());
-        self.last.iter_mut().for_each(|v| v.resize(tasks, 0));
-        self.all.clear();
-        self.all.resize(tasks, 0);
-        self.unknown.clear();
-        self.unknown.resize(tasks, 0);
+        self.tasks = tasks;
+        for (v, n) in [
+            (&mut self.last, tasks * tasks),
+            (&mut self.all, tasks),
+            (&mut self.unknown, tasks),
+        ] {
+            v.clear();
+            v.resize(n, 0);
+        }
         self.objects.clear();
+        self.object_clocks.clear();
         let (mut h1, mut h2) = (0u64, 0u64);
         let mut vc = vec![0u32; tasks];
         for f in &trace.steps {
-            vc.copy_from_slice(&self.last[f.task]);
+            let t = f.task;
+            vc.copy_from_slice(&self.last[t * tasks..(t + 1) * tasks]);
             let accesses = trace.accesses_of(f);
             if f.unknown {
                 join(&mut vc, &self.all);
             } else {
                 join(&mut vc, &self.unknown);
                 for &(o, a) in accesses {
-                    if let Some((w, r)) = self.objects.get(&o) {
-                        join(&mut vc, w);
+                    if let Some(i) = self.objects.iter().position(|&x| x == o) {
+                        let c = &self.object_clocks[2 * tasks * i..2 * tasks * (i + 1)];
+                        join(&mut vc, &c[..tasks]);
                         if a == Access::Write {
-                            join(&mut vc, r);
+                            join(&mut vc, &c[tasks..]);
                         }
                     }
                 }
             }
-            vc[f.task] += 1;
-            self.all[f.task] += 1;
-            let (mut a, mut b) = (0x9e37_79b9_7f4a_7c15u64, 0x632b_e59b_d9b4_e019u64);
-            for &c in &vc {
-                a = mix(a ^ u64::from(c));
-                b = mix(b.wrapping_add(u64::from(c)).rotate_left(17));
+            vc[t] += 1;
+            self.all[t] += 1;
+            // The clock identifies the step and its past: hash it (order-free sum over steps).
+            let (mut a, mut b) = (t as u64 + 1, 0x632b_e59b_d9b4_e019u64);
+            for (i, &c) in vc.iter().enumerate() {
+                a = a
+                    .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                    .wrapping_add(u64::from(c));
+                b ^= u64::from(c)
+                    .wrapping_add(i as u64)
+                    .wrapping_mul(0xd6e8_feb8_6659_fd93);
+                b = b.rotate_left(23);
             }
-            h1 = h1.wrapping_add(a);
-            h2 = h2.wrapping_add(b);
+            h1 = h1.wrapping_add(mix(a));
+            h2 = h2.wrapping_add(mix(b ^ a.rotate_left(32)));
             if f.unknown {
                 join(&mut self.unknown, &vc);
             } else {
                 for &(o, a) in accesses {
-                    let e = self
-                        .objects
-                        .entry(o)
-                        .or_insert_with(|| (vec![0; tasks], vec![0; tasks]));
+                    let i = self.object(o);
+                    let c = &mut self.object_clocks[2 * tasks * i..2 * tasks * (i + 1)];
                     join(
                         if a == Access::Write {
-                            &mut e.0
+                            &mut c[..tasks]
                         } else {
-                            &mut e.1
+                            &mut c[tasks..]
                         },
                         &vc,
                     );
                 }
             }
-            self.last[f.task].copy_from_slice(&vc);
+            self.last[t * tasks..(t + 1) * tasks].copy_from_slice(&vc);
         }
         self.seen.insert((u128::from(h1) << 64) | u128::from(h2))
     }

@@ -547,17 +547,30 @@ pub enum Touch {
 }
 
 impl Touch {
-    /// The annotation object.
+    /// The annotation object: a tag in the top bits, the CPU or a hash of the lock's name
+    /// below (two locks with one hash would only be more dependent than they are).
     fn object(self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        match self {
-            Touch::Lock(id) => (0u8, format!("{id:?}")).hash(&mut h),
-            Touch::Rcu(c) => (1u8, c).hash(&mut h),
-            Touch::Waiting(c) => (2u8, c).hash(&mut h),
-            Touch::Gp(c) => (3u8, c).hash(&mut h),
+        /// FNV-1a over the `Debug` text, without allocating.
+        struct Fnv(u64);
+        impl std::fmt::Write for Fnv {
+            fn write_str(&mut self, s: &str) -> std::fmt::Result {
+                for b in s.bytes() {
+                    self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+                }
+                Ok(())
+            }
         }
-        h.finish()
+        const LOW: u64 = (1 << 60) - 1;
+        match self {
+            Touch::Lock(id) => {
+                let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+                let _ = std::fmt::Write::write_fmt(&mut h, format_args!("{id:?}"));
+                h.0 & LOW
+            }
+            Touch::Rcu(c) => (1 << 60) | c as u64,
+            Touch::Waiting(c) => (2 << 60) | c as u64,
+            Touch::Gp(c) => (3 << 60) | c as u64,
+        }
     }
 }
 
