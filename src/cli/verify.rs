@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::replay::show;
 use super::{EXIT_BUG, EXIT_CLEAN, LayoutArgs, ModelArgs};
 use crate::check::run::{Verdict, execute};
-use crate::engine::{Budget, Deepening, DeepeningProgress, Explorer};
+use crate::engine::{Budget, Deepening, DeepeningProgress, Exploration, Explorer};
 use crate::program::text;
 
 /// Exit status of `verify` when a budget (`--time`, `--max-executions`) stopped it before the
@@ -23,9 +23,13 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 pub struct VerifyArgs {
     /// A scenario (built-in name or .scn file) or a reproducer file (its schedule is ignored).
     input: String,
-    /// Explore every schedule with at most this many preemptions.
-    #[arg(long, default_value_t = 2)]
+    /// Explore every schedule with at most this many preemptions; `all`: every schedule (no
+    /// bound: a complete proof, for small programs).
+    #[arg(long, default_value = "2", value_parser = parse_bound)]
     preemptions: usize,
+    /// Run every schedule, without the sleep-set partial-order reduction (for comparison).
+    #[arg(long)]
+    no_reduction: bool,
     /// Stop (inconclusive, exit 3) after this many executions at one preemption bound.
     #[arg(long)]
     max_executions: Option<usize>,
@@ -36,6 +40,27 @@ pub struct VerifyArgs {
     model: ModelArgs,
     #[command(flatten)]
     layout: LayoutArgs,
+}
+
+/// A preemption bound: a number, or `all` (no bound, `usize::MAX`).
+pub fn parse_bound(s: &str) -> Result<usize, String> {
+    match s {
+        "all" => Ok(usize::MAX),
+        _ => s
+            .parse::<usize>()
+            .ok()
+            .filter(|&k| k < usize::MAX)
+            .ok_or_else(|| format!("expected a number of preemptions or `all`, got {s:?}")),
+    }
+}
+
+/// A bound for messages.
+fn bound_text(k: usize) -> String {
+    if k == usize::MAX {
+        "no preemption bound".into()
+    } else {
+        format!("at most {k} preemptions")
+    }
 }
 
 pub fn parse_seconds(s: &str) -> Result<Duration, String> {
@@ -93,10 +118,17 @@ fn progress_line(p: &DeepeningProgress) -> String {
         Some(est) => format!("{done} schedules (estimate was ~{})", rough(est)),
         None => format!("{done} schedules"),
     };
+    let k = |k: usize| {
+        if k == usize::MAX {
+            "all".to_string()
+        } else {
+            k.to_string()
+        }
+    };
     format!(
         "K={}/{}: {at_k}, {}/s, {}",
-        p.k,
-        p.max_preemptions,
+        k(p.k),
+        k(p.max_preemptions),
         count(rate as usize),
         short_time(secs)
     )
@@ -106,10 +138,20 @@ fn progress_line(p: &DeepeningProgress) -> String {
 pub fn run(a: &VerifyArgs) -> Result<u8, String> {
     let l = super::input::load(&a.input)?;
     let cfg = a.model.config(false)?;
+    let unbounded = a.preemptions == usize::MAX;
+    let bound = if unbounded {
+        "all".to_string()
+    } else {
+        a.preemptions.to_string()
+    };
     println!(
-        "swapfuzz verify {} --preemptions {} ({})",
+        "swapfuzz verify {} --preemptions {bound}{} ({})",
         a.input,
-        a.preemptions,
+        if a.no_reduction {
+            " --no-reduction"
+        } else {
+            ""
+        },
         a.model.flags()
     );
     let terminal = std::io::stderr().is_terminal();
@@ -123,12 +165,49 @@ pub fn run(a: &VerifyArgs) -> Result<u8, String> {
     let p = l.program.clone();
     let t = Instant::now();
     // Iterative deepening: a bug is reported with the fewest preemptions that show it.
-    let result = Explorer::new()
+    let explorer = Explorer::new()
         .preemptions(a.preemptions)
         .max_executions(a.max_executions)
         .time(a.time)
         .progress(PROGRESS_EVERY, progress)
-        .run_deepening(move || execute(&p, cfg));
+        .reduction(!a.no_reduction)
+        .count_classes(!a.no_reduction);
+    let result = if unbounded {
+        // One search without a bound (deepening would never end).
+        match explorer.run(move || execute(&p, cfg)) {
+            Exploration::Exhausted { executions } => Deepening::Exhausted {
+                completed: vec![executions],
+            },
+            Exploration::Failed(counterexample) => Deepening::Failed {
+                k: usize::MAX,
+                counterexample,
+                completed: Vec::new(),
+            },
+            Exploration::Truncated { executions } => Deepening::Stopped {
+                by: if a.time.is_some() && t.elapsed() >= a.time.unwrap_or_default() {
+                    Budget::Time
+                } else {
+                    Budget::Executions
+                },
+                k: usize::MAX,
+                executions_at_k: executions,
+                completed: Vec::new(),
+                estimate_at_k: None,
+            },
+        }
+    } else {
+        explorer.run_deepening(move || execute(&p, cfg))
+    };
+    let coverage = explorer.coverage().last().copied().unwrap_or_default();
+    let classes = coverage.classes.map_or_else(|| "?".into(), count);
+    let reduction_line = if a.no_reduction {
+        "(no reduction: every schedule ran, none of them recorded: as fast as it gets)".to_string()
+    } else {
+        format!(
+            "(sleep-set reduction: {classes} equivalence classes covered; {} of the schedules stopped early as covered; --no-reduction runs every schedule)",
+            count(coverage.blocked)
+        )
+    };
     if terminal {
         eprint!("\r\x1b[2K");
         let _ = std::io::stderr().flush();
@@ -137,13 +216,27 @@ pub fn run(a: &VerifyArgs) -> Result<u8, String> {
     match result {
         Deepening::Exhausted { completed } => {
             let executions = completed.last().copied().unwrap_or_default();
-            println!(
-                "VERIFIED: no bug in all {executions} schedules with at most {} preemptions ({secs:.2} s).",
-                a.preemptions
-            );
-            println!(
-                "(this bounds preemptions, not the program: schedules needing more preemptions, other programs and the model's simplifications are not covered)"
-            );
+            if a.no_reduction {
+                println!(
+                    "VERIFIED: no bug in all {executions} schedules with {} ({secs:.2} s).",
+                    bound_text(a.preemptions)
+                );
+            } else {
+                println!(
+                    "VERIFIED: no bug in all {executions} schedules run, which cover every schedule with {} up to the order of independent steps ({secs:.2} s).",
+                    bound_text(a.preemptions)
+                );
+            }
+            println!("{reduction_line}");
+            if unbounded {
+                println!(
+                    "(every schedule of this program: other programs and the model's simplifications are not covered)"
+                );
+            } else {
+                println!(
+                    "(this bounds preemptions, not the program: schedules needing more preemptions, other programs and the model's simplifications are not covered)"
+                );
+            }
             Ok(EXIT_CLEAN)
         }
         Deepening::Stopped {
@@ -166,6 +259,12 @@ pub fn run(a: &VerifyArgs) -> Result<u8, String> {
             let estimate = estimate_at_k
                 .map(|e| format!(" (of roughly {e} at K={k}, estimated)"))
                 .unwrap_or_default();
+            if unbounded {
+                println!(
+                    "INCONCLUSIVE: stopped by {budget} without a preemption bound, {executions_at_k} schedules done, no bug in them ({secs:.2} s)."
+                );
+                return Ok(EXIT_STOPPED);
+            }
             println!(
                 "INCONCLUSIVE: stopped by {budget} at K={k}, {executions_at_k} schedules of K={k} done{estimate}, no bug in them ({secs:.2} s)."
             );

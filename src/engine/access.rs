@@ -52,6 +52,9 @@ impl Access {
 /// The object [`local`] records: a step that touches nothing shared.
 const LOCAL: u64 = u64::MAX;
 
+/// The object [`unknown`] records: the step conflicts with every step, whatever else it says.
+const ALL: u64 = u64::MAX - 1;
+
 /// One annotation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Annotation {
@@ -93,16 +96,16 @@ pub struct Step<'a> {
 }
 
 impl Step<'_> {
-    /// No annotation: the step conflicts with every step.
+    /// No annotation, or [`unknown`]: the step conflicts with every step.
     pub fn is_unknown(&self) -> bool {
-        self.annotations.is_empty()
+        self.annotations.is_empty() || self.annotations.iter().any(|a| a.object == ALL)
     }
 
-    /// The (object, access) pairs, [`local`]'s marker left out.
+    /// The (object, access) pairs, [`local`]'s and [`unknown`]'s markers left out.
     pub fn accesses(&self) -> impl Iterator<Item = (u64, Access)> + '_ {
         self.annotations
             .iter()
-            .filter(|a| a.object != LOCAL)
+            .filter(|a| a.object != LOCAL && a.object != ALL)
             .map(|a| (a.object, a.access))
     }
 
@@ -151,6 +154,16 @@ pub fn access(object: u64, kind: Access) {
 pub fn local() {
     if recording() {
         annotate(LOCAL, Access::Read);
+    }
+}
+
+/// Makes the running step *unknown* (dependent on every step) whatever else it annotates: for
+/// code that runs inside a step someone else annotated and cannot say what it touches (an
+/// annotation describes the whole step, from its scheduling point to the next).
+#[inline]
+pub fn unknown() {
+    if recording() {
+        annotate(ALL, Access::Write);
     }
 }
 
@@ -337,12 +350,44 @@ mod tests {
                 r2_main.conflicts(&w2_t),    // read/write: conflict
                 r1_main.conflicts(&w2_t),    // different objects: commute
                 local_t.conflicts(&r2_main), // local: commutes
-                unknown.conflicts(&local_t), // unknown: conflicts with everything
+                unknown.conflicts(&local_t), // unannotated: conflicts with everything
                 r1_t.conflicts(&w2_t),       // one task: program order
             ]
         });
         record(false);
         assert_eq!(verdicts, [false, true, false, false, true, true]);
+    }
+
+    #[test]
+    fn unknown_overrides_annotations() {
+        record(true);
+        run_once(&[0x00; 8], &EngineConfig::default(), || {
+            let t = shuttle::thread::spawn(|| {
+                point();
+                access(1, Access::Write);
+                unknown();
+            });
+            point();
+            access(2, Access::Write);
+            t.join().unwrap();
+        });
+        let (unknown_steps, annotated) = AccessLog::with(|log| {
+            let marked = log
+                .steps()
+                .find(|s| s.task == 1 && s.is_unknown() && s.accesses().next().is_some())
+                .unwrap();
+            let other = log
+                .steps()
+                .find(|s| s.task == 0 && !s.is_unknown())
+                .unwrap();
+            (
+                marked.conflicts(&other),
+                marked.accesses().collect::<Vec<_>>(),
+            )
+        });
+        record(false);
+        assert!(unknown_steps);
+        assert_eq!(annotated, [(1, Access::Write)]);
     }
 
     #[test]

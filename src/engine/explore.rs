@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::decision::Decision;
 use super::deepening::{Budget, Deepening, DeepeningProgress, estimate_schedules};
 use super::run::{EngineConfig, Execution};
-use super::search::{Accept, Hook, Search, Test, lock, walk};
+use super::search::{Accept, Coverage, Hook, Search, Test, lock, walk};
 
 /// How an exploration ended.
 #[derive(Debug)]
@@ -63,6 +63,12 @@ type Report = Arc<Mutex<dyn FnMut(&DeepeningProgress) + Send>>;
 /// a decision that differs from the recorded path is reported as an
 /// [`Outcome::EngineError`](super::Outcome::EngineError)).
 ///
+/// With [`reduction`](Self::reduction), schedules that differ only in the order of independent
+/// steps (by the test's [access annotations](super::access)) are not all run: sleep sets, with
+/// a rule that keeps them sound under the bound (`src/engine/reduction.rs` has the argument).
+/// [`coverage`](Self::coverage) then says how many schedules ran and how many equivalence
+/// classes they covered; `preemptions(usize::MAX)` searches every schedule, without a bound.
+///
 /// [`run`](Self::run) searches bound `K` ([`preemptions`](Self::preemptions)) and says how it
 /// ended ([`Exploration`]); [`run_deepening`](Self::run_deepening) searches bounds 0, 1, …, `K`
 /// in turn, so that a failure is reported with the fewest preemptions that show it, and says how
@@ -109,6 +115,9 @@ pub struct Explorer {
     accept: Accept,
     progress: Option<(Duration, Report)>,
     next_bound_when_truncated: bool,
+    reduction: bool,
+    count_classes: bool,
+    coverage: Arc<Mutex<Vec<Coverage>>>,
 }
 
 impl std::fmt::Debug for Explorer {
@@ -121,6 +130,8 @@ impl std::fmt::Debug for Explorer {
             .field("cfg", &self.cfg)
             .field("progress", &self.progress.as_ref().map(|(every, _)| every))
             .field("next_bound_when_truncated", &self.next_bound_when_truncated)
+            .field("reduction", &self.reduction)
+            .field("count_classes", &self.count_classes)
             .finish_non_exhaustive()
     }
 }
@@ -144,7 +155,33 @@ impl Explorer {
             accept: Arc::new(Mutex::new(|_: &Execution| true)),
             progress: None,
             next_bound_when_truncated: false,
+            reduction: false,
+            count_classes: false,
+            coverage: Arc::default(),
         }
+    }
+
+    /// Sleep-set partial-order reduction (off by default): schedules that differ only in the
+    /// order of independent steps, by the [access annotations](super::access) of the test, are
+    /// not all run; at least one of every equivalence class with at most `K` preemptions is
+    /// (the argument, and what makes a step independent, are in `src/engine/reduction.rs`).
+    /// A test without annotations gets no reduction. `preemptions(usize::MAX)` searches every
+    /// schedule (no bound): use [`run`](Self::run) then, not `run_deepening`.
+    pub fn reduction(mut self, on: bool) -> Self {
+        self.reduction = on;
+        self
+    }
+
+    /// Counts the equivalence classes (traces) the executions cover, for [`coverage`](Self::coverage).
+    pub fn count_classes(mut self, on: bool) -> Self {
+        self.count_classes = on;
+        self
+    }
+
+    /// What the last [`run`](Self::run) or [`run_deepening`](Self::run_deepening) covered, one
+    /// entry per bound searched (in order).
+    pub fn coverage(&self) -> Vec<Coverage> {
+        lock(&self.coverage).clone()
     }
 
     /// The preemption bound `K` ([`run`](Self::run)), or the last bound searched
@@ -216,6 +253,7 @@ impl Explorer {
     {
         let start = Instant::now();
         let test: Test = Arc::new(test);
+        lock(&self.coverage).clear();
         self.bound(self.preemptions, start, &[], test, false).0
     }
 
@@ -229,6 +267,7 @@ impl Explorer {
         let start = Instant::now();
         let deadline = self.deadline_from(start);
         let test: Test = Arc::new(test);
+        lock(&self.coverage).clear();
         let mut completed: Vec<usize> = Vec::new();
         for k in 0..=self.preemptions {
             let estimate_at_k = estimate_schedules(&completed, k);
@@ -324,8 +363,12 @@ impl Explorer {
             self.deadline_from(start),
             hook,
             keep_visited,
-        );
-        walk(search, &self.cfg, test, Arc::clone(&self.accept))
+        )
+        .reduction(self.reduction, self.count_classes);
+        let (exploration, visited, coverage) =
+            walk(search, &self.cfg, test, Arc::clone(&self.accept));
+        lock(&self.coverage).push(coverage);
+        (exploration, visited)
     }
 }
 

@@ -330,3 +330,106 @@ fn deepening_past_truncated_bounds_only_when_asked() {
         "{went_on:?}"
     );
 }
+
+/// Final states (cells and accumulators) of the executions of `rw_tasks(ops)`.
+mod reduction {
+    use super::*;
+    use crate::engine::search::naive;
+    use crate::engine::{Access, access, local};
+    use std::cell::RefCell;
+    use std::sync::Mutex as StdMutex;
+
+    thread_local!(static FINALS: RefCell<BTreeSet<Vec<i64>>> = RefCell::default());
+
+    type Ops = &'static [&'static [(u64, bool)]];
+
+    /// Tasks that each read or write cells `ops[i]` in annotated steps (each access its own
+    /// step, the first at the task's start), folding what they read into an accumulator.
+    fn rw_tasks(ops: Ops) -> impl Fn() + Send + Sync + Clone + 'static {
+        move || {
+            let mem = Arc::new(StdMutex::new([0i64; 4]));
+            let hs: Vec<_> = ops
+                .iter()
+                .enumerate()
+                .map(|(t, list)| {
+                    let mem = Arc::clone(&mem);
+                    thread::spawn(move || {
+                        let mut acc = t as i64 + 1;
+                        for (i, &(cell, write)) in list.iter().enumerate() {
+                            if i > 0 {
+                                point();
+                            }
+                            access(cell, if write { Access::Write } else { Access::Read });
+                            let mut m = mem.lock().unwrap();
+                            if write {
+                                m[cell as usize] = m[cell as usize] * 3 + acc;
+                            } else {
+                                acc = acc * 5 + m[cell as usize];
+                            }
+                        }
+                        point();
+                        local();
+                        acc
+                    })
+                })
+                .collect();
+            let mut fin: Vec<i64> = hs.into_iter().map(|h| h.join().unwrap()).collect();
+            fin.extend(mem.lock().unwrap().iter());
+            FINALS.with(|f| f.borrow_mut().insert(fin));
+        }
+    }
+
+    fn finals(ops: Ops, k: usize, reduce: bool, naive_rule: bool) -> (BTreeSet<Vec<i64>>, usize) {
+        FINALS.with(|f| f.borrow_mut().clear());
+        naive::set(naive_rule);
+        let e = Explorer::new().preemptions(k).reduction(reduce);
+        let got = e.run(rw_tasks(ops));
+        naive::set(false);
+        assert!(matches!(got, Exploration::Exhausted { .. }), "{got:?}");
+        (
+            FINALS.with(|f| f.borrow().clone()),
+            e.coverage()[0].executions,
+        )
+    }
+
+    const PROGRAMS: [Ops; 3] = [
+        &[
+            &[(0, true), (1, true)],
+            &[(2, true), (1, true)],
+            &[(3, true), (1, false)],
+        ],
+        &[
+            &[(0, true), (1, false), (0, false)],
+            &[(1, true), (0, true)],
+        ],
+        &[
+            &[(0, false), (1, true)],
+            &[(1, false), (0, true)],
+            &[(2, true), (0, false)],
+        ],
+    ];
+
+    /// With the admission rule, every bound keeps every final state; admitting every explored
+    /// choice (sleep sets as without a bound) loses some under a bound: the postponed step's
+    /// equivalent schedule needs more preemptions than the bound allows.
+    #[test]
+    fn the_bound_needs_the_admission_rule() {
+        let mut naive_lost = 0;
+        for ops in PROGRAMS {
+            for k in 0..=3 {
+                let (full, n_full) = finals(ops, k, false, false);
+                let (reduced, n_reduced) = finals(ops, k, true, false);
+                assert_eq!(full, reduced, "K={k} {ops:?}");
+                assert!(n_reduced <= n_full);
+                let (naive, _) = finals(ops, k, true, true);
+                assert!(naive.is_subset(&full));
+                naive_lost += usize::from(naive != full);
+            }
+            let (full, n_full) = finals(ops, usize::MAX, false, false);
+            let (reduced, n_reduced) = finals(ops, usize::MAX, true, false);
+            assert_eq!(full, reduced, "unbounded {ops:?}");
+            assert!(n_reduced < n_full, "{n_reduced} < {n_full}");
+        }
+        assert!(naive_lost > 0, "the naive rule loses a state somewhere");
+    }
+}

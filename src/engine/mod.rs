@@ -20,6 +20,8 @@
 //!   bounding), and hands back a failing one as bytes for `run_once`
 //!   ([`decisions_to_bytes`]); [`Explorer::run_deepening`] raises `K` from 0 under a time and
 //!   execution budget, with progress reports, and says how far it got when a budget runs out.
+//!   [`Explorer::reduction`] prunes schedules that only reorder independent steps (sleep sets,
+//!   sound under the bound), and [`Explorer::coverage`] counts equivalence classes.
 //! * [`run_checked`] replays bytes under [`Checked`], which reports a test that does not repeat
 //!   a recorded execution as an engine error.
 //! * [`quiet_panics`] keeps panics inside engine runs off stderr.
@@ -28,7 +30,7 @@
 //! * [`access`] annotates the running step with the shared object it reads or writes (and
 //!   [`local`] says it touches none): recorded in an [`AccessLog`] when a consumer turned
 //!   [`record`]ing on, for partial-order reduction and interleaving feedback. A step with no
-//!   annotation conflicts with every other.
+//!   annotation, or with [`unknown`], conflicts with every other.
 //! * [`sleep`] and [`wake`] block and wake a task without a hidden scheduling point (shuttle's
 //!   channels and condition variables begin their wake-ups with one).
 //!
@@ -106,12 +108,13 @@ mod explore;
 mod observe;
 mod quiet;
 mod recorder;
+mod reduction;
 mod run;
 mod search;
 mod strategy;
 mod wait;
 
-pub use access::{Access, AccessLog, Step, access, local, record, recording};
+pub use access::{Access, AccessLog, Step, access, local, record, recording, unknown};
 pub use batch::{BatchFailure, BatchResult, run_batch};
 pub use byte_scheduler::{ByteScheduler, ByteStrategy, STAY_THRESHOLD};
 pub use checked::{CheckDecisions, Checked};
@@ -124,6 +127,7 @@ pub use recorder::{RecordDecisions, Recording};
 pub use run::{
     EngineConfig, Execution, Outcome, payload_text, run_checked, run_once, run_with_scheduler,
 };
+pub use search::Coverage;
 pub use strategy::{Scheduled, Strategy};
 pub use wait::{TaskId, current_task, sleep, wake};
 

@@ -7,9 +7,11 @@ use std::time::Instant;
 
 use shuttle::scheduler::{Schedule, TaskId};
 
+use super::access;
 use super::byte_scheduler::splitmix64;
 use super::decision::{Decision, DecisionLog, Point, decisions_to_bytes};
 use super::explore::{Counterexample, Exploration};
+use super::reduction::{Classes, Sleeper, Trace};
 use super::run::{
     ENGINE_PANIC_PREFIX, EngineConfig, Execution, on_clean_thread, run_with_scheduler,
 };
@@ -31,11 +33,39 @@ struct Node {
     taken: usize,
     /// Preemptions taken on the path before this node.
     preemptions_before: usize,
+    /// The scheduling point of this decision (its index among all points of the execution).
+    point: usize,
+    /// The sleep set on entering this node (with reduction; see `reduction.rs`).
+    sleep: Vec<Sleeper>,
+    /// The first steps of the choices explored here before `taken`.
+    done: Vec<Sleeper>,
 }
 
 impl Node {
     fn costs(&self) -> usize {
         usize::from(self.preemptive && self.taken > 0)
+    }
+
+    fn asleep(&self, choice: usize) -> bool {
+        let task = usize::from(self.choices[choice]);
+        self.sleep.iter().any(|z| z.task == task)
+    }
+
+    /// The first choice from `from` on that is awake and within `max_preemptions`.
+    fn next_choice(&self, from: usize, max_preemptions: usize) -> Option<usize> {
+        let affordable = !self.preemptive || self.preemptions_before < max_preemptions;
+        (from..self.choices.len()).find(|&i| (i == 0 || affordable) && !self.asleep(i))
+    }
+
+    /// Whether the explored choice `d` may sleep in the subtree of the taken choice: it may
+    /// without a bound, and with one when postponing it past the taken choice costs no
+    /// preemption (`A <= 0` in `reduction.rs`).
+    fn admits(&self, d: &Sleeper, max_preemptions: usize) -> bool {
+        if max_preemptions == usize::MAX || naive::on() {
+            return true;
+        }
+        let cost = |choice: usize| usize::from(self.preemptive && choice > 0);
+        cost(d.choice) + usize::from(d.stays) <= cost(self.taken)
     }
 }
 
@@ -72,6 +102,28 @@ pub(super) struct Search {
     /// Whether to keep every execution's decisions in `visited` (for tests).
     keep_visited: bool,
     visited: Vec<Vec<Decision>>,
+    /// Sleep-set reduction on.
+    reduce: bool,
+    /// The steps of the running execution (with reduction or class counting).
+    trace: Option<Trace>,
+    /// Distinct traces of the executions run to their end (with class counting).
+    classes: Option<Classes>,
+    /// The running execution was stopped as sleep-set blocked.
+    stopped: bool,
+    /// Executions stopped as sleep-set blocked.
+    blocked: usize,
+}
+
+/// What an exploration covered ([`Explorer::coverage`](super::Explorer::coverage)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// Executions started (schedules run, sleep-set-blocked ones included).
+    pub executions: usize,
+    /// Executions stopped early because every continuation was covered (sleep-set blocked).
+    pub blocked: usize,
+    /// Distinct equivalence classes (Mazurkiewicz traces, under the steps' annotations) among
+    /// the executions that ran to their end, if counted.
+    pub classes: Option<usize>,
 }
 
 impl Search {
@@ -95,12 +147,58 @@ impl Search {
         }
     }
 
+    /// Turns on sleep-set reduction and/or the count of equivalence classes (both need the
+    /// steps' annotations: the walk records them).
+    pub(super) fn reduction(mut self, reduce: bool, count_classes: bool) -> Self {
+        self.reduce = reduce;
+        if reduce || count_classes {
+            self.trace = Some(Trace::default());
+        }
+        if count_classes {
+            self.classes = Some(Classes::default());
+        }
+        self
+    }
+
+    /// What the search covered so far.
+    pub(super) fn coverage(&self) -> Coverage {
+        Coverage {
+            executions: self.executions,
+            blocked: self.blocked,
+            classes: self.classes.as_ref().map(Classes::len),
+        }
+    }
+
+    fn records(&self) -> bool {
+        self.trace.is_some()
+    }
+
+    /// Ends the last execution's trace and counts its class (not for a stopped one).
+    fn end_execution(&mut self) {
+        if let Some(trace) = self.trace.as_mut() {
+            trace.finish();
+            if !self.stopped
+                && let Some(classes) = self.classes.as_mut()
+            {
+                classes.add(trace);
+            }
+        }
+    }
+
     /// Moves the path to the next schedule; false if there is none.
     fn backtrack(&mut self) -> bool {
+        let max = self.max_preemptions;
         while let Some(node) = self.path.last_mut() {
-            let affordable = !node.preemptive || node.preemptions_before < self.max_preemptions;
-            if node.taken + 1 < node.choices.len() && affordable {
-                node.taken += 1;
+            if self.reduce
+                && let Some(done) = self
+                    .trace
+                    .as_ref()
+                    .and_then(|t| t.sleeper(node.point, node.taken))
+            {
+                node.done.push(done);
+            }
+            if let Some(next) = node.next_choice(node.taken + 1, max) {
+                node.taken = next;
                 return true;
             }
             self.path.pop();
@@ -108,16 +206,54 @@ impl Search {
         false
     }
 
-    fn choose(&mut self, point: &Point<'_>) -> TaskId {
+    /// The sleep set of a new node at point `point`: the parent's entries and its admitted
+    /// explored choices, less those dependent on a step since the parent.
+    fn sleep_set(&self, point: usize) -> Vec<Sleeper> {
+        let (Some(parent), Some(trace)) = (self.path.last(), self.trace.as_ref()) else {
+            return Vec::new();
+        };
+        debug_assert_eq!(trace.len(), point);
+        let admitted = parent
+            .done
+            .iter()
+            .filter(|d| parent.admits(d, self.max_preemptions));
+        parent
+            .sleep
+            .iter()
+            .chain(admitted)
+            .filter(|z| trace.independent_from(z, parent.point))
+            .cloned()
+            .collect()
+    }
+
+    fn choose(&mut self, point: &Point<'_>) -> Option<TaskId> {
+        let chosen = self.decide(point);
+        let step = self.log.steps - 1;
+        if let Some(trace) = self.trace.as_mut() {
+            trace.point(step, point, chosen.map(usize::from));
+        }
+        chosen
+    }
+
+    fn decide(&mut self, point: &Point<'_>) -> Option<TaskId> {
         let step = self.log.steps;
         self.log.steps += 1;
         let (runnable, current) = (point.runnable, point.current);
         if runnable.len() == 1 {
-            return runnable[0].id();
+            return Some(runnable[0].id());
         }
         if self.depth == self.path.len() {
             let (choices, preemptive) = candidates(point);
-            self.path.push(Node {
+            let sleep = if self.reduce {
+                // The step that ended here is part of the path since the parent.
+                if let Some(trace) = self.trace.as_mut() {
+                    trace.point(step, point, None);
+                }
+                self.sleep_set(step)
+            } else {
+                Vec::new()
+            };
+            let mut node = Node {
                 fingerprint: point.fingerprint(),
                 runnable: point.mask(),
                 current: current.map(usize::from),
@@ -125,7 +261,20 @@ impl Search {
                 preemptive,
                 taken: 0,
                 preemptions_before: self.preemptions,
-            });
+                point: step,
+                sleep,
+                done: Vec::new(),
+            };
+            match node.next_choice(0, self.max_preemptions) {
+                Some(first) => node.taken = first,
+                None => {
+                    // Sleep-set blocked: every continuation is covered.
+                    self.stopped = true;
+                    self.blocked += 1;
+                    return None;
+                }
+            }
+            self.path.push(node);
         }
         let node = &self.path[self.depth];
         if node.fingerprint != point.fingerprint() {
@@ -144,7 +293,7 @@ impl Search {
         self.preemptions += node.costs();
         self.depth += 1;
         self.log.decisions.push(point.decision(step, task, false));
-        task
+        Some(task)
     }
 }
 
@@ -183,6 +332,9 @@ impl Strategy for Walker {
             let decisions = s.log.decisions.clone();
             s.visited.push(decisions);
         }
+        if s.executions > 0 {
+            s.end_execution();
+        }
         if s.depth < s.path.len() {
             // Panics out of `Runner::run`, into the runner's `catch_unwind`.
             panic!(
@@ -208,11 +360,15 @@ impl Strategy for Walker {
         s.preemptions = 0;
         s.rng = 0;
         s.log.clear();
+        s.stopped = false;
+        if let Some(trace) = s.trace.as_mut() {
+            trace.clear();
+        }
         Some(Schedule::new(0))
     }
 
     fn next_task(&mut self, point: &Point<'_>) -> Option<TaskId> {
-        Some(self.search().choose(point))
+        self.search().choose(point)
     }
 
     fn next_u64(&mut self) -> u64 {
@@ -237,12 +393,15 @@ pub(super) fn walk(
     cfg: &EngineConfig,
     test: Test,
     accept: Accept,
-) -> (Exploration, Vec<Vec<Decision>>) {
+) -> (Exploration, Vec<Vec<Decision>>, Coverage) {
     let cfg = cfg.clone();
     // The whole walk on one clean OS thread, whose panic state is checked after each failure.
     on_clean_thread(move || {
+        let records = search.records();
+        let was_recording = access::recording();
+        access::record(was_recording || records);
         let search = Arc::new(Mutex::new(search));
-        loop {
+        let result = loop {
             // One runner per stretch of passing executions: a failure ends `Runner::run`, and a
             // rejected one resumes the walk with a new runner over the same search state.
             let test = Arc::clone(&test);
@@ -278,7 +437,29 @@ pub(super) fn walk(
                 _ => Exploration::Truncated { executions },
             };
             let visited = std::mem::take(&mut search.visited);
-            return (exploration, visited);
-        }
+            break (exploration, visited, search.coverage());
+        };
+        access::record(was_recording);
+        result
     })
+}
+
+/// For a test that shows why the admission rule is needed: admit every explored choice, as
+/// sleep sets without a bound do (unsound under a bound).
+#[cfg(test)]
+pub(super) mod naive {
+    use std::cell::Cell;
+    thread_local!(static ON: Cell<bool> = const { Cell::new(false) });
+    pub(in crate::engine) fn on() -> bool {
+        ON.with(Cell::get)
+    }
+    pub(in crate::engine) fn set(on: bool) {
+        ON.with(|c| c.set(on));
+    }
+}
+#[cfg(not(test))]
+mod naive {
+    pub(super) fn on() -> bool {
+        false
+    }
 }

@@ -130,14 +130,52 @@ impl Kernel {
     /// One step: optionally a scheduling point, then `f`, then the wake-ups `f` asked for (with
     /// no scheduling point: [`crate::engine::wake`]).
     fn step<R>(&self, point: bool, f: impl FnOnce(&mut World) -> R) -> R {
+        self.step_on(point, false, |w, _| f(w))
+    }
+
+    /// [`Kernel::with`] for a step whose footprint `f` declares completely on the
+    /// [`Footprint`] (every piece of World state it reads or writes, see [`Touch`]); the
+    /// partial-order reduction of `verify` relies on it. Declared only where audited.
+    fn with_on<R>(&self, declared: bool, f: impl FnOnce(&mut World, &mut Footprint) -> R) -> R {
+        self.step_on(true, declared, f)
+    }
+
+    /// A step, with or without a point, with or without a declared footprint.
+    ///
+    /// Annotations ([`crate::engine::access`]) describe a whole step, from its scheduling point
+    /// to the next. A step with a point and no declaration is unannotated (unknown to the
+    /// reduction: dependent on every step). A step merged into the previous one (no point)
+    /// that declares nothing makes that step unknown ([`crate::engine::unknown`]): an access
+    /// the declaration of the step it joins does not cover. Nothing is declared while events
+    /// are recorded (the event log is shared and ordered), nor for a step that wakes a CPU
+    /// (enabling a task is a dependence; the engine would see it too).
+    ///
+    /// Not declared and not needed: the step counter `trace.step` (read only for diagnostics:
+    /// event and bug step numbers), this CPU's call stack and the progress log of
+    /// [`super::events`] (diagnostics and search feedback), the switches.
+    fn step_on<R>(
+        &self,
+        point: bool,
+        declared: bool,
+        f: impl FnOnce(&mut World, &mut Footprint) -> R,
+    ) -> R {
         if point {
             crate::engine::point();
         }
         let mut w = self.shared.0.borrow_mut();
         w.trace.step += 1;
-        let r = f(&mut w);
+        let mut fp = Footprint {
+            on: declared && !w.cfg.record && crate::engine::recording(),
+        };
+        if !point && !fp.on {
+            crate::engine::unknown();
+        }
+        let r = f(&mut w, &mut fp);
         if w.bug.is_some() {
             BugPanic::raise(&mut w);
+        }
+        if fp.on && !w.cpus.pending_wake.is_empty() {
+            crate::engine::unknown();
         }
         // In place: a step that wakes CPUs must not allocate (the fuzz loop runs millions).
         for i in 0..w.cpus.pending_wake.len() {
@@ -219,21 +257,29 @@ impl Kernel {
     /// wake-up is lost: [`World::wake`] clears `waiting` and wakes the task, which then checks
     /// again. These protocol steps stay merged even with `all_points`: they are the sleep itself.
     pub fn wait_event(&self, why: WaitFor, cond: impl FnMut(&mut World, Cpu) -> bool) {
-        self.wait_event_first(why, |_| {}, cond)
+        self.wait_event_first(why, |_| {}, cond, None)
     }
 
     /// [`Kernel::wait_event`] whose first check is preceded, in the same step, by `first` (e.g.
-    /// the `preempt_disable()` that begins `spin_lock()`).
+    /// the `preempt_disable()` that begins `spin_lock()`). With `lock`, `first` and `cond` touch
+    /// nothing but that lock and this CPU's RCU nesting, and each check declares so (a failed
+    /// check is followed by undeclared merged steps, which make it unknown).
     fn wait_event_first(
         &self,
         why: WaitFor,
         first: impl FnOnce(&mut World),
         mut cond: impl FnMut(&mut World, Cpu) -> bool,
+        lock: Option<LockId>,
     ) {
         let cpu = self.cpu;
         let mut first = Some(first);
         loop {
-            let ok = self.with(|w| {
+            let ok = self.with_on(lock.is_some(), |w, fp| {
+                if let Some(id) = lock {
+                    fp.write(Touch::Lock(id));
+                    fp.write(Touch::Rcu(cpu));
+                    fp.write(Touch::Waiting(cpu));
+                }
                 if let Some(f) = first.take() {
                     f(w);
                 }
@@ -305,15 +351,28 @@ impl Kernel {
                 w.rcu.read_lock(self.cpu);
             }
         };
-        self.wait_event_first(WaitFor::Lock(id), preempt_disable, |w, cpu| {
-            Self::check_lock_memory(w, cpu, id) && w.locks.try_acquire(id, cpu)
-        });
+        // A cluster lock's check reads the heap: undeclared.
+        let declared = (!matches!(id, LockId::Cluster { .. })).then_some(id);
+        self.wait_event_first(
+            WaitFor::Lock(id),
+            preempt_disable,
+            |w, cpu| Self::check_lock_memory(w, cpu, id) && w.locks.try_acquire(id, cpu),
+            declared,
+        );
     }
 
     /// `spin_unlock()`.
     pub fn spin_unlock(&self, id: LockId) {
         let rcu = self.cfg().rcu_spinlocks;
-        self.with(|w| {
+        // A cluster lock's check reads the heap, `si->lock`'s the swap map: undeclared.
+        let declared = !matches!(id, LockId::Cluster { .. } | LockId::SiLock(_));
+        self.with_on(declared, |w, fp| {
+            fp.write(Touch::Lock(id));
+            fp.wake_reads(w);
+            if rcu {
+                fp.write(Touch::Rcu(self.cpu));
+                fp.wake_gp_reads(w);
+            }
             if !Self::check_lock_memory(w, self.cpu, id) {
                 return;
             }
@@ -346,17 +405,27 @@ impl Kernel {
     /// invalid context").
     pub fn mutex_lock(&self, id: LockId) {
         self.might_sleep();
-        self.wait_event(WaitFor::Lock(id), |w, cpu| w.locks.try_acquire(id, cpu));
+        self.wait_event_first(
+            WaitFor::Lock(id),
+            |_| {},
+            |w, cpu| w.locks.try_acquire(id, cpu),
+            Some(id),
+        );
     }
 
     /// `mutex_trylock()`, and under [`Kernel::folio_trylock`] the folio lock.
     pub fn trylock(&self, id: LockId) -> bool {
-        self.with(|w| w.locks.try_acquire(id, self.cpu))
+        self.with_on(true, |w, fp| {
+            fp.write(Touch::Lock(id));
+            w.locks.try_acquire(id, self.cpu)
+        })
     }
 
     /// `mutex_unlock()`, and under [`Kernel::folio_unlock`] the folio lock.
     pub fn mutex_unlock(&self, id: LockId) {
-        self.with(|w| {
+        self.with_on(true, |w, fp| {
+            fp.write(Touch::Lock(id));
+            fp.wake_reads(w);
             if !w.locks.release(id, self.cpu) {
                 w.report(
                     Some(self.cpu),
@@ -434,12 +503,19 @@ impl Kernel {
     /// `rcu_read_lock()`: a step of its own, since `synchronize_rcu()` on another CPU reads the
     /// nesting (merged into the previous step, a preemption right before it would be lost).
     pub fn rcu_read_lock(&self) {
-        self.with(|w| w.rcu.read_lock(self.cpu));
+        self.with_on(true, |w, fp| {
+            fp.write(Touch::Rcu(self.cpu));
+            w.rcu.read_lock(self.cpu)
+        });
     }
 
     /// `rcu_read_unlock()`.
     pub fn rcu_read_unlock(&self) {
-        self.with(|w| self.rcu_unlock_in(w));
+        self.with_on(true, |w, fp| {
+            fp.write(Touch::Rcu(self.cpu));
+            fp.wake_gp_reads(w);
+            self.rcu_unlock_in(w)
+        });
     }
 
     /// `synchronize_rcu()`: waits for every reader that was inside a read-side section when it
@@ -454,6 +530,93 @@ impl Kernel {
         });
         self.wait_event(WaitFor::GracePeriod, |w, _| w.rcu.gp_done(&gp));
         self.with_no_point(|w| w.cpus[self.cpu].gp = None);
+    }
+}
+
+/// A piece of World state in a step's declared footprint ([`Footprint`]).
+#[derive(Clone, Copy, Debug)]
+pub enum Touch {
+    /// A lock's entry in the lock table (holder; the table is a set: its order is not state).
+    Lock(LockId),
+    /// A CPU's RCU read-side nesting and quiescent-state count.
+    Rcu(Cpu),
+    /// What a CPU waits for (`cpus[c].waiting`).
+    Waiting(Cpu),
+    /// A CPU's grace-period snapshot (`cpus[c].gp`).
+    Gp(Cpu),
+}
+
+impl Touch {
+    /// The annotation object: a tag in the top bits, the CPU or a hash of the lock's name
+    /// below (two locks with one hash would only be more dependent than they are).
+    fn object(self) -> u64 {
+        /// FNV-1a over the `Debug` text, without allocating.
+        struct Fnv(u64);
+        impl std::fmt::Write for Fnv {
+            fn write_str(&mut self, s: &str) -> std::fmt::Result {
+                for b in s.bytes() {
+                    self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+                }
+                Ok(())
+            }
+        }
+        const LOW: u64 = (1 << 60) - 1;
+        match self {
+            Touch::Lock(id) => {
+                let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+                let _ = std::fmt::Write::write_fmt(&mut h, format_args!("{id:?}"));
+                h.0 & LOW
+            }
+            Touch::Rcu(c) => (1 << 60) | c as u64,
+            Touch::Waiting(c) => (2 << 60) | c as u64,
+            Touch::Gp(c) => (3 << 60) | c as u64,
+        }
+    }
+}
+
+/// The footprint a step declares ([`Kernel::with_on`]): annotations for the engine, made only
+/// when a reduction records them.
+pub struct Footprint {
+    on: bool,
+}
+
+impl Footprint {
+    /// The step reads `t`.
+    pub fn read(&mut self, t: Touch) {
+        if self.on {
+            crate::engine::access(t.object(), crate::engine::Access::Read);
+        }
+    }
+
+    /// The step writes (or reads and writes) `t`.
+    pub fn write(&mut self, t: Touch) {
+        if self.on {
+            crate::engine::access(t.object(), crate::engine::Access::Write);
+        }
+    }
+
+    /// What [`World::wake`] reads: every CPU's `waiting` (it writes those it wakes, and a step
+    /// that wakes a CPU is not declared).
+    fn wake_reads(&mut self, w: &World) {
+        if self.on {
+            for c in 0..w.cpus.len() {
+                self.read(Touch::Waiting(c));
+            }
+        }
+    }
+
+    /// What [`World::wake_gp`] may read (called or not): every CPU's `waiting`, and when one
+    /// waits for a grace period, every CPU's snapshot and RCU state.
+    fn wake_gp_reads(&mut self, w: &World) {
+        if self.on {
+            self.wake_reads(w);
+            if (0..w.cpus.len()).any(|c| w.cpus[c].waiting == Some(WaitFor::GracePeriod)) {
+                for c in 0..w.cpus.len() {
+                    self.read(Touch::Gp(c));
+                    self.read(Touch::Rcu(c));
+                }
+            }
+        }
     }
 }
 

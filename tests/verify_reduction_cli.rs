@@ -1,0 +1,65 @@
+//! `swapfuzz verify`'s reduction switches: the reduced run says how many equivalence classes it
+//! covered, `--no-reduction` runs the same schedules as before, and `--preemptions all` runs
+//! without a bound (here stopped by its time budget: exit 3).
+
+mod common;
+
+use common::swapfuzz;
+
+#[test]
+fn reduced_and_unreduced_verify_agree_and_say_what_they_covered() {
+    let (code, out, _) = swapfuzz(&[
+        "verify",
+        "shmem-truncate",
+        "--variant",
+        "fixed",
+        "--preemptions",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("VERIFIED: no bug in all 319 schedules run, which cover every schedule with at most 1 preemptions"),
+        "{out}"
+    );
+    assert!(
+        out.contains("(sleep-set reduction: 319 equivalence classes covered"),
+        "{out}"
+    );
+    let (code, out, _) = swapfuzz(&[
+        "verify",
+        "shmem-truncate",
+        "--variant",
+        "fixed",
+        "--preemptions",
+        "1",
+        "--no-reduction",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("VERIFIED: no bug in all 319 schedules with at most 1 preemptions"),
+        "{out}"
+    );
+}
+
+#[test]
+fn without_a_bound_a_budget_stops_verify() {
+    let (code, out, _) = swapfuzz(&[
+        "verify",
+        "zap-4k",
+        "--variant",
+        "fixed",
+        "--preemptions",
+        "all",
+        "--time",
+        "0.5",
+    ]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("--preemptions all"), "{out}");
+    assert!(out.contains("without a preemption bound"), "{out}");
+    let (code, _, err) = swapfuzz(&["verify", "zap-4k", "--preemptions", "many"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("expected a number of preemptions or `all`"),
+        "{err}"
+    );
+}
