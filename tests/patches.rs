@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use common::swapfuzz;
 use swapfuzz::check::config;
-use swapfuzz::fuzz::patch_check::{Outcome, PatchCheck, Verdict};
+use swapfuzz::fuzz::patch_check::{Check, Outcome, PatchCheck, Verdict};
 use swapfuzz::model::PatchSet;
 use swapfuzz::model::patches::{Argued, Kind, Patch, REGISTRY};
 use swapfuzz::program::text;
@@ -30,8 +30,18 @@ fn verdict(kernel: PatchSet) -> Verdict {
     check.hunt_time = Duration::from_secs(3);
     let report = check.run();
     for r in &report.rows {
+        // K = 3 runs only with the budget left (`required: false`): on a loaded machine the
+        // budget may stop it, which leaves the verdict to the required rows.
+        let optional = matches!(
+            r.check,
+            Check::Verify {
+                required: false,
+                ..
+            }
+        );
         assert!(
-            !matches!(r.outcome, Outcome::Stopped | Outcome::Error(_)),
+            !matches!(r.outcome, Outcome::Error(_))
+                && !(matches!(r.outcome, Outcome::Stopped) && !optional),
             "{}: {r:?}",
             kernel.name()
         );

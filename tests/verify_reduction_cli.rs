@@ -1,5 +1,5 @@
-//! `swapfuzz verify`'s reduction switches: the reduced run says how many equivalence classes it
-//! covered, `--no-reduction` runs the same schedules as before, and `--preemptions all` runs
+//! `swapfuzz verify`'s reduction switches: the reduced run (`--reduction`) says how many
+//! equivalence classes it covered, the default runs the same schedules as before, and `--preemptions all` runs
 //! without a bound (here stopped by its time budget: exit 3).
 
 mod common;
@@ -15,6 +15,7 @@ fn reduced_and_unreduced_verify_agree_and_say_what_they_covered() {
         "fixed",
         "--preemptions",
         "1",
+        "--reduction",
     ]);
     assert_eq!(code, 0, "{out}");
     assert!(
@@ -32,13 +33,13 @@ fn reduced_and_unreduced_verify_agree_and_say_what_they_covered() {
         "fixed",
         "--preemptions",
         "1",
-        "--no-reduction",
     ]);
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains("VERIFIED: no bug in all 319 schedules with at most 1 preemptions"),
         "{out}"
     );
+    assert!(!out.contains("equivalence classes"), "{out}");
 }
 
 #[test]

@@ -27,9 +27,11 @@ pub struct VerifyArgs {
     /// bound: a complete proof, for small programs).
     #[arg(long, default_value = "2", value_parser = parse_bound)]
     preemptions: usize,
-    /// Run every schedule, without the sleep-set partial-order reduction (for comparison).
+    /// Prune schedules that only reorder independent steps (sleep sets, sound under the bound)
+    /// and count the equivalence classes covered. Off by default: with few model steps
+    /// annotated today it saves few schedules and costs about twice the time per schedule.
     #[arg(long)]
-    no_reduction: bool,
+    reduction: bool,
     /// Stop (inconclusive, exit 3) after this many executions at one preemption bound.
     #[arg(long)]
     max_executions: Option<usize>,
@@ -147,11 +149,7 @@ pub fn run(a: &VerifyArgs) -> Result<u8, String> {
     println!(
         "swapfuzz verify {} --preemptions {bound}{} ({})",
         a.input,
-        if a.no_reduction {
-            " --no-reduction"
-        } else {
-            ""
-        },
+        if a.reduction { " --reduction" } else { "" },
         a.model.flags()
     );
     let terminal = std::io::stderr().is_terminal();
@@ -170,8 +168,8 @@ pub fn run(a: &VerifyArgs) -> Result<u8, String> {
         .max_executions(a.max_executions)
         .time(a.time)
         .progress(PROGRESS_EVERY, progress)
-        .reduction(!a.no_reduction)
-        .count_classes(!a.no_reduction);
+        .reduction(a.reduction)
+        .count_classes(a.reduction);
     let result = if unbounded {
         // One search without a bound (deepening would never end).
         match explorer.run(move || execute(&p, cfg)) {
@@ -200,11 +198,11 @@ pub fn run(a: &VerifyArgs) -> Result<u8, String> {
     };
     let coverage = explorer.coverage().last().copied().unwrap_or_default();
     let classes = coverage.classes.map_or_else(|| "?".into(), count);
-    let reduction_line = if a.no_reduction {
-        "(no reduction: every schedule ran, none of them recorded: as fast as it gets)".to_string()
+    let reduction_line = if !a.reduction {
+        String::new()
     } else {
         format!(
-            "(sleep-set reduction: {classes} equivalence classes covered; {} of the schedules stopped early as covered; --no-reduction runs every schedule)",
+            "(sleep-set reduction: {classes} equivalence classes covered; {} of the schedules stopped early as covered; without --reduction every schedule runs)",
             count(coverage.blocked)
         )
     };
@@ -216,7 +214,7 @@ pub fn run(a: &VerifyArgs) -> Result<u8, String> {
     match result {
         Deepening::Exhausted { completed } => {
             let executions = completed.last().copied().unwrap_or_default();
-            if a.no_reduction {
+            if !a.reduction {
                 println!(
                     "VERIFIED: no bug in all {executions} schedules with {} ({secs:.2} s).",
                     bound_text(a.preemptions)
@@ -227,7 +225,9 @@ pub fn run(a: &VerifyArgs) -> Result<u8, String> {
                     bound_text(a.preemptions)
                 );
             }
-            println!("{reduction_line}");
+            if a.reduction {
+                println!("{reduction_line}");
+            }
             if unbounded {
                 println!(
                     "(every schedule of this program: other programs and the model's simplifications are not covered)"
