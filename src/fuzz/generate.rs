@@ -17,12 +17,12 @@ pub const MAX_SCHEDULE: usize = 256;
 
 /// The kinds a program may use (swarm testing): a bit per kind, in [`Op`]'s order.
 #[derive(Clone, Copy, Debug)]
-struct Swarm(u16);
+struct Swarm(u32);
 
 impl Swarm {
     fn random(rng: &mut Rng) -> Self {
         loop {
-            let bits = (rng.next_u64() & ((1 << NR_KINDS) - 1)) as u16;
+            let bits = (rng.next_u64() & ((1 << NR_KINDS) - 1)) as u32;
             if bits != 0 {
                 return Swarm(bits);
             }
