@@ -211,7 +211,9 @@ pub fn user_read(k: &Kernel, mm: MmId, idx: usize) {
     k.with(|w| check_page(w, Some(k.cpu), mm, idx));
 }
 
-/// A user store to process `mm`'s page at PTE `idx` (operation `write`): fresh contents. A swap
+/// A user store to process `mm`'s page at PTE `idx` (operation `write`): a fresh value folded
+/// into the page ([`store`]: a store keeps the rest of the page, so a store to a stale page
+/// leaves it stale, and a later load or the end of the run sees it). A swap
 /// PTE faults first ([`do_swap_page`], a write fault); a page this PTE may share is copied
 /// first ([`do_wp_page`]). As in [`user_read`], a fault that did not map the page ends the
 /// operation with nothing stored. Simplified: the store is made under the PTL, in one step
@@ -226,11 +228,13 @@ pub fn user_write(k: &Kernel, mm: MmId, idx: usize) {
     if let Pte::Present(folio) = k.with(|w| w.mms[mm].ptes[idx]) {
         let folio = do_wp_page(k, mm, idx, folio);
         k.with(|w| {
-            let data = w.ghost.fresh_data();
+            let v = w.ghost.fresh_data();
             let f = &mut w.folios[folio];
-            f.data[folio_page_index(f.nr, idx)] = data;
+            let page = &mut f.data[folio_page_index(f.nr, idx)];
+            *page = store(*page, v);
             f.dirty = true; // pte_mkdirty(), transferred to the folio when it is unmapped
-            w.ghost.pages[mm.0][idx].expected = data;
+            let expected = &mut w.ghost.pages[mm.0][idx].expected;
+            *expected = store(*expected, v);
         });
         k.note(|w| {
             format!(

@@ -126,9 +126,16 @@ pub struct SwapInfoStruct {
     pub slot_data: Vec<PageData>,
 }
 
-/// The contents of a page, as the content oracle (invariant D1) tracks them: a value that no
-/// other write produced (every user write stores a fresh value).
+/// The contents of a page, as the content oracle (invariant D1) tracks them: one value for the
+/// whole page ([`store`] folds each user store into it).
 pub type PageData = u32;
+
+/// The contents of a page after a user store of the fresh value `v` to a page holding `old`: a
+/// store changes a few bytes and keeps the rest, so the result depends on both (a store to a
+/// stale page leaves it stale). Deterministic: the same store to equal pages gives equal pages.
+pub fn store(old: PageData, v: PageData) -> PageData {
+    old.rotate_left(7) ^ v.wrapping_mul(0x9e37_79b9)
+}
 
 /// What a discarded zram slot reads as (`zram_slot_free_notify()`: the slot is freed and reads
 /// back zeroes); no user write stores it.
