@@ -60,3 +60,11 @@ fn willneed_eb085574a752() {
 fn do_swap_page_sync_2799e77529c2() {
     race("do-swap-page-sync-swapoff", "revert-2799e77529c2");
 }
+
+/// Race 5: two swap-ins of one entry on a synchronous-I/O device skip the swap cache, the slot
+/// is freed and reused by a swap-out, and the slower swap-in maps a stale page (data
+/// corruption, invariant D1), 13ddaf26be32 reverted.
+#[test]
+fn skip_swapcache_aba_13ddaf26be32() {
+    race("skip-swapcache-aba", "revert-13ddaf26be32");
+}

@@ -118,6 +118,13 @@ const SWAPIN_SYNC: &str =
 cpu0: swapin mm=0 pte=0
 cpu1: swapoff dev=0";
 
+/// Race 5 of the catalogue: two swap-ins of one entry skip the swap cache; the slot is freed,
+/// and a store and a swap-out reuse it.
+const SKIP_SWAPCACHE: &str =
+    "setup: swapon-sync; mmap pages=1; swapout mm=0 pte=0; reclaim dev=0 offset=0
+cpu0: read mm=0 pte=0
+cpu1: swapin mm=0 pte=0; write mm=0 pte=0; swapout mm=0 pte=0";
+
 /// A race of docs/catalogue.md: clean on the fixed kernel, a bug with its fix (`revert`)
 /// reverted on a preemptible kernel, and on a non-preemptible one only if the racing path may
 /// sleep inside the window (`on_preempt_none`).
@@ -158,6 +165,13 @@ fn willneed_fixed_and_reverted() {
 #[test]
 fn swapin_sync_fixed_and_reverted() {
     catalogue_race(SWAPIN_SYNC, "revert-2799e77529c2", false);
+}
+
+/// Race 5: the skip-swapcache ABA (no lock, reference or RCU section in it: also on a
+/// non-preemptible kernel).
+#[test]
+fn skip_swapcache_fixed_and_reverted() {
+    catalogue_race(SKIP_SWAPCACHE, "revert-13ddaf26be32", true);
 }
 
 #[test]

@@ -3,8 +3,9 @@
 //! Swarm testing (as in wasmtime's `Swarm`): each generated program enables a random subset of
 //! the operation kinds, so that some programs are dense in a few kinds instead of every program
 //! being a thin mix of all of them. On top of that, most set-ups start with `swapon` and create
-//! swap state (a tmpfs page written and written back, or an anon page swapped out), since every
-//! swap race needs a device with entries in use. Every kind stays reachable everywhere.
+//! swap state (a tmpfs page written and written back, or an anon page swapped out and sometimes
+//! dropped from the swap cache), since every swap race needs a device with entries in use.
+//! Every kind stays reachable everywhere.
 
 use super::rng::Rng;
 use crate::engine::STAY_THRESHOLD;
@@ -17,12 +18,12 @@ pub const MAX_SCHEDULE: usize = 256;
 
 /// The kinds a program may use (swarm testing): a bit per kind, in [`Op`]'s order.
 #[derive(Clone, Copy, Debug)]
-struct Swarm(u16);
+struct Swarm(u32);
 
 impl Swarm {
     fn random(rng: &mut Rng) -> Self {
         loop {
-            let bits = (rng.next_u64() & ((1 << NR_KINDS) - 1)) as u16;
+            let bits = (rng.next_u64() & ((1 << NR_KINDS) - 1)) as u32;
             if bits != 0 {
                 return Swarm(bits);
             }
@@ -67,6 +68,11 @@ fn swap_state(rng: &mut Rng, setup: &mut Vec<Op>) {
         let huge = rng.chance(1, 4);
         setup.push(Op::Mmap { pages: a, huge });
         setup.push(Op::SwapOut { mm: 0, pte: b });
+        // Most swapped-out pages are no longer in the swap cache: a swap-in then reads the slot
+        // (and on a synchronous-I/O device skips the swap cache, races 3 and 5).
+        if rng.chance(1, 3) {
+            setup.push(Op::Reclaim { dev: 0, offset: 0 });
+        }
         if rng.chance(1, 3) {
             setup.push(Op::Fork { mm: 0 });
         }

@@ -1,6 +1,7 @@
 //! The invariants of docs/model.md#invariants that the model checks: S1 is KASAN itself
 //! ([`super::context::access`]); S3 at every access; C3 at every `si->lock` release; C4 and R1
-//! where counts move; O1 when swapoff returns; C1, C2, C3 and L2 at the end of every run.
+//! where counts move; O1 when swapoff returns; C1, C2, C3 and L2 at the end of every run; D1 at
+//! every user read (`read`) and, for every present PTE, at the end of every run.
 
 use super::kernel::Cpu;
 use super::types::*;
@@ -108,6 +109,46 @@ pub fn check_swapoff_done(w: &mut World, cpu: Cpu, t: SwapType) {
     }
 }
 
+/// D1 (content): the page that process `mm`'s PTE `idx` maps holds what the process last
+/// stored there. Reported as data corruption in the function that installed the PTE (the
+/// detecting CPU, `cpu`, only reads it). A PTE that is not present is not checked.
+pub fn check_page(w: &mut World, cpu: Option<Cpu>, mm: MmId, idx: usize) {
+    let Pte::Present(folio) = w.mms[mm].ptes[idx] else {
+        return;
+    };
+    let f = &w.folios[folio];
+    let got = f.data[folio_page_index(f.nr, idx)];
+    let page = w.ghost.pages[mm.0][idx];
+    if got == page.expected {
+        return;
+    }
+    let (by, op, func) = page.installed_by.unwrap_or((w.nr_cpus, "mmap", "mmap"));
+    let stack = if op == func {
+        vec![func]
+    } else {
+        vec![op, func]
+    };
+    let by = if by < w.nr_cpus {
+        format!("CPU{by}")
+    } else {
+        "the set-up".into()
+    };
+    let detail = format!(
+        "data corruption: mm{mm} pte{idx} expected {:#x}, got {got:#x} (folio{folio}, mapped by \
+         {func} on {by})",
+        page.expected
+    );
+    w.report_in(cpu, func, stack, BugKind::Invariant { id: "D1", detail });
+}
+
+/// Invariant D1's ghost: `cpu` installs a present PTE at (`mm`, `idx`) in its current function.
+pub fn note_install(w: &mut World, cpu: Cpu, mm: MmId, idx: usize) {
+    let stack = &w.cpus[cpu].stack;
+    let op = stack.first().copied().unwrap_or("?");
+    let func = stack.last().copied().unwrap_or("?");
+    w.ghost.pages[mm.0][idx].installed_by = Some((cpu, op, func));
+}
+
 /// The end of a run (all CPUs finished): L2 (no lock held, no CPU waiting), and C1, C2, C3
 /// exactly for every device that is on, with `si->users` back at its base reference.
 pub fn check_end(w: &mut World) {
@@ -175,6 +216,14 @@ pub fn check_end(w: &mut World) {
             }
         }
         check_inuse_pages(w, w.nr_cpus, t);
+    }
+    for mm in w.mms.ids() {
+        for idx in 0..w.mms[mm].ptes.len() {
+            check_page(w, None, mm, idx);
+            if w.bug.is_some() {
+                return;
+            }
+        }
     }
 }
 

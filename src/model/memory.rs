@@ -3,6 +3,7 @@
 //! `SWP_SYNCHRONOUS_IO` direct swap-in), and fork's copy of swap PTEs.
 
 use super::context::Kernel;
+use super::invariants::{check_page, note_install};
 use super::kernel::lock::LockId;
 use super::page_io::swap_read_folio;
 use super::swap_state::{get_shadow_from_swap_cache, read_swap_cache_async, swap_cache_get_folio};
@@ -11,7 +12,7 @@ use super::swapfile::free::{
     __swap_count, folio_free_swap, free_swap_and_cache, get_swap_device, put_swap_device, swap_free,
 };
 use super::types::*;
-use super::world::BugKind;
+use super::world::{BugKind, GhostPage};
 
 /// mm/memory.c: pte_same(ptep_get(pte), orig_pte), v6.8 (PTL held): the PTE still holds the
 /// swap entry read before the lock was taken.
@@ -25,6 +26,7 @@ pub fn set_pte_at(k: &Kernel, mm: MmId, idx: usize, folio: FolioId) {
     k.with(|w| {
         w.mms[mm].ptes[idx] = Pte::Present(folio);
         w.folios[folio].mapcount += 1;
+        note_install(w, k.cpu, mm, idx);
     });
 }
 
@@ -110,7 +112,8 @@ pub fn zap_pte_range(k: &Kernel, mm: MmId, start: usize, end: usize) {
 /// fix do_swap_page() race with swapoff"; its revert is `patches/revert_2799e77529c2.rs`), find
 /// the folio in the swap cache, or read it: on an `SWP_SYNCHRONOUS_IO` device a page with one
 /// reference is read directly into a fresh folio that never enters the swap cache, its slot
-/// pinned by `swapcache_prepare()` (13ddaf26be32) until `swapcache_clear()` after the PTL is
+/// pinned by `swapcache_prepare()` (13ddaf26be32, "mm/swap: fix race when skipping swapcache";
+/// its revert is `patches/revert_13ddaf26be32.rs`) until `swapcache_clear()` after the PTL is
 /// dropped; else through the swap cache (`swapin_readahead()`). Then lock the folio, recheck
 /// the PTE under the PTL, map it, drop the swap reference, and free the swap cache on a write
 /// fault.
@@ -195,6 +198,96 @@ pub fn do_swap_page(k: &Kernel, mm: MmId, idx: usize, write: bool) {
     put_swap_device(k, si);
 }
 
+/// A user load from process `mm`'s page at PTE `idx` (operation `read`). A swap PTE faults
+/// first: `handle_mm_fault()` → `handle_pte_fault()` → [`do_swap_page`], a read fault. If the
+/// PTE is then present the load reads the page, which must hold what the process last stored
+/// (invariant D1). If the fault did not map it (`do_swap_page()` lost a race and returned; the
+/// kernel then retries the fault), the load has not happened, and the operation ends there.
+pub fn user_read(k: &Kernel, mm: MmId, idx: usize) {
+    if let Pte::Swap(_) = k.with(|w| w.mms[mm].ptes[idx]) {
+        let _f = k.enter("handle_mm_fault");
+        do_swap_page(k, mm, idx, false);
+    }
+    k.with(|w| check_page(w, Some(k.cpu), mm, idx));
+}
+
+/// A user store to process `mm`'s page at PTE `idx` (operation `write`): a fresh value folded
+/// into the page ([`store`]: a store keeps the rest of the page, so a store to a stale page
+/// leaves it stale, and a later load or the end of the run sees it). A swap
+/// PTE faults first ([`do_swap_page`], a write fault); a page this PTE may share is copied
+/// first ([`do_wp_page`]). As in [`user_read`], a fault that did not map the page ends the
+/// operation with nothing stored. Simplified: the store is made under the PTL, in one step
+/// with the check of the PTE (in the kernel the store goes through a writable PTE, which is made
+/// writable and unmapped only under the PTL; no other CPU observes the difference).
+pub fn user_write(k: &Kernel, mm: MmId, idx: usize) {
+    if let Pte::Swap(_) = k.with(|w| w.mms[mm].ptes[idx]) {
+        let _f = k.enter("handle_mm_fault");
+        do_swap_page(k, mm, idx, true);
+    }
+    k.spin_lock(LockId::Ptl(mm));
+    if let Pte::Present(folio) = k.with(|w| w.mms[mm].ptes[idx]) {
+        let folio = do_wp_page(k, mm, idx, folio);
+        k.with(|w| {
+            let v = w.ghost.fresh_data();
+            let f = &mut w.folios[folio];
+            let page = &mut f.data[folio_page_index(f.nr, idx)];
+            *page = store(*page, v);
+            f.dirty = true; // pte_mkdirty(), transferred to the folio when it is unmapped
+            let expected = &mut w.ghost.pages[mm.0][idx].expected;
+            *expected = store(*expected, v);
+        });
+        k.note(|w| {
+            format!(
+                "/* mm{mm} pte{idx} := {:#x} */",
+                w.ghost.pages[mm.0][idx].expected
+            )
+        });
+    }
+    k.spin_unlock(LockId::Ptl(mm));
+}
+
+/// mm/memory.c: do_wp_page(), v6.8, for an anonymous folio mapped at `idx` (PTL held): the
+/// folio to store to. Reused if this PTE is its only user (`wp_can_reuse_anon_folio()`:
+/// `folio_trylock()`, `folio_free_swap()` of a swap-cache folio, then no other reference),
+/// else copied (`wp_page_copy()`: a new folio with the page's contents replaces it in the PTE).
+/// Simplified: "no other reference" is "mapped once and not in the swap cache" (the model keeps
+/// no reference counts; a CPU that still holds the folio from a swap-cache lookup rechecks
+/// `folio_test_swapcache()` under the folio lock and backs out); a folio reused without a fault
+/// (`PageAnonExclusive`) is one that passes the same test; a large folio mapped by several PTEs
+/// is copied page by page; `wp_page_copy()` runs under the PTL (allocation never sleeps in the
+/// model, and a page mapped more than once is never stored to, so its contents cannot change
+/// while it is copied).
+pub fn do_wp_page(k: &Kernel, mm: MmId, idx: usize, folio: FolioId) -> FolioId {
+    let _f = k.enter("do_wp_page");
+    let (mapcount, swapcache) = k.with(|w| (w.folios[folio].mapcount, w.folios[folio].swapcache));
+    if mapcount == 1 && swapcache && k.folio_trylock(folio) {
+        folio_free_swap(k, folio);
+        k.folio_unlock(folio);
+    }
+    let reuse = k.with(|w| {
+        let f = &w.folios[folio];
+        f.mapcount == 1 && !f.swapcache && f.shmem.is_none()
+    });
+    if reuse {
+        return folio;
+    }
+    let _c = k.enter("wp_page_copy");
+    k.with(|w| {
+        let old = &w.folios[folio];
+        let data = old.data[folio_page_index(old.nr, idx)];
+        let new = w.folios.push(Folio {
+            nr: 1,
+            ..Default::default()
+        });
+        w.folios[new].data[0] = data;
+        w.folios[new].mapcount = 1;
+        w.folios[folio].mapcount -= 1;
+        w.mms[mm].ptes[idx] = Pte::Present(new);
+        note_install(w, k.cpu, mm, idx);
+        new
+    })
+}
+
 /// mm/mempolicy.c: vma_alloc_folio(), v6.8, for a direct swap-in: a new order-0 folio, not in
 /// the swap cache, not mapped; no other CPU can find it until it is mapped. It never fails in
 /// the model.
@@ -220,14 +313,22 @@ pub fn fork(k: &Kernel, parent: MmId) -> MmId {
             ptes: vec![Pte::None; nr],
             on_mmlist: false,
         });
+        w.ghost.pages.push(vec![GhostPage::default(); nr]);
         (child, nr)
     });
     k.spin_lock(LockId::Ptl(child));
     k.spin_lock(LockId::Ptl(parent));
     for idx in 0..nr {
-        let ptent = k.with(|w| w.mms[parent].ptes[idx]);
+        let ptent = k.with(|w| {
+            // Invariant D1: the child sees what the parent stored (its writes take the
+            // parent's PTL, held here).
+            w.ghost.pages[child.0][idx].expected = w.ghost.pages[parent.0][idx].expected;
+            w.mms[parent].ptes[idx]
+        });
         match ptent {
             Pte::None => {}
+            // The child shares the page; a write to it by either process copies it first
+            // (`do_wp_page()`, as the write operation models it): the page stays as it is.
             Pte::Present(folio) => set_pte_at(k, child, idx, folio),
             Pte::Swap(entry) => {
                 if swap_duplicate(k, entry).is_ok() {

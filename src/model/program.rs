@@ -118,6 +118,22 @@ pub enum Op {
     /// `swapon()` of a new synchronous-I/O device (zram-like, `SWP_SYNCHRONOUS_IO`), whose
     /// swap-ins of pages with one reference skip the swap cache.
     SwaponSync,
+    /// A user load from an anonymous page (a read fault first if it is in swap): it must see
+    /// what the process last stored there (invariant D1).
+    Read {
+        /// Process.
+        mm: u8,
+        /// PTE index.
+        pte: u8,
+    },
+    /// A user store of fresh contents to an anonymous page (a write fault first if it is in
+    /// swap; a copy first if the page may be shared).
+    Write {
+        /// Process.
+        mm: u8,
+        /// PTE index.
+        pte: u8,
+    },
 }
 
 /// A whole program: the set-up, then what each CPU runs.

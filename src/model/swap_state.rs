@@ -223,12 +223,7 @@ pub fn __read_swap_cache_async(
         match swapcache_prepare(k, entry) {
             Ok(()) => {
                 // The swap entry is ours to swap in. Prepare the new folio.
-                let folio = k.with(|w| {
-                    w.folios.push(Folio {
-                        nr: 1,
-                        ..Default::default()
-                    })
-                });
+                let folio = k.with(|w| new_swapin_folio(w, entry));
                 add_to_swap_cache(k, folio, entry);
                 *new_page_allocated = true;
                 put_swap_device(k, si); // got_folio:
@@ -245,6 +240,28 @@ pub fn __read_swap_cache_async(
     }
     put_swap_device(k, si); // fail_put_swap:
     None
+}
+
+/// The new folio of `__read_swap_cache_async()` for `entry`, pinned by `swapcache_prepare()`,
+/// already holding the slot's contents: its caller's `swap_read_folio()`, made here. In the
+/// kernel the folio is locked (`__folio_set_locked()`) from before `add_to_swap_cache()` until
+/// the read completes, and whoever finds it in the swap cache waits in `folio_lock()` for the
+/// contents; the model leaves that lock out, so the read must be done before the folio is
+/// visible. The slot cannot change meanwhile: it is pinned (`SWAP_HAS_CACHE`), and a pinned slot
+/// is written by nobody (`pageout()` writes only a folio's own slots, allocated while free; zram
+/// discards only a freed slot).
+pub fn new_swapin_folio(w: &mut World, entry: SwpEntry) -> FolioId {
+    let data = w.swap_info[entry.type_]
+        .slot_data
+        .get(entry.offset as usize)
+        .copied()
+        .unwrap_or(ZEROED);
+    let folio = w.folios.push(Folio {
+        nr: 1,
+        ..Default::default()
+    });
+    w.folios[folio].data[0] = data;
+    folio
 }
 
 /// mm/swap_slots.c: `swap_slot_cache_enabled`, v6.8: read unlocked (a plain global; false while
@@ -265,7 +282,13 @@ pub fn read_swap_cache_async(k: &Kernel, entry: SwpEntry) -> Option<FolioId> {
     if let Some(folio) = folio
         && page_allocated
     {
-        k.note(|_| format!("/* folio{folio} read from {entry} */")); // swap_read_folio()
+        // swap_read_folio(): the read was made when the folio was allocated (new_swapin_folio()).
+        k.note(|w| {
+            format!(
+                "/* folio{folio} read from {entry}: {:#x} */",
+                w.folios[folio].data[0]
+            )
+        });
     }
     folio
 }

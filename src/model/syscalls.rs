@@ -7,6 +7,7 @@
 use super::context::Kernel;
 use super::program::*;
 use super::types::*;
+use super::world::GhostPage;
 use super::{madvise, memory, mincore, shmem, swapfile, vmscan};
 
 fn alive_mm(k: &Kernel, mm: u8) -> Option<MmId> {
@@ -69,8 +70,9 @@ fn run_op_body(k: &Kernel, op: &Op) {
                     1 + pages as usize % 4
                 };
                 let mut ptes = Vec::new();
+                let mut pages = Vec::new();
                 let mut last = None;
-                for _ in 0..n {
+                for idx in 0..n {
                     // A large folio is mapped by all n PTEs; small ones by one each.
                     let folio = match last {
                         Some(f) if huge => f,
@@ -81,7 +83,16 @@ fn run_op_body(k: &Kernel, op: &Op) {
                     };
                     last = Some(folio);
                     ptes.push(Pte::Present(folio));
+                    // Invariant D1: each page starts with contents of its own.
+                    let data = w.ghost.fresh_data();
+                    let nr = w.folios[folio].nr;
+                    w.folios[folio].data[folio_page_index(nr, idx)] = data;
+                    pages.push(GhostPage {
+                        expected: data,
+                        installed_by: None,
+                    });
                 }
+                w.ghost.pages.push(pages);
                 for p in &ptes {
                     if let Pte::Present(f) = p {
                         w.folios[*f].mapcount += 1;
@@ -165,6 +176,16 @@ fn run_op_body(k: &Kernel, op: &Op) {
         }
         Op::SwaponSync => {
             let _ = swapfile::swapoff::swapon(k, true);
+        }
+        Op::Read { mm, pte } => {
+            let Some(mm) = alive_mm(k, mm) else { return };
+            let idx = pte_of(k, mm, pte);
+            memory::user_read(k, mm, idx);
+        }
+        Op::Write { mm, pte } => {
+            let Some(mm) = alive_mm(k, mm) else { return };
+            let idx = pte_of(k, mm, pte);
+            memory::user_write(k, mm, idx);
         }
     }
 }

@@ -120,7 +120,26 @@ pub struct SwapInfoStruct {
     pub users: super::kernel::percpu_ref::PercpuRef,
     /// `comp`.
     pub comp: super::kernel::percpu_ref::Completion,
+    /// Not a kernel field: the device's storage, the page contents per slot ([`PageData`]),
+    /// written by `pageout()` and read by `swap_read_folio()`; a zram-like
+    /// (`SWP_SYNCHRONOUS_IO`) device discards a slot when it is freed ([`ZEROED`]).
+    pub slot_data: Vec<PageData>,
 }
+
+/// The contents of a page, as the content oracle (invariant D1) tracks them: one value for the
+/// whole page ([`store`] folds each user store into it).
+pub type PageData = u32;
+
+/// The contents of a page after a user store of the fresh value `v` to a page holding `old`: a
+/// store changes a few bytes and keeps the rest, so the result depends on both (a store to a
+/// stale page leaves it stale). Deterministic: the same store to equal pages gives equal pages.
+pub fn store(old: PageData, v: PageData) -> PageData {
+    old.rotate_left(7) ^ v.wrapping_mul(0x9e37_79b9)
+}
+
+/// What a discarded zram slot reads as (`zram_slot_free_notify()`: the slot is freed and reads
+/// back zeroes); no user write stores it.
+pub const ZEROED: PageData = 0;
 
 /// A page-table entry, as far as the model cares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -210,6 +229,14 @@ pub struct Folio {
     pub shmem: Option<(InodeId, usize)>,
     /// `PG_dirty`.
     pub dirty: bool,
+    /// Not a kernel field: the contents of each page of the folio (one for a small folio).
+    pub data: [PageData; SWAPFILE_CLUSTER as usize],
+}
+
+/// The page of a folio of `nr` pages that PTE `idx` maps: a large folio is mapped by the PTEs of
+/// one aligned cluster-size range (`mmap huge`), page `idx % nr`; a small folio has page 0.
+pub fn folio_page_index(nr: u32, idx: usize) -> usize {
+    if nr > 1 { idx % nr as usize } else { 0 }
 }
 
 /// A bad memory access, as KASAN or the page-fault handler reports it.

@@ -31,20 +31,16 @@ pub fn try_to_unmap(k: &Kernel, folio: FolioId) {
         k.spin_lock(LockId::Ptl(mm));
         let n = k.with(|w| w.mms[mm].ptes.len());
         for idx in 0..n {
-            let (pte, swap, first) = k.with(|w| {
+            let (pte, swap, nr) = k.with(|w| {
                 let f = &w.folios[folio];
-                let first = w.mms[mm]
-                    .ptes
-                    .iter()
-                    .position(|p| *p == Pte::Present(folio))
-                    .unwrap_or(0);
-                (w.mms[mm].ptes[idx], f.swap, first)
+                (w.mms[mm].ptes[idx], f.swap, f.nr)
             });
             if pte != Pte::Present(folio) {
                 continue;
             }
-            // The folio's subpage at this PTE: PTEs of a large folio map consecutive subpages.
-            let entry = SwpEntry::new(swap.type_, swap.offset + (idx - first.min(idx)) as u32);
+            // The folio's page at this PTE (`page_swap_entry(subpage)`): a large folio's PTEs map
+            // its pages in order from an aligned index.
+            let entry = SwpEntry::new(swap.type_, swap.offset + folio_page_index(nr, idx) as u32);
             if swap_duplicate(k, entry).is_err() {
                 continue;
             }
@@ -79,7 +75,16 @@ pub fn swap_out(k: &Kernel, folio: FolioId) {
     let fresh = k.with(|w| !w.folios[folio].swapcache && w.folios[folio].shmem.is_none());
     if fresh && add_to_swap(k, folio).is_some() {
         try_to_unmap(k, folio);
-        k.with(|w| w.folios[folio].dirty = false); // pageout(): written back
+        // pageout() → swap_writepage(): the folio's pages are written to its slots (the write
+        // completes at once) and the folio is clean.
+        k.with(|w| {
+            let f = &w.folios[folio];
+            let (swap, nr, data) = (f.swap, f.nr, f.data);
+            for i in 0..nr {
+                w.swap_info[swap.type_].slot_data[(swap.offset + i) as usize] = data[i as usize];
+            }
+            w.folios[folio].dirty = false;
+        });
     }
     k.folio_unlock(folio);
 }

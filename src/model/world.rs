@@ -138,9 +138,30 @@ pub struct Ghost {
     pub alloc_owner: Vec<(SwapType, u32)>,
     /// Invariant O1: PTEs whose swap reference `zap_pte_range()` is dropping (not yet cleared).
     pub zapping: Vec<(MmId, usize)>,
+    /// Invariant D1: per process (by creation order), per PTE, what a user read of the page
+    /// must see and who installed its present PTE.
+    pub pages: Vec<Vec<GhostPage>>,
+    /// Invariant D1: the next fresh page contents (from 1 up: [`ZEROED`] is never written).
+    pub next_data: PageData,
+}
+
+/// Invariant D1's ghost state of one PTE.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GhostPage {
+    /// The contents the process last stored to the page (or was given at `mmap`).
+    pub expected: PageData,
+    /// Who installed the present PTE last: the CPU, its operation and the function.
+    pub installed_by: Option<(Cpu, &'static str, &'static str)>,
 }
 
 impl Ghost {
+    /// Invariant D1: fresh page contents, never stored before.
+    pub fn fresh_data(&mut self) -> PageData {
+        let d = self.next_data;
+        self.next_data += 1;
+        d
+    }
+
     /// `cpu` obtained `swap_info[type_]` in its current generation.
     pub fn obtain_si(&mut self, cpu: Cpu, type_: SwapType) {
         self.si_gen[cpu] = Some((type_, self.generation[type_]));
@@ -253,6 +274,9 @@ pub struct Bug {
 pub struct SwapSlots {
     /// `swap_slot_cache_enabled`.
     pub enabled: bool,
+    /// `swap_slot_cache_active`: set while free swap is plentiful (`check_cache_active()`);
+    /// frees go through the cache only while it and `enabled` are set (`use_swap_slot_cache`).
+    pub active: bool,
     /// Per-CPU `slots_ret` batches.
     pub slots_ret: Vec<Vec<SwpEntry>>,
 }
@@ -317,12 +341,14 @@ impl World {
             shmem_swaplist: Vec::new(),
             slots: SwapSlots {
                 enabled: true,
+                active: false,
                 slots_ret: vec![Vec::new(); nr_cpus + 1],
             },
             cpus: Cpus::new(nr_cpus + 1),
             ghost: Ghost {
                 si_gen: vec![None; nr_cpus + 1],
                 generation: Table::filled(0, MAX_SWAPFILES),
+                next_data: ZEROED + 1,
                 ..Ghost::default()
             },
             trace: Trace::default(),
@@ -444,9 +470,6 @@ impl World {
 
     /// Stops the run with `kind`, detected on `cpu` (None: at an end-of-run check).
     pub fn report(&mut self, cpu: Option<Cpu>, kind: BugKind) {
-        if self.bug.is_some() {
-            return;
-        }
         let (stack, func) = match cpu {
             Some(c) => {
                 let s = self.cpus[c].stack.clone();
@@ -455,6 +478,22 @@ impl World {
             }
             None => (Vec::new(), "end of run"),
         };
+        self.report_in(cpu, func, stack, kind);
+    }
+
+    /// Stops the run with `kind`, detected on `cpu` (None: at an end-of-run check), in `func`
+    /// with call stack `stack` (the report's function, which need not be where `cpu` is now:
+    /// invariant D1 names the function that installed the page).
+    pub fn report_in(
+        &mut self,
+        cpu: Option<Cpu>,
+        func: &'static str,
+        stack: Vec<&'static str>,
+        kind: BugKind,
+    ) {
+        if self.bug.is_some() {
+            return;
+        }
         if let Some(c) = cpu {
             let kind = kind.clone();
             self.record(c, EventKind::Fatal { func, kind });

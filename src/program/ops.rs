@@ -12,7 +12,7 @@ use crate::model::types::MAX_SWAPFILES;
 pub const MMAP_MAX_PAGES: u8 = 4;
 
 /// Number of operation kinds: the rows of [`KINDS`], the variants of [`Op`].
-pub const NR_KINDS: usize = 16;
+pub const NR_KINDS: usize = 18;
 
 /// A named argument of an operation. Its value is one field byte of the operation: the
 /// arguments of a kind are its fields `a`, `b`, `c` in order.
@@ -190,7 +190,7 @@ const fn flag(b: u8) -> bool {
 /// (swarm-style, towards what the swap races need); every kind stays reachable from both.
 pub const KINDS: [Kind; NR_KINDS] = [
     kind("swapon", &[], 34, 10).drives("swapon(): a new device in the first free swap_info[] slot"),
-    kind("swapoff", &[Arg::Dev], 8, 38).drives("swapoff() → try_to_unuse()"),
+    kind("swapoff", &[Arg::Dev], 8, 34).drives("swapoff() → try_to_unuse()"),
     kind("mmap", &[Arg::Pages, Arg::Huge], 24, 8)
         .one_of_the_args()
         .drives("a new process with anon pages, or one cluster-size large folio"),
@@ -201,15 +201,15 @@ pub const KINDS: [Kind; NR_KINDS] = [
         .drives("reclaim drops a clean, unmapped swap-cache folio"),
     kind("swapin", &[Arg::Mm, Arg::Pte, Arg::Write], 12, 20)
         .drives("a page fault on a swap PTE: do_swap_page()"),
-    kind("zap", &[Arg::Mm, Arg::Pte], 12, 20)
+    kind("zap", &[Arg::Mm, Arg::Pte], 12, 18)
         .drives("madvise(MADV_DONTNEED) of one page: zap_pte_range()"),
-    kind("exit", &[Arg::Mm], 8, 24)
+    kind("exit", &[Arg::Mm], 8, 20)
         .drives("the process exits: exit_mmap() → zap_pte_range() for every PTE"),
-    kind("shmem-write", &[Arg::File, Arg::Index], 36, 12)
+    kind("shmem-write", &[Arg::File, Arg::Index], 32, 12)
         .drives("a write to a tmpfs file page (allocates it)"),
-    kind("shmem-writepage", &[Arg::File, Arg::Index], 40, 16)
+    kind("shmem-writepage", &[Arg::File, Arg::Index], 36, 14)
         .drives("reclaim writes a tmpfs page to swap: shmem_writepage()"),
-    kind("shmem-truncate", &[Arg::File], 16, 30)
+    kind("shmem-truncate", &[Arg::File], 16, 26)
         .drives("truncate() of a tmpfs file to 0: shmem_undo_range()"),
     kind("mincore", &[Arg::File, Arg::Index], 4, 10)
         .drives("mincore() of a tmpfs file page: mincore_page() → filemap_get_incore_folio()"),
@@ -220,6 +220,11 @@ pub const KINDS: [Kind; NR_KINDS] = [
     ),
     kind("swapon-sync", &[], 6, 2)
         .drives("swapon() of a synchronous-I/O (zram-like) device: SWP_SYNCHRONOUS_IO"),
+    kind("read", &[Arg::Mm, Arg::Pte], 2, 6).drives(
+        "a user load from an anon page (do_swap_page() if in swap): must see the last store",
+    ),
+    kind("write", &[Arg::Mm, Arg::Pte], 6, 10)
+        .drives("a user store to an anon page: do_swap_page() if in swap, do_wp_page() if shared"),
 ];
 
 /// The operation of kind `kind` (modulo [`NR_KINDS`]) with field bytes `a, b, c` (a flag is
@@ -249,6 +254,8 @@ pub fn op_of(kind: u8, a: u8, b: u8, c: u8) -> Op {
         13 => Op::ShmemRead { file: a, index: b },
         14 => Op::Willneed { mm: a, pte: b },
         15 => Op::SwaponSync,
+        16 => Op::Read { mm: a, pte: b },
+        17 => Op::Write { mm: a, pte: b },
         _ => unreachable!("a kind number modulo NR_KINDS"),
     }
 }
@@ -272,6 +279,8 @@ pub fn op_bytes(op: &Op) -> (u8, [u8; 3]) {
         Op::ShmemRead { file, index } => (13, [file, index, 0]),
         Op::Willneed { mm, pte } => (14, [mm, pte, 0]),
         Op::SwaponSync => (15, [0, 0, 0]),
+        Op::Read { mm, pte } => (16, [mm, pte, 0]),
+        Op::Write { mm, pte } => (17, [mm, pte, 0]),
     }
 }
 

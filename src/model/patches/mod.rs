@@ -44,6 +44,7 @@ use super::types::{FolioId, InodeId, MmId, SwpEntry};
 
 mod alt_rcu;
 mod commit_82b1c07a0af6;
+mod revert_13ddaf26be32;
 mod revert_2799e77529c2;
 mod revert_2efa33fc7f6e;
 mod revert_aeb309b81c6b;
@@ -63,6 +64,7 @@ pub const REGISTRY: &[Patch] = &[
     revert_2efa33fc7f6e::PATCH,
     revert_eb085574a752::PATCH,
     revert_2799e77529c2::PATCH,
+    revert_13ddaf26be32::PATCH,
 ];
 
 /// One patch: what it is, and which functions it replaces.

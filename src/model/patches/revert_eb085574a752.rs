@@ -95,7 +95,7 @@
 use super::{Argued, Kind, Patch, Seams};
 use crate::model::context::Kernel;
 use crate::model::swap_state::{
-    READ_RETRIES, add_to_swap_cache, filemap_get_folio, swap_slot_cache_enabled,
+    READ_RETRIES, add_to_swap_cache, filemap_get_folio, new_swapin_folio, swap_slot_cache_enabled,
 };
 use crate::model::swapfile::dup::{DupError, swapcache_prepare};
 use crate::model::swapfile::free::{swap_swapcount, swp_swap_info};
@@ -146,12 +146,7 @@ pub fn __read_swap_cache_async(
         match swapcache_prepare(k, entry) {
             Ok(()) => {
                 // The swap entry is ours to swap in. Prepare the new folio.
-                let folio = k.with(|w| {
-                    w.folios.push(Folio {
-                        nr: 1,
-                        ..Default::default()
-                    })
-                });
+                let folio = k.with(|w| new_swapin_folio(w, entry));
                 add_to_swap_cache(k, folio, entry);
                 *new_page_allocated = true;
                 return Some(folio); // got_folio:

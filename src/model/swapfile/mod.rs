@@ -161,9 +161,22 @@ pub fn swap_range_alloc(k: &Kernel, si: SwapType, nr: u32) {
 
 /// mm/swapfile.c: swap_range_free(), v6.8 (under si->lock): `inuse_pages -= nr`, then the
 /// per-slot cleanups, of which `clear_shadow_from_swap_cache()` touches the swap cache.
+///
+/// A zram-like (`SWP_SYNCHRONOUS_IO`) device's `swap_slot_free_notify()` (zram's
+/// `zram_slot_free_notify()`) discards the freed slots: they read back as [`ZEROED`]. It is
+/// merged into the `inuse_pages` step (both under `si->lock`; the kernel calls it per offset
+/// after the update, and no reader of a freed slot holds `si->lock`).
 pub fn swap_range_free(k: &Kernel, si: SwapType, offset: u32, nr: u32) {
     let _f = k.enter("swap_range_free");
-    k.with(|w| w.swap_info[si].inuse_pages -= nr);
+    k.with(|w| {
+        let s = &mut w.swap_info[si];
+        s.inuse_pages -= nr;
+        if s.flags & SWP_SYNCHRONOUS_IO != 0 {
+            for o in offset..offset + nr {
+                s.slot_data[o as usize] = ZEROED;
+            }
+        }
+    });
     k.note(|w| format!("/* si->inuse_pages = {} */", w.swap_info[si].inuse_pages));
     super::swap_state::clear_shadow_from_swap_cache(k, si, offset, offset + nr - 1);
 }

@@ -173,7 +173,7 @@ pub fn swapon(k: &Kernel, synchronous: bool) -> Result<SwapType, i32> {
     k.mutex_lock(LockId::SwaponMutex);
     enable_swap_info(k, p, max, swap_map, cluster_info);
     k.mutex_unlock(LockId::SwaponMutex);
-    crate::model::swap_slots::enable_swap_slots_cache(k);
+    crate::model::swap_slots::enable_swap_slots_cache(k, !synchronous);
     k.note(|_| format!("/* swapon: swap_info[{p}] */"));
     Ok(p)
 }
@@ -195,6 +195,7 @@ pub fn enable_swap_info(k: &Kernel, p: SwapType, max: u32, swap_map: usize, clus
         s.max = max;
         s.pages = max - 1;
         s.inuse_pages = 0;
+        s.slot_data = vec![ZEROED; max as usize]; // a new (or reset zram) device reads zeroes
         w.ghost.generation[p] += 1;
         w.ghost.obtain_si(cpu, p);
     });

@@ -99,7 +99,7 @@ pub fn normalize(program: &Program) -> Program {
 }
 
 /// The built-in scenarios: name and file text (`scenarios/NAME.scn`, embedded).
-const BUILTIN: [(&str, &str); 7] = [
+const BUILTIN: [(&str, &str); 8] = [
     (
         "shmem-truncate",
         include_str!("../../../scenarios/shmem-truncate.scn"),
@@ -121,6 +121,10 @@ const BUILTIN: [(&str, &str); 7] = [
     (
         "do-swap-page-sync-swapoff",
         include_str!("../../../scenarios/do-swap-page-sync-swapoff.scn"),
+    ),
+    (
+        "skip-swapcache-aba",
+        include_str!("../../../scenarios/skip-swapcache-aba.scn"),
     ),
 ];
 

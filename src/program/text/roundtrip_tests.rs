@@ -136,7 +136,7 @@ fn load_reads_files_and_explains_failures() {
     assert_eq!(
         e,
         format!(
-            "{}: line 3, column 3: unknown operation \"swapof\" (did you mean \"swapoff\"?); expected one of: swapon, swapoff, mmap, fork, swapout, reclaim, swapin, zap, exit, shmem-write, shmem-writepage, shmem-truncate, mincore, shmem-read, willneed, swapon-sync",
+            "{}: line 3, column 3: unknown operation \"swapof\" (did you mean \"swapoff\"?); expected one of: swapon, swapoff, mmap, fork, swapout, reclaim, swapin, zap, exit, shmem-write, shmem-writepage, shmem-truncate, mincore, shmem-read, willneed, swapon-sync, read, write",
             bad.display()
         )
     );
