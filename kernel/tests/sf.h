@@ -143,6 +143,34 @@ static int wait_hit(long before, int timeout_ms)
 	return 0;
 }
 
+/*
+ * Once the victim is inside its delay: checks, from the kernel, that its free path saw the state
+ * the scenario needs.  The delay hook recorded swap_map[offset] just before
+ * __swap_entry_free() and the count __swap_entry_free() returned
+ * (/sys/kernel/debug/swapfuzz/{noted,map_before,count_returned}, kernel/<version>/0002).
+ * Prints SF-STATE; a wrong state is a failed set-up (SF-ERROR), not a verdict.
+ */
+#define SWAP_HAS_CACHE_ 0x40
+#define SWAP_MAP_SHMEM_ 0xbf
+static void check_state(long noted_before, long want_map, long want_count, const char *what)
+{
+	long noted = read_long(DBG "noted");
+	long map = read_long(DBG "map_before");
+	long count = read_long(DBG "count_returned");
+
+	int ok = noted > noted_before && map == want_map && (want_count < 0 || count == want_count);
+
+	if (want_count < 0)	/* a point on a swap-in path: only the map byte */
+		say("SF-STATE noted=%ld swap_map[offset]=%02lx; want %02lx (%s): %s\n",
+		    noted - noted_before, map, want_map, what, ok ? "ok" : "WRONG");
+	else
+		say("SF-STATE noted=%ld swap_map[offset]=%02lx before __swap_entry_free(), returned "
+		    "%02lx; want %02lx, %02lx (%s): %s\n", noted - noted_before, map, count,
+		    want_map, want_count, what, ok ? "ok" : "WRONG");
+	if (!ok)
+		die("the victim did not see the state the scenario needs (%s)", what);
+}
+
 /* swapoff(ZRAM) timed; prints the SF-RESULT line the host script parses. */
 static void timed_swapoff(const char *scenario)
 {

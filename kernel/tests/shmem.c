@@ -16,7 +16,7 @@ int main(int argc, char **argv)
 {
 	int point, ms, fd, i;
 	char *p;
-	long hits;
+	long hits, noted;
 	pid_t victim;
 
 	args(argc, argv, &point, &ms);
@@ -53,6 +53,7 @@ int main(int argc, char **argv)
 	say("SF-SETUP ok: slot = SWAP_MAP_SHMEM|SWAP_HAS_CACHE, folio in swap cache only\n");
 
 	hits = read_long(DBG "hits");
+	noted = read_long(DBG "noted");
 	victim = fork();
 	if (victim < 0)
 		die("fork");
@@ -71,6 +72,7 @@ int main(int argc, char **argv)
 		say("SF-RESULT scenario=shmem-truncate nohit=1\n");
 		die("the victim never reached delay point P%d", point);
 	}
+	check_state(noted, SWAP_MAP_SHMEM_ | SWAP_HAS_CACHE_, SWAP_HAS_CACHE_, "SWAP_MAP_SHMEM|SWAP_HAS_CACHE -> SWAP_HAS_CACHE");
 	timed_swapoff("shmem-truncate");
 	reap(victim, "victim");
 	write_file(DBG "delay_ms", "0");

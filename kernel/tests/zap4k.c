@@ -18,7 +18,7 @@
 int main(int argc, char **argv)
 {
 	int point, ms, pfd[2];
-	long hits;
+	long hits, noted;
 	pid_t victim;
 	char c;
 
@@ -29,6 +29,7 @@ int main(int argc, char **argv)
 	if (pipe(pfd))
 		die("pipe");
 	hits = read_long(DBG "hits");
+	noted = read_long(DBG "noted");
 	victim = fork();
 	if (victim < 0)
 		die("fork");
@@ -75,6 +76,7 @@ int main(int argc, char **argv)
 		say("SF-RESULT scenario=zap-4k nohit=1\n");
 		die("the victim never reached delay point P%d", point);
 	}
+	check_state(noted, 1 | SWAP_HAS_CACHE_, SWAP_HAS_CACHE_, "1|SWAP_HAS_CACHE -> SWAP_HAS_CACHE");
 	timed_swapoff("zap-4k");
 	reap(victim, "victim");
 	write_file(DBG "delay_ms", "0");
