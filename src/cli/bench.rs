@@ -25,6 +25,27 @@ pub struct BenchArgs {
     /// print the resident set size (VmRSS) every --rss-every executions (flat memory check).
     #[arg(long, value_name = "EXECUTIONS", value_parser = clap::value_parser!(u64).range(1..))]
     rss: Option<u64>,
+    /// Instead of the swap comparison: the generic suite of classic concurrency bugs
+    /// (`swapfuzz::suite`), executions to the first bug per search, --seeds seeds each.
+    #[arg(long)]
+    suite: bool,
+    /// With --suite: only these bugs (comma-separated names; default all).
+    #[arg(long, value_delimiter = ',')]
+    bugs: Vec<String>,
+    /// With --suite: only these searches (comma-separated: fuzzer, pct2, pct3, random, bytes).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "fuzzer,pct2,pct3,random,bytes"
+    )]
+    contenders: Vec<String>,
+    /// With --suite: executions per search before it counts as not found.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    max_executions: u64,
+    /// With --suite: steps of thread-local work each thread does before and after its shared
+    /// accesses (`swapfuzz::suite::shared::PAD`).
+    #[arg(long, default_value_t = 8)]
+    pad: usize,
     /// Executions between RSS readings of --rss.
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
     rss_every: u64,
@@ -75,10 +96,103 @@ fn rss(executions: u64, every: u64) -> Result<u8, String> {
     Ok(EXIT_CLEAN)
 }
 
+/// `swapfuzz bench --suite`: the generic suite's table.
+fn suite(a: &BenchArgs) -> Result<u8, String> {
+    use crate::suite::bench::{Contender, Row, geomean};
+    use crate::suite::{BUGS, Bug};
+    crate::suite::shared::PAD.store(a.pad, std::sync::atomic::Ordering::Relaxed);
+    let mut contenders = Vec::new();
+    for name in &a.contenders {
+        let c = Contender::from_name(name).ok_or_else(|| {
+            format!("unknown search {name:?}: expected fuzzer, pct2, pct3, random, bytes")
+        })?;
+        if !contenders.contains(&c) {
+            contenders.push(c);
+        }
+    }
+    let bugs: Vec<&Bug> = if a.bugs.is_empty() {
+        BUGS.iter().collect()
+    } else {
+        a.bugs
+            .iter()
+            .map(|n| {
+                BUGS.iter()
+                    .find(|b| b.name == n)
+                    .ok_or_else(|| format!("unknown bug {n:?} (see swapfuzz::suite::BUGS)"))
+            })
+            .collect::<Result<_, _>>()?
+    };
+    println!(
+        "executions to the first bug: median over {} seeds (found/total), at most {} executions \
+         per search ('+': some searches found nothing; their budget counts, a lower bound)",
+        a.seeds, a.max_executions
+    );
+    print!("{:<22} {:>3}", "bug", "thr");
+    for c in &contenders {
+        print!(" {:>16}", c.name());
+    }
+    let ratio_to = |c: Contender| contenders.contains(&c).then_some(c);
+    let base = ratio_to(Contender::Pct(3));
+    let has_fuzzer = contenders.contains(&Contender::Fuzzer);
+    if base.is_some() && has_fuzzer {
+        print!(" {:>12}", "fuzzer/pct3");
+    }
+    println!();
+    let (mut all, mut tuned, mut held) = (Vec::new(), Vec::new(), Vec::new());
+    for bug in bugs {
+        let test: std::sync::Arc<dyn Fn() + Send + Sync> = std::sync::Arc::new(bug.test);
+        let name = format!("{}{}", bug.name, if bug.held_out { " (h)" } else { "" });
+        print!("{name:<22} {:>3}", bug.threads);
+        let mut medians = std::collections::HashMap::new();
+        for &c in &contenders {
+            let row = Row::measure(&test, c, a.seeds, a.max_executions);
+            let m = row.median();
+            let plus = if row.found() < row.trials.len() {
+                "+"
+            } else {
+                ""
+            };
+            print!(
+                " {:>16}",
+                format!("{m:.0}{plus} ({}/{})", row.found(), row.trials.len())
+            );
+            let _ = std::io::Write::flush(&mut std::io::stdout());
+            medians.insert(c, m);
+        }
+        if let (Some(b), true) = (base, has_fuzzer) {
+            let r = medians[&Contender::Fuzzer] / medians[&b];
+            print!(" {r:>12.3}");
+            all.push(r);
+            if bug.held_out {
+                held.push(r)
+            } else {
+                tuned.push(r)
+            }
+        }
+        println!();
+    }
+    if !all.is_empty() {
+        println!(
+            "\ngeometric mean of fuzzer/pct3 (ratio of medians): {:.3} over {} bugs; {:.3} over \
+             the {} tuned on, {:.3} over the {} held out (h)",
+            geomean(&all),
+            all.len(),
+            geomean(&tuned),
+            tuned.len(),
+            geomean(&held),
+            held.len()
+        );
+    }
+    Ok(EXIT_CLEAN)
+}
+
 /// Runs `swapfuzz bench`.
 pub fn run(a: &BenchArgs) -> Result<u8, String> {
     if let Some(n) = a.rss {
         return rss(n, a.rss_every);
+    }
+    if a.suite {
+        return suite(a);
     }
     let mut strategies = Vec::new();
     for s in &a.strategies {

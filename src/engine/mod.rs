@@ -123,7 +123,9 @@ pub use checked::{CheckDecisions, Checked};
 pub use decision::{Decision, DecisionLog, Point, decisions_to_bytes};
 pub use deepening::{Budget, Deepening, DeepeningProgress, estimate_schedules};
 pub use explore::{Counterexample, Exploration, Explorer};
-pub use fuzzer::{Arm, FeatureSource, FuzzFailure, FuzzStats, Fuzzer, Fuzzing, Inputs, NoInput};
+pub use fuzzer::{
+    Arm, FeatureSource, FuzzFailure, FuzzStats, Fuzzer, Fuzzing, Inputs, NoInput, Progress, Rng,
+};
 pub use observe::{Observe, Observer};
 pub use quiet::{in_engine_run, quiet_panics, silence_shuttle};
 pub use recorder::{RecordDecisions, Recording};

@@ -64,7 +64,7 @@ impl std::fmt::Display for Arm {
 /// Weight kept of the past at each update of an arm.
 const DECAY: f64 = 0.995;
 /// Least share of the executions of each arm.
-const FLOOR: f64 = 0.03;
+const FLOOR: f64 = 0.12;
 
 /// What an arm did, as [`FuzzStats`](super::FuzzStats) reports it.
 #[derive(Clone, Copy, Debug, PartialEq)]
