@@ -18,8 +18,12 @@ pub struct BenchArgs {
     /// Executions for the throughput figure (0: skip it).
     #[arg(long, default_value_t = 20_000)]
     executions: usize,
-    /// Only these strategies (comma-separated: hunt, random, pct2, pct3).
-    #[arg(long, value_delimiter = ',', default_value = "hunt,random,pct2,pct3")]
+    /// Only these strategies (comma-separated: hunt, hunt-classic, random, pct2, pct3).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "hunt,hunt-classic,random,pct2,pct3"
+    )]
     strategies: Vec<String>,
     /// Instead of the comparison: run hunt on the Fixed variant for this many executions and
     /// print the resident set size (VmRSS) every --rss-every executions (flat memory check).
@@ -198,12 +202,13 @@ pub fn run(a: &BenchArgs) -> Result<u8, String> {
     for s in &a.strategies {
         let strategy = match s.as_str() {
             "hunt" => Strategy::Hunt,
+            "hunt-classic" => Strategy::HuntClassic,
             "random" => Strategy::Random,
             "pct2" => Strategy::Pct(2),
             "pct3" => Strategy::Pct(3),
             other => {
                 return Err(format!(
-                    "unknown strategy {other:?}: expected hunt, random, pct2, pct3"
+                    "unknown strategy {other:?}: expected hunt, hunt-classic, random, pct2, pct3"
                 ));
             }
         };

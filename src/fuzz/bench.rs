@@ -11,6 +11,7 @@ use shuttle::scheduler::{PctScheduler, RandomScheduler};
 
 use super::generate;
 use super::hunt::{HuntOptions, HuntResult, hunt};
+use super::hunt_classic::hunt_classic;
 use super::rng::Rng;
 use crate::check::run::{BugPanic, execute};
 use crate::engine::{EngineConfig, quiet_panics, run_batch, run_with_scheduler};
@@ -23,8 +24,10 @@ pub const ITERS_PER_PROGRAM: usize = 16;
 /// A search strategy of the comparison.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strategy {
-    /// `swapfuzz hunt`.
+    /// `swapfuzz hunt`: the engine's fuzzer over the program generator.
     Hunt,
+    /// `swapfuzz hunt` before it was rebuilt on the engine's fuzzer.
+    HuntClassic,
     /// shuttle's `RandomScheduler`.
     Random,
     /// shuttle's `PctScheduler` with this depth.
@@ -35,6 +38,7 @@ impl std::fmt::Display for Strategy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Strategy::Hunt => write!(f, "swapfuzz hunt"),
+            Strategy::HuntClassic => write!(f, "swapfuzz hunt (classic)"),
             Strategy::Random => write!(f, "shuttle RandomScheduler"),
             Strategy::Pct(d) => write!(f, "shuttle PctScheduler(depth {d})"),
         }
@@ -65,13 +69,18 @@ pub fn time_to_bug(strategy: Strategy, seed: u64, budget: Duration) -> ToBug {
     quiet_panics();
     let start = Instant::now();
     let cfg = ModelConfig::default();
-    if strategy == Strategy::Hunt {
+    if matches!(strategy, Strategy::Hunt | Strategy::HuntClassic) {
         let opts = HuntOptions {
             seed,
             time: budget,
             ..HuntOptions::default()
         };
-        return match hunt(&opts, &mut |_| {}) {
+        let result = if strategy == Strategy::Hunt {
+            hunt(&opts, Box::new(|_| {}))
+        } else {
+            hunt_classic(&opts, &mut |_| {})
+        };
+        return match result {
             HuntResult::Found {
                 executions, bug, ..
             } => ToBug {
@@ -108,7 +117,7 @@ pub fn time_to_bug(strategy: Strategy, seed: u64, budget: Duration) -> ToBug {
                 &engine,
                 test,
             ),
-            Strategy::Hunt => unreachable!("handled above"),
+            Strategy::Hunt | Strategy::HuntClassic => unreachable!("handled above"),
         };
         if outcome.is_failure()
             && payload
@@ -245,10 +254,13 @@ pub fn rss_run(seed: u64, executions: u64, every: u64, sample: &mut dyn FnMut(Rs
     };
     let every = every.max(1);
     let mut next = every;
-    let mut progress = |p: &super::hunt::Progress| {
+    // Read at each report, handed over at the end (the search's thread runs the reports).
+    let samples = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = Arc::clone(&samples);
+    let progress = move |p: &super::hunt::Progress| {
         if p.executions >= next {
             next = (p.executions / every + 1) * every;
-            sample(RssSample {
+            sink.lock().expect("samples").push(RssSample {
                 executions: p.executions,
                 rss_kib: rss_kib().unwrap_or_default(),
                 elapsed: p.elapsed,
@@ -257,7 +269,11 @@ pub fn rss_run(seed: u64, executions: u64, every: u64, sample: &mut dyn FnMut(Rs
         }
     };
     let start = Instant::now();
-    let done = match hunt(&opts, &mut progress) {
+    let result = hunt(&opts, Box::new(progress));
+    for s in std::mem::take(&mut *samples.lock().expect("samples")) {
+        sample(s);
+    }
+    let done = match result {
         HuntResult::Clean { executions, .. }
         | HuntResult::Found { executions, .. }
         | HuntResult::Error { executions, .. } => executions,

@@ -53,6 +53,7 @@ mod rng;
 
 use std::any::Any;
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -96,6 +97,16 @@ pub trait Inputs: Send + 'static {
     fn feature(&self, _input: &Self::Input) -> Option<u64> {
         None
     }
+
+    /// (input, schedule) pairs to run first, before any strategy: a corpus saved by an
+    /// earlier search. Called once, at the start.
+    fn seeds(&mut self) -> Vec<(Self::Input, Vec<u8>)> {
+        Vec::new()
+    }
+
+    /// Called with each (input, canonical schedule) pair the search adds to its corpus (to save
+    /// it, say).
+    fn kept(&mut self, _input: &Self::Input, _schedule: &[u8]) {}
 }
 
 /// The inputs of a test that takes none.
@@ -117,6 +128,7 @@ pub struct Fuzzer {
     features: FeatureSource,
     arms: Vec<Arm>,
     seeds: Vec<Vec<u8>>,
+    stop: Option<Arc<AtomicBool>>,
 }
 
 impl Default for Fuzzer {
@@ -181,7 +193,15 @@ impl Fuzzer {
             features: FeatureSource::Auto,
             arms: Arm::ALL.to_vec(),
             seeds: Vec::new(),
+            stop: None,
         }
+    }
+
+    /// Stop (as if the budget had run out) once `flag` is set: how parallel searches stop each
+    /// other when one of them has found a failure.
+    pub fn stop_when(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.stop = Some(flag);
+        self
     }
 
     /// The seed of the search.
@@ -322,6 +342,9 @@ struct Current<I> {
     rand: u64,
 }
 
+/// A schedule to run first, with its input (or a fresh one).
+type Seed<I> = (Option<Arc<I>>, Vec<u8>);
+
 /// Everything the search keeps.
 struct State<G: Inputs> {
     rng: Rng,
@@ -333,7 +356,8 @@ struct State<G: Inputs> {
     /// The scheduling point that began each task's last step (index: task id).
     last_point: Vec<Option<u32>>,
     current: Option<Current<G::Input>>,
-    seeds: Vec<Vec<u8>>,
+    seeds: Vec<Seed<G::Input>>,
+    stop: Option<Arc<AtomicBool>>,
     source: FeatureSource,
     quantum: usize,
     /// A decaying maximum of the decisions per execution (PCT's `k`).
@@ -349,8 +373,16 @@ struct State<G: Inputs> {
 }
 
 impl<G: Inputs> State<G> {
-    fn new(f: &Fuzzer, inputs: G, progress: Progress) -> Self {
+    fn new(f: &Fuzzer, mut inputs: G, progress: Progress) -> Self {
         let now = Instant::now();
+        let mut seeds: Vec<_> = f.seeds.iter().map(|s| (None, s.clone())).collect();
+        seeds.extend(
+            inputs
+                .seeds()
+                .into_iter()
+                .map(|(i, s)| (Some(Arc::new(i)), s)),
+        );
+        seeds.reverse();
         State {
             rng: Rng::new(f.seed),
             inputs,
@@ -360,7 +392,8 @@ impl<G: Inputs> State<G> {
             collector: Collector::default(),
             last_point: Vec::new(),
             current: None,
-            seeds: f.seeds.iter().rev().cloned().collect(),
+            seeds,
+            stop: f.stop.clone(),
             source: f.features,
             quantum: f.config.quantum,
             length: 0,
@@ -422,6 +455,7 @@ impl<G: Inputs> State<G> {
                 input: current.input,
                 schedule: decisions_to_bytes(&current.decisions),
             };
+            self.inputs.kept(&entry.input, &entry.schedule);
             if self.corpus.len() < MAX_CORPUS {
                 self.corpus.push(entry);
             } else {
@@ -451,8 +485,8 @@ impl<G: Inputs> State<G> {
 
     /// Plans the next execution.
     fn plan(&mut self) -> Current<G::Input> {
-        if let Some(bytes) = self.seeds.pop() {
-            let input = Arc::new(self.inputs.generate(&mut self.rng));
+        if let Some((input, bytes)) = self.seeds.pop() {
+            let input = input.unwrap_or_else(|| Arc::new(self.inputs.generate(&mut self.rng)));
             return self.current(
                 Arm::Mutate,
                 input,
@@ -549,7 +583,10 @@ impl<G: Inputs> Strategy for Driver<G> {
             let stats = s.stats();
             (s.progress)(&stats);
         }
-        if s.executions >= s.max_executions || s.time.is_some_and(|t| s.start.elapsed() >= t) {
+        if s.executions >= s.max_executions
+            || s.time.is_some_and(|t| s.start.elapsed() >= t)
+            || s.stop.as_ref().is_some_and(|f| f.load(Ordering::Relaxed))
+        {
             INPUT.set(None);
             return None;
         }
