@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use super::EXIT_CLEAN;
-use crate::fuzz::bench::{RssSample, Strategy, ToBug, rss_kib, rss_run, throughput, time_to_bug};
+use crate::fuzz::bench::{
+    RssSample, Strategy, ToBug, fuzzer_throughput, rss_kib, rss_run, throughput, time_to_bug,
+};
 
 /// Arguments of `swapfuzz bench`.
 #[derive(clap::Args, Debug)]
@@ -221,6 +223,11 @@ pub fn run(a: &BenchArgs) -> Result<u8, String> {
         let (eps, steps) = throughput(a.executions);
         println!(
             "throughput: {eps:.0} executions/s of a 3-CPU x 10-operation program ({steps} scheduling points each), one shuttle runner"
+        );
+        let fps = fuzzer_throughput(a.executions as u64);
+        println!(
+            "            {fps:.0} executions/s of the engine's fuzzer searching its schedules ({:.0}% of the bare batch)",
+            100.0 * fps / eps
         );
     }
     println!(

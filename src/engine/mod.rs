@@ -124,7 +124,8 @@ pub use decision::{Decision, DecisionLog, Point, decisions_to_bytes};
 pub use deepening::{Budget, Deepening, DeepeningProgress, estimate_schedules};
 pub use explore::{Counterexample, Exploration, Explorer};
 pub use fuzzer::{
-    Arm, FeatureSource, FuzzFailure, FuzzStats, Fuzzer, Fuzzing, Inputs, NoInput, Progress, Rng,
+    Arm, FeatureSource, FuzzFailure, FuzzStats, Fuzzer, Fuzzing, Inputs, MAP_SIZE, NoInput,
+    Progress, Rng, run_with_features,
 };
 pub use observe::{Observe, Observer};
 pub use quiet::{in_engine_run, quiet_panics, silence_shuttle};

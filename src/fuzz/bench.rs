@@ -219,6 +219,33 @@ pub fn throughput(executions: usize) -> (f64, usize) {
     (r.executions as f64 / t.elapsed().as_secs_f64(), steps)
 }
 
+/// Executions per second of the engine's [`Fuzzer`](crate::engine::Fuzzer) searching the
+/// schedules of [`typical_program`] on the fixed kernel, for `executions` executions: the
+/// search loop's own cost beside [`throughput`]'s bare batch.
+pub fn fuzzer_throughput(executions: u64) -> f64 {
+    use crate::engine::{Fuzzer, Fuzzing, Inputs};
+    struct Typical(Program);
+    impl Inputs for Typical {
+        type Input = Program;
+        fn generate(&mut self, _rng: &mut Rng) -> Program {
+            self.0.clone()
+        }
+    }
+    quiet_panics();
+    let cfg = crate::check::config::model(PatchSet::fixed());
+    let t = Instant::now();
+    let r = Fuzzer::new().max_executions(executions).run_inputs(
+        Typical(typical_program()),
+        move |p: &Program| execute(p, cfg),
+        Box::new(|_| {}),
+    );
+    let n = match r {
+        Fuzzing::Exhausted(s) => s.executions,
+        Fuzzing::Failed(f) => f.stats.executions,
+    };
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
 /// The resident set size of this process, in KiB (`VmRSS` in `/proc/self/status`; `None` where
 /// there is no such file).
 pub fn rss_kib() -> Option<u64> {

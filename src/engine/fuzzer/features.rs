@@ -19,11 +19,15 @@
 //! for its access features only, and one that annotated nothing for its switch features.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use shuttle::scheduler::TaskId;
 
-use crate::engine::access::{Access, AccessLog};
+use crate::engine::access::{self, Access, AccessLog};
+use crate::engine::byte_scheduler::ByteScheduler;
 use crate::engine::decision::Point;
+use crate::engine::observe::Observe;
+use crate::engine::run::{EngineConfig, Execution, run_with_scheduler};
 
 /// Slots of the feature map (a power of two). libFuzzer-sized: one bit per slot here, one
 /// counter per slot in [`counters`](super::counters).
@@ -98,6 +102,16 @@ const INITIAL: u64 = u64::MAX;
 /// Accesses of one task to one object counted apart (later ones share the last count: loops).
 const MAX_NTH: u32 = 64;
 
+/// A step count, exact below 16 and on a log scale above (long tasks would otherwise make
+/// almost every switch a new feature).
+fn bucket(n: u32) -> u64 {
+    if n < 16 {
+        u64::from(n)
+    } else {
+        12 + u64::from(n.ilog2())
+    }
+}
+
 /// The features of one execution, collected as it runs.
 #[derive(Debug, Default)]
 pub(crate) struct Collector {
@@ -136,12 +150,34 @@ impl Collector {
             } else {
                 SWITCH_BLOCKED
             };
-            let i = u64::from(*self.steps_of(current));
-            let j = u64::from(*self.steps_of(chosen));
+            let i = bucket(*self.steps_of(current));
+            let j = bucket(*self.steps_of(chosen));
             self.slots
                 .push(slot(mix(&[kind, current as u64, i, chosen as u64, j])));
         }
         *self.steps_of(chosen) += 1;
+    }
+
+    /// Completes the features of the execution that just ran on this OS thread, from `source`:
+    /// the switch features collected so far, and the access features of this thread's
+    /// [`AccessLog`].
+    pub(crate) fn finish(&mut self, source: FeatureSource) {
+        match source {
+            FeatureSource::Switches => {}
+            FeatureSource::Access => {
+                self.slots.clear();
+                AccessLog::with(|log| self.add_access_log(log));
+            }
+            FeatureSource::Both => {
+                AccessLog::with(|log| self.add_access_log(log));
+            }
+            FeatureSource::Auto => {
+                let switches = self.slots.len();
+                if AccessLog::with(|log| self.add_access_log(log)) {
+                    self.slots.drain(..switches);
+                }
+            }
+        }
     }
 
     /// Adds the access features of the execution in `log`; false if it annotated nothing.
@@ -177,4 +213,54 @@ impl Collector {
         }
         any
     }
+}
+
+/// Runs `test` once under the schedule bytes `schedule`, as [`run_once`](crate::engine::run_once)
+/// does, and returns the execution with the feature-map slots it hit (with repeats), the
+/// features the [`Fuzzer`](super::Fuzzer) rewards: for another search to reward them too, such
+/// as libFuzzer through its extra coverage counters (`swapfuzz::fuzz::oracle`).
+///
+/// ```
+/// use swapfuzz::engine::{EngineConfig, FeatureSource, point, run_with_features};
+/// let (execution, slots) = run_with_features(&[0x00; 8], &EngineConfig::default(),
+///     FeatureSource::Auto, || {
+///         let t = shuttle::thread::spawn(point);
+///         point();
+///         t.join().unwrap();
+///     });
+/// assert!(!execution.outcome.is_failure());
+/// assert!(!slots.is_empty());
+/// ```
+pub fn run_with_features<F: Fn() + Send + Sync + 'static>(
+    schedule: &[u8],
+    cfg: &EngineConfig,
+    source: FeatureSource,
+    test: F,
+) -> (Execution, Vec<u32>) {
+    let collector = Arc::new(Mutex::new(Collector::default()));
+    let bytes = ByteScheduler::new(schedule, cfg.quantum);
+    let log = bytes.log();
+    let sink = Arc::clone(&collector);
+    let switches = source != FeatureSource::Access;
+    let observer = move |point: &Point<'_>, chosen: Option<TaskId>| {
+        if let Some(task) = chosen {
+            sink.lock()
+                .expect("feature collector")
+                .on_point(point, task, switches);
+        }
+    };
+    let before = access::recording();
+    access::record(source != FeatureSource::Switches);
+    let (outcome, payload) = run_with_scheduler(Observe::wrap(bytes, observer), cfg, test);
+    let mut c = std::mem::take(&mut *collector.lock().expect("feature collector"));
+    c.finish(source);
+    access::record(before);
+    let log = std::mem::take(&mut *log.lock().expect("decision log"));
+    let execution = Execution {
+        decisions: log.decisions,
+        steps: log.steps,
+        outcome,
+        payload,
+    };
+    (execution, c.slots)
 }

@@ -60,10 +60,10 @@ use std::time::{Duration, Instant};
 use shuttle::scheduler::{Schedule, TaskId};
 
 pub use bandit::{Arm, ArmStats};
-pub use features::{FeatureSource, MAP_SIZE};
+pub use features::{FeatureSource, MAP_SIZE, run_with_features};
 pub use rng::Rng;
 
-use super::access::{self, AccessLog};
+use super::access;
 use super::byte_scheduler::splitmix64;
 use super::decision::{Decision, Point, decisions_to_bytes};
 use super::run::{EngineConfig, Execution, Outcome, run_checked, run_with_scheduler};
@@ -424,22 +424,7 @@ impl<G: Inputs> State<G> {
     /// Scores the execution that just passed: its features, the bandit, the corpus.
     fn finish(&mut self, current: Current<G::Input>) {
         let c = &mut self.collector;
-        match self.source {
-            FeatureSource::Switches => {}
-            FeatureSource::Access => {
-                c.slots.clear();
-                AccessLog::with(|log| c.add_access_log(log));
-            }
-            FeatureSource::Both => {
-                AccessLog::with(|log| c.add_access_log(log));
-            }
-            FeatureSource::Auto => {
-                let switches = c.slots.len();
-                if AccessLog::with(|log| c.add_access_log(log)) {
-                    c.slots.drain(..switches);
-                }
-            }
-        }
+        c.finish(self.source);
         if let Some(f) = self.inputs.feature(&current.input) {
             c.slots
                 .push((mix(&[0x1A9E7, f]) as usize % MAP_SIZE) as u32);
