@@ -193,15 +193,16 @@ cpu2:
   swapoff dev=0
 ";
 
-/// Executions per second of [`typical_program`] under random schedules, in one shuttle runner
-/// (`run_batch`), on the fixed kernel (no execution stops early).
-pub fn throughput(executions: usize) -> (f64, usize) {
+/// Executions per second of [`typical_program`] under random schedules of `schedule_len`
+/// bytes (the fair fallback runs the rest), in one shuttle runner (`run_batch`), on the fixed
+/// kernel (no execution stops early).
+pub fn throughput(executions: usize, schedule_len: usize) -> (f64, usize) {
     quiet_panics();
     let cfg = crate::check::config::model(PatchSet::fixed());
     let p = typical_program();
     let mut rng = Rng::new(0);
     let inputs: Vec<(Program, Vec<u8>)> = (0..executions)
-        .map(|_| (p.clone(), (0..128).map(|_| rng.byte()).collect()))
+        .map(|_| (p.clone(), (0..schedule_len).map(|_| rng.byte()).collect()))
         .collect();
     let steps = {
         let p = p.clone();
@@ -221,8 +222,9 @@ pub fn throughput(executions: usize) -> (f64, usize) {
 
 /// Executions per second of the engine's [`Fuzzer`](crate::engine::Fuzzer) searching the
 /// schedules of [`typical_program`] on the fixed kernel, for `executions` executions: the
-/// search loop's own cost beside [`throughput`]'s bare batch.
-pub fn fuzzer_throughput(executions: u64) -> f64 {
+/// search loop's own cost beside [`throughput`]'s bare batch. `arms`: only these strategies
+/// (`[Arm::Random]` schedules as the batch's random bytes do); empty: all.
+pub fn fuzzer_throughput(executions: u64, arms: &[crate::engine::Arm]) -> f64 {
     use crate::engine::{Fuzzer, Fuzzing, Inputs};
     struct Typical(Program);
     impl Inputs for Typical {
@@ -234,11 +236,14 @@ pub fn fuzzer_throughput(executions: u64) -> f64 {
     quiet_panics();
     let cfg = crate::check::config::model(PatchSet::fixed());
     let t = Instant::now();
-    let r = Fuzzer::new().max_executions(executions).run_inputs(
-        Typical(typical_program()),
-        move |p: &Program| execute(p, cfg),
-        Box::new(|_| {}),
-    );
+    let r = Fuzzer::new()
+        .arms(arms)
+        .max_executions(executions)
+        .run_inputs(
+            Typical(typical_program()),
+            move |p: &Program| execute(p, cfg),
+            Box::new(|_| {}),
+        );
     let n = match r {
         Fuzzing::Exhausted(s) => s.executions,
         Fuzzing::Failed(f) => f.stats.executions,
