@@ -63,3 +63,28 @@ fn same_seed_same_search() {
     let a = strip(a).expect("seed 4 finds the race within 100k executions");
     assert_eq!(Some(a), strip(b));
 }
+
+#[test]
+fn workers_stop_at_the_first_find_and_the_corpus_directory_seeds_the_next_search() {
+    let dir = std::env::temp_dir().join(format!("swapfuzz-hunt-corpus-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let opts = HuntOptions {
+        corpus: Some(dir.clone()),
+        ..search(1, 100_000)
+    };
+    let r = hunt_jobs(&opts, 2, Box::new(|_| {}));
+    assert!(matches!(r, HuntResult::Found { .. }), "{r:?}");
+    let kept = std::fs::read_dir(&dir).unwrap().count();
+    assert!(kept > 0, "the workers kept inputs in the corpus directory");
+    // A search on the fixed kernel runs the corpus first: its executions include them all.
+    let fixed = HuntOptions {
+        model: crate::check::config::model(PatchSet::fixed()),
+        corpus: Some(dir.clone()),
+        ..search(3, kept as u64 + 10)
+    };
+    assert!(matches!(
+        hunt(&fixed, Box::new(|_| {})),
+        HuntResult::Clean { .. }
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+}
