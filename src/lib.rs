@@ -13,7 +13,8 @@
 //! - [`engine`]: a schedule fuzzer and bounded explorer for any shuttle test; it knows nothing
 //!   of swap.
 //!
-//! [`output_file`] writes results without losing or clobbering files.
+//! [`suite`] is a benchmark of classic concurrency bugs as shuttle tests (above [`engine`]
+//! only). [`output_file`] writes results without losing or clobbering files.
 #![deny(missing_docs)]
 
 pub mod check;
@@ -23,4 +24,5 @@ pub mod fuzz;
 pub mod model;
 pub mod output_file;
 pub mod program;
+pub mod suite;
 pub mod triage;

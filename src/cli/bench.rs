@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use super::EXIT_CLEAN;
-use crate::fuzz::bench::{RssSample, Strategy, ToBug, rss_kib, rss_run, throughput, time_to_bug};
+use crate::fuzz::bench::{
+    RssSample, Strategy, ToBug, fuzzer_throughput, rss_kib, rss_run, throughput, time_to_bug,
+};
 
 /// Arguments of `swapfuzz bench`.
 #[derive(clap::Args, Debug)]
@@ -18,13 +20,38 @@ pub struct BenchArgs {
     /// Executions for the throughput figure (0: skip it).
     #[arg(long, default_value_t = 20_000)]
     executions: usize,
-    /// Only these strategies (comma-separated: hunt, random, pct2, pct3).
-    #[arg(long, value_delimiter = ',', default_value = "hunt,random,pct2,pct3")]
+    /// Only these strategies (comma-separated: hunt, hunt-classic, random, pct2, pct3).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "hunt,hunt-classic,random,pct2,pct3"
+    )]
     strategies: Vec<String>,
     /// Instead of the comparison: run hunt on the Fixed variant for this many executions and
     /// print the resident set size (VmRSS) every --rss-every executions (flat memory check).
     #[arg(long, value_name = "EXECUTIONS", value_parser = clap::value_parser!(u64).range(1..))]
     rss: Option<u64>,
+    /// Instead of the swap comparison: the generic suite of classic concurrency bugs
+    /// (`swapfuzz::suite`), executions to the first bug per search, --seeds seeds each.
+    #[arg(long)]
+    suite: bool,
+    /// With --suite: only these bugs (comma-separated names; default all).
+    #[arg(long, value_delimiter = ',')]
+    bugs: Vec<String>,
+    /// With --suite: only these searches (comma-separated: fuzzer, pct2, pct3, random, bytes).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "fuzzer,pct2,pct3,random,bytes"
+    )]
+    contenders: Vec<String>,
+    /// With --suite: executions per search before it counts as not found.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    max_executions: u64,
+    /// With --suite: steps of thread-local work each thread does before and after its shared
+    /// accesses (`swapfuzz::suite::shared::PAD`).
+    #[arg(long, default_value_t = 8)]
+    pad: usize,
     /// Executions between RSS readings of --rss.
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
     rss_every: u64,
@@ -75,21 +102,115 @@ fn rss(executions: u64, every: u64) -> Result<u8, String> {
     Ok(EXIT_CLEAN)
 }
 
+/// `swapfuzz bench --suite`: the generic suite's table.
+fn suite(a: &BenchArgs) -> Result<u8, String> {
+    use crate::suite::bench::{Contender, Row, geomean};
+    use crate::suite::{BUGS, Bug};
+    crate::suite::shared::PAD.store(a.pad, std::sync::atomic::Ordering::Relaxed);
+    let mut contenders = Vec::new();
+    for name in &a.contenders {
+        let c = Contender::from_name(name).ok_or_else(|| {
+            format!("unknown search {name:?}: expected fuzzer, pct2, pct3, random, bytes")
+        })?;
+        if !contenders.contains(&c) {
+            contenders.push(c);
+        }
+    }
+    let bugs: Vec<&Bug> = if a.bugs.is_empty() {
+        BUGS.iter().collect()
+    } else {
+        a.bugs
+            .iter()
+            .map(|n| {
+                BUGS.iter()
+                    .find(|b| b.name == n)
+                    .ok_or_else(|| format!("unknown bug {n:?} (see swapfuzz::suite::BUGS)"))
+            })
+            .collect::<Result<_, _>>()?
+    };
+    println!(
+        "executions to the first bug: median over {} seeds (found/total), at most {} executions \
+         per search ('+': some searches found nothing; their budget counts, a lower bound)",
+        a.seeds, a.max_executions
+    );
+    print!("{:<22} {:>3}", "bug", "thr");
+    for c in &contenders {
+        print!(" {:>16}", c.name());
+    }
+    let ratio_to = |c: Contender| contenders.contains(&c).then_some(c);
+    let base = ratio_to(Contender::Pct(3));
+    let has_fuzzer = contenders.contains(&Contender::Fuzzer);
+    if base.is_some() && has_fuzzer {
+        print!(" {:>12}", "fuzzer/pct3");
+    }
+    println!();
+    let (mut all, mut tuned, mut held) = (Vec::new(), Vec::new(), Vec::new());
+    for bug in bugs {
+        let test: std::sync::Arc<dyn Fn() + Send + Sync> = std::sync::Arc::new(bug.test);
+        let name = format!("{}{}", bug.name, if bug.held_out { " (h)" } else { "" });
+        print!("{name:<22} {:>3}", bug.threads);
+        let mut medians = std::collections::HashMap::new();
+        for &c in &contenders {
+            let row = Row::measure(&test, c, a.seeds, a.max_executions);
+            let m = row.median();
+            let plus = if row.found() < row.trials.len() {
+                "+"
+            } else {
+                ""
+            };
+            print!(
+                " {:>16}",
+                format!("{m:.0}{plus} ({}/{})", row.found(), row.trials.len())
+            );
+            let _ = std::io::Write::flush(&mut std::io::stdout());
+            medians.insert(c, m);
+        }
+        if let (Some(b), true) = (base, has_fuzzer) {
+            let r = medians[&Contender::Fuzzer] / medians[&b];
+            print!(" {r:>12.3}");
+            all.push(r);
+            if bug.held_out {
+                held.push(r)
+            } else {
+                tuned.push(r)
+            }
+        }
+        println!();
+    }
+    if !all.is_empty() {
+        println!(
+            "\ngeometric mean of fuzzer/pct3 (ratio of medians): {:.3} over {} bugs; {:.3} over \
+             the {} tuned on, {:.3} over the {} held out (h)",
+            geomean(&all),
+            all.len(),
+            geomean(&tuned),
+            tuned.len(),
+            geomean(&held),
+            held.len()
+        );
+    }
+    Ok(EXIT_CLEAN)
+}
+
 /// Runs `swapfuzz bench`.
 pub fn run(a: &BenchArgs) -> Result<u8, String> {
     if let Some(n) = a.rss {
         return rss(n, a.rss_every);
     }
+    if a.suite {
+        return suite(a);
+    }
     let mut strategies = Vec::new();
     for s in &a.strategies {
         let strategy = match s.as_str() {
             "hunt" => Strategy::Hunt,
+            "hunt-classic" => Strategy::HuntClassic,
             "random" => Strategy::Random,
             "pct2" => Strategy::Pct(2),
             "pct3" => Strategy::Pct(3),
             other => {
                 return Err(format!(
-                    "unknown strategy {other:?}: expected hunt, random, pct2, pct3"
+                    "unknown strategy {other:?}: expected hunt, hunt-classic, random, pct2, pct3"
                 ));
             }
         };
@@ -99,9 +220,23 @@ pub fn run(a: &BenchArgs) -> Result<u8, String> {
         }
     }
     if a.executions > 0 {
-        let (eps, steps) = throughput(a.executions);
+        let (eps, steps) = throughput(a.executions, 128);
         println!(
             "throughput: {eps:.0} executions/s of a 3-CPU x 10-operation program ({steps} scheduling points each), one shuttle runner"
+        );
+        // The fuzzer's random walk never runs out of bytes: compare it with a batch whose
+        // random bytes cover every decision.
+        let (long, _) = throughput(a.executions, 4096);
+        let random = fuzzer_throughput(a.executions as u64, &[crate::engine::Arm::Random]);
+        println!(
+            "            {long:.0}/s with 4096 random bytes each (every decision random); the engine's \
+             fuzzer with only its random walk (the same schedules): {random:.0}/s ({:.0}%)",
+            100.0 * random / long
+        );
+        let all = fuzzer_throughput(a.executions as u64, &[]);
+        println!(
+            "            the fuzzer with every strategy: {all:.0}/s (its schedules differ: fewer \
+             switches under PCT and sparse walks)"
         );
     }
     println!(

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::{EXIT_CLEAN, LayoutArgs, ModelArgs};
-use crate::fuzz::hunt::{HuntOptions, HuntResult, Progress, hunt};
+use crate::fuzz::hunt::{HuntOptions, HuntResult, Progress, hunt_jobs};
 use crate::output_file;
 use crate::program::bytes::decode;
 use crate::program::text::print_scenario;
@@ -39,8 +39,91 @@ pub struct HuntArgs {
     /// Print and save the find as the search made it, without minimising it first.
     #[arg(long)]
     no_minimize: bool,
+    /// Run this many workers in parallel, worker i with seed --seed + i; the first find stops
+    /// them all.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    jobs: u64,
+    /// A corpus directory in libFuzzer's format: its inputs run first, and every input the
+    /// search keeps is added to it (the same files `cargo fuzz run kernel DIR` reads).
+    #[arg(long, value_name = "DIR")]
+    corpus: Option<PathBuf>,
+    /// Print the result as one JSON object on stdout (no minimisation, no report; the raw
+    /// reproducer is still saved in --out).
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     layout: LayoutArgs,
+}
+
+/// `s` as a JSON string.
+fn json_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `--json`: the result as one JSON object.
+fn print_json(a: &HuntArgs, result: &HuntResult) -> Result<u8, String> {
+    let common = format!(
+        "\"seed\":{},\"jobs\":{},\"model\":{}",
+        a.seed,
+        a.jobs,
+        json_string(&a.model.flags())
+    );
+    match result {
+        HuntResult::Clean {
+            executions,
+            elapsed,
+        } => {
+            println!(
+                "{{\"result\":\"clean\",\"executions\":{executions},\"seconds\":{:.3},{common}}}",
+                elapsed.as_secs_f64()
+            );
+            Ok(EXIT_CLEAN)
+        }
+        HuntResult::Found {
+            input,
+            executions,
+            elapsed,
+            bug,
+        } => {
+            let saved = write_reproducer(&a.out, "crash", input);
+            let file = match &saved {
+                Ok(p) => json_string(&p.display().to_string()),
+                Err(_) => "null".into(),
+            };
+            println!(
+                "{{\"result\":\"bug\",\"executions\":{executions},\"seconds\":{:.3},\"bug\":{},\"signature\":{},\"reproducer\":{file},\"input_hex\":{},{common}}}",
+                elapsed.as_secs_f64(),
+                json_string(&crate::triage::report::title(bug)),
+                json_string(&signature(bug)),
+                json_string(&output_file::hex(input)),
+            );
+            Ok(super::EXIT_BUG)
+        }
+        HuntResult::Error {
+            message,
+            input,
+            executions,
+        } => {
+            println!(
+                "{{\"result\":\"error\",\"executions\":{executions},\"message\":{},\"input_hex\":{},{common}}}",
+                json_string(message),
+                json_string(&output_file::hex(input)),
+            );
+            Err(format!(
+                "internal error of swapfuzz (not a kernel bug): {message}"
+            ))
+        }
+    }
 }
 
 fn fnv(data: &[u8]) -> u64 {
@@ -68,14 +151,20 @@ pub fn run(a: &HuntArgs) -> Result<u8, String> {
         time: Duration::from_secs(a.time),
         seed: a.seed,
         max_executions: None,
+        corpus: a.corpus.clone(),
     };
     eprintln!(
-        "swapfuzz hunt: {} for up to {} s, seed {}",
+        "swapfuzz hunt: {} for up to {} s, seed {}{}",
         a.model.flags(),
         a.time,
-        a.seed
+        a.seed,
+        if a.jobs > 1 {
+            format!(" (+ workers to {})", a.seed.wrapping_add(a.jobs - 1))
+        } else {
+            String::new()
+        }
     );
-    let mut progress = |p: &Progress| {
+    let progress = |p: &Progress| {
         let secs = p.elapsed.as_secs_f64().max(1e-9);
         eprint!(
             "\r#{:<9} {:>7.0} exec/s  {:>5.1} s  corpus {:<5}",
@@ -86,8 +175,11 @@ pub fn run(a: &HuntArgs) -> Result<u8, String> {
         );
         let _ = std::io::stderr().flush();
     };
-    let result = hunt(&opts, &mut progress);
+    let result = hunt_jobs(&opts, a.jobs as usize, Box::new(progress));
     eprintln!();
+    if a.json {
+        return print_json(a, &result);
+    }
     match result {
         HuntResult::Clean {
             executions,

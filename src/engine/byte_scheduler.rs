@@ -57,35 +57,9 @@ impl ByteChooser {
         if runnable.len() == 1 {
             return runnable[0].id();
         }
-        let (task, from_byte) = match self.bytes.get(self.pos) {
-            Some(&b) => {
-                self.pos += 1;
-                let stays = point.can_stay() && b >= STAY_THRESHOLD;
-                let task = if stays {
-                    runnable[point.current_index.unwrap_or_default()].id()
-                } else {
-                    let (first, extra) =
-                        index_digits(point.others_count(), point.current_index.is_some());
-                    let mut index = usize::from(b) % first;
-                    let mut scale = first;
-                    for _ in 0..extra {
-                        let digit = self.bytes.get(self.pos).copied().unwrap_or(0);
-                        self.pos = (self.pos + 1).min(self.bytes.len());
-                        index = index.wrapping_add(usize::from(digit).wrapping_mul(scale));
-                        scale = scale.saturating_mul(256);
-                    }
-                    point.other(index)
-                };
-                (task, true)
-            }
-            None => {
-                let task = if point.can_stay() && self.streak < self.quantum {
-                    runnable[point.current_index.unwrap_or_default()].id()
-                } else {
-                    point.next_after_current()
-                };
-                (task, false)
-            }
+        let (task, from_byte) = match byte_choice(&self.bytes, &mut self.pos, point) {
+            Some(task) => (task, true),
+            None => (fallback_choice(point, self.streak, self.quantum), false),
         };
         if Some(task) == current {
             self.streak += 1;
@@ -98,6 +72,37 @@ impl ByteChooser {
 
     pub fn next_u64(&mut self) -> u64 {
         splitmix64(&mut self.rng)
+    }
+}
+
+/// The choice that the schedule bytes from `*pos` on make at `point` (two or more runnable
+/// tasks), advancing `*pos` past the bytes it read; `None` when the bytes have run out. The
+/// encoding of [`ByteScheduler`], shared with the engine's [fuzzer](super::Fuzzer).
+pub(crate) fn byte_choice(bytes: &[u8], pos: &mut usize, point: &Point<'_>) -> Option<TaskId> {
+    let &b = bytes.get(*pos)?;
+    *pos += 1;
+    if point.can_stay() && b >= STAY_THRESHOLD {
+        return Some(point.runnable[point.current_index.unwrap_or_default()].id());
+    }
+    let (first, extra) = index_digits(point.others_count(), point.current_index.is_some());
+    let mut index = usize::from(b) % first;
+    let mut scale = first;
+    for _ in 0..extra {
+        let digit = bytes.get(*pos).copied().unwrap_or(0);
+        *pos = (*pos + 1).min(bytes.len());
+        index = index.wrapping_add(usize::from(digit).wrapping_mul(scale));
+        scale = scale.saturating_mul(256);
+    }
+    Some(point.other(index))
+}
+
+/// The deterministic fair policy once the bytes have run out: keep the current task for at most
+/// `quantum` consecutive decisions (`streak` so far), then the next `TaskId` round-robin.
+pub(crate) fn fallback_choice(point: &Point<'_>, streak: usize, quantum: usize) -> TaskId {
+    if point.can_stay() && streak < quantum {
+        point.runnable[point.current_index.unwrap_or_default()].id()
+    } else {
+        point.next_after_current()
     }
 }
 

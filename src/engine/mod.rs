@@ -22,6 +22,10 @@
 //!   execution budget, with progress reports, and says how far it got when a budget runs out.
 //!   [`Explorer::reduction`] prunes schedules that only reorder independent steps (sleep sets,
 //!   sound under the bound), and [`Explorer::coverage`] counts equivalence classes.
+//! * [`Fuzzer`] is a feedback-driven search for a failing schedule: a bandit over strategies
+//!   (random walks, PCT, partial order sampling, mutation of corpus schedules), rewarded for new
+//!   interleaving features (reads-from and write-write pairs of [`access`] annotations, or where
+//!   one task was cut by another); a failing schedule comes back as bytes for `run_once`.
 //! * [`run_checked`] replays bytes under [`Checked`], which reports a test that does not repeat
 //!   a recorded execution as an engine error.
 //! * [`quiet_panics`] keeps panics inside engine runs off stderr.
@@ -105,6 +109,7 @@ mod checked;
 mod decision;
 mod deepening;
 mod explore;
+pub mod fuzzer;
 mod observe;
 mod quiet;
 mod recorder;
@@ -121,6 +126,10 @@ pub use checked::{CheckDecisions, Checked};
 pub use decision::{Decision, DecisionLog, Point, decisions_to_bytes};
 pub use deepening::{Budget, Deepening, DeepeningProgress, estimate_schedules};
 pub use explore::{Counterexample, Exploration, Explorer};
+pub use fuzzer::{
+    Arm, FeatureSource, FuzzFailure, FuzzStats, Fuzzer, Fuzzing, Inputs, MAP_SIZE, NoInput,
+    Progress, Rng, run_with_features,
+};
 pub use observe::{Observe, Observer};
 pub use quiet::{in_engine_run, quiet_panics, silence_shuttle};
 pub use recorder::{RecordDecisions, Recording};

@@ -11,6 +11,7 @@ use shuttle::scheduler::{PctScheduler, RandomScheduler};
 
 use super::generate;
 use super::hunt::{HuntOptions, HuntResult, hunt};
+use super::hunt_classic::hunt_classic;
 use super::rng::Rng;
 use crate::check::run::{BugPanic, execute};
 use crate::engine::{EngineConfig, quiet_panics, run_batch, run_with_scheduler};
@@ -23,8 +24,10 @@ pub const ITERS_PER_PROGRAM: usize = 16;
 /// A search strategy of the comparison.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strategy {
-    /// `swapfuzz hunt`.
+    /// `swapfuzz hunt`: the engine's fuzzer over the program generator.
     Hunt,
+    /// `swapfuzz hunt` before it was rebuilt on the engine's fuzzer.
+    HuntClassic,
     /// shuttle's `RandomScheduler`.
     Random,
     /// shuttle's `PctScheduler` with this depth.
@@ -35,6 +38,7 @@ impl std::fmt::Display for Strategy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Strategy::Hunt => write!(f, "swapfuzz hunt"),
+            Strategy::HuntClassic => write!(f, "swapfuzz hunt (classic)"),
             Strategy::Random => write!(f, "shuttle RandomScheduler"),
             Strategy::Pct(d) => write!(f, "shuttle PctScheduler(depth {d})"),
         }
@@ -65,13 +69,18 @@ pub fn time_to_bug(strategy: Strategy, seed: u64, budget: Duration) -> ToBug {
     quiet_panics();
     let start = Instant::now();
     let cfg = ModelConfig::default();
-    if strategy == Strategy::Hunt {
+    if matches!(strategy, Strategy::Hunt | Strategy::HuntClassic) {
         let opts = HuntOptions {
             seed,
             time: budget,
             ..HuntOptions::default()
         };
-        return match hunt(&opts, &mut |_| {}) {
+        let result = if strategy == Strategy::Hunt {
+            hunt(&opts, Box::new(|_| {}))
+        } else {
+            hunt_classic(&opts, &mut |_| {})
+        };
+        return match result {
             HuntResult::Found {
                 executions, bug, ..
             } => ToBug {
@@ -108,7 +117,7 @@ pub fn time_to_bug(strategy: Strategy, seed: u64, budget: Duration) -> ToBug {
                 &engine,
                 test,
             ),
-            Strategy::Hunt => unreachable!("handled above"),
+            Strategy::Hunt | Strategy::HuntClassic => unreachable!("handled above"),
         };
         if outcome.is_failure()
             && payload
@@ -184,15 +193,16 @@ cpu2:
   swapoff dev=0
 ";
 
-/// Executions per second of [`typical_program`] under random schedules, in one shuttle runner
-/// (`run_batch`), on the fixed kernel (no execution stops early).
-pub fn throughput(executions: usize) -> (f64, usize) {
+/// Executions per second of [`typical_program`] under random schedules of `schedule_len`
+/// bytes (the fair fallback runs the rest), in one shuttle runner (`run_batch`), on the fixed
+/// kernel (no execution stops early).
+pub fn throughput(executions: usize, schedule_len: usize) -> (f64, usize) {
     quiet_panics();
     let cfg = crate::check::config::model(PatchSet::fixed());
     let p = typical_program();
     let mut rng = Rng::new(0);
     let inputs: Vec<(Program, Vec<u8>)> = (0..executions)
-        .map(|_| (p.clone(), (0..128).map(|_| rng.byte()).collect()))
+        .map(|_| (p.clone(), (0..schedule_len).map(|_| rng.byte()).collect()))
         .collect();
     let steps = {
         let p = p.clone();
@@ -208,6 +218,37 @@ pub fn throughput(executions: usize) -> (f64, usize) {
         move |p: &Program| execute(p, cfg),
     );
     (r.executions as f64 / t.elapsed().as_secs_f64(), steps)
+}
+
+/// Executions per second of the engine's [`Fuzzer`](crate::engine::Fuzzer) searching the
+/// schedules of [`typical_program`] on the fixed kernel, for `executions` executions: the
+/// search loop's own cost beside [`throughput`]'s bare batch. `arms`: only these strategies
+/// (`[Arm::Random]` schedules as the batch's random bytes do); empty: all.
+pub fn fuzzer_throughput(executions: u64, arms: &[crate::engine::Arm]) -> f64 {
+    use crate::engine::{Fuzzer, Fuzzing, Inputs};
+    struct Typical(Program);
+    impl Inputs for Typical {
+        type Input = Program;
+        fn generate(&mut self, _rng: &mut Rng) -> Program {
+            self.0.clone()
+        }
+    }
+    quiet_panics();
+    let cfg = crate::check::config::model(PatchSet::fixed());
+    let t = Instant::now();
+    let r = Fuzzer::new()
+        .arms(arms)
+        .max_executions(executions)
+        .run_inputs(
+            Typical(typical_program()),
+            move |p: &Program| execute(p, cfg),
+            Box::new(|_| {}),
+        );
+    let n = match r {
+        Fuzzing::Exhausted(s) => s.executions,
+        Fuzzing::Failed(f) => f.stats.executions,
+    };
+    n as f64 / t.elapsed().as_secs_f64()
 }
 
 /// The resident set size of this process, in KiB (`VmRSS` in `/proc/self/status`; `None` where
@@ -245,10 +286,13 @@ pub fn rss_run(seed: u64, executions: u64, every: u64, sample: &mut dyn FnMut(Rs
     };
     let every = every.max(1);
     let mut next = every;
-    let mut progress = |p: &super::hunt::Progress| {
+    // Read at each report, handed over at the end (the search's thread runs the reports).
+    let samples = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = Arc::clone(&samples);
+    let progress = move |p: &super::hunt::Progress| {
         if p.executions >= next {
             next = (p.executions / every + 1) * every;
-            sample(RssSample {
+            sink.lock().expect("samples").push(RssSample {
                 executions: p.executions,
                 rss_kib: rss_kib().unwrap_or_default(),
                 elapsed: p.elapsed,
@@ -257,7 +301,11 @@ pub fn rss_run(seed: u64, executions: u64, every: u64, sample: &mut dyn FnMut(Rs
         }
     };
     let start = Instant::now();
-    let done = match hunt(&opts, &mut progress) {
+    let result = hunt(&opts, Box::new(progress));
+    for s in std::mem::take(&mut *samples.lock().expect("samples")) {
+        sample(s);
+    }
+    let done = match result {
         HuntResult::Clean { executions, .. }
         | HuntResult::Found { executions, .. }
         | HuntResult::Error { executions, .. } => executions,

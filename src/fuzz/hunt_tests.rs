@@ -1,5 +1,8 @@
 use super::*;
+use crate::check::run::run_program;
+use crate::engine::EngineConfig;
 use crate::model::PatchSet;
+use crate::program::bytes::decode;
 use crate::triage::report::title;
 
 /// A search of the default model from `seed` that stops after `executions` (not on time).
@@ -14,7 +17,7 @@ fn search(seed: u64, executions: u64) -> HuntOptions {
 
 #[test]
 fn hunt_finds_the_race_on_buggy() {
-    match hunt(&search(1, 100_000), &mut |_| {}) {
+    match hunt(&search(1, 100_000), Box::new(|_| {})) {
         HuntResult::Found { bug, input, .. } => {
             assert!(
                 bug.stack.contains(&"free_swap_and_cache"),
@@ -37,14 +40,17 @@ fn hunt_is_clean_on_fixed() {
         model: crate::check::config::model(PatchSet::fixed()),
         ..search(2, 20_000)
     };
-    assert!(matches!(hunt(&opts, &mut |_| {}), HuntResult::Clean { .. }));
+    assert!(matches!(
+        hunt(&opts, Box::new(|_| {})),
+        HuntResult::Clean { .. }
+    ));
 }
 
 #[test]
 fn same_seed_same_search() {
-    let opts = search(4, 30_000);
-    let a = hunt(&opts, &mut |_| {});
-    let b = hunt(&opts, &mut |_| {});
+    let opts = search(4, 100_000);
+    let a = hunt(&opts, Box::new(|_| {}));
+    let b = hunt(&opts, Box::new(|_| {}));
     let strip = |r: HuntResult| match r {
         HuntResult::Found {
             input,
@@ -54,32 +60,31 @@ fn same_seed_same_search() {
         } => Some((input, executions, bug)),
         _ => None,
     };
-    let a = strip(a).expect("seed 4 finds the race within 30k executions");
+    let a = strip(a).expect("seed 4 finds the race within 100k executions");
     assert_eq!(Some(a), strip(b));
 }
 
 #[test]
-fn the_feature_table_is_bounded_and_remembers_recent_features() {
-    let mut t = FeatureTable::new();
-    let feature = |i: u64| {
-        let mut h = std::hash::DefaultHasher::new();
-        std::hash::Hash::hash(&i, &mut h);
-        std::hash::Hasher::finish(&h)
+fn workers_stop_at_the_first_find_and_the_corpus_directory_seeds_the_next_search() {
+    let dir = std::env::temp_dir().join(format!("swapfuzz-hunt-corpus-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let opts = HuntOptions {
+        corpus: Some(dir.clone()),
+        ..search(1, 100_000)
     };
-    // Well below capacity it is an exact set.
-    for i in 0..1000 {
-        assert!(t.insert(feature(i)));
-    }
-    for i in 0..1000 {
-        assert!(!t.insert(feature(i)));
-    }
-    // A million features later it holds no more than its slots, and the latest ones.
-    for i in 1000..1_000_000 {
-        t.insert(feature(i));
-    }
-    assert!(t.len() <= FEATURE_SLOTS);
-    assert!(t.len() > FEATURE_SLOTS * 9 / 10);
-    for i in 1_000_000 - 1000..1_000_000 {
-        assert!(!t.insert(feature(i)), "recent feature {i} forgotten");
-    }
+    let r = hunt_jobs(&opts, 2, Box::new(|_| {}));
+    assert!(matches!(r, HuntResult::Found { .. }), "{r:?}");
+    let kept = std::fs::read_dir(&dir).unwrap().count();
+    assert!(kept > 0, "the workers kept inputs in the corpus directory");
+    // A search on the fixed kernel runs the corpus first: its executions include them all.
+    let fixed = HuntOptions {
+        model: crate::check::config::model(PatchSet::fixed()),
+        corpus: Some(dir.clone()),
+        ..search(3, kept as u64 + 10)
+    };
+    assert!(matches!(
+        hunt(&fixed, Box::new(|_| {})),
+        HuntResult::Clean { .. }
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
 }

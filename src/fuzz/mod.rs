@@ -8,8 +8,9 @@
 pub mod bench;
 pub mod generate;
 pub mod hunt;
+pub mod hunt_classic;
 pub mod oracle;
 pub mod patch_check;
 pub mod rng;
 
-pub use hunt::{HuntOptions, HuntResult, Progress, hunt};
+pub use hunt::{HuntOptions, HuntResult, Progress, hunt, hunt_jobs};

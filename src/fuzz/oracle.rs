@@ -7,8 +7,10 @@
 
 use once_cell::sync::Lazy;
 
-use crate::check::run::{Verdict, run_program};
-use crate::engine::{EngineConfig, quiet_panics};
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use crate::check::run::{Verdict, execute, run_program};
+use crate::engine::{EngineConfig, FeatureSource, MAP_SIZE, quiet_panics, run_with_features};
 use crate::model::patches::{Argued, Kind, REGISTRY};
 use crate::model::{ModelConfig, PatchSet};
 use crate::program::bytes::decode;
@@ -39,16 +41,49 @@ pub fn config(patches: PatchSet, rcu_spinlocks: bool) -> ModelConfig {
     crate::check::config::model(patches).rcu_spinlocks(RCU_OVERRIDE.unwrap_or(rcu_spinlocks))
 }
 
+/// Environment variable that turns the interleaving counters on (`1`); without it the fuzz
+/// target gives libFuzzer its code coverage only. Off by default: in the one measurement so
+/// far (docs/continuous-fuzzing.md#interleaving-counters) they grew libFuzzer's corpus six-fold
+/// and slowed its input-length growth, with no bug found either way. Read once per process.
+pub const COUNTERS_ENV: &str = "SWAPFUZZ_COUNTERS";
+
+/// Whether fuzz executions bump [`EXTRA_COUNTERS`] ([`COUNTERS_ENV`] is `1`).
+pub static COUNTERS_ON: Lazy<bool> =
+    Lazy::new(|| std::env::var(COUNTERS_ENV).is_ok_and(|v| v == "1"));
+
+/// The engine's interleaving features of each fuzz execution
+/// ([`run_with_features`](crate::engine::run_with_features)), one counter per feature-map slot,
+/// in the section that libFuzzer on Linux reads as extra coverage counters
+/// (`__libfuzzer_extra_counters`): `cargo fuzz run` and OSS-Fuzz then keep inputs that reach
+/// new interleavings, not only new code. libFuzzer clears them before each input. Outside a
+/// libFuzzer binary nothing reads them.
+#[used]
+#[cfg_attr(
+    target_os = "linux",
+    unsafe(link_section = "__libfuzzer_extra_counters")
+)]
+pub static EXTRA_COUNTERS: [AtomicU8; MAP_SIZE] = [const { AtomicU8::new(0) }; MAP_SIZE];
+
 /// Runs the input `data` once and returns the model's verdict (quietly: no panic output).
 pub fn verdict(data: &[u8], patches: PatchSet, rcu_spinlocks: bool) -> Verdict {
     let d = decode(data);
-    run_program(
-        &d.program,
-        config(patches, rcu_spinlocks),
-        &d.schedule,
-        &ENGINE,
-    )
-    .0
+    let cfg = config(patches, rcu_spinlocks);
+    if !*COUNTERS_ON {
+        return run_program(&d.program, cfg, &d.schedule, &ENGINE).0;
+    }
+    let p = d.program;
+    let (execution, slots) =
+        run_with_features(&d.schedule, &ENGINE, FeatureSource::Auto, move || {
+            execute(&p, cfg)
+        });
+    for s in slots {
+        let c = &EXTRA_COUNTERS[s as usize % MAP_SIZE];
+        c.store(
+            c.load(Ordering::Relaxed).saturating_add(1),
+            Ordering::Relaxed,
+        );
+    }
+    Verdict::of(&execution)
 }
 
 /// Runs `data`: `Err` with the bug's title and its triage signature on a kernel bug (the

@@ -286,8 +286,9 @@ impl PatchCheck {
                 seed: self.seed,
                 max_executions: None,
                 program: None,
+                corpus: None,
             };
-            let (outcome, executions) = match hunt(&opts, &mut |_| {}) {
+            let (outcome, executions) = match hunt(&opts, Box::new(|_| {})) {
                 HuntResult::Found {
                     input,
                     bug,

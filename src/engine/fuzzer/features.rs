@@ -1,0 +1,266 @@
+//! Interleaving features: what the [`Fuzzer`](super::Fuzzer) rewards an execution for.
+//!
+//! Two sources, both hashed into one bounded map of [`MAP_SIZE`] slots:
+//!
+//! * **Access features**, from the [annotations](crate::engine::access) of the code under test
+//!   (recorded during each execution of the search): each annotated access is an *event*
+//!   `(task, object, n)`, the `n`-th access of that task to that object. A read gives a
+//!   *reads-from* pair (the last write to the object before it, or the initial value, and the
+//!   read), a write that follows another task's write a *write-write* pair, as RFF (ASPLOS 2024)
+//!   rewards new reads-from pairs. Two executions that order the same conflicting accesses the
+//!   same way give the same features, whatever else they interleave.
+//! * **Switch features**, the fallback for tests that annotate nothing (shuttle's own
+//!   primitives say nothing about what they touch): at each decision that switches from task
+//!   `a`, after its `i`-th step, to task `b`, at its `j`-th step, the pair `(a, i, b, j)`, with
+//!   whether `a` was preempted or had blocked. A new pair is a new place where one task's steps
+//!   were cut by another's.
+//!
+//! With [`FeatureSource::Auto`] (the default) an execution that annotated anything is rewarded
+//! for its access features only, and one that annotated nothing for its switch features.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use shuttle::scheduler::TaskId;
+
+use crate::engine::access::{self, Access, AccessLog};
+use crate::engine::byte_scheduler::ByteScheduler;
+use crate::engine::decision::Point;
+use crate::engine::observe::Observe;
+use crate::engine::run::{EngineConfig, Execution, run_with_scheduler};
+
+/// Slots of the feature map (a power of two). libFuzzer-sized: one bit per slot here, one
+/// counter per slot in [`counters`](super::counters).
+pub const MAP_SIZE: usize = 1 << 16;
+
+/// Which features an execution is rewarded for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FeatureSource {
+    /// Access features when the execution annotated anything, switch features otherwise.
+    #[default]
+    Auto,
+    /// Access features only (an unannotated test then gets none: blind search).
+    Access,
+    /// Switch features only (annotations are not even recorded).
+    Switches,
+    /// Both.
+    Both,
+}
+
+/// A 64-bit mix of a few words (the slot is its low bits).
+pub(crate) fn mix(words: &[u64]) -> u64 {
+    let mut h = 0x9E37_79B9_7F4A_7C15u64;
+    for &w in words {
+        h = (h ^ w).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        h ^= h >> 31;
+    }
+    h
+}
+
+fn slot(h: u64) -> u32 {
+    (h as usize & (MAP_SIZE - 1)) as u32
+}
+
+/// The slots seen so far in the search: a bitset.
+#[derive(Debug)]
+pub(crate) struct FeatureMap {
+    bits: Box<[u64]>,
+    len: usize,
+}
+
+impl FeatureMap {
+    pub(crate) fn new() -> Self {
+        FeatureMap {
+            bits: vec![0; MAP_SIZE / 64].into_boxed_slice(),
+            len: 0,
+        }
+    }
+
+    /// Marks `slot`; true if it was new.
+    pub(crate) fn insert(&mut self, slot: u32) -> bool {
+        let (w, b) = (slot as usize / 64, slot % 64);
+        let new = self.bits[w] & (1 << b) == 0;
+        if new {
+            self.bits[w] |= 1 << b;
+            self.len += 1;
+        }
+        new
+    }
+
+    /// Slots seen.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+}
+
+const SWITCH_PREEMPT: u64 = 1;
+const SWITCH_BLOCKED: u64 = 2;
+const READS_FROM: u64 = 3;
+const WRITE_WRITE: u64 = 4;
+/// The writer of an object's initial value.
+const INITIAL: u64 = u64::MAX;
+/// Accesses of one task to one object counted apart (later ones share the last count: loops).
+const MAX_NTH: u32 = 64;
+
+/// A step count, exact below 16 and on a log scale above (long tasks would otherwise make
+/// almost every switch a new feature).
+fn bucket(n: u32) -> u64 {
+    if n < 16 {
+        u64::from(n)
+    } else {
+        12 + u64::from(n.ilog2())
+    }
+}
+
+/// The features of one execution, collected as it runs.
+#[derive(Debug, Default)]
+pub(crate) struct Collector {
+    /// Slots hit, in order, with repeats.
+    pub(crate) slots: Vec<u32>,
+    /// Scheduling points at which each task was chosen so far (index: task id).
+    task_steps: Vec<u32>,
+    last_write: HashMap<u64, (u64, u64)>,
+    nth: HashMap<(u64, u64), u32>,
+}
+
+impl Collector {
+    pub(crate) fn reset(&mut self) {
+        self.slots.clear();
+        self.task_steps.clear();
+    }
+
+    fn steps_of(&mut self, task: usize) -> &mut u32 {
+        if task >= self.task_steps.len() {
+            self.task_steps.resize(task + 1, 0);
+        }
+        &mut self.task_steps[task]
+    }
+
+    /// Notes that `chosen` runs next at `point`; a switch at a decision is a switch feature if
+    /// `switches`.
+    pub(crate) fn on_point(&mut self, point: &Point<'_>, chosen: TaskId, switches: bool) {
+        let chosen = usize::from(chosen);
+        if switches
+            && point.runnable.len() >= 2
+            && let Some(current) = point.current.map(usize::from)
+            && current != chosen
+        {
+            let kind = if point.current_index.is_some() {
+                SWITCH_PREEMPT
+            } else {
+                SWITCH_BLOCKED
+            };
+            let i = bucket(*self.steps_of(current));
+            let j = bucket(*self.steps_of(chosen));
+            self.slots
+                .push(slot(mix(&[kind, current as u64, i, chosen as u64, j])));
+        }
+        *self.steps_of(chosen) += 1;
+    }
+
+    /// Completes the features of the execution that just ran on this OS thread, from `source`:
+    /// the switch features collected so far, and the access features of this thread's
+    /// [`AccessLog`].
+    pub(crate) fn finish(&mut self, source: FeatureSource) {
+        match source {
+            FeatureSource::Switches => {}
+            FeatureSource::Access => {
+                self.slots.clear();
+                AccessLog::with(|log| self.add_access_log(log));
+            }
+            FeatureSource::Both => {
+                AccessLog::with(|log| self.add_access_log(log));
+            }
+            FeatureSource::Auto => {
+                let switches = self.slots.len();
+                if AccessLog::with(|log| self.add_access_log(log)) {
+                    self.slots.drain(..switches);
+                }
+            }
+        }
+    }
+
+    /// Adds the access features of the execution in `log`; false if it annotated nothing.
+    pub(crate) fn add_access_log(&mut self, log: &AccessLog) -> bool {
+        self.last_write.clear();
+        self.nth.clear();
+        let mut any = false;
+        for step in log.steps() {
+            let task = step.task as u64;
+            for (object, access) in step.accesses() {
+                any = true;
+                let n = self.nth.entry((task, object)).or_insert(0);
+                let event = u64::from(*n);
+                *n = (*n + 1).min(MAX_NTH);
+                let (wt, wn) = self
+                    .last_write
+                    .get(&object)
+                    .copied()
+                    .unwrap_or((INITIAL, 0));
+                match access {
+                    Access::Read => self
+                        .slots
+                        .push(slot(mix(&[READS_FROM, object, wt, wn, task, event]))),
+                    Access::Write => {
+                        if wt != task && wt != INITIAL {
+                            self.slots
+                                .push(slot(mix(&[WRITE_WRITE, object, wt, wn, task, event])));
+                        }
+                        self.last_write.insert(object, (task, event));
+                    }
+                }
+            }
+        }
+        any
+    }
+}
+
+/// Runs `test` once under the schedule bytes `schedule`, as [`run_once`](crate::engine::run_once)
+/// does, and returns the execution with the feature-map slots it hit (with repeats), the
+/// features the [`Fuzzer`](super::Fuzzer) rewards: for another search to reward them too, such
+/// as libFuzzer through its extra coverage counters (`swapfuzz::fuzz::oracle`).
+///
+/// ```
+/// use swapfuzz::engine::{EngineConfig, FeatureSource, point, run_with_features};
+/// let (execution, slots) = run_with_features(&[0x00; 8], &EngineConfig::default(),
+///     FeatureSource::Auto, || {
+///         let t = shuttle::thread::spawn(point);
+///         point();
+///         t.join().unwrap();
+///     });
+/// assert!(!execution.outcome.is_failure());
+/// assert!(!slots.is_empty());
+/// ```
+pub fn run_with_features<F: Fn() + Send + Sync + 'static>(
+    schedule: &[u8],
+    cfg: &EngineConfig,
+    source: FeatureSource,
+    test: F,
+) -> (Execution, Vec<u32>) {
+    let collector = Arc::new(Mutex::new(Collector::default()));
+    let bytes = ByteScheduler::new(schedule, cfg.quantum);
+    let log = bytes.log();
+    let sink = Arc::clone(&collector);
+    let switches = source != FeatureSource::Access;
+    let observer = move |point: &Point<'_>, chosen: Option<TaskId>| {
+        if let Some(task) = chosen {
+            sink.lock()
+                .expect("feature collector")
+                .on_point(point, task, switches);
+        }
+    };
+    let before = access::recording();
+    access::record(source != FeatureSource::Switches);
+    let (outcome, payload) = run_with_scheduler(Observe::wrap(bytes, observer), cfg, test);
+    let mut c = std::mem::take(&mut *collector.lock().expect("feature collector"));
+    c.finish(source);
+    access::record(before);
+    let log = std::mem::take(&mut *log.lock().expect("decision log"));
+    let execution = Execution {
+        decisions: log.decisions,
+        steps: log.steps,
+        outcome,
+        payload,
+    };
+    (execution, c.slots)
+}
