@@ -231,9 +231,7 @@ impl AccessLog {
 
 /// Announces a new execution's log (called by the outermost engine scheduler).
 pub(super) fn new_execution() {
-    if recording() {
-        LOG.with(|log| log.borrow_mut().stale = true);
-    }
+    LOG.with(|log| log.borrow_mut().stale = true);
 }
 
 /// Marks a scheduling point at which `chosen` was chosen: the annotations that follow belong to

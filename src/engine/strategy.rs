@@ -29,14 +29,14 @@ pub struct Scheduled<T>(pub T);
 
 impl<T: Strategy> Scheduler for Scheduled<T> {
     fn new_execution(&mut self) -> Option<Schedule> {
-        if !access::recording() {
-            return self.0.new_execution();
-        }
+        // Once per execution, recording or not: the inner strategy may turn recording on, and
+        // the log of an earlier execution (of another search, say) must not leak into this one.
         access::outermost(|outermost| {
+            let schedule = self.0.new_execution();
             if outermost {
                 access::new_execution();
             }
-            self.0.new_execution()
+            schedule
         })
     }
 

@@ -542,8 +542,9 @@ struct Driver<G: Inputs> {
 
 impl<G: Inputs> Drop for Driver<G> {
     fn drop(&mut self) {
-        if let Some(state) = self.state.take() {
-            if let Some(before) = state.recording_before {
+        if let Some(mut state) = self.state.take() {
+            // Restored for the caller; the next runner of the search turns it on again.
+            if let Some(before) = state.recording_before.take() {
                 access::record(before);
             }
             if let Ok(mut home) = self.home.lock() {
