@@ -162,19 +162,22 @@ impl Inputs for Programs {
     }
 
     fn feature(&self, p: &Program) -> Option<u64> {
-        let shape: Vec<Vec<u8>> = p
-            .cpus
-            .iter()
-            .map(|ops| {
-                ops.iter()
-                    .map(|op| crate::program::ops::op_bytes(op).0)
-                    .collect()
-            })
-            .collect();
         let mut h = std::hash::DefaultHasher::new();
-        shape.hash(&mut h);
+        shape(p).hash(&mut h);
         Some(h.finish())
     }
+}
+
+/// A program's shape: each CPU's operation kinds, in order (a feature of the search).
+pub(crate) fn shape(p: &Program) -> Vec<Vec<u8>> {
+    p.cpus
+        .iter()
+        .map(|ops| {
+            ops.iter()
+                .map(|op| crate::program::ops::op_bytes(op).0)
+                .collect()
+        })
+        .collect()
 }
 
 /// Searches for a kernel bug in `opts.model`; calls `progress` about every 0.5 s, and once

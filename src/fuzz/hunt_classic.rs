@@ -186,16 +186,7 @@ impl Hunter {
     /// Keeps `c` if its feature is new.
     fn observe(&mut self, c: Candidate, switches: usize) {
         let mut h = std::hash::DefaultHasher::new();
-        let shape: Vec<Vec<u8>> = c
-            .program
-            .cpus
-            .iter()
-            .map(|ops| {
-                ops.iter()
-                    .map(|op| crate::program::ops::op_bytes(op).0)
-                    .collect()
-            })
-            .collect();
+        let shape = super::hunt::shape(&c.program);
         std::hash::Hash::hash(&(shape, bucket(switches)), &mut h);
         if self.seen.insert(std::hash::Hasher::finish(&h)) {
             if self.corpus.len() < MAX_CORPUS {
