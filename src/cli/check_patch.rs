@@ -122,6 +122,9 @@ fn row_text(r: &Row) -> String {
         Outcome::Bug(f) => format!("BUG {}", signature(&f.bug)),
         Outcome::Stopped if amount.starts_with("0 ") => "not started: no budget left".to_string(),
         Outcome::Stopped => "stopped by the budget".to_string(),
+        Outcome::Partial => {
+            "partial: clean so far, stopped by the budget (optional bound)".to_string()
+        }
         Outcome::Skipped => "skipped (a bug is found, or no budget left)".to_string(),
         Outcome::Error(e) => format!("ERROR of swapfuzz: {e}"),
     };

@@ -58,6 +58,10 @@ pub enum Outcome {
     Bug(Finding),
     /// A budget ran out first: nothing proven.
     Stopped,
+    /// An optional bound (K + 1) that the budget stopped after some schedules with no bug: the
+    /// schedules run are clean, the bound is not proven, and the verdict rests on the required
+    /// rows.
+    Partial,
     /// Not run: a bug was already found, or no budget was left for an optional bound.
     Skipped,
     /// swapfuzz itself failed (never a kernel bug).
@@ -160,9 +164,12 @@ impl Report {
             .filter(|r| matches!(r.check, Check::Verify { .. }))
             .any(|r| r.outcome == Outcome::Clean);
         if proven
-            && proofs
-                .iter()
-                .all(|r| matches!(r.outcome, Outcome::Clean | Outcome::Skipped))
+            && proofs.iter().all(|r| {
+                matches!(
+                    r.outcome,
+                    Outcome::Clean | Outcome::Skipped | Outcome::Partial
+                )
+            })
         {
             Verdict::Closed
         } else {
@@ -329,6 +336,7 @@ impl PatchCheck {
                 self.verify(program, self.preemptions + 1, deadline);
             let outcome = match outcome {
                 Outcome::Stopped if schedules == 0 => Outcome::Skipped,
+                Outcome::Stopped => Outcome::Partial,
                 o => o,
             };
             push(
@@ -436,5 +444,45 @@ impl PatchCheck {
             } => (Outcome::Stopped, executions_at_k),
         };
         (outcome.0, outcome.1, t.elapsed())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verify_row(k: usize, required: bool, outcome: Outcome) -> Row {
+        Row {
+            check: Check::Verify {
+                name: "shmem-truncate".into(),
+                k,
+                schedules: 10,
+                required,
+            },
+            outcome,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn an_optional_bound_stopped_part_way_leaves_the_verdict_to_the_required_rows() {
+        let closed = Report {
+            rows: vec![
+                verify_row(2, true, Outcome::Clean),
+                verify_row(3, false, Outcome::Partial),
+            ],
+        };
+        assert_eq!(closed.verdict(), Verdict::Closed);
+        let unproven = Report {
+            rows: vec![
+                verify_row(2, true, Outcome::Stopped),
+                verify_row(3, false, Outcome::Partial),
+            ],
+        };
+        assert_eq!(unproven.verdict(), Verdict::NotProven);
+        let only_partial = Report {
+            rows: vec![verify_row(3, false, Outcome::Partial)],
+        };
+        assert_eq!(only_partial.verdict(), Verdict::NotProven);
     }
 }
