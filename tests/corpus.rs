@@ -1,6 +1,8 @@
 //! Replays every file of `corpus/`: the seed inputs of every fuzz target (`corpus/seeds/`) and
 //! minimised crash reproducers (`corpus/crashes/`), all in the `swapfuzz::program::bytes` format,
-//! on every fuzz target of the patch registry (`swapfuzz::fuzz::oracle::targets()`).
+//! on every fuzz target of the patch registry (`swapfuzz::fuzz::oracle::targets()`). The
+//! reproducers of the swapoff race catalogue are in `corpus/crashes/revert-ID/`: each crashes the
+//! fixed kernel with that revert patch (v6.8 itself has the fix).
 //!
 //! Set `SWAPFUZZ_BLESS=1` to rewrite the seed files from `program::seeds::all()`.
 
@@ -205,6 +207,131 @@ fn crash_reproducers_fail_buggy_with_their_signature_and_pass_fixed() {
             names.contains(&p.with_extension("")),
             "{}: a crash file without its scenario (NAME.scn with expect:)",
             p.display()
+        );
+    }
+}
+
+/// The catalogue's reproducers, `corpus/crashes/PATCH/NAME.scn` (and `NAME.bin`), where PATCH is
+/// a revert patch of the registry (v6.8 has every one of those fixes, so a reproducer of a
+/// reverted race crashes only the kernel with the revert): each gives its `expect:` signature on
+/// `PatchSet::for_patch(PATCH)`, twice alike, with its stated steps; on the fixed kernel no
+/// schedule with up to 3 preemptions gives it. The `.bin` copy, on every fuzz target: a bug on
+/// the PATCH target (spinlocks RCU readers, as `hunt` found it), clean on the shipped targets,
+/// never an error. Every revert patch has a reproducer.
+#[test]
+fn revert_reproducers_fail_with_their_revert_and_pass_fixed() {
+    use swapfuzz::check::steps::run_segments;
+    use swapfuzz::engine::decisions_to_bytes;
+    use swapfuzz::fuzz::oracle::config;
+    use swapfuzz::model::patches::{Kind, Patch, REGISTRY};
+    use swapfuzz::triage::minimize::MinimizeLimits;
+    use swapfuzz::triage::report::signature;
+    use swapfuzz::triage::reproduce::{Reproduction, outcome, reproduce};
+    let bless = std::env::var_os("SWAPFUZZ_BLESS").is_some();
+    let root = corpus().join("crashes");
+    let mut dirs: Vec<PathBuf> = fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    let mut covered = Vec::new();
+    for dir in dirs {
+        let patch_name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let patch = Patch::by_name(&patch_name)
+            .unwrap_or_else(|| panic!("{}: not a patch of the registry", dir.display()));
+        assert!(
+            matches!(patch.kind, Kind::Revert(_)),
+            "{}: not a revert patch",
+            dir.display()
+        );
+        let kernel = config(PatchSet::for_patch(patch), true);
+        let fixed = config(PatchSet::fixed(), true);
+        let scns: Vec<PathBuf> = files(&dir)
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|x| x == "scn"))
+            .collect();
+        assert!(!scns.is_empty(), "{}: no reproducer", dir.display());
+        for path in &scns {
+            let name = path.display().to_string();
+            let text = fs::read_to_string(path).unwrap();
+            let s = swapfuzz::program::text::parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let expect = s
+                .expect
+                .clone()
+                .unwrap_or_else(|| panic!("{name}: no expect: line"));
+            let steps = s
+                .steps
+                .as_ref()
+                .unwrap_or_else(|| panic!("{name}: the schedule is stated in steps"));
+            let (v, exec) = run_segments(&s.program, kernel, steps);
+            let got = v.bug().map(signature).unwrap_or_else(|| format!("{v:?}"));
+            assert_eq!(
+                got, expect,
+                "{name}: the steps no longer give the expected bug"
+            );
+            let schedule = decisions_to_bytes(&exec.decisions);
+            let runs: Vec<String> = (0..2)
+                .map(|_| outcome(&s.program, &schedule, kernel))
+                .collect();
+            assert_eq!(
+                runs,
+                [expect.clone(), expect.clone()],
+                "{name}: not deterministic"
+            );
+            assert!(
+                matches!(
+                    reproduce(
+                        &s.program,
+                        &schedule,
+                        fixed,
+                        &expect,
+                        MinimizeLimits::default()
+                    ),
+                    Reproduction::Lost { .. }
+                ),
+                "{name}: the bug is reachable on Fixed"
+            );
+            let bin = path.with_extension("bin");
+            let want = encode(&s.program, &schedule);
+            if bless {
+                fs::write(&bin, &want).unwrap();
+            }
+            let have = fs::read(&bin).unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+            assert_eq!(have, want, "{} is stale (SWAPFUZZ_BLESS=1)", bin.display());
+            for t in targets() {
+                let v = verdict(&have, t.patches, t.rcu_spinlocks);
+                assert!(
+                    !matches!(v, Verdict::Error(_)),
+                    "{name} on {}: {v:?}",
+                    t.name
+                );
+                if t.name == patch_name {
+                    assert!(v.bug().is_some(), "{name} on {}: {v:?}", t.name);
+                } else if t.ship {
+                    assert_eq!(v, Verdict::Clean, "{name} on {}", t.name);
+                }
+            }
+        }
+        // Every .bin has its .scn.
+        for p in files(&dir) {
+            assert!(
+                scns.contains(&p.with_extension("scn")),
+                "{}: a crash file without its scenario (NAME.scn with expect:)",
+                p.display()
+            );
+        }
+        covered.push(patch_name);
+    }
+    for p in REGISTRY
+        .iter()
+        .filter(|p| matches!(p.kind, Kind::Revert(_)))
+    {
+        assert!(
+            covered.iter().any(|c| c == p.name),
+            "{}: no reproducer in corpus/crashes/{}/",
+            p.name,
+            p.name
         );
     }
 }

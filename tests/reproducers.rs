@@ -77,6 +77,8 @@ mod tempfile_path {
 
 /// Triage counts a scenario that names its bug (`expect:`, as hunt writes them) as a crash file:
 /// each reproducer of corpus/crashes is there as NAME.scn and as its libFuzzer copy NAME.bin.
+/// The catalogue's reproducers, in one subdirectory per revert patch, are skipped (triage does
+/// not descend) and are triaged one directory at a time.
 #[test]
 fn triage_reads_scenarios_with_expect_as_crash_files() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/crashes");
@@ -90,7 +92,30 @@ fn triage_reads_scenarios_with_expect_as_crash_files() {
             .collect();
         assert_eq!(exts, ["bin", "scn"], "{}", g.signature);
     }
-    assert!(t.skipped.is_empty() && t.no_repro.is_empty(), "{t:?}");
+    assert!(t.no_repro.is_empty(), "{t:?}");
+    for (p, why) in &t.skipped {
+        let name = p.file_name().unwrap().to_string_lossy();
+        assert!(
+            p.is_dir() && swapfuzz::model::patches::Patch::by_name(&name).is_some(),
+            "{}: {why}",
+            p.display()
+        );
+        let sub = swapfuzz::triage::dedup::triage_dir(p).unwrap();
+        assert_eq!(sub.groups.len(), 1, "{}: {:?}", p.display(), sub.groups);
+        assert!(
+            sub.skipped.is_empty() && sub.no_repro.is_empty() && sub.errors.is_empty(),
+            "{sub:?}"
+        );
+        let revert = swapfuzz::model::PatchSet::for_patch(
+            swapfuzz::model::patches::Patch::by_name(&name).unwrap(),
+        );
+        assert!(
+            sub.groups[0].fails_on.contains(&(revert, true)),
+            "{}: fails on {:?}",
+            p.display(),
+            sub.groups[0].fails_on
+        );
+    }
 }
 
 /// triage's table: the "fails on" column lines up, whatever the reproducers' path lengths.

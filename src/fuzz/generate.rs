@@ -5,11 +5,19 @@
 //! being a thin mix of all of them. On top of that, most set-ups start with `swapon` and create
 //! swap state (a tmpfs page written and written back, or an anon page swapped out and sometimes
 //! dropped from the swap cache), since every swap race needs a device with entries in use.
-//! Every kind stays reachable everywhere.
+//!
+//! Locality: a program is about one page, its *focus* (an anon page or a tmpfs page): the
+//! set-up swaps it out first, and most operations name it, so that two CPUs meet on one swap
+//! entry (every race of the catalogue is two paths on one entry). Each CPU has a role: a *user*
+//! of the focus page runs operations that make sense in the page's state as that CPU last left
+//! it (a swap-in of a swapped page, a store to a present one, a swap-out of a stored one: a
+//! small state machine, as stateful API fuzzers track their resources), a *swapper* runs
+//! `swapoff` first, and the rest draw swarm kinds. Every kind stays reachable everywhere.
 
 use super::rng::Rng;
 use crate::engine::STAY_THRESHOLD;
-use crate::program::ops::{NR_KINDS, op_bytes, op_of};
+use crate::program::ops::Arg;
+use crate::program::ops::{KINDS, NR_KINDS, op_bytes, op_of};
 use crate::program::{MAX_CPUS, MAX_OPS};
 use crate::program::{Op, Program};
 
@@ -58,7 +66,183 @@ pub fn random_op(rng: &mut Rng) -> Op {
     op_of_kind(rng, kind)
 }
 
-/// Set-up ops that put entries on the swap device (the device must exist: `swapon` first).
+/// The page a program is about (locality): its operations name it most of the time.
+#[derive(Clone, Copy, Debug)]
+struct Focus {
+    /// An anon page (`mm`, `pte`) rather than a tmpfs page (`file`, `index`).
+    anon: bool,
+    mm: u8,
+    pte: u8,
+    file: u8,
+    index: u8,
+}
+
+impl Focus {
+    fn random(rng: &mut Rng) -> Self {
+        Focus {
+            anon: rng.chance(1, 2),
+            mm: if rng.chance(3, 4) { 0 } else { field(rng) },
+            pte: field(rng),
+            file: field(rng),
+            index: field(rng),
+        }
+    }
+
+    /// The page named by a random operation of `p` (fields of anon and tmpfs pages picked
+    /// separately), for a mutation that adds an operation on a page the program already uses.
+    fn of(rng: &mut Rng, p: &Program) -> Self {
+        let mut f = Focus::random(rng);
+        let ops: Vec<&Op> = p.setup.iter().chain(p.cpus.iter().flatten()).collect();
+        let anon: Vec<(u8, u8)> = ops.iter().filter_map(|op| anon_page(op)).collect();
+        let shmem: Vec<(u8, u8)> = ops.iter().filter_map(|op| shmem_page(op)).collect();
+        if !anon.is_empty() {
+            (f.mm, f.pte) = *rng.pick(&anon);
+        }
+        if !shmem.is_empty() {
+            (f.file, f.index) = *rng.pick(&shmem);
+        }
+        f
+    }
+}
+
+/// The anon page an operation names, if any.
+fn anon_page(op: &Op) -> Option<(u8, u8)> {
+    match *op {
+        Op::SwapOut { mm, pte }
+        | Op::SwapIn { mm, pte, .. }
+        | Op::Zap { mm, pte }
+        | Op::Willneed { mm, pte }
+        | Op::Read { mm, pte }
+        | Op::Write { mm, pte } => Some((mm, pte)),
+        _ => None,
+    }
+}
+
+/// The tmpfs page an operation names, if any.
+fn shmem_page(op: &Op) -> Option<(u8, u8)> {
+    match *op {
+        Op::ShmemWrite { file, index }
+        | Op::ShmemWritepage { file, index }
+        | Op::Mincore { file, index }
+        | Op::ShmemRead { file, index } => Some((file, index)),
+        _ => None,
+    }
+}
+
+/// An operation of kind `kind` that names the focus page 3 times in 4 (each page field).
+fn op_near(rng: &mut Rng, kind: u8, focus: &Focus) -> Op {
+    let mut f = [0u8; 3];
+    for (i, arg) in KINDS[kind as usize % NR_KINDS].args.iter().enumerate() {
+        f[i] = match arg {
+            Arg::Mm if rng.chance(3, 4) => focus.mm,
+            Arg::Pte if rng.chance(3, 4) => focus.pte,
+            Arg::File if rng.chance(3, 4) => focus.file,
+            Arg::Index if rng.chance(3, 4) => focus.index,
+            Arg::Dev if rng.chance(3, 4) => 0,
+            _ => field(rng),
+        };
+    }
+    op_of(kind, f[0], f[1], f[2])
+}
+
+/// The focus page's state as one CPU sees it (its own operations since the set-up).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Page {
+    /// Mapped (anon) or in the page cache (tmpfs).
+    Present,
+    /// Swapped out, the folio still in the swap cache.
+    SwapCached,
+    /// Swapped out, only the slot holds it.
+    Swapped,
+    /// Not there (no swap state made, zapped, truncated).
+    Gone,
+}
+
+/// A user's next operation on the focus page: one that makes sense in state `page`, which it
+/// updates.
+fn user_op(rng: &mut Rng, focus: &Focus, page: &mut Page) -> Op {
+    let (mm, pte, file, index) = (focus.mm, focus.pte, focus.file, focus.index);
+    let (op, next) = match (focus.anon, *page) {
+        (_, Page::Gone) => {
+            let kind = rng.below(NR_KINDS) as u8;
+            return op_near(rng, kind, focus);
+        }
+        // A present page is mostly stored to and swapped out (what gives reclaim its work).
+        (true, Page::Present) => *rng.pick(&[
+            (Op::Write { mm, pte }, Page::Present),
+            (Op::Write { mm, pte }, Page::Present),
+            (Op::Read { mm, pte }, Page::Present),
+            (Op::SwapOut { mm, pte }, Page::SwapCached),
+            (Op::SwapOut { mm, pte }, Page::SwapCached),
+            (Op::Zap { mm, pte }, Page::Gone),
+        ]),
+        (true, swapped) => {
+            let write = rng.chance(1, 2);
+            let mut ops = vec![
+                (Op::SwapIn { mm, pte, write }, Page::Present),
+                (Op::Read { mm, pte }, Page::Present),
+                (Op::Write { mm, pte }, Page::Present),
+                (Op::Willneed { mm, pte }, Page::SwapCached),
+                (Op::Zap { mm, pte }, Page::Gone),
+            ];
+            if swapped == Page::SwapCached {
+                let offset = field(rng);
+                ops.push((Op::Reclaim { dev: 0, offset }, Page::Swapped));
+            }
+            *rng.pick(&ops)
+        }
+        (false, Page::Present) => *rng.pick(&[
+            (Op::ShmemWrite { file, index }, Page::Present),
+            (Op::ShmemRead { file, index }, Page::Present),
+            (Op::ShmemWritepage { file, index }, Page::SwapCached),
+            (Op::Mincore { file, index }, Page::Present),
+            (Op::ShmemTruncate { file }, Page::Gone),
+        ]),
+        (false, _) => *rng.pick(&[
+            (Op::ShmemRead { file, index }, Page::Present),
+            (Op::ShmemWrite { file, index }, Page::Present),
+            (Op::Mincore { file, index }, *page),
+            (Op::ShmemTruncate { file }, Page::Gone),
+        ]),
+    };
+    *page = next;
+    op
+}
+
+/// Set-up ops that swap the focus page out (the device must exist: `swapon` first); its state
+/// after them.
+fn swap_out_focus(rng: &mut Rng, focus: &Focus, setup: &mut Vec<Op>) -> Page {
+    let Focus {
+        mm,
+        pte,
+        file,
+        index,
+        ..
+    } = *focus;
+    if !focus.anon {
+        setup.push(Op::ShmemWrite { file, index });
+        setup.push(Op::ShmemWritepage { file, index });
+        return Page::SwapCached;
+    }
+    let pages = field(rng);
+    let huge = rng.chance(1, 4);
+    setup.push(Op::Mmap { pages, huge });
+    setup.push(Op::SwapOut { mm, pte });
+    // Most swapped-out pages are no longer in the swap cache: a swap-in then reads the slot
+    // (and on a synchronous-I/O device skips the swap cache, races 3 and 5).
+    let page = if rng.chance(2, 3) {
+        setup.push(Op::Reclaim { dev: 0, offset: 0 });
+        Page::Swapped
+    } else {
+        Page::SwapCached
+    };
+    if rng.chance(1, 4) {
+        setup.push(Op::Fork { mm });
+    }
+    page
+}
+
+/// Set-up ops that put other entries on the swap device.
 fn swap_state(rng: &mut Rng, setup: &mut Vec<Op>) {
     let (a, b) = (field(rng), field(rng));
     if rng.chance(1, 2) {
@@ -68,8 +252,6 @@ fn swap_state(rng: &mut Rng, setup: &mut Vec<Op>) {
         let huge = rng.chance(1, 4);
         setup.push(Op::Mmap { pages: a, huge });
         setup.push(Op::SwapOut { mm: 0, pte: b });
-        // Most swapped-out pages are no longer in the swap cache: a swap-in then reads the slot
-        // (and on a synchronous-I/O device skips the swap cache, races 3 and 5).
         if rng.chance(1, 3) {
             setup.push(Op::Reclaim { dev: 0, offset: 0 });
         }
@@ -79,22 +261,39 @@ fn swap_state(rng: &mut Rng, setup: &mut Vec<Op>) {
     }
 }
 
-/// A fresh program: swarm-chosen kinds, usually a set-up that creates swap state.
+/// What a CPU of a generated program runs.
+#[derive(Clone, Copy, Debug)]
+enum Role {
+    /// Operations on the focus page, each valid in the state the CPU's last one left it.
+    User,
+    /// `swapoff` first (sometimes a `swapon` after it), then swarm kinds.
+    Swapper,
+    /// Swarm kinds, on the focus page most of the time.
+    Swarm,
+}
+
+/// A fresh program: a set-up that usually swaps the focus page out, and CPUs in roles.
 pub fn program(rng: &mut Rng) -> Program {
     let swarm = Swarm::random(rng);
+    let focus = Focus::random(rng);
     let mut setup = Vec::new();
-    // 7 in 8 set-ups turn swap on; one of those 7 with a synchronous-I/O (zram-like) device.
-    let on = rng.below(8);
-    if on < 7 {
-        setup.push(if on == 6 { Op::SwaponSync } else { Op::Swapon });
-        for _ in 0..rng.range(1, 3) {
+    // 7 in 8 set-ups turn swap on; half of those with a synchronous-I/O (zram-like) device.
+    let mut page = Page::Gone;
+    if rng.below(8) < 7 {
+        setup.push(if rng.chance(1, 2) {
+            Op::SwaponSync
+        } else {
+            Op::Swapon
+        });
+        page = swap_out_focus(rng, &focus, &mut setup);
+        for _ in 0..rng.below(2) {
             swap_state(rng, &mut setup);
         }
     }
     for _ in 0..rng.below(3) {
         let op = if rng.chance(1, 2) {
             let kind = swarm.kind(rng);
-            op_of_kind(rng, kind)
+            op_near(rng, kind, &focus)
         } else {
             random_op(rng)
         };
@@ -108,11 +307,20 @@ pub fn program(rng: &mut Rng) -> Program {
     };
     let cpus = (0..nr_cpus)
         .map(|_| {
-            let n = if rng.chance(2, 3) { 1 } else { rng.range(1, 4) };
+            let n = if rng.chance(1, 2) { 1 } else { rng.range(2, 3) };
+            let role = *rng.pick(&[Role::User, Role::User, Role::Swapper, Role::Swarm]);
+            let mut mine = page;
             (0..n)
-                .map(|_| {
-                    let kind = swarm.kind(rng);
-                    op_of_kind(rng, kind)
+                .map(|i| match role {
+                    Role::User => user_op(rng, &focus, &mut mine),
+                    Role::Swapper if i == 0 => Op::Swapoff { dev: 0 },
+                    Role::Swapper if i == 1 && rng.chance(1, 2) => {
+                        *rng.pick(&[Op::Swapon, Op::SwaponSync])
+                    }
+                    Role::Swapper | Role::Swarm => {
+                        let kind = swarm.kind(rng);
+                        op_near(rng, kind, &focus)
+                    }
                 })
                 .collect()
         })
@@ -199,6 +407,16 @@ pub fn promise(p: &Program) -> usize {
 /// Mutates a program in place: one structural or field change, keeping it decodable.
 pub fn mutate_program(rng: &mut Rng, p: &mut Program) {
     let nr = p.cpus.len();
+    // Half the new operations name a page the program already uses (locality).
+    let focus = Focus::of(rng, p);
+    let new_op = |rng: &mut Rng| {
+        if rng.chance(1, 2) {
+            let kind = rng.below(NR_KINDS) as u8;
+            op_near(rng, kind, &focus)
+        } else {
+            random_op(rng)
+        }
+    };
     // List 0 is the set-up, 1.. the CPUs.
     let list = rng.below(nr + 1);
     let ops = if list == 0 {
@@ -208,7 +426,7 @@ pub fn mutate_program(rng: &mut Rng, p: &mut Program) {
     };
     let min = usize::from(list != 0);
     match rng.below(6) {
-        0 if ops.len() < MAX_OPS => ops.insert(rng.below(ops.len() + 1), random_op(rng)),
+        0 if ops.len() < MAX_OPS => ops.insert(rng.below(ops.len() + 1), new_op(rng)),
         1 if ops.len() > min => {
             ops.remove(rng.below(ops.len()));
         }
@@ -218,15 +436,15 @@ pub fn mutate_program(rng: &mut Rng, p: &mut Program) {
             f[rng.below(3)] = field(rng);
             ops[at] = op_of(kind, f[0], f[1], f[2]);
         }
-        3 if nr < MAX_CPUS => p.cpus.push(vec![random_op(rng)]),
+        3 if nr < MAX_CPUS => p.cpus.push(vec![new_op(rng)]),
         4 if nr > 2 => {
             p.cpus.remove(rng.below(nr));
         }
         _ if !ops.is_empty() => {
             let at = rng.below(ops.len());
-            ops[at] = random_op(rng);
+            ops[at] = new_op(rng);
         }
-        _ => ops.push(random_op(rng)),
+        _ => ops.push(new_op(rng)),
     }
 }
 

@@ -52,19 +52,33 @@ fn every_encoded_reproducer_is_bytes_whatever_its_name() {
 fn the_committed_corpus_is_bytes_but_for_the_scenarios() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
     let mut n = 0;
-    for dir in std::fs::read_dir(root).unwrap() {
-        for f in std::fs::read_dir(dir.unwrap().path()).unwrap() {
+    // corpus/seeds/, corpus/crashes/ and the catalogue's corpus/crashes/revert-ID/.
+    let mut files = Vec::new();
+    let mut dirs: Vec<_> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|d| d.unwrap().path())
+        .collect();
+    while let Some(dir) = dirs.pop() {
+        for f in std::fs::read_dir(dir).unwrap() {
             let f = f.unwrap().path();
-            let i = load_file(&f, As::Auto).unwrap();
-            if f.extension().is_some_and(|x| x == "scn") {
-                // corpus/crashes/NAME.scn: the reproducer with its expected signature.
-                assert_eq!(i.kind, Kind::Scenario, "{}", f.display());
-                continue;
+            if f.is_dir() {
+                dirs.push(f);
+            } else {
+                files.push(f);
             }
-            assert_eq!(i.kind, Kind::Bytes, "{}", f.display());
-            assert_eq!(i.program, decode(&std::fs::read(&f).unwrap()).program);
-            n += 1;
         }
+    }
+    files.sort();
+    for f in files {
+        let i = load_file(&f, As::Auto).unwrap();
+        if f.extension().is_some_and(|x| x == "scn") {
+            // corpus/crashes/NAME.scn: the reproducer with its expected signature.
+            assert_eq!(i.kind, Kind::Scenario, "{}", f.display());
+            continue;
+        }
+        assert_eq!(i.kind, Kind::Bytes, "{}", f.display());
+        assert_eq!(i.program, decode(&std::fs::read(&f).unwrap()).program);
+        n += 1;
     }
     assert!(n >= 3);
 }
