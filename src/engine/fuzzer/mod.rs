@@ -49,6 +49,7 @@ mod mutate;
 mod pct;
 mod pos;
 mod random;
+mod rf;
 mod rng;
 
 use std::any::Any;
@@ -63,7 +64,7 @@ pub use bandit::{Arm, ArmStats};
 pub use features::{FeatureSource, MAP_SIZE, run_with_features};
 pub use rng::Rng;
 
-use super::access;
+use super::access::{self, AccessLog};
 use super::byte_scheduler::splitmix64;
 use super::decision::{Decision, Point, decisions_to_bytes};
 use super::run::{EngineConfig, Execution, Outcome, run_checked, run_with_scheduler};
@@ -74,6 +75,7 @@ use mutate::BytesWalk;
 use pct::PctWalk;
 use pos::PosWalk;
 use random::RandomWalk;
+use rf::{Constraint, Event, RfPair, RfWalk, Sample};
 
 /// Most corpus entries; a new one beyond replaces a random old one.
 const MAX_CORPUS: usize = 4096;
@@ -321,6 +323,12 @@ struct Entry<I> {
     input: Arc<I>,
     /// Canonical schedule bytes ([`decisions_to_bytes`]).
     schedule: Vec<u8>,
+    /// A sample of its execution's communication pairs (with the reads-from strategy).
+    pairs: Box<[RfPair]>,
+    /// A sample of its execution's writes: (object, event).
+    writes: Box<[(u64, Event)]>,
+    /// The reads-from constraints it ran under.
+    constraints: Box<[Constraint]>,
 }
 
 /// How one execution is scheduled.
@@ -329,6 +337,7 @@ enum Walk {
     Random(RandomWalk),
     Pct(PctWalk),
     Pos(PosWalk),
+    Rf(RfWalk),
 }
 
 /// The execution that is running.
@@ -355,6 +364,20 @@ struct State<G: Inputs> {
     collector: Collector,
     /// The scheduling point that began each task's last step (index: task id).
     last_point: Vec<Option<u32>>,
+    /// Whether the reads-from strategy runs (then the next fields are kept).
+    rf: bool,
+    /// Steps begun by each task in this execution (index: task id).
+    task_steps: Vec<u32>,
+    /// For each scheduling point of this execution, the index of the step it began in its task.
+    point_k: Vec<u32>,
+    /// The task chosen at the last scheduling point.
+    last_task: usize,
+    /// This execution's communication pairs, sampled.
+    sample: Sample<RfPair>,
+    /// This execution's writes, sampled.
+    writes: Sample<(u64, Event)>,
+    /// How many executions showed each pair (by the low bits of its key).
+    rf_counts: Box<[u32]>,
     current: Option<Current<G::Input>>,
     seeds: Vec<Seed<G::Input>>,
     stop: Option<Arc<AtomicBool>>,
@@ -391,6 +414,21 @@ impl<G: Inputs> State<G> {
             bandit: Bandit::new(&f.arms),
             collector: Collector::default(),
             last_point: Vec::new(),
+            rf: f.arms.contains(&Arm::Rf),
+            task_steps: Vec::new(),
+            point_k: Vec::new(),
+            last_task: 0,
+            sample: Sample::new(rf::PAIRS_PER_ENTRY),
+            writes: Sample::new(rf::WRITES_PER_ENTRY),
+            rf_counts: vec![
+                0;
+                if f.arms.contains(&Arm::Rf) {
+                    MAP_SIZE
+                } else {
+                    0
+                }
+            ]
+            .into_boxed_slice(),
             current: None,
             seeds,
             stop: f.stop.clone(),
@@ -434,11 +472,40 @@ impl<G: Inputs> State<G> {
             new += usize::from(self.seen.insert(s));
         }
         self.bandit.update(current.arm, new);
+        if self.rf {
+            self.sample.clear();
+            self.writes.clear();
+            let (rng, sample, counts) = (&mut self.rng, &mut self.sample, &mut self.rf_counts);
+            let writes = &mut self.writes;
+            let point_k = &self.point_k;
+            AccessLog::with(|log| {
+                // Two samplers draw from one generator: the writes' sampling uses its own
+                // stream derived from it.
+                let mut wrng = Rng::new(rng.next_u64());
+                rf::pairs_of(
+                    log,
+                    point_k,
+                    |p| {
+                        let c = &mut counts[p.key() as usize % MAP_SIZE];
+                        *c = c.saturating_add(1);
+                        sample.offer(rng, p);
+                    },
+                    |o, e| writes.offer(&mut wrng, (o, e)),
+                )
+            });
+        }
         self.length = current.decisions.len().max(self.length - self.length / 64);
         if new > 0 {
+            let constraints = match &current.walk {
+                Walk::Rf(w) => w.constraints().into(),
+                _ => Box::default(),
+            };
             let entry = Entry {
                 input: current.input,
                 schedule: decisions_to_bytes(&current.decisions),
+                pairs: self.sample.items.as_slice().into(),
+                writes: self.writes.items.as_slice().into(),
+                constraints,
             };
             self.inputs.kept(&entry.input, &entry.schedule);
             if self.corpus.len() < MAX_CORPUS {
@@ -515,6 +582,22 @@ impl<G: Inputs> State<G> {
                 let w = Walk::Pos(PosWalk::new(rng));
                 (self.corpus_input(), w)
             }
+            Arm::Rf if self.corpus.is_empty() => {
+                let w = Walk::Rf(RfWalk::new(rng, Vec::new(), Box::default()));
+                (self.corpus_input(), w)
+            }
+            Arm::Rf => {
+                let p = self.parent();
+                let parent = &self.corpus[p];
+                let counts = &self.rf_counts;
+                let constraints =
+                    rf::mutate(&mut self.rng, &parent.pairs, &parent.constraints, |pair| {
+                        counts[pair.key() as usize % MAP_SIZE]
+                    });
+                let writes = parent.writes.clone();
+                let walk = Walk::Rf(RfWalk::new(&mut self.rng, constraints, writes));
+                (Arc::clone(&parent.input), walk)
+            }
         };
         self.current(arm, input, walk)
     }
@@ -522,6 +605,8 @@ impl<G: Inputs> State<G> {
     fn current(&mut self, arm: Arm, input: Arc<G::Input>, walk: Walk) -> Current<G::Input> {
         self.collector.reset();
         self.last_point.clear();
+        self.task_steps.clear();
+        self.point_k.clear();
         Current {
             arm,
             input,
@@ -591,6 +676,11 @@ impl<G: Inputs> Strategy for Driver<G> {
         let c = s.current.as_mut().expect("an execution is running");
         let step = c.points;
         c.points += 1;
+        if let Walk::Rf(w) = &mut c.walk
+            && step > 0
+        {
+            w.ended(step - 1, s.last_task);
+        }
         let chosen = if point.runnable.len() == 1 {
             point.runnable[0].id()
         } else {
@@ -599,6 +689,7 @@ impl<G: Inputs> Strategy for Driver<G> {
                 Walk::Random(w) => w.choose(point),
                 Walk::Pct(w) => w.choose(point),
                 Walk::Pos(w) => w.choose(point, &s.last_point, annotated && step > 0),
+                Walk::Rf(w) => w.choose(point),
             };
             // Schedule bytes cannot stay on a task that yields: neither does the search.
             if point.yielding && Some(task) == point.current {
@@ -614,6 +705,17 @@ impl<G: Inputs> Strategy for Driver<G> {
             s.last_point.resize(t + 1, None);
         }
         s.last_point[t] = Some(step as u32);
+        if s.rf {
+            if t >= s.task_steps.len() {
+                s.task_steps.resize(t + 1, 0);
+            }
+            s.point_k.push(s.task_steps[t]);
+            s.task_steps[t] += 1;
+            s.last_task = t;
+            if let Walk::Rf(w) = &mut c.walk {
+                w.began(t);
+            }
+        }
         Some(chosen)
     }
 
