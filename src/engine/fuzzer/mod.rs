@@ -64,7 +64,7 @@ pub use bandit::{Arm, ArmStats};
 pub use features::{FeatureSource, MAP_SIZE, run_with_features};
 pub use rng::Rng;
 
-use super::access::{self, AccessLog};
+use super::access;
 use super::byte_scheduler::splitmix64;
 use super::decision::{Decision, Point, decisions_to_bytes};
 use super::run::{EngineConfig, Execution, Outcome, run_checked, run_with_scheduler};
@@ -366,10 +366,6 @@ struct State<G: Inputs> {
     last_point: Vec<Option<u32>>,
     /// Whether the reads-from strategy runs (then the next fields are kept).
     rf: bool,
-    /// Steps begun by each task in this execution (index: task id).
-    task_steps: Vec<u32>,
-    /// For each scheduling point of this execution, the index of the step it began in its task.
-    point_k: Vec<u32>,
     /// The task chosen at the last scheduling point.
     last_task: usize,
     /// This execution's communication pairs, sampled.
@@ -412,11 +408,9 @@ impl<G: Inputs> State<G> {
             corpus: Vec::new(),
             seen: FeatureMap::new(),
             bandit: Bandit::new(&f.arms),
-            collector: Collector::default(),
+            collector: Collector::new(f.arms.contains(&Arm::Rf)),
             last_point: Vec::new(),
             rf: f.arms.contains(&Arm::Rf),
-            task_steps: Vec::new(),
-            point_k: Vec::new(),
             last_task: 0,
             sample: Sample::new(rf::PAIRS_PER_ENTRY),
             writes: Sample::new(rf::WRITES_PER_ENTRY),
@@ -475,24 +469,14 @@ impl<G: Inputs> State<G> {
         if self.rf {
             self.sample.clear();
             self.writes.clear();
-            let (rng, sample, counts) = (&mut self.rng, &mut self.sample, &mut self.rf_counts);
-            let writes = &mut self.writes;
-            let point_k = &self.point_k;
-            AccessLog::with(|log| {
-                // Two samplers draw from one generator: the writes' sampling uses its own
-                // stream derived from it.
-                let mut wrng = Rng::new(rng.next_u64());
-                rf::pairs_of(
-                    log,
-                    point_k,
-                    |p| {
-                        let c = &mut counts[p.key() as usize % MAP_SIZE];
-                        *c = c.saturating_add(1);
-                        sample.offer(rng, p);
-                    },
-                    |o, e| writes.offer(&mut wrng, (o, e)),
-                )
-            });
+            for &p in &self.collector.pairs {
+                let c = &mut self.rf_counts[p.key() as usize % MAP_SIZE];
+                *c = c.saturating_add(1);
+                self.sample.offer(&mut self.rng, p);
+            }
+            for &w in &self.collector.writes {
+                self.writes.offer(&mut self.rng, w);
+            }
         }
         self.length = current.decisions.len().max(self.length - self.length / 64);
         if new > 0 {
@@ -605,8 +589,6 @@ impl<G: Inputs> State<G> {
     fn current(&mut self, arm: Arm, input: Arc<G::Input>, walk: Walk) -> Current<G::Input> {
         self.collector.reset();
         self.last_point.clear();
-        self.task_steps.clear();
-        self.point_k.clear();
         Current {
             arm,
             input,
@@ -705,16 +687,9 @@ impl<G: Inputs> Strategy for Driver<G> {
             s.last_point.resize(t + 1, None);
         }
         s.last_point[t] = Some(step as u32);
-        if s.rf {
-            if t >= s.task_steps.len() {
-                s.task_steps.resize(t + 1, 0);
-            }
-            s.point_k.push(s.task_steps[t]);
-            s.task_steps[t] += 1;
+        if let Walk::Rf(w) = &mut c.walk {
             s.last_task = t;
-            if let Walk::Rf(w) = &mut c.walk {
-                w.began(t);
-            }
+            w.began(t);
         }
         Some(chosen)
     }

@@ -75,53 +75,6 @@ pub(crate) struct Constraint {
     pub(crate) positive: bool,
 }
 
-/// Collects the communication pairs of the execution in a log, with `point_k[p]`: the step
-/// index, in its task, of the step begun at point `p`. Calls `each` on every pair across
-/// tasks, and `write` on every write, in order.
-pub(crate) fn pairs_of(
-    log: &AccessLog,
-    point_k: &[u32],
-    mut each: impl FnMut(RfPair),
-    mut on_write: impl FnMut(u64, Event),
-) {
-    // A few objects per test: a linear map is faster than hashing.
-    let mut last: Vec<(u64, Event)> = Vec::new();
-    for step in log.steps() {
-        let Some(&k) = point_k.get(step.point) else {
-            continue;
-        };
-        let event = Event {
-            task: step.task as u32,
-            k,
-        };
-        for (object, access) in step.accesses() {
-            let at = last.iter().position(|(o, _)| *o == object);
-            let write = at.map_or(
-                Event {
-                    task: INITIAL,
-                    k: 0,
-                },
-                |i| last[i].1,
-            );
-            if write.task != event.task {
-                each(RfPair {
-                    object,
-                    write,
-                    access: event,
-                    overwrites: access == Access::Write,
-                });
-            }
-            if access == Access::Write {
-                on_write(object, event);
-                match at {
-                    Some(i) => last[i].1 = event,
-                    None => last.push((object, event)),
-                }
-            }
-        }
-    }
-}
-
 /// Keeps a uniform sample of at most `cap` items (reservoir sampling).
 #[derive(Debug)]
 pub(crate) struct Sample<T> {
@@ -395,5 +348,115 @@ impl RfWalk {
             return c;
         }
         *self.rng.pick(&allowed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(task: u32, k: u32) -> Event {
+        Event { task, k }
+    }
+
+    fn pair(write: Event, access: Event) -> RfPair {
+        RfPair {
+            object: 7,
+            write,
+            access,
+            overwrites: false,
+        }
+    }
+
+    fn walk(constraints: Vec<Constraint>, writes: &[(u64, Event)]) -> RfWalk {
+        RfWalk::new(&mut Rng::new(1), constraints, writes.into())
+    }
+
+    #[test]
+    fn a_negated_pair_holds_its_write_back_until_the_access_ran() {
+        // Task 1's step 2 wrote what task 2's step 1 read: forbid it.
+        let mut w = walk(
+            vec![Constraint {
+                pair: pair(ev(1, 2), ev(2, 1)),
+                positive: false,
+            }],
+            &[],
+        );
+        w.began(1);
+        w.began(1);
+        assert_eq!(w.judge(1), (true, false), "task 1 is at the write");
+        assert_eq!(w.judge(2), (false, false));
+        w.began(2);
+        w.began(2);
+        assert_eq!(w.judge(1), (false, false), "the read ran: the write may");
+    }
+
+    #[test]
+    fn a_wanted_pair_holds_the_access_back_then_runs_it_right_after_the_write() {
+        // Task 2's step 1 should read task 1's step 0 write; task 3's step 0 writes too.
+        let mut w = walk(
+            vec![Constraint {
+                pair: pair(ev(1, 0), ev(2, 1)),
+                positive: true,
+            }],
+            &[(7, ev(3, 0)), (7, ev(1, 0))],
+        );
+        w.began(2);
+        assert_eq!(w.judge(2), (true, false), "the write has not run");
+        w.began(1);
+        w.last_write.push((7, ev(1, 0)));
+        assert_eq!(w.judge(2), (false, true), "the write ran: the access must");
+        assert_eq!(
+            w.judge(3),
+            (true, false),
+            "another write would overwrite it"
+        );
+    }
+
+    #[test]
+    fn reading_another_initial_value_waits_for_a_write() {
+        let w = walk(
+            vec![Constraint {
+                pair: pair(
+                    Event {
+                        task: INITIAL,
+                        k: 0,
+                    },
+                    ev(2, 0),
+                ),
+                positive: false,
+            }],
+            &[],
+        );
+        assert_eq!(w.judge(2), (true, false));
+    }
+
+    #[test]
+    fn mutants_negate_or_add_pairs_and_keep_at_most_four_constraints() {
+        let pairs = [
+            pair(ev(1, 0), ev(2, 0)),
+            RfPair {
+                overwrites: true,
+                ..pair(ev(2, 0), ev(3, 0))
+            },
+        ];
+        let mut rng = Rng::new(3);
+        let (mut negated, mut added) = (0, 0);
+        let mut inherited = Vec::new();
+        for _ in 0..200 {
+            let m = mutate(&mut rng, &pairs, &inherited, |_| 0);
+            assert!(!m.is_empty() && m.len() <= MAX_CONSTRAINTS);
+            let c = *m.last().expect("one constraint added");
+            if c.positive {
+                added += 1;
+                assert!(!pairs.contains(&c.pair), "a new pair: {c:?}");
+                assert_ne!(c.pair.write.task, c.pair.access.task);
+            } else {
+                negated += 1;
+                assert!(pairs.contains(&c.pair));
+            }
+            inherited = m;
+        }
+        assert!(negated > 50 && added > 50, "{negated} {added}");
     }
 }
