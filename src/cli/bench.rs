@@ -290,10 +290,12 @@ pub fn run(a: &BenchArgs) -> Result<u8, String> {
             a.seeds, a.budget
         );
         println!(
-            "{:<34} {:>7} {:>14} {:>10} {:>9}   per seed (executions)",
-            "strategy", "found", "median execs", "median s", "/pct3"
+            "{:<34} {:>7} {:>14} {:>10}   per seed (executions)",
+            "strategy", "found", "median execs", "median s"
         );
-        let mut rows = Vec::new();
+        // Each row as soon as it is measured (a long run shows its progress); the ratios to
+        // PCT depth 3 after the rows.
+        let mut medians = Vec::new();
         for &strategy in &strategies {
             let runs: Vec<ToBug> = (1..=a.seeds)
                 .map(|s| {
@@ -306,36 +308,36 @@ pub fn run(a: &BenchArgs) -> Result<u8, String> {
                     )
                 })
                 .collect();
-            rows.push((strategy, runs));
-        }
-        let median_of = |runs: &[ToBug]| median(runs.iter().map(|r| r.executions as f64).collect());
-        let pct3 = rows
-            .iter()
-            .find(|(s, _)| *s == Strategy::Pct(3))
-            .map(|(_, r)| median_of(r));
-        for (strategy, runs) in &rows {
             let found = runs.iter().filter(|r| r.found).count();
             // Not found counts as the whole budget (a lower bound).
-            let execs = median_of(runs);
+            let execs = median(runs.iter().map(|r| r.executions as f64).collect());
             let secs = median(runs.iter().map(|r| r.elapsed.as_secs_f64()).collect());
             let per: Vec<String> = runs
                 .iter()
                 .map(|r| format!("{}{}", r.executions, if r.found { "" } else { "+" }))
                 .collect();
-            let ratio = pct3.map_or(String::new(), |p| format!("{:.2}", execs / p));
-            if let (Strategy::Hunt, Some(p)) = (strategy, pct3) {
-                hunt_ratios.push(execs / p);
-            }
             println!(
-                "{:<34} {:>3}/{:<3} {:>14.0} {:>10.2} {:>9}   {}",
+                "{:<34} {:>3}/{:<3} {:>14.0} {:>10.2}   {}",
                 strategy.to_string(),
                 found,
                 a.seeds,
                 execs,
                 secs,
-                ratio,
                 per.join(" "),
             );
+            let _ = std::io::Write::flush(&mut std::io::stdout());
+            medians.push((strategy, execs));
+        }
+        if let Some(&(_, p)) = medians.iter().find(|(s, _)| *s == Strategy::Pct(3)) {
+            let ratios: Vec<String> = medians
+                .iter()
+                .filter(|(s, _)| *s != Strategy::Pct(3))
+                .map(|(s, m)| format!("{s} {:.2}", m / p))
+                .collect();
+            println!("median executions / PCT depth 3's: {}", ratios.join(", "));
+            if let Some(&(_, h)) = medians.iter().find(|(s, _)| *s == Strategy::Hunt) {
+                hunt_ratios.push(h / p);
+            }
         }
     }
     if !hunt_ratios.is_empty() {
