@@ -3,7 +3,8 @@
 //! The loop runs every execution inside one shuttle runner (as [`run_batch`](super::run_batch)
 //! does), and its scheduler *is* the search: before each execution it picks a strategy with a
 //! [bandit](bandit) — a random walk ([`random`]), PCT ([`pct`]), partial order sampling
-//! ([`pos`]) or a mutant of a corpus schedule ([`mutate`]) — and after it, it derives the
+//! ([`pos`]), a mutant of a corpus schedule ([`mutate`]) or, most of the time, reads-from
+//! constraints from a corpus execution (RFF's search, [`rf`]) — and after it, it derives the
 //! execution's interleaving [features](features) (reads-from and write-write pairs from the
 //! test's [access annotations](super::access), or where the test gives none, where one task's
 //! steps were cut by another's). An execution with a new feature joins the corpus, and its
