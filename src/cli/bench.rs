@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use super::EXIT_CLEAN;
 use crate::fuzz::bench::{
-    RssSample, Strategy, ToBug, fuzzer_throughput, rss_kib, rss_run, throughput, time_to_bug,
+    RssSample, Strategy, Target, ToBug, fuzzer_throughput, rss_kib, rss_run, search_to_bug,
+    throughput,
 };
 
 /// Arguments of `swapfuzz bench`.
@@ -45,9 +46,17 @@ pub struct BenchArgs {
         default_value = "fuzzer,pct2,pct3,random,bytes"
     )]
     contenders: Vec<String>,
-    /// With --suite: executions per search before it counts as not found.
-    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
-    max_executions: u64,
+    /// Executions per search before it counts as not found (--suite: default 100,000; the swap
+    /// comparison: no limit but --budget).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    max_executions: Option<u64>,
+    /// Besides the seed race, a row for each of these patches of `swapfuzz patches` (a
+    /// catalogue race: `revert-<commit>`), where any bug counts (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "PATCH")]
+    patches: Vec<String>,
+    /// Without the seed race's row (only the --patches rows).
+    #[arg(long)]
+    no_seed_race: bool,
     /// With --suite: steps of thread-local work each thread does before and after its shared
     /// accesses (`swapfuzz::suite::shared::PAD`).
     #[arg(long, default_value_t = 8)]
@@ -107,6 +116,7 @@ fn suite(a: &BenchArgs) -> Result<u8, String> {
     use crate::suite::bench::{Contender, Row, geomean};
     use crate::suite::{BUGS, Bug};
     crate::suite::shared::PAD.store(a.pad, std::sync::atomic::Ordering::Relaxed);
+    let max_executions = a.max_executions.unwrap_or(100_000);
     let mut contenders = Vec::new();
     for name in &a.contenders {
         let c = Contender::from_name(name).ok_or_else(|| {
@@ -131,7 +141,7 @@ fn suite(a: &BenchArgs) -> Result<u8, String> {
     println!(
         "executions to the first bug: median over {} seeds (found/total), at most {} executions \
          per search ('+': some searches found nothing; their budget counts, a lower bound)",
-        a.seeds, a.max_executions
+        a.seeds, max_executions
     );
     print!("{:<22} {:>3}", "bug", "thr");
     for c in &contenders {
@@ -143,6 +153,10 @@ fn suite(a: &BenchArgs) -> Result<u8, String> {
     if base.is_some() && has_fuzzer {
         print!(" {:>12}", "fuzzer/pct3");
     }
+    let any_fuzzer = contenders.iter().any(|c| c.is_fuzzer());
+    if any_fuzzer {
+        print!("  finds by strategy (first fuzzer)");
+    }
     println!();
     let (mut all, mut tuned, mut held) = (Vec::new(), Vec::new(), Vec::new());
     for bug in bugs {
@@ -150,8 +164,9 @@ fn suite(a: &BenchArgs) -> Result<u8, String> {
         let name = format!("{}{}", bug.name, if bug.held_out { " (h)" } else { "" });
         print!("{name:<22} {:>3}", bug.threads);
         let mut medians = std::collections::HashMap::new();
+        let mut finders = Vec::new();
         for &c in &contenders {
-            let row = Row::measure(&test, c, a.seeds, a.max_executions);
+            let row = Row::measure(&test, c, a.seeds, max_executions);
             let m = row.median();
             let plus = if row.found() < row.trials.len() {
                 "+"
@@ -164,6 +179,9 @@ fn suite(a: &BenchArgs) -> Result<u8, String> {
             );
             let _ = std::io::Write::flush(&mut std::io::stdout());
             medians.insert(c, m);
+            if c.is_fuzzer() && finders.is_empty() {
+                finders = row.finders();
+            }
         }
         if let (Some(b), true) = (base, has_fuzzer) {
             let r = medians[&Contender::Fuzzer] / medians[&b];
@@ -174,6 +192,10 @@ fn suite(a: &BenchArgs) -> Result<u8, String> {
             } else {
                 tuned.push(r)
             }
+        }
+        if any_fuzzer {
+            let f: Vec<String> = finders.iter().map(|(a, n)| format!("{a}:{n}")).collect();
+            print!("  {}", f.join(" "));
         }
         println!();
     }
@@ -239,44 +261,90 @@ pub fn run(a: &BenchArgs) -> Result<u8, String> {
              switches under PCT and sparse walks)"
         );
     }
-    println!(
-        "\ntime to the first shmem race (Buggy, spinlocks are RCU readers), {} seeds, budget {} s each:",
-        a.seeds, a.budget
-    );
-    println!(
-        "{:<34} {:>7} {:>14} {:>10}   per seed (executions)",
-        "strategy", "found", "median execs", "median s"
-    );
-    let mut hunt_median = None;
-    for strategy in strategies {
-        let runs: Vec<ToBug> = (1..=a.seeds)
-            .map(|s| time_to_bug(strategy, s, Duration::from_secs(a.budget)))
-            .collect();
-        let found = runs.iter().filter(|r| r.found).count();
-        // Not found counts as the whole budget (a lower bound).
-        let execs = median(runs.iter().map(|r| r.executions as f64).collect());
-        let secs = median(runs.iter().map(|r| r.elapsed.as_secs_f64()).collect());
-        let per: Vec<String> = runs
-            .iter()
-            .map(|r| format!("{}{}", r.executions, if r.found { "" } else { "+" }))
-            .collect();
-        let ratio = match (strategy, hunt_median) {
-            (Strategy::Hunt, _) => {
-                hunt_median = Some(execs);
-                String::new()
-            }
-            (_, Some(h)) if h > 0.0 => format!("  ({:.1}x hunt's executions)", execs / h),
-            _ => String::new(),
-        };
+    let mut targets = Vec::new();
+    if !a.no_seed_race {
+        targets.push((
+            "the first shmem race (Buggy, spinlocks are RCU readers)".to_owned(),
+            Target::default(),
+        ));
+    }
+    for name in &a.patches {
+        let patch = crate::model::patches::Patch::by_name(name)
+            .ok_or_else(|| format!("no such patch {name:?} (swapfuzz patches lists them)"))?;
+        let model = crate::check::config::model(crate::model::PatchSet::for_patch(patch));
+        targets.push((
+            format!("any bug with --patch {name}"),
+            Target {
+                model,
+                shmem_race_only: false,
+            },
+        ));
+    }
+    let limit = a
+        .max_executions
+        .map_or(String::new(), |n| format!(", at most {n} executions"));
+    let mut hunt_ratios = Vec::new();
+    for (what, target) in &targets {
         println!(
-            "{:<34} {:>3}/{:<3} {:>14.0} {:>10.2}   {}{}",
-            strategy.to_string(),
-            found,
-            a.seeds,
-            execs,
-            secs,
-            per.join(" "),
-            ratio
+            "\ntime to {what}, {} seeds, budget {} s{limit} each:",
+            a.seeds, a.budget
+        );
+        println!(
+            "{:<34} {:>7} {:>14} {:>10}   per seed (executions)",
+            "strategy", "found", "median execs", "median s"
+        );
+        // Each row as soon as it is measured (a long run shows its progress); the ratios to
+        // PCT depth 3 after the rows.
+        let mut medians = Vec::new();
+        for &strategy in &strategies {
+            let runs: Vec<ToBug> = (1..=a.seeds)
+                .map(|s| {
+                    search_to_bug(
+                        strategy,
+                        target,
+                        s,
+                        Duration::from_secs(a.budget),
+                        a.max_executions,
+                    )
+                })
+                .collect();
+            let found = runs.iter().filter(|r| r.found).count();
+            // Not found counts as the whole budget (a lower bound).
+            let execs = median(runs.iter().map(|r| r.executions as f64).collect());
+            let secs = median(runs.iter().map(|r| r.elapsed.as_secs_f64()).collect());
+            let per: Vec<String> = runs
+                .iter()
+                .map(|r| format!("{}{}", r.executions, if r.found { "" } else { "+" }))
+                .collect();
+            println!(
+                "{:<34} {:>3}/{:<3} {:>14.0} {:>10.2}   {}",
+                strategy.to_string(),
+                found,
+                a.seeds,
+                execs,
+                secs,
+                per.join(" "),
+            );
+            let _ = std::io::Write::flush(&mut std::io::stdout());
+            medians.push((strategy, execs));
+        }
+        if let Some(&(_, p)) = medians.iter().find(|(s, _)| *s == Strategy::Pct(3)) {
+            let ratios: Vec<String> = medians
+                .iter()
+                .filter(|(s, _)| *s != Strategy::Pct(3))
+                .map(|(s, m)| format!("{s} {:.2}", m / p))
+                .collect();
+            println!("median executions / PCT depth 3's: {}", ratios.join(", "));
+            if let Some(&(_, h)) = medians.iter().find(|(s, _)| *s == Strategy::Hunt) {
+                hunt_ratios.push(h / p);
+            }
+        }
+    }
+    if !hunt_ratios.is_empty() {
+        println!(
+            "\ngeometric mean of hunt/pct3 (ratio of medians) over {} rows: {:.2}",
+            hunt_ratios.len(),
+            crate::suite::bench::geomean(&hunt_ratios)
         );
     }
     println!("\n('+': not found within the budget; the median then is a lower bound)");

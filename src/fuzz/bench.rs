@@ -64,15 +64,58 @@ pub fn is_shmem_race(bug: &Bug) -> bool {
         && bug.stack.contains(&"shmem_free_swap")
 }
 
+/// What a time-to-bug search looks for.
+#[derive(Clone, Copy, Debug)]
+pub struct Target {
+    /// The kernel searched.
+    pub model: ModelConfig,
+    /// Only the shmem race counts (the seed race on the default kernel); otherwise any bug
+    /// (a kernel with one fix reverted has only that fix's race to find).
+    pub shmem_race_only: bool,
+}
+
+impl Default for Target {
+    /// The seed race on v6.8.
+    fn default() -> Self {
+        Target {
+            model: ModelConfig::default(),
+            shmem_race_only: true,
+        }
+    }
+}
+
+impl Target {
+    /// Whether `bug` is what the search looks for.
+    pub fn wants(&self, bug: &Bug) -> bool {
+        !self.shmem_race_only || is_shmem_race(bug)
+    }
+}
+
 /// Searches with `strategy` from seed `seed` until the shmem race or the budget.
 pub fn time_to_bug(strategy: Strategy, seed: u64, budget: Duration) -> ToBug {
+    search_to_bug(strategy, &Target::default(), seed, budget, None)
+}
+
+/// Searches with `strategy` from seed `seed` until `target`'s bug, `budget` or
+/// `max_executions` (with an execution budget the count is the same on any machine, unless the
+/// time budget ends it first).
+pub fn search_to_bug(
+    strategy: Strategy,
+    target: &Target,
+    seed: u64,
+    budget: Duration,
+    max_executions: Option<u64>,
+) -> ToBug {
     quiet_panics();
     let start = Instant::now();
-    let cfg = ModelConfig::default();
+    let cfg = target.model;
+    let max = max_executions.unwrap_or(u64::MAX);
     if matches!(strategy, Strategy::Hunt | Strategy::HuntClassic) {
         let opts = HuntOptions {
+            model: cfg,
             seed,
             time: budget,
+            max_executions,
             ..HuntOptions::default()
         };
         let result = if strategy == Strategy::Hunt {
@@ -86,7 +129,7 @@ pub fn time_to_bug(strategy: Strategy, seed: u64, budget: Duration) -> ToBug {
             } => ToBug {
                 executions,
                 elapsed: start.elapsed(),
-                found: is_shmem_race(&bug),
+                found: target.wants(&bug),
             },
             HuntResult::Clean { executions, .. } | HuntResult::Error { executions, .. } => ToBug {
                 executions,
@@ -97,7 +140,7 @@ pub fn time_to_bug(strategy: Strategy, seed: u64, budget: Duration) -> ToBug {
     }
     let mut rng = Rng::new(seed);
     let count = Arc::new(AtomicU64::new(0));
-    while start.elapsed() < budget {
+    while start.elapsed() < budget && count.load(Ordering::Relaxed) < max {
         let p = generate::program(&mut rng);
         let s = rng.next_u64();
         let c = Arc::clone(&count);
@@ -106,14 +149,14 @@ pub fn time_to_bug(strategy: Strategy, seed: u64, budget: Duration) -> ToBug {
             execute(&p, cfg)
         };
         let engine = EngineConfig::default();
+        let left = max - count.load(Ordering::Relaxed);
+        let iterations = ITERS_PER_PROGRAM.min(usize::try_from(left).unwrap_or(usize::MAX));
         let (outcome, payload) = match strategy {
-            Strategy::Random => run_with_scheduler(
-                RandomScheduler::new_from_seed(s, ITERS_PER_PROGRAM),
-                &engine,
-                test,
-            ),
+            Strategy::Random => {
+                run_with_scheduler(RandomScheduler::new_from_seed(s, iterations), &engine, test)
+            }
             Strategy::Pct(depth) => run_with_scheduler(
-                PctScheduler::new_from_seed(s, depth, ITERS_PER_PROGRAM),
+                PctScheduler::new_from_seed(s, depth, iterations),
                 &engine,
                 test,
             ),
@@ -123,7 +166,7 @@ pub fn time_to_bug(strategy: Strategy, seed: u64, budget: Duration) -> ToBug {
             && payload
                 .as_ref()
                 .and_then(|p| p.downcast_ref::<BugPanic>())
-                .is_some_and(|b| is_shmem_race(&b.bug))
+                .is_some_and(|b| target.wants(&b.bug))
         {
             return ToBug {
                 executions: count.load(Ordering::Relaxed),

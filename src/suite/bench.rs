@@ -87,6 +87,8 @@ pub struct Trial {
     pub executions: u64,
     /// Whether a failure was found within the budget.
     pub found: bool,
+    /// The fuzzer's strategy that found it (other searches: `None`).
+    pub arm: Option<Arm>,
 }
 
 /// Runs `contender` with seed `seed` on `test` until its first bug (a panic or a deadlock) or
@@ -118,10 +120,12 @@ pub fn trial(
             Fuzzing::Failed(f) => Trial {
                 executions: f.stats.executions,
                 found: f.execution.outcome.is_bug(),
+                arm: Some(f.arm),
             },
             Fuzzing::Exhausted(s) => Trial {
                 executions: s.executions,
                 found: false,
+                arm: None,
             },
         };
     }
@@ -162,6 +166,7 @@ pub fn trial(
     Trial {
         executions: count.load(Ordering::Relaxed),
         found: outcome.is_bug(),
+        arm: None,
     }
 }
 
@@ -215,6 +220,20 @@ impl Row {
     /// Trials that found the bug.
     pub fn found(&self) -> usize {
         self.trials.iter().filter(|t| t.found).count()
+    }
+
+    /// The fuzzer's strategies that found the bug, with how many searches each ended
+    /// (most first, then by name).
+    pub fn finders(&self) -> Vec<(Arm, usize)> {
+        let mut by: Vec<(Arm, usize)> = Vec::new();
+        for arm in self.trials.iter().filter(|t| t.found).filter_map(|t| t.arm) {
+            match by.iter_mut().find(|(a, _)| *a == arm) {
+                Some((_, n)) => *n += 1,
+                None => by.push((arm, 1)),
+            }
+        }
+        by.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.name().cmp(b.0.name())));
+        by
     }
 
     /// Median executions, a search that found nothing counting as its whole budget (then a

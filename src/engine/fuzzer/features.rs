@@ -19,6 +19,7 @@
 //! for its access features only, and one that annotated nothing for its switch features.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex};
 
 use shuttle::scheduler::TaskId;
@@ -28,6 +29,41 @@ use crate::engine::byte_scheduler::ByteScheduler;
 use crate::engine::decision::Point;
 use crate::engine::observe::Observe;
 use crate::engine::run::{EngineConfig, Execution, run_with_scheduler};
+
+use super::rf::{self, RfPair};
+
+/// A fast hasher for the collector's small integer keys (FxHash's mixing step): SipHash was a
+/// fifth of the search loop's time.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7C_C1_B7_27_22_0A_95);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.add(u64::from(b));
+        }
+    }
+    fn write_u32(&mut self, x: u32) {
+        self.add(u64::from(x));
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.add(x);
+    }
+    fn write_usize(&mut self, x: usize) {
+        self.add(x as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// Slots of the feature map (a power of two). libFuzzer-sized: one bit per slot here, one
 /// counter per slot in [`counters`](super::counters).
@@ -119,14 +155,35 @@ pub(crate) struct Collector {
     pub(crate) slots: Vec<u32>,
     /// Scheduling points at which each task was chosen so far (index: task id).
     task_steps: Vec<u32>,
-    last_write: HashMap<u64, (u64, u64)>,
-    nth: HashMap<(u64, u64), u32>,
+    /// For each scheduling point, the index of the step it began in its task (kept only with
+    /// `rf`).
+    pub(crate) point_k: Vec<u32>,
+    /// Collect the communication pairs and writes for the reads-from strategy.
+    pub(crate) rf: bool,
+    /// The execution's communication pairs across tasks (with `rf`).
+    pub(crate) pairs: Vec<RfPair>,
+    /// The execution's writes: (object, event) (with `rf`).
+    pub(crate) writes: Vec<(u64, rf::Event)>,
+    /// Each object's last write: (task, n-th access of the task to the object, step index).
+    last_write: FxMap<u64, (u64, u64, u32)>,
+    nth: FxMap<(u64, u64), u32>,
 }
 
 impl Collector {
+    /// A collector; with `rf`, it also keeps what the reads-from strategy needs.
+    pub(crate) fn new(rf: bool) -> Self {
+        Collector {
+            rf,
+            ..Collector::default()
+        }
+    }
+
     pub(crate) fn reset(&mut self) {
         self.slots.clear();
         self.task_steps.clear();
+        self.point_k.clear();
+        self.pairs.clear();
+        self.writes.clear();
     }
 
     fn steps_of(&mut self, task: usize) -> &mut u32 {
@@ -155,7 +212,12 @@ impl Collector {
             self.slots
                 .push(slot(mix(&[kind, current as u64, i, chosen as u64, j])));
         }
-        *self.steps_of(chosen) += 1;
+        let steps = self.steps_of(chosen);
+        let k = *steps;
+        *steps += 1;
+        if self.rf {
+            self.point_k.push(k);
+        }
     }
 
     /// Completes the features of the execution that just ran on this OS thread, from `source`:
@@ -187,16 +249,48 @@ impl Collector {
         let mut any = false;
         for step in log.steps() {
             let task = step.task as u64;
+            let k = match self.point_k.get(step.point) {
+                Some(&k) if self.rf => Some(k),
+                _ => None,
+            };
             for (object, access) in step.accesses() {
                 any = true;
                 let n = self.nth.entry((task, object)).or_insert(0);
                 let event = u64::from(*n);
                 *n = (*n + 1).min(MAX_NTH);
-                let (wt, wn) = self
+                let (wt, wn, wk) = self
                     .last_write
                     .get(&object)
                     .copied()
-                    .unwrap_or((INITIAL, 0));
+                    .unwrap_or((INITIAL, 0, 0));
+                if let Some(k) = k {
+                    let e = rf::Event {
+                        task: task as u32,
+                        k,
+                    };
+                    if wt != task {
+                        let write = if wt == INITIAL {
+                            rf::Event {
+                                task: rf::INITIAL,
+                                k: 0,
+                            }
+                        } else {
+                            rf::Event {
+                                task: wt as u32,
+                                k: wk,
+                            }
+                        };
+                        self.pairs.push(RfPair {
+                            object,
+                            write,
+                            access: e,
+                            overwrites: access == Access::Write,
+                        });
+                    }
+                    if access == Access::Write {
+                        self.writes.push((object, e));
+                    }
+                }
                 match access {
                     Access::Read => self
                         .slots
@@ -206,7 +300,8 @@ impl Collector {
                             self.slots
                                 .push(slot(mix(&[WRITE_WRITE, object, wt, wn, task, event])));
                         }
-                        self.last_write.insert(object, (task, event));
+                        self.last_write
+                            .insert(object, (task, event, k.unwrap_or(0)));
                     }
                 }
             }

@@ -3,7 +3,8 @@
 //! The loop runs every execution inside one shuttle runner (as [`run_batch`](super::run_batch)
 //! does), and its scheduler *is* the search: before each execution it picks a strategy with a
 //! [bandit](bandit) — a random walk ([`random`]), PCT ([`pct`]), partial order sampling
-//! ([`pos`]) or a mutant of a corpus schedule ([`mutate`]) — and after it, it derives the
+//! ([`pos`]), a mutant of a corpus schedule ([`mutate`]) or, most of the time, reads-from
+//! constraints from a corpus execution (RFF's search, [`rf`]) — and after it, it derives the
 //! execution's interleaving [features](features) (reads-from and write-write pairs from the
 //! test's [access annotations](super::access), or where the test gives none, where one task's
 //! steps were cut by another's). An execution with a new feature joins the corpus, and its
@@ -49,6 +50,7 @@ mod mutate;
 mod pct;
 mod pos;
 mod random;
+mod rf;
 mod rng;
 
 use std::any::Any;
@@ -74,6 +76,7 @@ use mutate::BytesWalk;
 use pct::PctWalk;
 use pos::PosWalk;
 use random::RandomWalk;
+use rf::{Constraint, Event, RfPair, RfWalk, Sample};
 
 /// Most corpus entries; a new one beyond replaces a random old one.
 const MAX_CORPUS: usize = 4096;
@@ -321,6 +324,12 @@ struct Entry<I> {
     input: Arc<I>,
     /// Canonical schedule bytes ([`decisions_to_bytes`]).
     schedule: Vec<u8>,
+    /// A sample of its execution's communication pairs (with the reads-from strategy).
+    pairs: Box<[RfPair]>,
+    /// A sample of its execution's writes: (object, event).
+    writes: Box<[(u64, Event)]>,
+    /// The reads-from constraints it ran under.
+    constraints: Box<[Constraint]>,
 }
 
 /// How one execution is scheduled.
@@ -329,6 +338,7 @@ enum Walk {
     Random(RandomWalk),
     Pct(PctWalk),
     Pos(PosWalk),
+    Rf(RfWalk),
 }
 
 /// The execution that is running.
@@ -355,6 +365,16 @@ struct State<G: Inputs> {
     collector: Collector,
     /// The scheduling point that began each task's last step (index: task id).
     last_point: Vec<Option<u32>>,
+    /// Whether the reads-from strategy runs (then the next fields are kept).
+    rf: bool,
+    /// The task chosen at the last scheduling point.
+    last_task: usize,
+    /// This execution's communication pairs, sampled.
+    sample: Sample<RfPair>,
+    /// This execution's writes, sampled.
+    writes: Sample<(u64, Event)>,
+    /// How many executions showed each pair (by the low bits of its key).
+    rf_counts: Box<[u32]>,
     current: Option<Current<G::Input>>,
     seeds: Vec<Seed<G::Input>>,
     stop: Option<Arc<AtomicBool>>,
@@ -389,8 +409,21 @@ impl<G: Inputs> State<G> {
             corpus: Vec::new(),
             seen: FeatureMap::new(),
             bandit: Bandit::new(&f.arms),
-            collector: Collector::default(),
+            collector: Collector::new(f.arms.contains(&Arm::Rf)),
             last_point: Vec::new(),
+            rf: f.arms.contains(&Arm::Rf),
+            last_task: 0,
+            sample: Sample::new(rf::PAIRS_PER_ENTRY),
+            writes: Sample::new(rf::WRITES_PER_ENTRY),
+            rf_counts: vec![
+                0;
+                if f.arms.contains(&Arm::Rf) {
+                    MAP_SIZE
+                } else {
+                    0
+                }
+            ]
+            .into_boxed_slice(),
             current: None,
             seeds,
             stop: f.stop.clone(),
@@ -434,11 +467,30 @@ impl<G: Inputs> State<G> {
             new += usize::from(self.seen.insert(s));
         }
         self.bandit.update(current.arm, new);
+        if self.rf {
+            self.sample.clear();
+            self.writes.clear();
+            for &p in &self.collector.pairs {
+                let c = &mut self.rf_counts[p.key() as usize % MAP_SIZE];
+                *c = c.saturating_add(1);
+                self.sample.offer(&mut self.rng, p);
+            }
+            for &w in &self.collector.writes {
+                self.writes.offer(&mut self.rng, w);
+            }
+        }
         self.length = current.decisions.len().max(self.length - self.length / 64);
         if new > 0 {
+            let constraints = match &current.walk {
+                Walk::Rf(w) => w.constraints().into(),
+                _ => Box::default(),
+            };
             let entry = Entry {
                 input: current.input,
                 schedule: decisions_to_bytes(&current.decisions),
+                pairs: self.sample.items.as_slice().into(),
+                writes: self.writes.items.as_slice().into(),
+                constraints,
             };
             self.inputs.kept(&entry.input, &entry.schedule);
             if self.corpus.len() < MAX_CORPUS {
@@ -514,6 +566,22 @@ impl<G: Inputs> State<G> {
             Arm::Pos => {
                 let w = Walk::Pos(PosWalk::new(rng));
                 (self.corpus_input(), w)
+            }
+            Arm::Rf if self.corpus.is_empty() => {
+                let w = Walk::Rf(RfWalk::new(rng, Vec::new(), Box::default()));
+                (self.corpus_input(), w)
+            }
+            Arm::Rf => {
+                let p = self.parent();
+                let parent = &self.corpus[p];
+                let counts = &self.rf_counts;
+                let constraints =
+                    rf::mutate(&mut self.rng, &parent.pairs, &parent.constraints, |pair| {
+                        counts[pair.key() as usize % MAP_SIZE]
+                    });
+                let writes = parent.writes.clone();
+                let walk = Walk::Rf(RfWalk::new(&mut self.rng, constraints, writes));
+                (Arc::clone(&parent.input), walk)
             }
         };
         self.current(arm, input, walk)
@@ -591,6 +659,11 @@ impl<G: Inputs> Strategy for Driver<G> {
         let c = s.current.as_mut().expect("an execution is running");
         let step = c.points;
         c.points += 1;
+        if let Walk::Rf(w) = &mut c.walk
+            && step > 0
+        {
+            w.ended(step - 1, s.last_task);
+        }
         let chosen = if point.runnable.len() == 1 {
             point.runnable[0].id()
         } else {
@@ -599,6 +672,7 @@ impl<G: Inputs> Strategy for Driver<G> {
                 Walk::Random(w) => w.choose(point),
                 Walk::Pct(w) => w.choose(point),
                 Walk::Pos(w) => w.choose(point, &s.last_point, annotated && step > 0),
+                Walk::Rf(w) => w.choose(point),
             };
             // Schedule bytes cannot stay on a task that yields: neither does the search.
             if point.yielding && Some(task) == point.current {
@@ -614,6 +688,10 @@ impl<G: Inputs> Strategy for Driver<G> {
             s.last_point.resize(t + 1, None);
         }
         s.last_point[t] = Some(step as u32);
+        if let Walk::Rf(w) = &mut c.walk {
+            s.last_task = t;
+            w.began(t);
+        }
         Some(chosen)
     }
 
