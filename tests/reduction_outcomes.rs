@@ -147,3 +147,54 @@ cpu1: zap mm=1 pte=0",
         "{reduced} schedules with the reduction, {full} without"
     );
 }
+
+/// Every declared step's writes are declared: random schedules of the benchmark's 3-CPU,
+/// 30-operation program and of the programs above run with `check_footprints` on (a step that
+/// changes a piece of state it did not declare written panics, which fails the run).
+#[test]
+fn declared_steps_write_only_what_they_declare() {
+    use swapfuzz::engine::{EngineConfig, Outcome, record, run_once};
+    quiet_panics();
+    swapfuzz::model::context::check_footprints(true);
+    record(true);
+    let mut programs = vec![swapfuzz::fuzz::bench::typical_program()];
+    for t in [
+        "setup: swapon; mmap pages=2; swapout mm=0 pte=0; swapout mm=0 pte=1
+cpu0: zap mm=0 pte=0; exit mm=0
+cpu1: fork mm=0; reclaim dev=0 offset=0
+cpu2: swapin mm=0 pte=1; swapoff dev=0",
+        "setup: swapon; shmem-write file=0 index=0; shmem-writepage file=0 index=0
+cpu0: shmem-truncate file=0
+cpu1: swapoff dev=0",
+    ] {
+        programs.push(program(t));
+    }
+    for patches in [PatchSet::base(), PatchSet::fixed()] {
+        let c = ModelConfig {
+            patches,
+            ..ModelConfig::default()
+        };
+        for p in &programs {
+            for seed in 0..40u32 {
+                let bytes: Vec<u8> = (0..256u32)
+                    .map(|i| (seed.wrapping_mul(2_654_435_761) ^ i.wrapping_mul(40_503)) as u8)
+                    .map(|b| b.rotate_left(seed % 8))
+                    .collect();
+                let p = p.clone();
+                let exec = run_once(&bytes, &EngineConfig::default(), move || {
+                    swapfuzz::check::run::execute(&p, c)
+                });
+                if let Outcome::Panic(m) = &exec.outcome {
+                    assert!(!m.contains("swapfuzz footprint"), "seed {seed}: {m}");
+                }
+                assert!(
+                    !matches!(exec.outcome, Outcome::EngineError(_)),
+                    "{:?}",
+                    exec.outcome
+                );
+            }
+        }
+    }
+    record(false);
+    swapfuzz::model::context::check_footprints(false);
+}

@@ -185,13 +185,26 @@ impl Kernel {
         }
         let mut w = self.shared.0.borrow_mut();
         w.trace.step += 1;
-        let mut fp = Footprint {
-            on: declared && !w.cfg.record && crate::engine::recording(),
-        };
+        let on = declared && !w.cfg.record && crate::engine::recording();
+        let mut fp = Footprint { on, writes: None };
         if !point && !fp.on {
             crate::engine::unknown();
         }
+        let before =
+            (on && CHECK_FOOTPRINTS.load(std::sync::atomic::Ordering::Relaxed)).then(|| {
+                fp.writes = Some(Vec::new());
+                pieces(&w)
+            });
         let r = f(&mut w, &mut fp);
+        // A step that reported a bug ends the run; one that declared itself unknown or woke a
+        // CPU (unknown too) may write anything.
+        if let Some(before) = before
+            && let Some(writes) = &fp.writes
+            && w.bug.is_none()
+            && w.cpus.pending_wake.is_empty()
+        {
+            check_writes(&before, &pieces(&w), writes);
+        }
         if w.bug.is_some() {
             BugPanic::raise(&mut w);
         }
@@ -650,6 +663,159 @@ impl Touch {
 /// when a reduction records them.
 pub struct Footprint {
     on: bool,
+    /// The objects declared written, while [`check_footprints`] is on.
+    writes: Option<Vec<u64>>,
+}
+
+static CHECK_FOOTPRINTS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Checks every declared step's writes (for tests; slow): each piece of World state the step
+/// changed must be declared written ([`Footprint::write`]), else the step panics with the
+/// piece. Only while the engine records annotations. Reads are not checked (nothing sees them);
+/// neither are the state the footprints leave out by design (the step counter, call stacks,
+/// events, the bug report).
+pub fn check_footprints(on: bool) {
+    CHECK_FOOTPRINTS.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A piece of World state: a [`Touch`]'s object, or state no `Touch` names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Piece {
+    Named(u64),
+    Unnamed(&'static str, usize),
+}
+
+/// Every piece of World state a footprint may name, with its value as text.
+fn pieces(w: &World) -> std::collections::BTreeMap<Piece, String> {
+    use Piece::{Named, Unnamed};
+    let mut m = std::collections::BTreeMap::new();
+    let mut put = |p: Piece, v: String| {
+        m.entry(p).or_insert_with(String::new).push_str(&v);
+    };
+    let t = |x: Touch| Named(x.object());
+    for (id, c) in w.locks.all() {
+        put(t(Touch::Lock(id)), format!("{c}"));
+    }
+    for c in 0..w.cpus.len() {
+        put(t(Touch::Rcu(c)), format!("{}", w.rcu.nesting(c)));
+        put(t(Touch::Waiting(c)), format!("{:?}", w.cpus[c].waiting));
+        put(t(Touch::Gp(c)), format!("{:?}", w.cpus[c].gp));
+        let s = &w.cpus[c];
+        put(
+            Unnamed("cpus[c]", c),
+            format!("{} {}", s.done, s.kernel_rcu),
+        );
+        put(t(Touch::SiGen(c)), format!("{:?}", w.ghost.si_gen.get(c)));
+    }
+    for (ty, si) in w.swap_info.enumerate() {
+        put(
+            t(Touch::Si(ty)),
+            format!(
+                "{:?} {} {} {} {} {:?} {:?}",
+                si.type_,
+                si.flags,
+                si.max,
+                si.pages,
+                w.ghost.generation.get(ty).copied().unwrap_or_default(),
+                si.swap_map,
+                si.cluster_info,
+            ),
+        );
+        put(
+            t(Touch::SiUsers(ty)),
+            format!("{:?} {:?}", si.users, si.comp),
+        );
+        put(
+            Unnamed("swap_info[t] inuse_pages, slot_data", ty.0),
+            format!("{} {:?}", si.inuse_pages, si.slot_data),
+        );
+    }
+    for (ty, s) in w.swapper_spaces.enumerate() {
+        put(t(Touch::SwapperSpace(ty)), format!("{s:?}"));
+    }
+    for p in 0..w.heap.len() {
+        let a = w.heap.get(p);
+        put(
+            t(Touch::Alloc(p)),
+            format!(
+                "{} {} {} {:?}",
+                a.name,
+                a.size,
+                a.freed_by.is_some(),
+                w.ghost.alloc_owner.get(p)
+            ),
+        );
+        match &a.data {
+            Object::SwapMap(v) => v
+                .iter()
+                .enumerate()
+                .for_each(|(i, x)| put(t(Touch::Elem(p, i)), format!("{x}"))),
+            Object::ClusterInfo(v) => v
+                .iter()
+                .enumerate()
+                .for_each(|(i, x)| put(t(Touch::Elem(p, i)), format!("{x:?}"))),
+            Object::SwapSpace(v) => v
+                .iter()
+                .enumerate()
+                .for_each(|(i, x)| put(t(Touch::Elem(p, i)), format!("{x:?}"))),
+        }
+    }
+    for (f, folio) in w.folios.enumerate() {
+        put(t(Touch::Folio(f)), format!("{folio:?}"));
+    }
+    let alive: Vec<bool> = w.mms.iter().map(|mm| mm.alive).collect();
+    put(t(Touch::Mms), format!("{alive:?}"));
+    for (id, mm) in w.mms.enumerate() {
+        for (i, pte) in mm.ptes.iter().enumerate() {
+            put(t(Touch::Pte(id, i)), format!("{pte:?}"));
+        }
+        put(
+            Unnamed("mms[mm] mm_users, on_mmlist", id.0),
+            format!("{} {}", mm.mm_users, mm.on_mmlist),
+        );
+    }
+    put(Unnamed("mmlist", 0), format!("{:?}", w.mmlist));
+    put(Unnamed("inodes", 0), format!("{:?}", w.inodes));
+    put(
+        Unnamed("shmem_swaplist", 0),
+        format!("{:?}", w.shmem_swaplist),
+    );
+    put(
+        t(Touch::SlotsCache),
+        format!("{} {}", w.slots.enabled, w.slots.active),
+    );
+    for (c, r) in w.slots.slots_ret.iter().enumerate() {
+        put(t(Touch::SlotsRet(c)), format!("{r:?}"));
+    }
+    for &(mm, idx) in &w.ghost.zapping {
+        put(t(Touch::Zapping(mm, idx)), "+".into());
+    }
+    put(
+        Unnamed("ghost pages, next_data", 0),
+        format!("{:?} {}", w.ghost.pages, w.ghost.next_data),
+    );
+    m
+}
+
+/// Panics unless every piece that differs between `before` and `after` is in `writes`.
+fn check_writes(
+    before: &std::collections::BTreeMap<Piece, String>,
+    after: &std::collections::BTreeMap<Piece, String>,
+    writes: &[u64],
+) {
+    let keys = before.keys().chain(after.keys());
+    for k in keys {
+        if before.get(k) == after.get(k) {
+            continue;
+        }
+        let declared = matches!(k, Piece::Named(o) if writes.contains(o));
+        assert!(
+            declared,
+            "swapfuzz footprint: a declared step wrote {k:?} ({:?} -> {:?}) without declaring it",
+            before.get(k),
+            after.get(k)
+        );
+    }
 }
 
 impl Footprint {
@@ -664,6 +830,9 @@ impl Footprint {
     pub fn write(&mut self, t: Touch) {
         if self.on {
             crate::engine::access(t.object(), crate::engine::Access::Write);
+            if let Some(ws) = &mut self.writes {
+                ws.push(t.object());
+            }
         }
     }
 
@@ -681,6 +850,7 @@ impl Footprint {
     pub fn unknown(&mut self) {
         if self.on {
             crate::engine::unknown();
+            self.writes = None;
         }
     }
 
