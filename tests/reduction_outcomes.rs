@@ -197,4 +197,9 @@ cpu1: swapoff dev=0",
     }
     record(false);
     swapfuzz::model::context::check_footprints(false);
+    assert!(
+        swapfuzz::model::context::footprint_checks() > 10_000,
+        "the check ran: {} steps",
+        swapfuzz::model::context::footprint_checks()
+    );
 }

@@ -190,11 +190,10 @@ impl Kernel {
         if !point && !fp.on {
             crate::engine::unknown();
         }
-        let before =
-            (on && CHECK_FOOTPRINTS.load(std::sync::atomic::Ordering::Relaxed)).then(|| {
-                fp.writes = Some(Vec::new());
-                pieces(&w)
-            });
+        let before = (on && CHECK_FOOTPRINTS.with(std::cell::Cell::get)).then(|| {
+            fp.writes = Some(Vec::new());
+            pieces(&w)
+        });
         let r = f(&mut w, &mut fp);
         // A step that reported a bug ends the run; one that declared itself unknown or woke a
         // CPU (unknown too) may write anything.
@@ -204,6 +203,7 @@ impl Kernel {
             && w.cpus.pending_wake.is_empty()
         {
             check_writes(&before, &pieces(&w), writes);
+            FOOTPRINT_CHECKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         if w.bug.is_some() {
             BugPanic::raise(&mut w);
@@ -667,15 +667,27 @@ pub struct Footprint {
     writes: Option<Vec<u64>>,
 }
 
-static CHECK_FOOTPRINTS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+thread_local! {
+    static CHECK_FOOTPRINTS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
 
-/// Checks every declared step's writes (for tests; slow): each piece of World state the step
-/// changed must be declared written ([`Footprint::write`]), else the step panics with the
-/// piece. Only while the engine records annotations. Reads are not checked (nothing sees them);
-/// neither are the state the footprints leave out by design (the step counter, call stacks,
-/// events, the bug report).
+/// Declared steps whose writes [`check_footprints`] checked, in this process.
+static FOOTPRINT_CHECKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Checks every declared step's writes on this OS thread (for tests; slow): each piece of World
+/// state the step changed must be declared written ([`Footprint::write`]), else the step panics
+/// with the piece. Only while the engine records annotations on this thread
+/// ([`crate::engine::record`]). Reads are not checked (nothing sees them); neither is the state
+/// the footprints leave out by design (the step counter, call stacks, events, the bug report),
+/// nor a step that declared itself unknown, woke a CPU or reported a bug.
 pub fn check_footprints(on: bool) {
-    CHECK_FOOTPRINTS.store(on, std::sync::atomic::Ordering::Relaxed);
+    CHECK_FOOTPRINTS.with(|c| c.set(on));
+}
+
+/// How many declared steps [`check_footprints`] has checked in this process (so that a test
+/// can tell its check ran).
+pub fn footprint_checks() -> usize {
+    FOOTPRINT_CHECKS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// A piece of World state: a [`Touch`]'s object, or state no `Touch` names.
@@ -975,5 +987,55 @@ mod tests {
         assert_eq!(objects.len(), touches.len());
         // The engine's own markers (`local`, `unknown`) are never produced.
         assert!(objects.iter().all(|&o| o < u64::MAX - 1));
+    }
+
+    /// One step on a world with one process of one PTE, with recording and the footprint check
+    /// on; the execution's outcome.
+    fn one_step(
+        f: impl Fn(&mut World, &mut Footprint) + Send + Sync + 'static,
+    ) -> crate::engine::Outcome {
+        use crate::engine::{EngineConfig, quiet_panics, record, run_once};
+        use crate::model::types::{Mm, Pte};
+        quiet_panics();
+        record(true);
+        check_footprints(true);
+        let exec = run_once(&[], &EngineConfig::default(), move || {
+            let mut w = World::new(super::super::world::ModelConfig::default(), 1);
+            w.mms.push(Mm {
+                alive: true,
+                mm_users: 1,
+                ptes: vec![Pte::None],
+                on_mmlist: false,
+            });
+            let k = Kernel::new(Shared::new(w), 0);
+            k.with_footprint(&f);
+        });
+        check_footprints(false);
+        record(false);
+        exec.outcome
+    }
+
+    /// The check catches a step that writes a piece it did not declare written, and passes
+    /// the same step declared honestly.
+    #[test]
+    fn the_footprint_check_catches_an_undeclared_write() {
+        use crate::model::types::Pte;
+        let pte = Touch::Pte(MmId(0), 0);
+        let write = |w: &mut World| w.mms[MmId(0)].ptes[0] = Pte::Present(FolioId(0));
+        let before = footprint_checks();
+        let honest = one_step(move |w, fp| {
+            fp.write(pte);
+            write(w);
+        });
+        assert_eq!(honest, crate::engine::Outcome::Pass);
+        assert!(footprint_checks() > before, "the check ran");
+        let lying = one_step(move |w, fp| {
+            fp.read(pte);
+            write(w);
+        });
+        assert!(
+            matches!(&lying, crate::engine::Outcome::Panic(m) if m.contains("swapfuzz footprint")),
+            "{lying:?}"
+        );
     }
 }
