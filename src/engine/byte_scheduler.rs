@@ -21,6 +21,13 @@ struct ByteChooser {
     streak: usize,
     /// SplitMix64 state for `next_u64`; starts at 0 each execution.
     rng: u64,
+    /// The running execution's decisions, kept here without a lock (a lock and an `Arc` per
+    /// scheduling point cost a tenth of an execution); [`ByteChooser::publish`] moves them to
+    /// `log` when the execution is over.
+    current: DecisionLog,
+    /// `current` holds an execution not yet published.
+    running: bool,
+    /// The decisions of the last execution that ended, for [`ByteChooser::log`]'s readers.
     log: Arc<Mutex<DecisionLog>>,
 }
 
@@ -32,6 +39,8 @@ impl ByteChooser {
             quantum,
             streak: 0,
             rng: 0,
+            current: DecisionLog::default(),
+            running: false,
             log: Arc::default(),
         }
     }
@@ -42,7 +51,26 @@ impl ByteChooser {
         self.pos = 0;
         self.streak = 0;
         self.rng = 0;
-        self.log.lock().expect("decision log").clear();
+        self.current.clear();
+        self.running = true;
+    }
+
+    /// Moves the decisions of the execution that just ended to the shared log (and the shared
+    /// log's old allocation here, to be cleared and reused). Called when shuttle asks for the
+    /// next execution and when the scheduler is dropped: the end of `Runner::run`, normal or by
+    /// a panic, so readers of the log find it complete once the run is over.
+    fn publish(&mut self) {
+        if !std::mem::take(&mut self.running) {
+            return;
+        }
+        // A poisoned lock (a reader panicked holding it) still takes the log: this runs while
+        // a failed execution unwinds, too.
+        let mut log = self
+            .log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::mem::swap(&mut *log, &mut self.current);
+        self.current.clear();
     }
 
     pub fn log(&self) -> Arc<Mutex<DecisionLog>> {
@@ -50,7 +78,7 @@ impl ByteChooser {
     }
 
     pub fn choose(&mut self, point: &Point<'_>) -> TaskId {
-        let mut log = self.log.lock().expect("decision log");
+        let log = &mut self.current;
         let step = log.steps;
         log.steps += 1;
         let (runnable, current) = (point.runnable, point.current);
@@ -72,6 +100,13 @@ impl ByteChooser {
 
     pub fn next_u64(&mut self) -> u64 {
         splitmix64(&mut self.rng)
+    }
+}
+
+impl Drop for ByteChooser {
+    fn drop(&mut self) {
+        // The last execution, also when a failure ended `Runner::run` by unwinding.
+        self.publish();
     }
 }
 
@@ -195,6 +230,7 @@ impl<B> ByteScheduler<B> {
 
 impl<B: Iterator<Item = Vec<u8>>> Strategy for ByteStrategy<B> {
     fn new_execution(&mut self) -> Option<Schedule> {
+        self.chooser.publish();
         let bytes = self.executions.next()?;
         self.chooser.reset(bytes);
         Some(Schedule::new(0))

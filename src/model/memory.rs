@@ -2,7 +2,7 @@
 //! unmap/exit path into `free_swap_and_cache()` under the PTL, `do_swap_page()` (swap cache and
 //! `SWP_SYNCHRONOUS_IO` direct swap-in), and fork's copy of swap PTEs.
 
-use super::context::Kernel;
+use super::context::{Kernel, Touch};
 use super::invariants::{check_page, note_install};
 use super::kernel::lock::LockId;
 use super::page_io::swap_read_folio;
@@ -79,15 +79,23 @@ pub fn zap_pte_range(k: &Kernel, mm: MmId, start: usize, end: usize) {
     let _f = k.enter("zap_pte_range");
     k.spin_lock(LockId::Ptl(mm));
     for idx in start..end {
-        let ptent = k.with(|w| w.mms[mm].ptes[idx]);
+        let ptent = k.with_footprint(|w, fp| {
+            fp.read(Touch::Pte(mm, idx));
+            w.mms[mm].ptes[idx]
+        });
         match ptent {
             Pte::None => {}
-            Pte::Present(folio) => k.with(|w| {
+            Pte::Present(folio) => k.with_footprint(|w, fp| {
+                fp.write(Touch::Pte(mm, idx));
+                fp.write(Touch::Folio(folio));
                 w.mms[mm].ptes[idx] = Pte::None;
                 w.folios[folio].mapcount -= 1;
             }),
             Pte::Swap(entry) => {
-                k.with_no_point(|w| w.ghost.zapping.push((mm, idx)));
+                k.with_no_point_footprint(|w, fp| {
+                    fp.write(Touch::Zapping(mm, idx));
+                    w.ghost.zapping.push((mm, idx))
+                });
                 if !free_swap_and_cache(k, entry) {
                     k.with(|w| {
                         w.report(
@@ -98,7 +106,9 @@ pub fn zap_pte_range(k: &Kernel, mm: MmId, start: usize, end: usize) {
                         )
                     });
                 }
-                k.with(|w| {
+                k.with_footprint(|w, fp| {
+                    fp.write(Touch::Pte(mm, idx));
+                    fp.write(Touch::Zapping(mm, idx));
                     w.mms[mm].ptes[idx] = Pte::None;
                     w.ghost.zapping.retain(|&z| z != (mm, idx));
                 });

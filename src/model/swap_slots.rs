@@ -12,14 +12,15 @@
 //! 13ddaf26be32 reproducer's small brd), which never activates it, so that with only such
 //! devices frees are direct and a freed slot can be allocated again at once.
 
-use super::context::Kernel;
+use super::context::{Footprint, Kernel, Touch};
 use super::kernel::lock::LockId;
 use super::swapfile::free::swapcache_free_entries;
 use super::types::*;
 
 /// mm/swap_slots.c: `use_swap_slot_cache`, v6.8: `swap_slot_cache_active &&
 /// swap_slot_cache_enabled`.
-fn use_swap_slot_cache(w: &mut crate::model::world::World) -> bool {
+fn use_swap_slot_cache(w: &mut crate::model::world::World, fp: &mut Footprint) -> bool {
+    fp.read(Touch::SlotsCache);
     w.slots.active && w.slots.enabled
 }
 
@@ -29,11 +30,12 @@ fn use_swap_slot_cache(w: &mut crate::model::world::World) -> bool {
 pub fn free_swap_slot(k: &Kernel, entry: SwpEntry) {
     let _f = k.enter("free_swap_slot");
     let cpu = k.cpu;
-    if k.with(use_swap_slot_cache) {
+    if k.with_footprint(use_swap_slot_cache) {
         k.spin_lock(LockId::SlotsFreeLock(cpu));
         // Swap slots cache may be deactivated before acquiring lock.
-        if k.with(use_swap_slot_cache) {
-            let batch = k.with(|w| {
+        if k.with_footprint(use_swap_slot_cache) {
+            let batch = k.with_footprint(|w, fp| {
+                fp.write(Touch::SlotsRet(cpu));
                 if w.slots.slots_ret[cpu].len() >= SWAP_SLOTS_CACHE_SIZE {
                     std::mem::take(&mut w.slots.slots_ret[cpu])
                 } else {
@@ -43,7 +45,10 @@ pub fn free_swap_slot(k: &Kernel, entry: SwpEntry) {
             if !batch.is_empty() {
                 swapcache_free_entries(k, &batch);
             }
-            k.with(|w| w.slots.slots_ret[cpu].push(entry));
+            k.with_footprint(|w, fp| {
+                fp.write(Touch::SlotsRet(cpu));
+                w.slots.slots_ret[cpu].push(entry)
+            });
             k.note(|_| format!("/* {entry} deferred in slots_ret */"));
             k.spin_unlock(LockId::SlotsFreeLock(cpu));
             return;
@@ -58,7 +63,10 @@ pub fn free_swap_slot(k: &Kernel, entry: SwpEntry) {
 pub fn drain_slots_cache_cpu(k: &Kernel, cpu: usize) {
     let _f = k.enter_helper("drain_slots_cache_cpu");
     k.spin_lock(LockId::SlotsFreeLock(cpu));
-    let batch = k.with(|w| std::mem::take(&mut w.slots.slots_ret[cpu]));
+    let batch = k.with_footprint(|w, fp| {
+        fp.write(Touch::SlotsRet(cpu));
+        std::mem::take(&mut w.slots.slots_ret[cpu])
+    });
     if !batch.is_empty() {
         swapcache_free_entries(k, &batch);
     }

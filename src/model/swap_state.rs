@@ -1,7 +1,7 @@
 //! mm/swap_state.c (v6.8): the swap cache, one address space per device (`swapper_spaces[type]`,
 //! a KASAN-tracked array freed by `exit_swap_address_space()`).
 
-use super::context::{Kernel, access};
+use super::context::{Kernel, Touch, access};
 use super::kernel::lock::LockId;
 use super::swapfile::dup::{DupError, swapcache_prepare};
 use super::swapfile::free::{get_swap_device, put_swap_device, swap_swapcount};
@@ -38,9 +38,15 @@ fn space_do<R: Default>(
 pub fn filemap_get_folio(k: &Kernel, entry: SwpEntry) -> Option<FolioId> {
     let _f = k.enter("filemap_get_folio");
     let cpu = k.cpu;
-    let space = k.with(|w| w.swapper_spaces[entry.type_]);
+    let space = k.with_footprint(|w, fp| {
+        fp.read(Touch::SwapperSpace(entry.type_));
+        w.swapper_spaces[entry.type_]
+    });
     k.rcu_read_lock();
-    let folio = k.with(|w| space_do(w, cpu, space, entry.offset, false, |s| *s));
+    let folio = k.with_footprint(|w, fp| {
+        fp.elem(cpu, space, entry.offset as usize, false);
+        space_do(w, cpu, space, entry.offset, false, |s| *s)
+    });
     k.rcu_read_unlock();
     folio
 }
@@ -110,10 +116,15 @@ pub fn add_to_swap_cache(k: &Kernel, folio: FolioId, entry: SwpEntry) {
 pub fn __delete_from_swap_cache(k: &Kernel, folio: FolioId, entry: SwpEntry) {
     let _f = k.enter("__delete_from_swap_cache");
     let cpu = k.cpu;
-    let space = k.with(|w| w.swapper_spaces[entry.type_]);
-    k.with(|w| {
+    let space = k.with_footprint(|w, fp| {
+        fp.read(Touch::SwapperSpace(entry.type_));
+        w.swapper_spaces[entry.type_]
+    });
+    k.with_footprint(|w, fp| {
+        fp.write(Touch::Folio(folio));
         let nr = w.folios[folio].nr;
         for i in 0..nr {
+            fp.elem(cpu, space, (entry.offset + i) as usize, true);
             space_do(w, cpu, space, entry.offset + i, true, |s| *s = None);
         }
         let f = &mut w.folios[folio];
@@ -126,7 +137,10 @@ pub fn __delete_from_swap_cache(k: &Kernel, folio: FolioId, entry: SwpEntry) {
 /// drop the slots' `SWAP_HAS_CACHE` with `put_swap_folio()`.
 pub fn delete_from_swap_cache(k: &Kernel, folio: FolioId) {
     let _f = k.enter("delete_from_swap_cache");
-    let (entry, nr) = k.with(|w| (w.folios[folio].swap, w.folios[folio].nr));
+    let (entry, nr) = k.with_footprint(|w, fp| {
+        fp.read(Touch::Folio(folio));
+        (w.folios[folio].swap, w.folios[folio].nr)
+    });
     k.spin_lock(LockId::SwapCacheXa(entry.type_));
     __delete_from_swap_cache(k, folio, entry);
     k.spin_unlock(LockId::SwapCacheXa(entry.type_));

@@ -4,14 +4,15 @@
 //! harness's own bookkeeping, done in one step with no scheduling point
 //! ([`Kernel::harness_step`]).
 
-use super::context::Kernel;
+use super::context::{Kernel, Touch};
 use super::program::*;
 use super::types::*;
 use super::world::GhostPage;
 use super::{madvise, memory, mincore, shmem, swapfile, vmscan};
 
 fn alive_mm(k: &Kernel, mm: u8) -> Option<MmId> {
-    k.harness_step(|w| {
+    k.harness_footprint(|w, fp| {
+        fp.read(Touch::Mms);
         let alive: Vec<MmId> = w.mms.ids().filter(|&m| w.mms[m].alive).collect();
         (!alive.is_empty()).then(|| alive[mm as usize % alive.len()])
     })
@@ -23,13 +24,19 @@ fn file_of(file: u8) -> InodeId {
 }
 
 fn pte_of(k: &Kernel, mm: MmId, pte: u8) -> usize {
-    k.harness_step(|w| pte as usize % w.mms[mm].ptes.len())
+    k.harness_footprint(|w, fp| {
+        fp.read(Touch::Mms);
+        pte as usize % w.mms[mm].ptes.len()
+    })
 }
 
 /// Runs one operation on CPU `k`.
 pub fn run_op(k: &Kernel, op: &Op) {
     // Ghost state of invariant S3 is per operation: each obtains its own `si`.
-    k.harness_step(|w| w.ghost.si_gen[k.cpu] = None);
+    k.harness_footprint(|w, fp| {
+        fp.write(Touch::SiGen(k.cpu));
+        w.ghost.si_gen[k.cpu] = None
+    });
     // A non-preemptible kernel: the system call or kernel activity is one RCU read-side section
     // but for its sleeps ([`Kernel::wait_event`]); returning to user space ends it.
     if !k.cfg().preemptible {

@@ -129,6 +129,16 @@ impl<T> Heap<T> {
         Ok(())
     }
 
+    /// How many allocations were made (pointers are `0..len()`).
+    pub fn len(&self) -> usize {
+        self.objs.len()
+    }
+
+    /// No allocation yet.
+    pub fn is_empty(&self) -> bool {
+        self.objs.is_empty()
+    }
+
     /// The allocation behind `ptr` (live or freed).
     pub fn get(&self, ptr: usize) -> &Allocation<T> {
         &self.objs[ptr]

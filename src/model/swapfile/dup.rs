@@ -22,8 +22,12 @@ pub fn __swap_duplicate(k: &Kernel, entry: SwpEntry, usage: u8) -> Result<(), Du
     let offset = entry.offset;
     let ci = lock_cluster_or_swap_info(k, p, offset);
     let cpu = k.cpu;
-    let map = k.with(|w| w.swap_info[p].swap_map);
-    let err = k.with(|w| {
+    let map = k.with_footprint(|w, fp| {
+        fp.read(Touch::Si(p));
+        w.swap_info[p].swap_map
+    });
+    let err = k.with_footprint(|w, fp| {
+        fp.elem(cpu, map, offset as usize, true);
         let mut count = map_get(w, cpu, map, offset, "p->swap_map[offset]");
         if swap_count(count) == SWAP_MAP_BAD {
             return Err(DupError::Enoent);

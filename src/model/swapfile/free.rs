@@ -22,8 +22,10 @@ pub fn _swap_info_get(k: &Kernel, entry: SwpEntry) -> Option<SwapType> {
         return None;
     }
     let cpu = k.cpu;
-    k.with(|w| {
+    k.with_footprint(|w, fp| {
         let t = entry.type_;
+        fp.read(Touch::Si(t));
+        fp.write(Touch::SiGen(cpu));
         let Some(p) = w.swap_info.get(t) else {
             return None; // Bad_file
         };
@@ -31,6 +33,7 @@ pub fn _swap_info_get(k: &Kernel, entry: SwpEntry) -> Option<SwapType> {
             return None; // Unused_file / Bad_offset
         }
         let map = p.swap_map;
+        fp.elem(cpu, map, entry.offset as usize, false);
         w.ghost.obtain_si(cpu, t);
         // data_race(p->swap_map[offset]): Unused_offset
         (map_get(w, cpu, map, entry.offset, "p->swap_map[offset]") != 0).then_some(t)
@@ -58,8 +61,12 @@ pub fn swap_info_get_cont(k: &Kernel, entry: SwpEntry, q: Option<SwapType>) -> O
 pub fn __swap_entry_free_locked(k: &Kernel, p: SwapType, offset: u32, usage: u8) -> u8 {
     let _f = k.enter("__swap_entry_free_locked");
     let cpu = k.cpu;
-    let map = k.with(|w| w.swap_info[p].swap_map);
-    k.with(|w| {
+    let map = k.with_footprint(|w, fp| {
+        fp.read(Touch::Si(p));
+        w.swap_info[p].swap_map
+    });
+    k.with_footprint(|w, fp| {
+        fp.elem(cpu, map, offset as usize, true);
         let mut count = map_get(w, cpu, map, offset, "p->swap_map[offset]");
         let mut has_cache = count & SWAP_HAS_CACHE;
         count &= !SWAP_HAS_CACHE;
@@ -119,8 +126,12 @@ pub fn swap_entry_free(k: &Kernel, p: SwapType, entry: SwpEntry) {
     let offset = entry.offset;
     let ci = lock_cluster(k, p, offset);
     let cpu = k.cpu;
-    let (map, cip) = k.with(|w| (w.swap_info[p].swap_map, w.swap_info[p].cluster_info));
-    k.with(|w| {
+    let (map, cip) = k.with_footprint(|w, fp| {
+        fp.read(Touch::Si(p));
+        (w.swap_info[p].swap_map, w.swap_info[p].cluster_info)
+    });
+    k.with_footprint(|w, fp| {
+        fp.elem(cpu, map, offset as usize, true);
         let count = map_get(w, cpu, map, offset, "p->swap_map[offset]");
         if count != SWAP_HAS_CACHE && w.bug.is_none() {
             w.report(
@@ -237,8 +248,14 @@ pub fn __swap_count(k: &Kernel, entry: SwpEntry) -> u8 {
     let _f = k.enter("__swap_count");
     let si = entry.type_; // swp_swap_info(entry): swap_info[] is never freed
     let cpu = k.cpu;
-    let map = k.with(|w| w.swap_info[si].swap_map);
-    k.with(|w| swap_count(map_get(w, cpu, map, entry.offset, "si->swap_map[offset]")))
+    let map = k.with_footprint(|w, fp| {
+        fp.read(Touch::Si(si));
+        w.swap_info[si].swap_map
+    });
+    k.with_footprint(|w, fp| {
+        fp.elem(cpu, map, entry.offset as usize, false);
+        swap_count(map_get(w, cpu, map, entry.offset, "si->swap_map[offset]"))
+    })
 }
 
 /// mm/swapfile.c: swap_swapcount(), v6.8: `swap_count(map[offset])` under the cluster lock.
@@ -246,8 +263,14 @@ pub fn swap_swapcount(k: &Kernel, si: SwapType, entry: SwpEntry) -> u8 {
     let _f = k.enter_helper("swap_swapcount");
     let ci = lock_cluster_or_swap_info(k, si, entry.offset);
     let cpu = k.cpu;
-    let map = k.with(|w| w.swap_info[si].swap_map);
-    let count = k.with(|w| swap_count(map_get(w, cpu, map, entry.offset, "si->swap_map[offset]")));
+    let map = k.with_footprint(|w, fp| {
+        fp.read(Touch::Si(si));
+        w.swap_info[si].swap_map
+    });
+    let count = k.with_footprint(|w, fp| {
+        fp.elem(cpu, map, entry.offset as usize, false);
+        swap_count(map_get(w, cpu, map, entry.offset, "si->swap_map[offset]"))
+    });
     unlock_cluster_or_swap_info(k, ci);
     count
 }
@@ -258,19 +281,32 @@ pub fn swap_swapcount(k: &Kernel, si: SwapType, entry: SwpEntry) -> u8 {
 pub fn swap_page_trans_huge_swapped(k: &Kernel, si: SwapType, entry: SwpEntry) -> bool {
     let _f = k.enter("swap_page_trans_huge_swapped");
     let cpu = k.cpu;
-    let map = k.with(|w| w.swap_info[si].swap_map);
+    let map = k.with_footprint(|w, fp| {
+        fp.read(Touch::Si(si));
+        w.swap_info[si].swap_map
+    });
     let roffset = entry.offset;
     let offset = roffset - roffset % SWAPFILE_CLUSTER;
     let ci = lock_cluster_or_swap_info(k, si, offset);
     let huge = match ci {
-        LockId::Cluster { alloc, idx } => k.with(|w| {
+        LockId::Cluster { alloc, idx } => k.with_footprint(|w, fp| {
+            fp.elem(cpu, Some(alloc), idx, true);
             cluster_do(w, cpu, Some(alloc), idx, |c| {
                 c.flags & CLUSTER_FLAG_HUGE != 0
             })
         }),
         _ => false,
     };
-    let ret = k.with(|w| {
+    let ret = k.with_footprint(|w, fp| {
+        // Every byte the scan may read (it stops at the first in use).
+        let scanned = if huge {
+            offset..offset + SWAPFILE_CLUSTER
+        } else {
+            roffset..roffset + 1
+        };
+        for o in scanned {
+            fp.elem(cpu, map, o as usize, false);
+        }
         if !huge {
             swap_count(map_get(w, cpu, map, roffset, "si->swap_map[roffset]")) != 0
         } else {
@@ -285,7 +321,10 @@ pub fn swap_page_trans_huge_swapped(k: &Kernel, si: SwapType, entry: SwpEntry) -
 /// mm/swapfile.c: folio_swapped(), v6.8: does any slot of the folio have a non-cache reference?
 pub fn folio_swapped(k: &Kernel, folio: FolioId) -> bool {
     let _f = k.enter_helper("folio_swapped");
-    let (entry, nr) = k.with(|w| (w.folios[folio].swap, w.folios[folio].nr));
+    let (entry, nr) = k.with_footprint(|w, fp| {
+        fp.read(Touch::Folio(folio));
+        (w.folios[folio].swap, w.folios[folio].nr)
+    });
     let Some(si) = _swap_info_get(k, entry) else {
         return false;
     };
@@ -300,14 +339,20 @@ pub fn folio_swapped(k: &Kernel, folio: FolioId) -> bool {
 /// no swap entry references any more. Writeback and suspend are not modelled.
 pub fn folio_free_swap(k: &Kernel, folio: FolioId) -> bool {
     let _f = k.enter("folio_free_swap");
-    if !k.with(|w| w.folios[folio].swapcache) {
+    if !k.with_footprint(|w, fp| {
+        fp.read(Touch::Folio(folio));
+        w.folios[folio].swapcache
+    }) {
         return false;
     }
     if folio_swapped(k, folio) {
         return false;
     }
     crate::model::swap_state::delete_from_swap_cache(k, folio);
-    k.with(|w| w.folios[folio].dirty = true);
+    k.with_footprint(|w, fp| {
+        fp.write(Touch::Folio(folio));
+        w.folios[folio].dirty = true
+    });
     k.note(|_| "/* remove swap cache */".into());
     true
 }
@@ -323,7 +368,10 @@ pub fn __try_to_reclaim_swap(k: &Kernel, si: SwapType, offset: u32, flags: u32) 
     };
     let mut ret = false;
     if k.folio_trylock(folio) {
-        let mapped = k.with(|w| w.folios[folio].mapcount > 0);
+        let mapped = k.with_footprint(|w, fp| {
+            fp.read(Touch::Folio(folio));
+            w.folios[folio].mapcount > 0
+        });
         if flags & TTRS_ANYWAY != 0 || (flags & TTRS_UNMAPPED != 0 && !mapped) {
             ret = folio_free_swap(k, folio);
         }
@@ -381,8 +429,10 @@ pub fn free_swap_and_cache(k: &Kernel, entry: SwpEntry) -> bool {
 /// runs.
 pub fn warn_on_free_slot(k: &Kernel, p: SwapType, entry: SwpEntry) {
     let cpu = k.cpu;
-    let free = k.with(|w| {
+    let free = k.with_footprint(|w, fp| {
+        fp.read(Touch::Si(p));
         let map = w.swap_info[p].swap_map;
+        fp.elem(cpu, map, entry.offset as usize, false);
         map_get(w, cpu, map, entry.offset, "p->swap_map[offset]") == 0
     });
     if free {
@@ -405,7 +455,10 @@ pub fn get_swap_device(k: &Kernel, entry: SwpEntry) -> Option<SwapType> {
     }
     let cpu = k.cpu;
     let si = entry.type_;
-    let ok = k.with(|w| {
+    let ok = k.with_footprint(|w, fp| {
+        fp.read(Touch::Si(si));
+        fp.write(Touch::SiUsers(si));
+        fp.write(Touch::SiGen(cpu));
         let Some(s) = w.swap_info.get_mut(si) else {
             return false; // Bad_file
         };
@@ -419,7 +472,10 @@ pub fn get_swap_device(k: &Kernel, entry: SwpEntry) -> Option<SwapType> {
         return None;
     }
     // smp_rmb(); then the offset check.
-    if k.with(|w| entry.offset >= w.swap_info[si].max) {
+    if k.with_footprint(|w, fp| {
+        fp.read(Touch::Si(si));
+        entry.offset >= w.swap_info[si].max
+    }) {
         put_swap_device(k, si); // Bad_offset
         return None;
     }
@@ -430,7 +486,13 @@ pub fn get_swap_device(k: &Kernel, entry: SwpEntry) -> Option<SwapType> {
 /// after swapoff's kill completes `si->comp`.
 pub fn put_swap_device(k: &Kernel, si: SwapType) {
     let _f = k.enter_helper("put_swap_device");
-    k.with(|w| percpu_ref_put(w, k.cpu, si));
+    k.with_footprint(|w, fp| {
+        // The last put completes `si->comp` and wakes its waiter (a wake-up makes the step
+        // unknown).
+        fp.write(Touch::SiUsers(si));
+        fp.wake_reads(w);
+        percpu_ref_put(w, k.cpu, si)
+    });
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ pub mod free;
 pub mod swapoff;
 pub mod unuse;
 
-use super::context::{Kernel, access};
+use super::context::{Kernel, Touch, access};
 use super::kernel::Cpu;
 use super::kernel::lock::LockId;
 use super::types::*;
@@ -119,7 +119,10 @@ pub type ClusterLock = LockId;
 
 /// mm/swapfile.c: lock_cluster(), v6.8. Reads `si->cluster_info`, locks the cluster of `offset`.
 pub fn lock_cluster(k: &Kernel, si: SwapType, offset: u32) -> Option<ClusterLock> {
-    let ci = k.with(|w| w.swap_info[si].cluster_info);
+    let ci = k.with_footprint(|w, fp| {
+        fp.read(Touch::Si(si));
+        w.swap_info[si].cluster_info
+    });
     let ci = ci?;
     let id = LockId::Cluster {
         alloc: ci,

@@ -79,9 +79,11 @@ pub fn unuse_mm(k: &Kernel, mm: MmId, type_: SwapType) -> i32 {
 pub fn find_next_to_unuse(k: &Kernel, si: SwapType, prev: u32) -> u32 {
     let _f = k.enter("find_next_to_unuse");
     let cpu = k.cpu;
-    k.with(|w| {
+    k.with_footprint(|w, fp| {
+        fp.read(Touch::Si(si));
         let (map, max) = (w.swap_info[si].swap_map, w.swap_info[si].max);
         for i in prev + 1..max {
+            fp.elem(cpu, map, i as usize, false);
             let count = map_get(w, cpu, map, i, "si->swap_map[i]");
             if count != 0 && swap_count(count) != SWAP_MAP_BAD {
                 return i;

@@ -1,0 +1,205 @@
+//! The footprints the model declares (`Kernel::with_footprint`, `Touch`) against what the
+//! steps really do: on small programs that run the annotated paths (zap, fork, swap-in, the
+//! free path, the slots cache, swapoff's scan, shmem), every schedule with at most K
+//! preemptions is explored with and without the partial-order reduction, and the sets of
+//! outcomes (each bug report's title, or the final kernel state of a clean run) must be equal.
+//!
+//! A footprint that leaves out a piece of state its step touches makes two dependent steps
+//! look independent; the reduction then skips an order that may end in another state, which
+//! shows up here as an outcome only the unreduced search reaches.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use swapfuzz::check::run::{Verdict, execute_then};
+use swapfuzz::engine::{Exploration, Explorer, quiet_panics};
+use swapfuzz::model::{ModelConfig, PatchSet, Program};
+use swapfuzz::triage::report::title;
+
+/// The outcomes of every schedule with at most `k` preemptions, with or without the
+/// reduction, and how many schedules ran.
+fn outcomes(p: &Program, cfg: ModelConfig, k: usize, reduce: bool) -> (BTreeSet<String>, usize) {
+    quiet_panics();
+    let seen: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let (clean, bugs) = (Arc::clone(&seen), Arc::clone(&seen));
+    let p = p.clone();
+    let test = move || {
+        let clean = Arc::clone(&clean);
+        execute_then(&p, cfg, move |w| {
+            clean
+                .lock()
+                .unwrap()
+                .insert(format!("clean\n{}", w.digest()));
+        })
+    };
+    let accept = move |exec: &swapfuzz::engine::Execution| {
+        match Verdict::of(exec) {
+            Verdict::Bug(b, _) => bugs.lock().unwrap().insert(title(&b)),
+            other => panic!("not a kernel bug: {other:?}"),
+        };
+        false // keep going: collect every outcome
+    };
+    let explorer = Explorer::new()
+        .preemptions(k)
+        .reduction(reduce)
+        .max_executions(3_000_000)
+        .accept(accept);
+    let runs = match explorer.run(test) {
+        Exploration::Exhausted { executions } => executions,
+        other => panic!("exploration did not finish: {other:?}"),
+    };
+    let set = seen.lock().unwrap().clone();
+    (set, runs)
+}
+
+fn program(text: &str) -> Program {
+    swapfuzz::program::text::parse(text)
+        .expect("scenario")
+        .program
+}
+
+/// Same outcomes with and without the reduction, at each K of `ks`, on the buggy and the fixed
+/// kernel, with spinlocks RCU readers or not; returns the schedules run without and with it.
+fn same_outcomes(name: &str, text: &str, ks: &[usize]) -> (usize, usize) {
+    let p = program(text);
+    let (mut full_runs, mut reduced_runs) = (0, 0);
+    for patches in [PatchSet::base(), PatchSet::fixed()] {
+        for rcu_spinlocks in [true, false] {
+            let c = ModelConfig {
+                patches,
+                rcu_spinlocks,
+                ..ModelConfig::default()
+            };
+            for &k in ks {
+                let (full, n_full) = outcomes(&p, c, k, false);
+                let (reduced, n_reduced) = outcomes(&p, c, k, true);
+                let only_full: Vec<_> = full.difference(&reduced).collect();
+                let only_reduced: Vec<_> = reduced.difference(&full).collect();
+                assert!(
+                    only_full.is_empty() && only_reduced.is_empty(),
+                    "{name} {c:?} K={k}: outcomes differ\nonly without the reduction: \
+                     {only_full:#?}\nonly with it: {only_reduced:#?}"
+                );
+                assert!(n_reduced <= n_full, "{name} K={k}: {n_reduced} > {n_full}");
+                full_runs += n_full;
+                reduced_runs += n_reduced;
+            }
+        }
+    }
+    (full_runs, reduced_runs)
+}
+
+/// Zap of a swap entry (the free path, the slots cache) against fork's duplicate and a
+/// swap-in of another entry. (Three CPUs: K = 1 only, to keep the unreduced search short.)
+#[test]
+fn zap_fork_swapin() {
+    same_outcomes(
+        "zap-fork-swapin",
+        "setup: swapon; mmap pages=2; swapout mm=0 pte=0; swapout mm=0 pte=1
+cpu0: zap mm=0 pte=0
+cpu1: fork mm=0
+cpu2: swapin mm=0 pte=1",
+        &[1],
+    );
+}
+
+/// Exit (zap under the PTL) against swapoff's scan and unuse, and reclaim of the cache.
+#[test]
+fn exit_reclaim_swapoff() {
+    same_outcomes(
+        "exit-reclaim-swapoff",
+        "setup: swapon; mmap pages=2; swapout mm=0 pte=0; swapout mm=0 pte=1
+cpu0: exit mm=0
+cpu1: reclaim dev=0 offset=1
+cpu2: swapoff dev=0",
+        &[1],
+    );
+}
+
+/// shmem truncate and a swap-in of a private page, both dropping the swap cache.
+#[test]
+fn shmem_truncate_swapin_reclaim() {
+    same_outcomes(
+        "shmem-truncate-swapin",
+        "setup: swapon; mmap pages=1; swapout mm=0 pte=0; shmem-write file=0 index=0; \
+shmem-writepage file=0 index=0
+cpu0: shmem-truncate file=0
+cpu1: swapin mm=0 pte=0 write
+cpu2: reclaim dev=0 offset=0",
+        &[1],
+    );
+}
+
+/// The reduction does prune on these programs (else the checks above would be vacuous for it):
+/// two zaps of different entries commute.
+#[test]
+fn the_reduction_prunes_here() {
+    let (full, reduced) = same_outcomes(
+        "two-zaps",
+        "setup: swapon; mmap pages=2; swapout mm=0 pte=0; swapout mm=0 pte=1; mmap pages=1; \
+swapout mm=1 pte=0
+cpu0: zap mm=0 pte=0
+cpu1: zap mm=1 pte=0",
+        &[1, 2],
+    );
+    assert!(
+        reduced < full,
+        "{reduced} schedules with the reduction, {full} without"
+    );
+}
+
+/// Every declared step's writes are declared: random schedules of the benchmark's 3-CPU,
+/// 30-operation program and of the programs above run with `check_footprints` on (a step that
+/// changes a piece of state it did not declare written panics, which fails the run).
+#[test]
+fn declared_steps_write_only_what_they_declare() {
+    use swapfuzz::engine::{EngineConfig, Outcome, record, run_once};
+    quiet_panics();
+    swapfuzz::model::context::check_footprints(true);
+    record(true);
+    let mut programs = vec![swapfuzz::fuzz::bench::typical_program()];
+    for t in [
+        "setup: swapon; mmap pages=2; swapout mm=0 pte=0; swapout mm=0 pte=1
+cpu0: zap mm=0 pte=0; exit mm=0
+cpu1: fork mm=0; reclaim dev=0 offset=0
+cpu2: swapin mm=0 pte=1; swapoff dev=0",
+        "setup: swapon; shmem-write file=0 index=0; shmem-writepage file=0 index=0
+cpu0: shmem-truncate file=0
+cpu1: swapoff dev=0",
+    ] {
+        programs.push(program(t));
+    }
+    for patches in [PatchSet::base(), PatchSet::fixed()] {
+        let c = ModelConfig {
+            patches,
+            ..ModelConfig::default()
+        };
+        for p in &programs {
+            for seed in 0..40u32 {
+                let bytes: Vec<u8> = (0..256u32)
+                    .map(|i| (seed.wrapping_mul(2_654_435_761) ^ i.wrapping_mul(40_503)) as u8)
+                    .map(|b| b.rotate_left(seed % 8))
+                    .collect();
+                let p = p.clone();
+                let exec = run_once(&bytes, &EngineConfig::default(), move || {
+                    swapfuzz::check::run::execute(&p, c)
+                });
+                if let Outcome::Panic(m) = &exec.outcome {
+                    assert!(!m.contains("swapfuzz footprint"), "seed {seed}: {m}");
+                }
+                assert!(
+                    !matches!(exec.outcome, Outcome::EngineError(_)),
+                    "{:?}",
+                    exec.outcome
+                );
+            }
+        }
+    }
+    record(false);
+    swapfuzz::model::context::check_footprints(false);
+    assert!(
+        swapfuzz::model::context::footprint_checks() > 10_000,
+        "the check ran: {} steps",
+        swapfuzz::model::context::footprint_checks()
+    );
+}
