@@ -215,3 +215,32 @@ fn width_is_checked_on_every_command_that_draws() {
     assert_eq!(code, 1, "{out}");
     assert!(diagram_of(&out).lines().all(|l| l.len() <= 60), "{out}");
 }
+
+/// `--executions N` stops a clean search at N executions (a benchmark's budget that does not
+/// depend on the machine's speed); 0 is bad usage.
+#[test]
+fn executions_budget_stops_a_clean_hunt_at_that_count() {
+    let d = scratch("executions");
+    let (code, out, err) = swapfuzz_in(
+        &d,
+        &[
+            "hunt",
+            "--variant",
+            "fixed",
+            "--executions",
+            "500",
+            "--time",
+            "600",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let n: u64 = out
+        .split("No bug in ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!((500..600).contains(&n), "{out}");
+    let (code, _, err) = swapfuzz_in(&d, &["hunt", "--executions", "0"]);
+    assert_eq!(code, 2, "{err}");
+}

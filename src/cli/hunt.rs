@@ -30,6 +30,10 @@ pub struct HuntArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
     time: u64,
+    /// Give up after this many executions (each worker, with --jobs), or at --time, whichever
+    /// comes first.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    executions: Option<u64>,
     /// Seed of the search (the same seed searches the same way).
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -150,7 +154,7 @@ pub fn run(a: &HuntArgs) -> Result<u8, String> {
         model: cfg,
         time: Duration::from_secs(a.time),
         seed: a.seed,
-        max_executions: None,
+        max_executions: a.executions,
         corpus: a.corpus.clone(),
     };
     eprintln!(
