@@ -19,8 +19,8 @@
  *   cpu0
  *
  * Preemption: cpu0 in __swap_count (stack: do_swap_page > __swap_count)
- * Delay point: P4, do_swap_page(), after the si->flags (SWP_SYNCHRONOUS_IO) read, before __swap_count() (with swapfuzz.variant=revert-2799e77529c2).
- * Kernels with P4: 6.12.
+ * Delay point: P4, do_swap_page(), after the si->flags (SWP_SYNCHRONOUS_IO) read, before __swap_count() (with swapfuzz.variant=revert-2799e77529c2; 6.1's __swap_count() takes a device reference of its own, v6.8's does not).
+ * Kernels with P4: 6.1, 6.12.
  *
  * Boot: swapfuzz.variant=revert-2799e77529c2 sf.test=dsp-sync-P4 sf.point=4
  * The model on that kernel: null-deref:__swap_count:si->swap_map[offset]:do_swap_page

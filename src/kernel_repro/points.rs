@@ -73,8 +73,9 @@ pub const POINTS: [DelayPoint; 5] = [
     DelayPoint {
         n: 4,
         kernel: "do_swap_page(), after the si->flags (SWP_SYNCHRONOUS_IO) read, before \
-                 __swap_count() (with swapfuzz.variant=revert-2799e77529c2)",
-        kernels: &["6.12"],
+                 __swap_count() (with swapfuzz.variant=revert-2799e77529c2; 6.1's \
+                 __swap_count() takes a device reference of its own, v6.8's does not)",
+        kernels: &["6.1", "6.12"],
         within: "do_swap_page",
         model: &[("__swap_count", false, 0)],
         recorded: Recorded::MapByte,
