@@ -98,9 +98,11 @@ pub struct KernelRepro {
 /// Operations kernel-repro has no user-space equivalent for, with the reason.
 fn unsupported(op: &Op, sync_only: bool) -> Option<&'static str> {
     match op {
-        Op::Mmap { huge: true, .. } => {
-            Some("a PMD-size THP needs CONFIG_TRANSPARENT_HUGEPAGE, which the kernels lack")
-        }
+        Op::Mmap { huge: true, .. } => Some(
+            "a cluster-size folio that stays whole in the swap cache: zram drops a THP from \
+             the swap cache right after its synchronous write, and swap-in makes small folios \
+             (docs/real-kernel.md, scenario (a))",
+        ),
         Op::Fork { .. } => Some("fork() of a set-up process is not in the runtime (sf.h)"),
         Op::Mincore { .. } => Some("mincore() through a mapping with no page table"),
         Op::ShmemRead { .. } => Some("6.12's shmem swap-in skips the swap cache on zram"),
