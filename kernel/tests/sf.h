@@ -620,7 +620,7 @@ static void sf_run_all(const struct sf_op *ops, const char *phase)
 /* The test: set-up, the operations before the victim's, the victim with its delay point, the
  * operations while it waits (each given half the delay before the next starts: one that blocks
  * on the victim, as the model's does, finishes after it), then the rest. */
-static int sf_main(int argc, char **argv, const struct sf_test *t)
+static __attribute__((unused)) int sf_main(int argc, char **argv, const struct sf_test *t)
 {
 	const struct sf_victim *v = t->victim;
 	int point = argc > 1 ? atoi(argv[1]) : v->point, i, n = 0;
