@@ -58,7 +58,7 @@ struct Watch {
 }
 
 /// Runs `program` under `segments` and returns each point where a CPU that could go on was
-/// switched out (a preemption), in order.
+/// switched out inside a kernel function (a preemption), in order.
 pub fn preemptions(program: &Program, cfg: ModelConfig, segments: &[Segment]) -> Vec<Position> {
     let nr = program.cpus.len();
     let watch = Arc::new(Mutex::new(Watch {
@@ -105,6 +105,10 @@ pub fn preemptions(program: &Program, cfg: ModelConfig, segments: &[Segment]) ->
                 } else {
                     stack.push(ev.func);
                 }
+            }
+            if stack.is_empty() {
+                // Between operations (its last one returned): not inside the kernel.
+                return;
             }
             let ev = w.events[e];
             w.preemptions.push(Position {
