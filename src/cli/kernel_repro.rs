@@ -111,7 +111,16 @@ fn summary(r: &KernelRepro, a: &KernelReproArgs) -> String {
             f.next().unwrap_or(""),
             f.next().unwrap_or(""),
         );
-        s += &format!("expect:        {class} in {func} (object {obj}) on the kernel's console\n");
+        if let Some(id) = class.strip_prefix("invariant-") {
+            s += &format!(
+                "expect:        no console report to compare: {id} is a model invariant (a \
+                 ghost check, docs/model.md#invariants), which the kernel does not check\n"
+            );
+        } else {
+            s += &format!(
+                "expect:        {class} in {func} (object {obj}) on the kernel's console\n"
+            );
+        }
     }
     s
 }
