@@ -492,8 +492,15 @@ static int sf_shmem(const struct sf_op *op)
 		p = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, (off_t)idx * PAGE);
 		if (p == MAP_FAILED)
 			die("mmap");
+		/* SwapCached is a node counter folded from per-CPU deltas: give it time. */
+		{
+			int i;
+			for (i = 0; i < 200 && meminfo("SwapCached") < 4; i++)
+				usleep(10000);
+		}
 		if (!sf_wait_incore(p) || meminfo("SwapCached") < 4)
-			die("shmem-writepage file %d page %d: not back in the swap cache", op->a, idx);
+			die("shmem-writepage file %d page %d: not back in the swap cache (mincore %d, "
+			    "SwapCached %ld kB)", op->a, idx, sf_incore(p), meminfo("SwapCached"));
 		munmap(p, PAGE);
 		say("SF: file %d page %d: swapped out, its folio in the swap cache only (mincore), "
 		    "SwapCached %ld kB\n", op->a, idx, meminfo("SwapCached"));
