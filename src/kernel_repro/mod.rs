@@ -342,7 +342,7 @@ pub fn analyse(input: &Input, name: &str, target: Target) -> Result<KernelRepro,
         let Some(point) = points::point_for(p) else {
             return Err(format!(
                 "no delay point stands for the model's preemption {p}: the kernel patches \
-                 delay at {} (docs/real-kernel.md#delay-points)",
+                 delay at {} (docs/real-kernel.md#from-a-model-reproducer-to-a-kernel-test)",
                 points::POINTS
                     .iter()
                     .map(|d| format!("P{} {}", d.n, d.kernel))
