@@ -21,6 +21,7 @@ pub mod check;
 pub mod cli;
 pub mod engine;
 pub mod fuzz;
+pub mod kernel_repro;
 pub mod model;
 pub mod output_file;
 pub mod program;

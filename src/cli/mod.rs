@@ -6,6 +6,7 @@ mod bench;
 mod check_patch;
 mod hunt;
 mod input;
+mod kernel_repro;
 mod minimize;
 mod patches;
 mod replay;
@@ -66,6 +67,8 @@ enum Command {
     Patches,
     /// Does this patch close the race? Replays the crashes, proves the scenarios at K=2, hunts.
     CheckPatch(check_patch::CheckPatchArgs),
+    /// Turn a reproducer into a real-kernel test: C program, delay point, expected report.
+    KernelRepro(kernel_repro::KernelReproArgs),
 }
 
 /// `--variant`: a kernel by its old name. Aliases of patch sets, kept so that every documented
@@ -248,6 +251,7 @@ pub fn run() -> ExitCode {
         Command::Show(a) => scenarios::show(&a),
         Command::Patches => patches::list(),
         Command::CheckPatch(a) => check_patch::run(&a),
+        Command::KernelRepro(a) => kernel_repro::run(&a),
     };
     match r {
         Ok(code) => ExitCode::from(code),
