@@ -151,8 +151,13 @@ fn bucket(n: u32) -> u64 {
 /// The features of one execution, collected as it runs.
 #[derive(Debug, Default)]
 pub(crate) struct Collector {
-    /// Slots hit, in order, with repeats.
+    /// Slots hit, in order, with repeats (complete after [`finish`](Self::finish)).
     pub(crate) slots: Vec<u32>,
+    /// The switch features' slots, kept apart until `finish` knows whether they count (with
+    /// [`FeatureSource::Auto`] they do not when the execution annotated anything: dropping
+    /// them is then free, where removing them from the front of `slots` moved every access
+    /// feature).
+    switch_slots: Vec<u32>,
     /// Scheduling points at which each task was chosen so far (index: task id).
     task_steps: Vec<u32>,
     /// For each scheduling point, the index of the step it began in its task (kept only with
@@ -180,6 +185,7 @@ impl Collector {
 
     pub(crate) fn reset(&mut self) {
         self.slots.clear();
+        self.switch_slots.clear();
         self.task_steps.clear();
         self.point_k.clear();
         self.pairs.clear();
@@ -209,7 +215,7 @@ impl Collector {
             };
             let i = bucket(*self.steps_of(current));
             let j = bucket(*self.steps_of(chosen));
-            self.slots
+            self.switch_slots
                 .push(slot(mix(&[kind, current as u64, i, chosen as u64, j])));
         }
         let steps = self.steps_of(chosen);
@@ -224,19 +230,20 @@ impl Collector {
     /// the switch features collected so far, and the access features of this thread's
     /// [`AccessLog`].
     pub(crate) fn finish(&mut self, source: FeatureSource) {
+        debug_assert!(self.slots.is_empty());
         match source {
-            FeatureSource::Switches => {}
+            FeatureSource::Switches => std::mem::swap(&mut self.slots, &mut self.switch_slots),
             FeatureSource::Access => {
-                self.slots.clear();
                 AccessLog::with(|log| self.add_access_log(log));
             }
             FeatureSource::Both => {
+                std::mem::swap(&mut self.slots, &mut self.switch_slots);
                 AccessLog::with(|log| self.add_access_log(log));
             }
             FeatureSource::Auto => {
-                let switches = self.slots.len();
-                if AccessLog::with(|log| self.add_access_log(log)) {
-                    self.slots.drain(..switches);
+                if !AccessLog::with(|log| self.add_access_log(log)) {
+                    // Nothing annotated, so no access feature in `slots`.
+                    std::mem::swap(&mut self.slots, &mut self.switch_slots);
                 }
             }
         }
