@@ -244,18 +244,26 @@ pub fn run(a: &BenchArgs) -> Result<u8, String> {
     if a.executions > 0 {
         let (eps, steps) = throughput(a.executions, 128);
         println!(
-            "throughput: {eps:.0} executions/s of a 3-CPU x 10-operation program ({steps} scheduling points each), one shuttle runner"
+            "throughput (per CPU second of this process): {eps:.0} executions/s of a 3-CPU x 10-operation program ({steps} scheduling points each), one shuttle runner"
         );
         // The fuzzer's random walk never runs out of bytes: compare it with a batch whose
         // random bytes cover every decision.
         let (long, _) = throughput(a.executions, 4096);
-        let random = fuzzer_throughput(a.executions as u64, &[crate::engine::Arm::Random]);
+        use crate::engine::{Arm, FeatureSource};
+        let random = fuzzer_throughput(a.executions as u64, &[Arm::Random], FeatureSource::Auto);
         println!(
             "            {long:.0}/s with 4096 random bytes each (every decision random); the engine's \
-             fuzzer with only its random walk (the same schedules): {random:.0}/s ({:.0}%)",
-            100.0 * random / long
+             fuzzer with only its random walk (the same schedules): {random:.0}/s (ratio {:.2})",
+            random / long
         );
-        let all = fuzzer_throughput(a.executions as u64, &[]);
+        let switches =
+            fuzzer_throughput(a.executions as u64, &[Arm::Random], FeatureSource::Switches);
+        println!(
+            "            the same without access annotations (switch features only): \
+             {switches:.0}/s (ratio {:.2})",
+            switches / long
+        );
+        let all = fuzzer_throughput(a.executions as u64, &[], FeatureSource::Auto);
         println!(
             "            the fuzzer with every strategy: {all:.0}/s (its schedules differ: fewer \
              switches under PCT and sparse walks)"

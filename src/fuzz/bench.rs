@@ -236,7 +236,22 @@ cpu2:
   swapoff dev=0
 ";
 
-/// Executions per second of [`typical_program`] under random schedules of `schedule_len`
+/// CPU time this process has used (user and system, every thread): throughput figures divide
+/// by it rather than by wall-clock time, so another load on the machine does not skew them.
+pub fn cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant Linux defines.
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    if r != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Executions per CPU second of [`typical_program`] under random schedules of `schedule_len`
 /// bytes (the fair fallback runs the rest), in one shuttle runner (`run_batch`), on the fixed
 /// kernel (no execution stops early).
 pub fn throughput(executions: usize, schedule_len: usize) -> (f64, usize) {
@@ -254,20 +269,26 @@ pub fn throughput(executions: usize, schedule_len: usize) -> (f64, usize) {
         })
         .steps
     };
-    let t = Instant::now();
+    let t = cpu_time();
     let r = run_batch(
         inputs.into_iter(),
         &EngineConfig::default(),
         move |p: &Program| execute(p, cfg),
     );
-    (r.executions as f64 / t.elapsed().as_secs_f64(), steps)
+    (r.executions as f64 / (cpu_time() - t).as_secs_f64(), steps)
 }
 
-/// Executions per second of the engine's [`Fuzzer`](crate::engine::Fuzzer) searching the
+/// Executions per CPU second of the engine's [`Fuzzer`](crate::engine::Fuzzer) searching the
 /// schedules of [`typical_program`] on the fixed kernel, for `executions` executions: the
 /// search loop's own cost beside [`throughput`]'s bare batch. `arms`: only these strategies
-/// (`[Arm::Random]` schedules as the batch's random bytes do); empty: all.
-pub fn fuzzer_throughput(executions: u64, arms: &[crate::engine::Arm]) -> f64 {
+/// (`[Arm::Random]` schedules as the batch's random bytes do); empty: all. `source`: the
+/// features rewarded (`FeatureSource::Switches` records no access annotations: the cost of
+/// recording and deriving access features is the difference to `Auto`).
+pub fn fuzzer_throughput(
+    executions: u64,
+    arms: &[crate::engine::Arm],
+    source: crate::engine::FeatureSource,
+) -> f64 {
     use crate::engine::{Fuzzer, Fuzzing, Inputs};
     struct Typical(Program);
     impl Inputs for Typical {
@@ -278,9 +299,10 @@ pub fn fuzzer_throughput(executions: u64, arms: &[crate::engine::Arm]) -> f64 {
     }
     quiet_panics();
     let cfg = crate::check::config::model(PatchSet::fixed());
-    let t = Instant::now();
+    let t = cpu_time();
     let r = Fuzzer::new()
         .arms(arms)
+        .features(source)
         .max_executions(executions)
         .run_inputs(
             Typical(typical_program()),
@@ -291,7 +313,7 @@ pub fn fuzzer_throughput(executions: u64, arms: &[crate::engine::Arm]) -> f64 {
         Fuzzing::Exhausted(s) => s.executions,
         Fuzzing::Failed(f) => f.stats.executions,
     };
-    n as f64 / t.elapsed().as_secs_f64()
+    n as f64 / (cpu_time() - t).as_secs_f64()
 }
 
 /// The resident set size of this process, in KiB (`VmRSS` in `/proc/self/status`; `None` where

@@ -137,6 +137,7 @@ const WRITE_WRITE: u64 = 4;
 const INITIAL: u64 = u64::MAX;
 /// Accesses of one task to one object counted apart (later ones share the last count: loops).
 const MAX_NTH: u32 = 64;
+const _: () = assert!(MAX_NTH <= u8::MAX as u32);
 
 /// A step count, exact below 16 and on a log scale above (long tasks would otherwise make
 /// almost every switch a new feature).
@@ -151,8 +152,13 @@ fn bucket(n: u32) -> u64 {
 /// The features of one execution, collected as it runs.
 #[derive(Debug, Default)]
 pub(crate) struct Collector {
-    /// Slots hit, in order, with repeats.
+    /// Slots hit, in order, with repeats (complete after [`finish`](Self::finish)).
     pub(crate) slots: Vec<u32>,
+    /// The switch features' slots, kept apart until `finish` knows whether they count (with
+    /// [`FeatureSource::Auto`] they do not when the execution annotated anything: dropping
+    /// them is then free, where removing them from the front of `slots` moved every access
+    /// feature).
+    switch_slots: Vec<u32>,
     /// Scheduling points at which each task was chosen so far (index: task id).
     task_steps: Vec<u32>,
     /// For each scheduling point, the index of the step it began in its task (kept only with
@@ -164,9 +170,30 @@ pub(crate) struct Collector {
     pub(crate) pairs: Vec<RfPair>,
     /// The execution's writes: (object, event) (with `rf`).
     pub(crate) writes: Vec<(u64, rf::Event)>,
-    /// Each object's last write: (task, n-th access of the task to the object, step index).
-    last_write: FxMap<u64, (u64, u64, u32)>,
-    nth: FxMap<(u64, u64), u32>,
+    /// Each object's last write and access counts: one map look-up per access.
+    objects: FxMap<u64, ObjectState>,
+    /// Access counts of tasks beyond the first [`NTH_TASKS`]: (task, object).
+    nth_more: FxMap<(u64, u64), u32>,
+}
+
+/// Tasks whose access counts to an object sit inline in its [`ObjectState`].
+const NTH_TASKS: usize = 8;
+
+/// What the access features need of one object in the execution so far.
+#[derive(Clone, Copy, Debug)]
+struct ObjectState {
+    /// Its last write: (task, n-th access of the task to the object, step index).
+    write: (u64, u64, u32),
+    /// Accesses of each task (below [`NTH_TASKS`]) to it so far, up to [`MAX_NTH`].
+    nth: [u8; NTH_TASKS],
+}
+
+impl ObjectState {
+    /// Not accessed yet: last written by [`INITIAL`].
+    const NEW: ObjectState = ObjectState {
+        write: (INITIAL, 0, 0),
+        nth: [0; NTH_TASKS],
+    };
 }
 
 impl Collector {
@@ -180,6 +207,7 @@ impl Collector {
 
     pub(crate) fn reset(&mut self) {
         self.slots.clear();
+        self.switch_slots.clear();
         self.task_steps.clear();
         self.point_k.clear();
         self.pairs.clear();
@@ -209,7 +237,7 @@ impl Collector {
             };
             let i = bucket(*self.steps_of(current));
             let j = bucket(*self.steps_of(chosen));
-            self.slots
+            self.switch_slots
                 .push(slot(mix(&[kind, current as u64, i, chosen as u64, j])));
         }
         let steps = self.steps_of(chosen);
@@ -224,19 +252,20 @@ impl Collector {
     /// the switch features collected so far, and the access features of this thread's
     /// [`AccessLog`].
     pub(crate) fn finish(&mut self, source: FeatureSource) {
+        debug_assert!(self.slots.is_empty());
         match source {
-            FeatureSource::Switches => {}
+            FeatureSource::Switches => std::mem::swap(&mut self.slots, &mut self.switch_slots),
             FeatureSource::Access => {
-                self.slots.clear();
                 AccessLog::with(|log| self.add_access_log(log));
             }
             FeatureSource::Both => {
+                std::mem::swap(&mut self.slots, &mut self.switch_slots);
                 AccessLog::with(|log| self.add_access_log(log));
             }
             FeatureSource::Auto => {
-                let switches = self.slots.len();
-                if AccessLog::with(|log| self.add_access_log(log)) {
-                    self.slots.drain(..switches);
+                if !AccessLog::with(|log| self.add_access_log(log)) {
+                    // Nothing annotated, so no access feature in `slots`.
+                    std::mem::swap(&mut self.slots, &mut self.switch_slots);
                 }
             }
         }
@@ -244,8 +273,8 @@ impl Collector {
 
     /// Adds the access features of the execution in `log`; false if it annotated nothing.
     pub(crate) fn add_access_log(&mut self, log: &AccessLog) -> bool {
-        self.last_write.clear();
-        self.nth.clear();
+        self.objects.clear();
+        self.nth_more.clear();
         let mut any = false;
         for step in log.steps() {
             let task = step.task as u64;
@@ -255,14 +284,21 @@ impl Collector {
             };
             for (object, access) in step.accesses() {
                 any = true;
-                let n = self.nth.entry((task, object)).or_insert(0);
-                let event = u64::from(*n);
-                *n = (*n + 1).min(MAX_NTH);
-                let (wt, wn, wk) = self
-                    .last_write
-                    .get(&object)
-                    .copied()
-                    .unwrap_or((INITIAL, 0, 0));
+                let state = self.objects.entry(object).or_insert(ObjectState::NEW);
+                let event = match state.nth.get_mut(step.task) {
+                    Some(n) => {
+                        let e = *n;
+                        *n = (e + 1).min(MAX_NTH as u8);
+                        u64::from(e)
+                    }
+                    None => {
+                        let n = self.nth_more.entry((task, object)).or_insert(0);
+                        let e = *n;
+                        *n = (e + 1).min(MAX_NTH);
+                        u64::from(e)
+                    }
+                };
+                let (wt, wn, wk) = state.write;
                 if let Some(k) = k {
                     let e = rf::Event {
                         task: task as u32,
@@ -300,8 +336,7 @@ impl Collector {
                             self.slots
                                 .push(slot(mix(&[WRITE_WRITE, object, wt, wn, task, event])));
                         }
-                        self.last_write
-                            .insert(object, (task, event, k.unwrap_or(0)));
+                        state.write = (task, event, k.unwrap_or(0));
                     }
                 }
             }
