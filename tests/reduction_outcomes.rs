@@ -203,3 +203,37 @@ cpu1: swapoff dev=0",
         swapfuzz::model::context::footprint_checks()
     );
 }
+
+/// The model lines whose steps declare no footprint (unknown to the reduction), counted over
+/// every built-in scenario on Fixed at K = 1 with the reduction: printed (`--nocapture`) as the
+/// list of what is left to annotate (`Kernel::with` and its kin are `#[track_caller]`).
+#[test]
+fn undeclared_steps_by_site() {
+    use swapfuzz::model::context::count_undeclared;
+    let mut total = std::collections::BTreeMap::new();
+    for (scenario, _, _) in swapfuzz::program::text::builtin() {
+        let p = swapfuzz::program::text::load(scenario).unwrap().program;
+        count_undeclared(true);
+        let c = swapfuzz::check::config::model(PatchSet::fixed());
+        let (_, runs) = outcomes(&p, c, 1, true);
+        let sites = count_undeclared(false);
+        let n: usize = sites.iter().map(|s| s.2).sum();
+        eprintln!("{scenario}: {runs} schedules, {n} undeclared steps");
+        for (f, l, n) in sites {
+            *total.entry(format!("{f}:{l}")).or_insert(0) += n;
+        }
+    }
+    let mut v: Vec<_> = total.into_iter().collect();
+    v.sort_by_key(|s| std::cmp::Reverse(s.1));
+    for (site, n) in &v {
+        eprintln!("{n:>8} {site}");
+    }
+    // The counter sees undeclared steps (the harness's last step is one), and every step of
+    // `try_to_unuse()`'s walk (swapfile/unuse.rs) declares its footprint.
+    assert!(
+        v.iter().any(|(s, _)| s.starts_with("src/check/run.rs")),
+        "{v:?}"
+    );
+    let unuse: Vec<_> = v.iter().filter(|(s, _)| s.contains("unuse.rs")).collect();
+    assert!(unuse.is_empty(), "undeclared in try_to_unuse(): {unuse:?}");
+}

@@ -105,6 +105,7 @@ impl Kernel {
     /// Where the points go (docs/scheduling-points.md): before every step that reads or writes
     /// state another CPU reads or writes — kernel data, locks, and per-CPU state that other CPUs
     /// read, such as RCU read-side nesting (`synchronize_rcu()` reads it).
+    #[track_caller]
     pub fn with<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
         self.step(true, f)
     }
@@ -115,6 +116,7 @@ impl Kernel {
     /// of an operation). With [`ModelConfig::all_points`](super::world::ModelConfig::all_points)
     /// it is a point too, which `tests/scheduling_points.rs` uses to check that the merging
     /// loses no outcome.
+    #[track_caller]
     pub fn with_no_point<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
         self.step(self.all_points, f)
     }
@@ -124,12 +126,14 @@ impl Kernel {
     /// previous step even with `all_points`, so that an operation's operands are chosen and
     /// claimed at once (two `exit mm=0` never pick the same process). The harness puts a
     /// scheduling point before each operation.
+    #[track_caller]
     pub fn harness_step<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
         self.step(false, f)
     }
 
     /// One step: optionally a scheduling point, then `f`, then the wake-ups `f` asked for (with
     /// no scheduling point: [`crate::engine::wake`]).
+    #[track_caller]
     fn step<R>(&self, point: bool, f: impl FnOnce(&mut World) -> R) -> R {
         self.step_on(point, false, |w, _| f(w))
     }
@@ -137,6 +141,7 @@ impl Kernel {
     /// [`Kernel::with`] for a step whose footprint `f` declares completely on the
     /// [`Footprint`] (every piece of World state it reads or writes, see [`Touch`]); the
     /// partial-order reduction of `verify` relies on it. Declared only where audited.
+    #[track_caller]
     fn with_on<R>(&self, declared: bool, f: impl FnOnce(&mut World, &mut Footprint) -> R) -> R {
         self.step_on(true, declared, f)
     }
@@ -145,18 +150,21 @@ impl Kernel {
     /// piece of World state it reads or writes, as [`Touch`]es (audited: a piece left out can
     /// make `verify --reduction` miss a bug). `f` may call [`Footprint::unknown`] where it
     /// cannot say.
+    #[track_caller]
     pub fn with_footprint<R>(&self, f: impl FnOnce(&mut World, &mut Footprint) -> R) -> R {
         self.with_on(true, f)
     }
 
     /// [`Kernel::with_no_point`] for a step whose footprint `f` declares (as
     /// [`Kernel::with_footprint`]); it joins the footprint of the step it is merged into.
+    #[track_caller]
     pub fn with_no_point_footprint<R>(&self, f: impl FnOnce(&mut World, &mut Footprint) -> R) -> R {
         self.step_on(self.all_points, true, f)
     }
 
     /// [`Kernel::harness_step`] for a step whose footprint `f` declares (as
     /// [`Kernel::with_footprint`]).
+    #[track_caller]
     pub fn harness_footprint<R>(&self, f: impl FnOnce(&mut World, &mut Footprint) -> R) -> R {
         self.step_on(false, true, f)
     }
@@ -174,6 +182,7 @@ impl Kernel {
     /// Not declared and not needed: the step counter `trace.step` (read only for diagnostics:
     /// event and bug step numbers), this CPU's call stack and the progress log of
     /// [`super::events`] (diagnostics and search feedback), the switches.
+    #[track_caller]
     fn step_on<R>(
         &self,
         point: bool,
@@ -189,6 +198,9 @@ impl Kernel {
         let mut fp = Footprint { on, writes: None };
         if !point && !fp.on {
             crate::engine::unknown();
+        }
+        if !fp.on && self.cpu < w.nr_cpus && crate::engine::recording() {
+            note_undeclared(std::panic::Location::caller());
         }
         let before = (on && CHECK_FOOTPRINTS.with(std::cell::Cell::get)).then(|| {
             fp.writes = Some(Vec::new());
@@ -399,11 +411,13 @@ impl Kernel {
     pub fn spin_unlock(&self, id: LockId) {
         let rcu = self.cfg().rcu_spinlocks;
         // `si->lock`'s release checks invariant C3, which reads the whole swap map and
-        // `inuse_pages`: undeclared.
-        let declared = !matches!(id, LockId::SiLock(_));
-        self.with_on(declared, |w, fp| {
+        // `inuse_pages` (declared by `c3_reads`).
+        self.with_on(true, |w, fp| {
             fp.write(Touch::Lock(id));
             fp.lock_memory(self.cpu, id);
+            if let LockId::SiLock(t) = id {
+                fp.c3_reads(w, t);
+            }
             fp.wake_reads(w);
             if rcu {
                 fp.write(Touch::Rcu(self.cpu));
@@ -489,8 +503,15 @@ impl Kernel {
     }
 
     /// `might_sleep()`: invariant L1.
+    ///
+    /// Footprint: this CPU's RCU nesting and the entries of the locks it holds; `kernel_rcu`
+    /// and which locks this CPU holds change only by this CPU's own steps.
     pub fn might_sleep(&self) {
-        self.with_no_point(|w| {
+        self.with_no_point_footprint(|w, fp| {
+            fp.read(Touch::Rcu(self.cpu));
+            for l in w.locks.held_by(self.cpu) {
+                fp.read(Touch::Lock(l));
+            }
             let spin: Vec<_> = w.locks.held_by(self.cpu).filter(|l| !l.sleeps()).collect();
             let implicit = u32::from(w.cpus[self.cpu].kernel_rcu);
             if !spin.is_empty() || w.rcu.nesting(self.cpu) > implicit {
@@ -613,6 +634,14 @@ pub enum Touch {
     /// Whether `(mm, idx)` is in `ghost.zapping` (invariant O1; the vector is only searched,
     /// so its order is not state).
     Zapping(MmId, usize),
+    /// `swap_info[t].inuse_pages`.
+    Inuse(SwapType),
+    /// `mms[mm].mm_users`.
+    MmUsers(MmId),
+    /// `mms[mm].on_mmlist`.
+    OnMmlist(MmId),
+    /// `init_mm.mmlist` (`mmlist`, in order).
+    Mmlist,
 }
 
 impl Touch {
@@ -655,6 +684,10 @@ impl Touch {
             Touch::SwapperSpace(t) => pack(44, 0, t.0),
             Touch::Mms => pack(45, 0, 0),
             Touch::Zapping(mm, idx) => pack(46, mm.0, idx),
+            Touch::Inuse(t) => pack(47, 0, t.0),
+            Touch::MmUsers(mm) => pack(48, 0, mm.0),
+            Touch::OnMmlist(mm) => pack(49, 0, mm.0),
+            Touch::Mmlist => pack(50, 0, 0),
         }
     }
 }
@@ -669,6 +702,37 @@ pub struct Footprint {
 
 thread_local! {
     static CHECK_FOOTPRINTS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+thread_local! {
+    static UNDECLARED: RefCell<Option<std::collections::BTreeMap<(&'static str, u32), usize>>> =
+        const { RefCell::new(None) };
+}
+
+/// Counts an undeclared step of a program CPU (not of the set-up) at `site`, while
+/// [`count_undeclared`] is on.
+#[cold]
+fn note_undeclared(site: &'static std::panic::Location<'static>) {
+    UNDECLARED.with(|u| {
+        if let Some(m) = u.borrow_mut().as_mut() {
+            *m.entry((site.file(), site.line())).or_default() += 1;
+        }
+    });
+}
+
+/// Starts (`true`) or stops counting, on this OS thread, the steps the reduction sees as
+/// unknown because they declare no footprint, by the model line that made them (while the
+/// engine records annotations: [`crate::engine::record`]); stopping returns the counts,
+/// `(file, line, steps)`, most frequent first. A diagnostic for finding what to annotate.
+pub fn count_undeclared(on: bool) -> Vec<(&'static str, u32, usize)> {
+    let m = UNDECLARED.with(|u| std::mem::replace(&mut *u.borrow_mut(), on.then(Default::default)));
+    let mut v: Vec<_> = m
+        .unwrap_or_default()
+        .into_iter()
+        .map(|((f, l), n)| (f, l, n))
+        .collect();
+    v.sort_by(|a, b| b.2.cmp(&a.2).then(a.cmp(b)));
+    v
 }
 
 /// Declared steps whose writes [`check_footprints`] checked, in this process.
@@ -737,9 +801,10 @@ fn pieces(w: &World) -> std::collections::BTreeMap<Piece, String> {
             t(Touch::SiUsers(ty)),
             format!("{:?} {:?}", si.users, si.comp),
         );
+        put(t(Touch::Inuse(ty)), format!("{}", si.inuse_pages));
         put(
-            Unnamed("swap_info[t] inuse_pages, slot_data", ty.0),
-            format!("{} {:?}", si.inuse_pages, si.slot_data),
+            Unnamed("swap_info[t] slot_data", ty.0),
+            format!("{:?}", si.slot_data),
         );
     }
     for (ty, s) in w.swapper_spaces.enumerate() {
@@ -781,12 +846,10 @@ fn pieces(w: &World) -> std::collections::BTreeMap<Piece, String> {
         for (i, pte) in mm.ptes.iter().enumerate() {
             put(t(Touch::Pte(id, i)), format!("{pte:?}"));
         }
-        put(
-            Unnamed("mms[mm] mm_users, on_mmlist", id.0),
-            format!("{} {}", mm.mm_users, mm.on_mmlist),
-        );
+        put(t(Touch::MmUsers(id)), format!("{}", mm.mm_users));
+        put(t(Touch::OnMmlist(id)), format!("{}", mm.on_mmlist));
     }
-    put(Unnamed("mmlist", 0), format!("{:?}", w.mmlist));
+    put(t(Touch::Mmlist), format!("{:?}", w.mmlist));
     put(Unnamed("inodes", 0), format!("{:?}", w.inodes));
     put(
         Unnamed("shmem_swaplist", 0),
@@ -855,6 +918,33 @@ impl Footprint {
         if let LockId::Cluster { alloc, .. } = id {
             self.read(Touch::Alloc(alloc));
             self.read(Touch::SiGen(cpu));
+        }
+    }
+
+    /// What [`super::invariants::check_inuse_pages`] (C3) reads for `swap_info[t]`: the
+    /// `swap_map` pointer, `inuse_pages`, and the map's allocation and every byte of it (its
+    /// contents even when freed: the check reads the object without KASAN).
+    pub fn c3_reads(&mut self, w: &World, t: SwapType) {
+        if !self.on {
+            return;
+        }
+        self.read(Touch::Si(t));
+        self.read(Touch::Inuse(t));
+        if let Some(p) = w.swap_info[t].swap_map {
+            self.read(Touch::Alloc(p));
+            if let Object::SwapMap(m) = &w.heap.get(p).data {
+                for i in 0..m.len() {
+                    self.read(Touch::Elem(p, i));
+                }
+            }
+        }
+    }
+
+    /// The step touches no state another CPU writes (e.g. it reads what never changes after it
+    /// was created): it commutes with every step of another CPU.
+    pub fn local(&mut self) {
+        if self.on {
+            crate::engine::local();
         }
     }
 
@@ -964,6 +1054,7 @@ mod tests {
             Touch::Lock(LockId::SwaponMutex),
             Touch::Lock(LockId::ShmemSwaplistMutex),
             Touch::Lock(LockId::SlotsEnableMutex),
+            Touch::Mmlist,
         ];
         for i in 0..4 {
             touches.extend([
@@ -976,6 +1067,9 @@ mod tests {
                 Touch::Rcu(i),
                 Touch::Waiting(i),
                 Touch::Gp(i),
+                Touch::Inuse(SwapType(i)),
+                Touch::MmUsers(MmId(i)),
+                Touch::OnMmlist(MmId(i)),
             ]);
             for j in 0..4 {
                 touches.push(Touch::Lock(LockId::Cluster { alloc: i, idx: j }));

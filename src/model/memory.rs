@@ -32,7 +32,8 @@ pub fn set_pte_at(k: &Kernel, mm: MmId, idx: usize, folio: FolioId) {
 
 /// kernel/fork.c: mmget_not_zero(), v6.8: a reference unless the mm is exiting.
 pub fn mmget_not_zero(k: &Kernel, mm: MmId) -> bool {
-    k.with(|w| {
+    k.with_footprint(|w, fp| {
+        fp.write(Touch::MmUsers(mm));
         let m = &mut w.mms[mm];
         if m.mm_users == 0 {
             return false;
@@ -46,7 +47,8 @@ pub fn mmget_not_zero(k: &Kernel, mm: MmId) -> bool {
 /// mm leaves `init_mm.mmlist`.
 pub fn mmput(k: &Kernel, mm: MmId) {
     let _f = k.enter("mmput");
-    let last = k.with(|w| {
+    let last = k.with_footprint(|w, fp| {
+        fp.write(Touch::MmUsers(mm));
         let m = &mut w.mms[mm];
         m.mm_users -= 1;
         m.mm_users == 0
@@ -55,9 +57,15 @@ pub fn mmput(k: &Kernel, mm: MmId) {
         return;
     }
     exit_mmap(k, mm);
-    if k.with(|w| w.mms[mm].on_mmlist) {
+    let on = k.with_footprint(|w, fp| {
+        fp.read(Touch::OnMmlist(mm));
+        w.mms[mm].on_mmlist
+    });
+    if on {
         k.spin_lock(LockId::MmlistLock);
-        k.with(|w| {
+        k.with_footprint(|w, fp| {
+            fp.write(Touch::Mmlist);
+            fp.write(Touch::OnMmlist(mm));
             w.mmlist.retain(|&m| m != mm);
             w.mms[mm].on_mmlist = false;
         });
@@ -68,7 +76,11 @@ pub fn mmput(k: &Kernel, mm: MmId) {
 /// mm/mmap.c: exit_mmap(), v6.8: unmap every PTE (`unmap_vmas()` → `zap_pte_range()`).
 pub fn exit_mmap(k: &Kernel, mm: MmId) {
     let _f = k.enter("exit_mmap");
-    let nr = k.with(|w| w.mms[mm].ptes.len());
+    // The PTE vector's length never changes after the mm is created: nothing to declare.
+    let nr = k.with_footprint(|w, fp| {
+        fp.local();
+        w.mms[mm].ptes.len()
+    });
     zap_pte_range(k, mm, 0, nr);
 }
 

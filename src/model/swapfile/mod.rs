@@ -159,7 +159,10 @@ pub fn unlock_cluster_or_swap_info(k: &Kernel, ci: ClusterLock) {
 /// mm/swapfile.c: swap_range_alloc(), v6.8 (under si->lock): `inuse_pages += nr`.
 pub fn swap_range_alloc(k: &Kernel, si: SwapType, nr: u32) {
     let _f = k.enter_helper("swap_range_alloc");
-    k.with(|w| w.swap_info[si].inuse_pages += nr);
+    k.with_footprint(|w, fp| {
+        fp.write(Touch::Inuse(si));
+        w.swap_info[si].inuse_pages += nr
+    });
 }
 
 /// mm/swapfile.c: swap_range_free(), v6.8 (under si->lock): `inuse_pages -= nr`, then the
@@ -171,8 +174,13 @@ pub fn swap_range_alloc(k: &Kernel, si: SwapType, nr: u32) {
 /// after the update, and no reader of a freed slot holds `si->lock`).
 pub fn swap_range_free(k: &Kernel, si: SwapType, offset: u32, nr: u32) {
     let _f = k.enter("swap_range_free");
-    k.with(|w| {
+    k.with_footprint(|w, fp| {
+        fp.write(Touch::Inuse(si));
+        fp.read(Touch::Si(si));
         let s = &mut w.swap_info[si];
+        if s.flags & SWP_SYNCHRONOUS_IO != 0 {
+            fp.unknown(); // `slot_data`, which no Touch names
+        }
         s.inuse_pages -= nr;
         if s.flags & SWP_SYNCHRONOUS_IO != 0 {
             for o in offset..offset + nr {
@@ -188,8 +196,9 @@ pub fn swap_range_free(k: &Kernel, si: SwapType, offset: u32, nr: u32) {
 /// 0 becomes free (`free_cluster()`; discard and the free list are not modelled).
 pub fn dec_cluster_info_page(k: &Kernel, si: SwapType, ci: Option<usize>, offset: u32) {
     let _ = si;
-    k.with(|w| {
+    k.with_footprint(|w, fp| {
         let cpu = k.cpu;
+        fp.elem(cpu, ci, (offset / SWAPFILE_CLUSTER) as usize, true);
         cluster_do(w, cpu, ci, (offset / SWAPFILE_CLUSTER) as usize, |c| {
             c.count -= 1;
             if c.count == 0 {

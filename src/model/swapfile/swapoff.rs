@@ -11,7 +11,8 @@ pub fn swapoff(k: &Kernel, type_: SwapType) -> i32 {
     let cpu = k.cpu;
     // 2. find the victim among the active devices.
     k.spin_lock(LockId::SwapLock);
-    let found = k.with(|w| {
+    let found = k.with_footprint(|w, fp| {
+        fp.read(Touch::Si(type_));
         w.swap_info
             .get(type_)
             .is_some_and(|p| p.flags & SWP_WRITEOK != 0)
@@ -21,10 +22,17 @@ pub fn swapoff(k: &Kernel, type_: SwapType) -> i32 {
         return -EINVAL;
     }
     let p = type_;
-    k.with_no_point(|w| w.ghost.obtain_si(cpu, p));
+    k.with_no_point_footprint(|w, fp| {
+        fp.read(Touch::Si(p));
+        fp.write(Touch::SiGen(cpu));
+        w.ghost.obtain_si(cpu, p)
+    });
     // 3. no new allocations from here on.
     k.spin_lock(LockId::SiLock(p));
-    k.with(|w| w.swap_info[p].flags &= !SWP_WRITEOK);
+    k.with_footprint(|w, fp| {
+        fp.write(Touch::Si(p));
+        w.swap_info[p].flags &= !SWP_WRITEOK
+    });
     k.spin_unlock(LockId::SiLock(p));
     k.spin_unlock(LockId::SwapLock);
     // 4. drain and disable the slots caches.

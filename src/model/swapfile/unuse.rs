@@ -38,10 +38,17 @@ pub fn unuse_pte(k: &Kernel, mm: MmId, idx: usize, entry: SwpEntry, folio: Folio
 /// that could take it for writing runs while `try_to_unuse()` holds the mm.
 pub fn unuse_mm(k: &Kernel, mm: MmId, type_: SwapType) -> i32 {
     let _f = k.enter("unuse_mm");
-    let nr = k.with(|w| w.mms[mm].ptes.len());
+    // The PTE vector's length never changes after the mm is created: nothing to declare.
+    let nr = k.with_footprint(|w, fp| {
+        fp.local();
+        w.mms[mm].ptes.len()
+    });
     for idx in 0..nr {
         // ptep_get_lockless()
-        let ptent = k.with(|w| w.mms[mm].ptes[idx]);
+        let ptent = k.with_footprint(|w, fp| {
+            fp.read(Touch::Pte(mm, idx));
+            w.mms[mm].ptes[idx]
+        });
         let Pte::Swap(entry) = ptent else { continue };
         if entry.type_ != type_ {
             continue;
@@ -52,8 +59,10 @@ pub fn unuse_mm(k: &Kernel, mm: MmId, type_: SwapType) -> i32 {
         }
         let Some(folio) = folio else {
             let cpu = k.cpu;
-            let count = k.with(|w| {
+            let count = k.with_footprint(|w, fp| {
+                fp.read(Touch::Si(type_));
                 let map = w.swap_info[type_].swap_map;
+                fp.elem(cpu, map, entry.offset as usize, false);
                 map_get(w, cpu, map, entry.offset, "si->swap_map[offset]")
             });
             if count == 0 || count == SWAP_MAP_BAD {
@@ -97,7 +106,13 @@ pub fn find_next_to_unuse(k: &Kernel, si: SwapType, prev: u32) -> u32 {
 pub fn try_to_unuse(k: &Kernel, type_: SwapType) -> i32 {
     let _f = k.enter("try_to_unuse");
     let si = type_;
-    let inuse = |k: &Kernel| k.with(|w| w.swap_info[si].inuse_pages);
+    let inuse = |k: &Kernel| {
+        k.with_footprint(|w, fp| {
+            fp.read(Touch::Si(si));
+            fp.read(Touch::Inuse(si));
+            w.swap_info[si].inuse_pages
+        })
+    };
     if inuse(k) == 0 {
         k.note(|_| "/* si->inuse_pages == 0: nothing to unuse */".into());
         return 0;
@@ -117,7 +132,8 @@ pub fn try_to_unuse(k: &Kernel, type_: SwapType) -> i32 {
             if inuse(k) == 0 {
                 break;
             }
-            let next = k.with(|w| {
+            let next = k.with_footprint(|w, fp| {
+                fp.read(Touch::Mmlist);
                 let pos = match cursor {
                     None => 0,
                     Some(c) => w
