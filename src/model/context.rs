@@ -580,13 +580,20 @@ impl Kernel {
     pub fn synchronize_rcu(&self) {
         let _f = self.enter("synchronize_rcu");
         self.might_sleep();
-        let gp = self.with(|w| {
+        let gp = self.with_on(true, |w, fp| {
+            for c in 0..w.cpus.len() {
+                fp.read(Touch::Rcu(c));
+            }
+            fp.write(Touch::Gp(self.cpu));
             let gp = w.rcu.start_gp(self.cpu);
             w.cpus[self.cpu].gp = Some(gp.clone());
             gp
         });
         self.wait_event(WaitFor::GracePeriod, |w, _| w.rcu.gp_done(&gp));
-        self.with_no_point(|w| w.cpus[self.cpu].gp = None);
+        self.with_no_point_footprint(|w, fp| {
+            fp.write(Touch::Gp(self.cpu));
+            w.cpus[self.cpu].gp = None
+        });
     }
 }
 
@@ -642,6 +649,9 @@ pub enum Touch {
     OnMmlist(MmId),
     /// `init_mm.mmlist` (`mmlist`, in order).
     Mmlist,
+    /// Invariant D1's ghost state of a PTE, `ghost.pages[mm][idx]` (the vectors' lengths are
+    /// set when the mm is created).
+    Ghost(MmId, usize),
 }
 
 impl Touch {
@@ -688,6 +698,7 @@ impl Touch {
             Touch::MmUsers(mm) => pack(48, 0, mm.0),
             Touch::OnMmlist(mm) => pack(49, 0, mm.0),
             Touch::Mmlist => pack(50, 0, 0),
+            Touch::Ghost(mm, idx) => pack(51, mm.0, idx),
         }
     }
 }
@@ -865,9 +876,18 @@ fn pieces(w: &World) -> std::collections::BTreeMap<Piece, String> {
     for &(mm, idx) in &w.ghost.zapping {
         put(t(Touch::Zapping(mm, idx)), "+".into());
     }
+    for (mm, pages) in w.ghost.pages.iter().enumerate() {
+        for (idx, g) in pages.iter().enumerate() {
+            put(t(Touch::Ghost(MmId(mm), idx)), format!("{g:?}"));
+        }
+    }
     put(
-        Unnamed("ghost pages, next_data", 0),
-        format!("{:?} {}", w.ghost.pages, w.ghost.next_data),
+        Unnamed("ghost pages' lengths, next_data", 0),
+        format!(
+            "{:?} {}",
+            w.ghost.pages.iter().map(Vec::len).collect::<Vec<_>>(),
+            w.ghost.next_data
+        ),
     );
     m
 }
@@ -1070,6 +1090,7 @@ mod tests {
                 Touch::Inuse(SwapType(i)),
                 Touch::MmUsers(MmId(i)),
                 Touch::OnMmlist(MmId(i)),
+                Touch::Ghost(MmId(i), 0),
             ]);
             for j in 0..4 {
                 touches.push(Touch::Lock(LockId::Cluster { alloc: i, idx: j }));

@@ -17,13 +17,22 @@ use super::world::{BugKind, GhostPage};
 /// mm/memory.c: pte_same(ptep_get(pte), orig_pte), v6.8 (PTL held): the PTE still holds the
 /// swap entry read before the lock was taken.
 pub fn pte_same(k: &Kernel, mm: MmId, idx: usize, entry: SwpEntry) -> bool {
-    k.with(|w| w.mms[mm].ptes[idx] == Pte::Swap(entry))
+    k.with_footprint(|w, fp| {
+        fp.read(Touch::Pte(mm, idx));
+        w.mms[mm].ptes[idx] == Pte::Swap(entry)
+    })
 }
 
 /// mm/memory.c: set_pte_at(), v6.8 (PTL held), of a present PTE mapping `folio`, with the
 /// mapcount `folio_add_anon_rmap_pte()` (or fork's `folio_dup_file_rmap_pte()`) raises.
+///
+/// Footprint: the PTE, the folio, and the PTE's ghost (`note_install()` also reads this CPU's
+/// call stack, which only this CPU changes).
 pub fn set_pte_at(k: &Kernel, mm: MmId, idx: usize, folio: FolioId) {
-    k.with(|w| {
+    k.with_footprint(|w, fp| {
+        fp.write(Touch::Pte(mm, idx));
+        fp.write(Touch::Folio(folio));
+        fp.write(Touch::Ghost(mm, idx));
         w.mms[mm].ptes[idx] = Pte::Present(folio);
         w.folios[folio].mapcount += 1;
         note_install(w, k.cpu, mm, idx);

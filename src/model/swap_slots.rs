@@ -78,8 +78,15 @@ pub fn drain_slots_cache_cpu(k: &Kernel, cpu: usize) {
 pub fn disable_swap_slots_cache_lock(k: &Kernel) {
     let _f = k.enter_helper("disable_swap_slots_cache_lock");
     k.mutex_lock(LockId::SlotsEnableMutex);
-    k.with(|w| w.slots.enabled = false);
-    let n = k.with(|w| w.slots.slots_ret.len());
+    k.with_footprint(|w, fp| {
+        fp.write(Touch::SlotsCache);
+        w.slots.enabled = false
+    });
+    // One batch per CPU, fixed when the world is made.
+    let n = k.with_footprint(|w, fp| {
+        fp.local();
+        w.slots.slots_ret.len()
+    });
     for cpu in 0..n {
         drain_slots_cache_cpu(k, cpu);
     }
@@ -89,7 +96,12 @@ pub fn disable_swap_slots_cache_lock(k: &Kernel) {
 /// allocated from (`has_usable_swap()`), drop the mutex.
 pub fn reenable_swap_slots_cache_unlock(k: &Kernel) {
     let _f = k.enter_helper("reenable_swap_slots_cache_unlock");
-    k.with(|w| {
+    k.with_footprint(|w, fp| {
+        fp.write(Touch::SlotsCache);
+        // Every slot of swap_info[] (which exist, and their flags).
+        for t in 0..MAX_SWAPFILES {
+            fp.read(Touch::Si(SwapType(t)));
+        }
         w.slots.enabled = w.swap_info.iter().any(|s| s.flags & SWP_WRITEOK != 0);
     });
     k.mutex_unlock(LockId::SlotsEnableMutex);

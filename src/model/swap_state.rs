@@ -153,10 +153,14 @@ pub fn delete_from_swap_cache(k: &Kernel, folio: FolioId) {
 pub fn clear_shadow_from_swap_cache(k: &Kernel, type_: SwapType, begin: u32, end: u32) {
     let _f = k.enter_helper("clear_shadow_from_swap_cache");
     let cpu = k.cpu;
-    let space = k.with(|w| w.swapper_spaces[type_]);
+    let space = k.with_footprint(|w, fp| {
+        fp.read(Touch::SwapperSpace(type_));
+        w.swapper_spaces[type_]
+    });
     k.spin_lock(LockId::SwapCacheXa(type_));
-    k.with(|w| {
+    k.with_footprint(|w, fp| {
         for o in begin..=end {
+            fp.elem(cpu, space, o as usize, false);
             space_do(w, cpu, space, o, false, |_| ());
         }
     });
@@ -168,7 +172,11 @@ pub fn clear_shadow_from_swap_cache(k: &Kernel, type_: SwapType, begin: u32, end
 pub fn exit_swap_address_space(k: &Kernel, type_: SwapType) {
     let _f = k.enter("exit_swap_address_space");
     let cpu = k.cpu;
-    k.with(|w| {
+    k.with_footprint(|w, fp| {
+        fp.write(Touch::SwapperSpace(type_));
+        if let Some(p) = w.swapper_spaces[type_] {
+            fp.write(Touch::Alloc(p));
+        }
         if let Some(p) = w.swapper_spaces[type_].take() {
             let by = w.origin(cpu);
             let _ = w.heap.free(p, by);

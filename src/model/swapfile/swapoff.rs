@@ -53,7 +53,13 @@ pub fn swapoff(k: &Kernel, type_: SwapType) -> i32 {
     // 7.
     crate::model::swap_slots::reenable_swap_slots_cache_unlock(k);
     // 8. wait for get/put_swap_device() users and RCU readers.
-    k.with(|w| percpu_ref_kill(w, cpu, p));
+    k.with_footprint(|w, fp| {
+        // A kill that drops the last reference completes `p->comp` and wakes its waiter (a
+        // wake-up makes the step unknown).
+        fp.write(Touch::SiUsers(p));
+        fp.wake_reads(w);
+        percpu_ref_kill(w, cpu, p)
+    });
     k.note(|_| "/* percpu_ref_kill(&p->users) */".into());
     k.synchronize_rcu();
     wait_for_completion(k, p);
@@ -65,7 +71,8 @@ pub fn swapoff(k: &Kernel, type_: SwapType) -> i32 {
     drain_mmlist(k);
     // 11. SWP_SCANNING: the model's allocator holds si->lock throughout its scan.
     // 12. detach the memory.
-    let (swap_map, cluster_info) = k.with(|w| {
+    let (swap_map, cluster_info) = k.with_footprint(|w, fp| {
+        fp.write(Touch::Si(p));
         let s = &mut w.swap_info[p];
         s.max = 0;
         (s.swap_map.take(), s.cluster_info.take())
@@ -74,9 +81,10 @@ pub fn swapoff(k: &Kernel, type_: SwapType) -> i32 {
     k.spin_unlock(LockId::SwapLock);
     // 13. free it.
     k.mutex_unlock(LockId::SwaponMutex);
-    k.with(|w| {
+    k.with_footprint(|w, fp| {
         let by = w.origin(cpu);
         for ptr in [swap_map, cluster_info].into_iter().flatten() {
+            fp.write(Touch::Alloc(ptr));
             let _ = w.heap.free(ptr, by.clone());
         }
     });
@@ -95,7 +103,15 @@ pub fn swapoff(k: &Kernel, type_: SwapType) -> i32 {
 
 /// mm/swapfile.c: drain_mmlist(), v6.8: once no device has pages in use, empty `init_mm.mmlist`.
 pub fn drain_mmlist(k: &Kernel) {
-    k.with(|w| {
+    k.with_footprint(|w, fp| {
+        for t in 0..MAX_SWAPFILES {
+            fp.read(Touch::Si(SwapType(t)));
+            fp.read(Touch::Inuse(SwapType(t)));
+        }
+        fp.write(Touch::Mmlist);
+        for &mm in &w.mmlist {
+            fp.write(Touch::OnMmlist(mm));
+        }
         if w.swap_info.iter().all(|s| s.inuse_pages == 0) {
             for mm in std::mem::take(&mut w.mmlist) {
                 w.mms[mm].on_mmlist = false;
