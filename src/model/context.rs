@@ -306,27 +306,35 @@ impl Kernel {
         self.wait_event_first(why, |_| {}, cond, None)
     }
 
+    /// [`Kernel::wait_event`] whose `cond` touches nothing but what `reads` declares read
+    /// (and this CPU's `waiting`); each check declares so.
+    pub fn wait_event_reading(
+        &self,
+        why: WaitFor,
+        reads: impl Fn(&World, &mut Footprint),
+        cond: impl FnMut(&mut World, Cpu) -> bool,
+    ) {
+        self.wait_event_first(why, |_| {}, cond, Some(&reads))
+    }
+
     /// [`Kernel::wait_event`] whose first check is preceded, in the same step, by `first` (e.g.
-    /// the `preempt_disable()` that begins `spin_lock()`). With `lock`, `first` and `cond` touch
-    /// nothing but that lock, this CPU's RCU nesting and `waiting`, and what
-    /// [`Kernel::check_lock_memory`] reads; each check declares so (a failed check is followed
-    /// by undeclared merged steps, which make it unknown).
+    /// the `preempt_disable()` that begins `spin_lock()`). With `declare`, `first` and `cond`
+    /// touch nothing but this CPU's `waiting` and what `declare` declares; each check declares
+    /// so (a failed check is followed by undeclared merged steps, which make it unknown).
     fn wait_event_first(
         &self,
         why: WaitFor,
         first: impl FnOnce(&mut World),
         mut cond: impl FnMut(&mut World, Cpu) -> bool,
-        lock: Option<LockId>,
+        declare: Option<&Declare<'_>>,
     ) {
         let cpu = self.cpu;
         let mut first = Some(first);
         loop {
-            let ok = self.with_on(lock.is_some(), |w, fp| {
-                if let Some(id) = lock {
-                    fp.write(Touch::Lock(id));
-                    fp.write(Touch::Rcu(cpu));
+            let ok = self.with_on(declare.is_some(), |w, fp| {
+                if let Some(d) = declare {
                     fp.write(Touch::Waiting(cpu));
-                    fp.lock_memory(cpu, id);
+                    d(w, fp);
                 }
                 if let Some(f) = first.take() {
                     f(w);
@@ -381,6 +389,14 @@ impl Kernel {
         }
     }
 
+    /// What an acquire attempt of `id` touches besides `waiting`: the lock, this CPU's RCU
+    /// nesting (`spin_lock()`'s `preempt_disable()`), what [`Kernel::check_lock_memory`] reads.
+    fn lock_footprint(fp: &mut Footprint, cpu: Cpu, id: LockId) {
+        fp.write(Touch::Lock(id));
+        fp.write(Touch::Rcu(cpu));
+        fp.lock_memory(cpu, id);
+    }
+
     fn check_lock_memory(w: &mut World, cpu: Cpu, id: LockId) -> bool {
         if let LockId::Cluster { alloc, idx } = id {
             return access(w, cpu, Some(alloc), idx, true, "ci->lock").is_some();
@@ -403,7 +419,7 @@ impl Kernel {
             WaitFor::Lock(id),
             preempt_disable,
             |w, cpu| Self::check_lock_memory(w, cpu, id) && w.locks.try_acquire(id, cpu),
-            Some(id),
+            Some(&|_: &World, fp: &mut Footprint| Self::lock_footprint(fp, self.cpu, id)),
         );
     }
 
@@ -459,7 +475,7 @@ impl Kernel {
             WaitFor::Lock(id),
             |_| {},
             |w, cpu| w.locks.try_acquire(id, cpu),
-            Some(id),
+            Some(&|_: &World, fp: &mut Footprint| Self::lock_footprint(fp, self.cpu, id)),
         );
     }
 
@@ -589,13 +605,22 @@ impl Kernel {
             w.cpus[self.cpu].gp = Some(gp.clone());
             gp
         });
-        self.wait_event(WaitFor::GracePeriod, |w, _| w.rcu.gp_done(&gp));
+        // gp_done() reads the nesting and quiescent-state count of the CPUs in the snapshot.
+        let reads = |w: &World, fp: &mut Footprint| {
+            for c in 0..w.cpus.len() {
+                fp.read(Touch::Rcu(c));
+            }
+        };
+        self.wait_event_reading(WaitFor::GracePeriod, reads, |w, _| w.rcu.gp_done(&gp));
         self.with_no_point_footprint(|w, fp| {
             fp.write(Touch::Gp(self.cpu));
             w.cpus[self.cpu].gp = None
         });
     }
 }
+
+/// A closure that declares (part of) a step's footprint.
+type Declare<'a> = dyn Fn(&World, &mut Footprint) + 'a;
 
 /// A piece of World state in a step's declared footprint ([`Footprint`]).
 ///
@@ -649,6 +674,8 @@ pub enum Touch {
     OnMmlist(MmId),
     /// `init_mm.mmlist` (`mmlist`, in order).
     Mmlist,
+    /// `shmem_swaplist` (in order).
+    ShmemSwaplist,
     /// Invariant D1's ghost state of a PTE, `ghost.pages[mm][idx]` (the vectors' lengths are
     /// set when the mm is created).
     Ghost(MmId, usize),
@@ -699,6 +726,7 @@ impl Touch {
             Touch::OnMmlist(mm) => pack(49, 0, mm.0),
             Touch::Mmlist => pack(50, 0, 0),
             Touch::Ghost(mm, idx) => pack(51, mm.0, idx),
+            Touch::ShmemSwaplist => pack(52, 0, 0),
         }
     }
 }
@@ -862,10 +890,7 @@ fn pieces(w: &World) -> std::collections::BTreeMap<Piece, String> {
     }
     put(t(Touch::Mmlist), format!("{:?}", w.mmlist));
     put(Unnamed("inodes", 0), format!("{:?}", w.inodes));
-    put(
-        Unnamed("shmem_swaplist", 0),
-        format!("{:?}", w.shmem_swaplist),
-    );
+    put(t(Touch::ShmemSwaplist), format!("{:?}", w.shmem_swaplist));
     put(
         t(Touch::SlotsCache),
         format!("{} {}", w.slots.enabled, w.slots.active),
@@ -1075,6 +1100,7 @@ mod tests {
             Touch::Lock(LockId::ShmemSwaplistMutex),
             Touch::Lock(LockId::SlotsEnableMutex),
             Touch::Mmlist,
+            Touch::ShmemSwaplist,
         ];
         for i in 0..4 {
             touches.extend([

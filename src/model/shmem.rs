@@ -3,7 +3,7 @@
 //! nothing), the read path (`shmem_file_read_iter()` → `shmem_get_folio_gfp()` →
 //! `shmem_swapin_folio()`), and swapoff's `shmem_unuse()`.
 
-use super::context::Kernel;
+use super::context::{Kernel, Touch};
 use super::kernel::lock::LockId;
 use super::swap_slots::folio_alloc_swap;
 use super::swap_state::{add_to_swap_cache, delete_from_swap_cache};
@@ -347,11 +347,18 @@ pub fn shmem_unuse_inode(k: &Kernel, inode: InodeId, type_: SwapType) -> i32 {
 /// inode being scanned is kept from eviction by `stop_eviction`.
 pub fn shmem_unuse(k: &Kernel, type_: SwapType) -> i32 {
     let _f = k.enter("shmem_unuse");
-    if k.with(|w| w.shmem_swaplist.is_empty()) {
+    let empty = k.with_footprint(|w, fp| {
+        fp.read(Touch::ShmemSwaplist);
+        w.shmem_swaplist.is_empty()
+    });
+    if empty {
         return 0;
     }
     k.mutex_lock(LockId::ShmemSwaplistMutex);
-    let list = k.with(|w| w.shmem_swaplist.clone());
+    let list = k.with_footprint(|w, fp| {
+        fp.read(Touch::ShmemSwaplist);
+        w.shmem_swaplist.clone()
+    });
     let mut error = 0;
     for inode in list {
         let swapped = k.with(|w| w.inodes[inode].swapped);

@@ -80,7 +80,10 @@ fn complete(w: &mut World, si: SwapType) {
 pub fn wait_for_completion(k: &Kernel, si: SwapType) {
     let _w = k.enter_helper("wait_for_completion");
     k.might_sleep();
-    k.wait_event(WaitFor::Completion(si), |w, _| w.swap_info[si].comp.done);
+    let reads = |_: &World, fp: &mut crate::model::context::Footprint| fp.read(Touch::SiUsers(si));
+    k.wait_event_reading(WaitFor::Completion(si), reads, |w, _| {
+        w.swap_info[si].comp.done
+    });
 }
 
 /// The outcome of a put or kill of `si->users`: the release callback when it dropped the last
