@@ -157,7 +157,10 @@ fn run_op_body(k: &Kernel, op: &Op) {
         Op::Exit { mm } => {
             let Some(mm) = alive_mm(k, mm) else { return };
             let _f = k.enter("do_exit");
-            k.harness_step(|w| w.mms[mm].alive = false);
+            k.harness_footprint(|w, fp| {
+                fp.write(Touch::Mms);
+                w.mms[mm].alive = false
+            });
             memory::mmput(k, mm);
         }
         Op::ShmemWrite { file, index } => {
