@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use super::handle::{MmId, SwapType};
+use super::handle::{InodeId, MmId, SwapType};
 use super::kernel::Cpu;
 use super::kernel::lock::LockId;
 use super::types::{FolioId, Object};
@@ -676,6 +676,11 @@ pub enum Touch {
     Mmlist,
     /// `shmem_swaplist` (in order).
     ShmemSwaplist,
+    /// A tmpfs page-cache slot, `inodes[i].i_pages[index]` (the table of inodes and each
+    /// `i_pages`' length are fixed when the world is made).
+    ShmemSlot(InodeId, usize),
+    /// An inode's `swapped`, `on_swaplist` and `stop_eviction`.
+    Inode(InodeId),
     /// Invariant D1's ghost state of a PTE, `ghost.pages[mm][idx]` (the vectors' lengths are
     /// set when the mm is created).
     Ghost(MmId, usize),
@@ -727,6 +732,8 @@ impl Touch {
             Touch::Mmlist => pack(50, 0, 0),
             Touch::Ghost(mm, idx) => pack(51, mm.0, idx),
             Touch::ShmemSwaplist => pack(52, 0, 0),
+            Touch::ShmemSlot(i, idx) => pack(53, i.0, idx),
+            Touch::Inode(i) => pack(54, 0, i.0),
         }
     }
 }
@@ -889,7 +896,22 @@ fn pieces(w: &World) -> std::collections::BTreeMap<Piece, String> {
         put(t(Touch::OnMmlist(id)), format!("{}", mm.on_mmlist));
     }
     put(t(Touch::Mmlist), format!("{:?}", w.mmlist));
-    put(Unnamed("inodes", 0), format!("{:?}", w.inodes));
+    put(
+        Unnamed("inodes' count, i_pages' lengths", 0),
+        format!(
+            "{:?}",
+            w.inodes.iter().map(|i| i.i_pages.len()).collect::<Vec<_>>()
+        ),
+    );
+    for (id, ino) in w.inodes.enumerate() {
+        for (idx, s) in ino.i_pages.iter().enumerate() {
+            put(t(Touch::ShmemSlot(id, idx)), format!("{s:?}"));
+        }
+        put(
+            t(Touch::Inode(id)),
+            format!("{} {} {}", ino.swapped, ino.on_swaplist, ino.stop_eviction),
+        );
+    }
     put(t(Touch::ShmemSwaplist), format!("{:?}", w.shmem_swaplist));
     put(
         t(Touch::SlotsCache),
@@ -1117,6 +1139,8 @@ mod tests {
                 Touch::MmUsers(MmId(i)),
                 Touch::OnMmlist(MmId(i)),
                 Touch::Ghost(MmId(i), 0),
+                Touch::ShmemSlot(InodeId(i), 1),
+                Touch::Inode(InodeId(i)),
             ]);
             for j in 0..4 {
                 touches.push(Touch::Lock(LockId::Cluster { alloc: i, idx: j }));

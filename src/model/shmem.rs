@@ -109,12 +109,19 @@ pub fn shmem_free_swap(k: &Kernel, inode: InodeId, index: usize, radswap: SwpEnt
 /// what pass 1 missed. Then `shmem_recalc_inode()` accounts the freed swap.
 pub fn shmem_undo_range(k: &Kernel, inode: InodeId) {
     let _f = k.enter("shmem_undo_range");
-    let n = k.with(|w| w.inodes[inode].i_pages.len());
+    // Fixed when the world is made: nothing to declare.
+    let n = k.with_footprint(|w, fp| {
+        fp.local();
+        w.inodes[inode].i_pages.len()
+    });
     let mut nr_swaps_freed = 0;
     for _pass in 0..2 {
         for index in 0..n {
             // find_lock_entries() / find_get_entries(): an RCU walk of the xarray.
-            let slot = k.with(|w| w.inodes[inode].i_pages[index]);
+            let slot = k.with_footprint(|w, fp| {
+                fp.read(Touch::ShmemSlot(inode, index));
+                w.inodes[inode].i_pages[index]
+            });
             match slot {
                 ShmemSlot::None => {}
                 ShmemSlot::Swap(e) => {
@@ -126,7 +133,9 @@ pub fn shmem_undo_range(k: &Kernel, inode: InodeId) {
                     k.folio_lock(f);
                     // truncate_inode_folio(): still ours?
                     k.spin_lock(LockId::ShmemXa(inode));
-                    k.with(|w| {
+                    k.with_footprint(|w, fp| {
+                        fp.write(Touch::ShmemSlot(inode, index));
+                        fp.write(Touch::Folio(f));
                         if w.inodes[inode].i_pages[index] == ShmemSlot::Folio(f) {
                             w.inodes[inode].i_pages[index] = ShmemSlot::None;
                             w.folios[f].shmem = None;
@@ -138,12 +147,18 @@ pub fn shmem_undo_range(k: &Kernel, inode: InodeId) {
             }
         }
     }
-    k.with(|w| w.inodes[inode].swapped -= nr_swaps_freed);
+    k.with_footprint(|w, fp| {
+        fp.write(Touch::Inode(inode));
+        w.inodes[inode].swapped -= nr_swaps_freed
+    });
 }
 
 /// mm/shmem.c: shmem_confirm_swap(), v6.8: does the xarray still hold the value entry?
 pub fn shmem_confirm_swap(k: &Kernel, inode: InodeId, index: usize, swap: SwpEntry) -> bool {
-    k.with(|w| w.inodes[inode].i_pages[index] == ShmemSlot::Swap(swap))
+    k.with_footprint(|w, fp| {
+        fp.read(Touch::ShmemSlot(inode, index));
+        w.inodes[inode].i_pages[index] == ShmemSlot::Swap(swap)
+    })
 }
 
 /// mm/shmem.c: shmem_swapin_folio(), v6.8: under `get_swap_device()`, get the folio (swap cache,
@@ -191,7 +206,11 @@ pub fn shmem_swapin_folio(
     if shmem_add_to_page_cache(k, folio, inode, index, swap) != 0 {
         return shmem_swapin_failed(k, inode, index, swap, Some(folio), si, -EEXIST);
     }
-    k.with(|w| w.inodes[inode].swapped -= 1); // shmem_recalc_inode(inode, 0, -1)
+    // shmem_recalc_inode(inode, 0, -1)
+    k.with_footprint(|w, fp| {
+        fp.write(Touch::Inode(inode));
+        w.inodes[inode].swapped -= 1
+    });
     delete_from_swap_cache(k, folio);
     k.with(|w| w.folios[folio].dirty = true); // folio_mark_dirty()
     swap_free(k, swap);
@@ -317,7 +336,10 @@ pub fn shmem_unuse_inode(k: &Kernel, inode: InodeId, type_: SwapType) -> i32 {
     let _f = k.enter("shmem_unuse_inode");
     for _ in 0..MAX_INODE_RESCANS {
         // shmem_find_swap_entries(): RCU walk.
-        let found: Vec<(usize, SwpEntry)> = k.with(|w| {
+        let found: Vec<(usize, SwpEntry)> = k.with_footprint(|w, fp| {
+            for i in 0..w.inodes[inode].i_pages.len() {
+                fp.read(Touch::ShmemSlot(inode, i));
+            }
             w.inodes[inode]
                 .i_pages
                 .iter()
@@ -361,19 +383,31 @@ pub fn shmem_unuse(k: &Kernel, type_: SwapType) -> i32 {
     });
     let mut error = 0;
     for inode in list {
-        let swapped = k.with(|w| w.inodes[inode].swapped);
+        let swapped = k.with_footprint(|w, fp| {
+            fp.read(Touch::Inode(inode));
+            w.inodes[inode].swapped
+        });
         if swapped == 0 {
-            k.with(|w| {
+            k.with_footprint(|w, fp| {
+                fp.write(Touch::ShmemSwaplist);
+                fp.write(Touch::Inode(inode));
                 w.shmem_swaplist.retain(|&i| i != inode);
                 w.inodes[inode].on_swaplist = false;
             });
             continue;
         }
-        k.with(|w| w.inodes[inode].stop_eviction += 1);
+        k.with_footprint(|w, fp| {
+            fp.write(Touch::Inode(inode));
+            w.inodes[inode].stop_eviction += 1
+        });
         k.mutex_unlock(LockId::ShmemSwaplistMutex);
         error = shmem_unuse_inode(k, inode, type_);
         k.mutex_lock(LockId::ShmemSwaplistMutex);
-        k.with(|w| {
+        // Waking an evictor makes the step unknown.
+        k.with_footprint(|w, fp| {
+            fp.write(Touch::ShmemSwaplist);
+            fp.write(Touch::Inode(inode));
+            fp.wake_reads(w);
             if w.inodes[inode].swapped == 0 {
                 w.shmem_swaplist.retain(|&i| i != inode);
                 w.inodes[inode].on_swaplist = false;

@@ -97,11 +97,19 @@ pub fn swap_cache_get_folio(k: &Kernel, entry: SwpEntry) -> Option<FolioId> {
 pub fn add_to_swap_cache(k: &Kernel, folio: FolioId, entry: SwpEntry) {
     let _f = k.enter("add_to_swap_cache");
     let cpu = k.cpu;
-    let space = k.with(|w| w.swapper_spaces[entry.type_]);
-    let nr = k.with(|w| w.folios[folio].nr);
+    let space = k.with_footprint(|w, fp| {
+        fp.read(Touch::SwapperSpace(entry.type_));
+        w.swapper_spaces[entry.type_]
+    });
+    let nr = k.with_footprint(|w, fp| {
+        fp.read(Touch::Folio(folio));
+        w.folios[folio].nr
+    });
     k.spin_lock(LockId::SwapCacheXa(entry.type_));
-    k.with(|w| {
+    k.with_footprint(|w, fp| {
+        fp.write(Touch::Folio(folio));
         for i in 0..nr {
+            fp.elem(cpu, space, (entry.offset + i) as usize, true);
             space_do(w, cpu, space, entry.offset + i, true, |s| *s = Some(folio));
         }
         let f = &mut w.folios[folio];

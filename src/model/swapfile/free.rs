@@ -165,9 +165,16 @@ pub fn put_swap_folio(k: &Kernel, nr: u32, entry: SwpEntry) {
     let mut ci = lock_cluster_or_swap_info(k, si, offset);
     if nr == SWAPFILE_CLUSTER {
         let cpu = k.cpu;
-        let (map, cip) = k.with(|w| (w.swap_info[si].swap_map, w.swap_info[si].cluster_info));
-        let free_entries = k.with(|w| {
+        let (map, cip) = k.with_footprint(|w, fp| {
+            fp.read(Touch::Si(si));
+            (w.swap_info[si].swap_map, w.swap_info[si].cluster_info)
+        });
+        let free_entries = k.with_footprint(|w, fp| {
             let idx = (offset / SWAPFILE_CLUSTER) as usize;
+            fp.elem(cpu, cip, idx, true);
+            for i in 0..SWAPFILE_CLUSTER {
+                fp.elem(cpu, map, (offset + i) as usize, false);
+            }
             let huge = cluster_do(w, cpu, cip, idx, |c| c.flags & CLUSTER_FLAG_HUGE != 0);
             if !huge && w.bug.is_none() {
                 w.report(
@@ -210,8 +217,15 @@ pub fn swap_free_cluster(k: &Kernel, si: SwapType, idx: u32) {
     let offset = idx * SWAPFILE_CLUSTER;
     let ci = lock_cluster(k, si, offset);
     let cpu = k.cpu;
-    let (map, cip) = k.with(|w| (w.swap_info[si].swap_map, w.swap_info[si].cluster_info));
-    k.with(|w| {
+    let (map, cip) = k.with_footprint(|w, fp| {
+        fp.read(Touch::Si(si));
+        (w.swap_info[si].swap_map, w.swap_info[si].cluster_info)
+    });
+    k.with_footprint(|w, fp| {
+        for o in offset..offset + SWAPFILE_CLUSTER {
+            fp.elem(cpu, map, o as usize, true);
+        }
+        fp.elem(cpu, cip, idx as usize, true);
         for o in offset..offset + SWAPFILE_CLUSTER {
             map_set(w, cpu, map, o, 0, "si->swap_map[offset]");
         }
