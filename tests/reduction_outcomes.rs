@@ -8,49 +8,11 @@
 //! look independent; the reduction then skips an order that may end in another state, which
 //! shows up here as an outcome only the unreduced search reaches.
 
-use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+mod common;
 
-use swapfuzz::check::run::{Verdict, execute_then};
-use swapfuzz::engine::{Exploration, Explorer, quiet_panics};
+use common::outcomes;
+use swapfuzz::engine::quiet_panics;
 use swapfuzz::model::{ModelConfig, PatchSet, Program};
-use swapfuzz::triage::report::title;
-
-/// The outcomes of every schedule with at most `k` preemptions, with or without the
-/// reduction, and how many schedules ran.
-fn outcomes(p: &Program, cfg: ModelConfig, k: usize, reduce: bool) -> (BTreeSet<String>, usize) {
-    quiet_panics();
-    let seen: Arc<Mutex<BTreeSet<String>>> = Arc::default();
-    let (clean, bugs) = (Arc::clone(&seen), Arc::clone(&seen));
-    let p = p.clone();
-    let test = move || {
-        let clean = Arc::clone(&clean);
-        execute_then(&p, cfg, move |w| {
-            clean
-                .lock()
-                .unwrap()
-                .insert(format!("clean\n{}", w.digest()));
-        })
-    };
-    let accept = move |exec: &swapfuzz::engine::Execution| {
-        match Verdict::of(exec) {
-            Verdict::Bug(b, _) => bugs.lock().unwrap().insert(title(&b)),
-            other => panic!("not a kernel bug: {other:?}"),
-        };
-        false // keep going: collect every outcome
-    };
-    let explorer = Explorer::new()
-        .preemptions(k)
-        .reduction(reduce)
-        .max_executions(3_000_000)
-        .accept(accept);
-    let runs = match explorer.run(test) {
-        Exploration::Exhausted { executions } => executions,
-        other => panic!("exploration did not finish: {other:?}"),
-    };
-    let set = seen.lock().unwrap().clone();
-    (set, runs)
-}
 
 fn program(text: &str) -> Program {
     swapfuzz::program::text::parse(text)

@@ -9,47 +9,12 @@
 //! e.g. `rcu_read_lock()` merged into the unlock before it hides the preemption between the two,
 //! where swapoff's `synchronize_rcu()` does not wait (the `wrong-rcu` variant's use-after-free).
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
 
-use swapfuzz::check::run::{Verdict, execute_then};
-use swapfuzz::engine::{Exploration, Explorer, quiet_panics};
+use common::outcomes;
 use swapfuzz::model::{ModelConfig, PatchSet, Program};
-use swapfuzz::triage::report::title;
-
-/// The outcomes of every schedule with at most `k` preemptions, and how many schedules ran.
-fn outcomes(p: &Program, cfg: ModelConfig, k: usize) -> (BTreeSet<String>, usize) {
-    quiet_panics();
-    let seen: Arc<Mutex<BTreeSet<String>>> = Arc::default();
-    let (clean, bugs) = (Arc::clone(&seen), Arc::clone(&seen));
-    let p = p.clone();
-    let test = move || {
-        let clean = Arc::clone(&clean);
-        execute_then(&p, cfg, move |w| {
-            clean
-                .lock()
-                .unwrap()
-                .insert(format!("clean\n{}", w.digest()));
-        })
-    };
-    let accept = move |exec: &swapfuzz::engine::Execution| {
-        match Verdict::of(exec) {
-            Verdict::Bug(b, _) => bugs.lock().unwrap().insert(title(&b)),
-            other => panic!("not a kernel bug: {other:?}"),
-        };
-        false // keep going: collect every outcome
-    };
-    let explorer = Explorer::new()
-        .preemptions(k)
-        .max_executions(3_000_000)
-        .accept(accept);
-    let runs = match explorer.run(test) {
-        Exploration::Exhausted { executions } => executions,
-        other => panic!("exploration did not finish: {other:?}"),
-    };
-    let set = seen.lock().unwrap().clone();
-    (set, runs)
-}
 
 fn cfg(variant: PatchSet, rcu_spinlocks: bool, preemptible: bool) -> ModelConfig {
     ModelConfig {
@@ -68,12 +33,12 @@ fn program(text: &str) -> Program {
 
 /// Same outcomes with and without the merged steps; returns them.
 fn same_outcomes(p: &Program, c: ModelConfig, k: usize) -> BTreeSet<String> {
-    let (merged, n_merged) = outcomes(p, c, k);
+    let (merged, n_merged) = outcomes(p, c, k, false);
     let all = ModelConfig {
         all_points: true,
         ..c
     };
-    let (every, n_every) = outcomes(p, all, k);
+    let (every, n_every) = outcomes(p, all, k, false);
     assert!(n_every >= n_merged, "{n_every} < {n_merged}");
     let only_every: Vec<_> = every.difference(&merged).collect();
     let only_merged: Vec<_> = merged.difference(&every).collect();
@@ -215,6 +180,7 @@ fn wrong_rcu_fix_fails_with_one_preemption() {
         &program(SHMEM),
         cfg(PatchSet::base().with("wrong-rcu").unwrap(), true, true),
         1,
+        false,
     );
     assert!(
         o.iter().any(|s| s.contains("swap_page_trans_huge_swapped")),

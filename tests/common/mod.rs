@@ -2,11 +2,14 @@
 //! schedules. (Each test crate uses some of it.)
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 
-use swapfuzz::check::run::{Verdict, execute};
+use swapfuzz::check::run::{Verdict, execute, execute_then};
 use swapfuzz::engine::{Exploration, Explorer, quiet_panics};
 use swapfuzz::model::{Bug, ModelConfig, Program};
+use swapfuzz::triage::report::title;
 
 /// Every schedule of `p` with at most `k` preemptions: the first bug, or None when all are
 /// clean (a failure that is not a kernel bug panics).
@@ -37,4 +40,46 @@ pub fn swapfuzz(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&o.stdout).into_owned(),
         String::from_utf8_lossy(&o.stderr).into_owned(),
     )
+}
+
+/// The outcomes of every schedule of `p` with at most `k` preemptions (each bug's title, and
+/// each clean run's final-state digest), with or without the partial-order reduction, and how
+/// many schedules ran.
+pub fn outcomes(
+    p: &Program,
+    cfg: ModelConfig,
+    k: usize,
+    reduce: bool,
+) -> (BTreeSet<String>, usize) {
+    quiet_panics();
+    let seen: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let (clean, bugs) = (Arc::clone(&seen), Arc::clone(&seen));
+    let p = p.clone();
+    let test = move || {
+        let clean = Arc::clone(&clean);
+        execute_then(&p, cfg, move |w| {
+            clean
+                .lock()
+                .unwrap()
+                .insert(format!("clean\n{}", w.digest()));
+        })
+    };
+    let accept = move |exec: &swapfuzz::engine::Execution| {
+        match Verdict::of(exec) {
+            Verdict::Bug(b, _) => bugs.lock().unwrap().insert(title(&b)),
+            other => panic!("not a kernel bug: {other:?}"),
+        };
+        false // keep going: collect every outcome
+    };
+    let explorer = Explorer::new()
+        .preemptions(k)
+        .reduction(reduce)
+        .max_executions(3_000_000)
+        .accept(accept);
+    let runs = match explorer.run(test) {
+        Exploration::Exhausted { executions } => executions,
+        other => panic!("exploration did not finish: {other:?}"),
+    };
+    let set = seen.lock().unwrap().clone();
+    (set, runs)
 }
