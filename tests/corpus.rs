@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use swapfuzz::check::run::Verdict;
 use swapfuzz::fuzz::oracle::{Target, targets, verdict};
-use swapfuzz::model::PatchSet;
+use swapfuzz::model::{ModelConfig, PatchSet, Program};
 use swapfuzz::program::bytes::encode;
 use swapfuzz::program::seeds;
 
@@ -103,7 +103,7 @@ fn crash_reproducers_fail_buggy_with_their_signature_and_pass_fixed() {
     use swapfuzz::fuzz::oracle::config;
     use swapfuzz::triage::minimize::MinimizeLimits;
     use swapfuzz::triage::report::signature;
-    use swapfuzz::triage::reproduce::{Reproduction, outcome, reproduce, segments_for};
+    use swapfuzz::triage::reproduce::{Reproduction, reproduce, segments_for};
     let bless = std::env::var_os("SWAPFUZZ_BLESS").is_some();
     let mut names = Vec::new();
     for (path, mut s) in crash_scenarios() {
@@ -154,36 +154,9 @@ fn crash_reproducers_fail_buggy_with_their_signature_and_pass_fixed() {
             ),
         }
         let schedule = s.schedule.clone().unwrap_or_default();
-        let runs: Vec<String> = (0..2)
-            .map(|_| outcome(&s.program, &schedule, buggy))
-            .collect();
-        assert_eq!(
-            runs,
-            [expect.clone(), expect.clone()],
-            "{name}: not deterministic"
+        let have = deterministic_lost_on_fixed_and_bin(
+            &name, &path, &s.program, &schedule, buggy, &expect, bless,
         );
-        let fixed = config(PatchSet::fixed(), true);
-        assert!(
-            matches!(
-                reproduce(
-                    &s.program,
-                    &schedule,
-                    fixed,
-                    &expect,
-                    MinimizeLimits::default()
-                ),
-                Reproduction::Lost { .. }
-            ),
-            "{name}: the bug is reachable on Fixed"
-        );
-        // The libFuzzer copy: the same program and schedule in the fuzz input format.
-        let bin = path.with_extension("bin");
-        let want = encode(&s.program, &schedule);
-        if bless {
-            fs::write(&bin, &want).unwrap();
-        }
-        let have = fs::read(&bin).unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
-        assert_eq!(have, want, "{} is stale (SWAPFUZZ_BLESS=1)", bin.display());
         // On every fuzz target: v6.8 (`buggy`, `buggy_no_rcu`) has the bug, the shipped targets
         // are clean, the other local ones (wrong example fixes) may have it; never an error.
         for t in targets() {
@@ -224,9 +197,7 @@ fn revert_reproducers_fail_with_their_revert_and_pass_fixed() {
     use swapfuzz::engine::decisions_to_bytes;
     use swapfuzz::fuzz::oracle::config;
     use swapfuzz::model::patches::{Kind, Patch, REGISTRY};
-    use swapfuzz::triage::minimize::MinimizeLimits;
     use swapfuzz::triage::report::signature;
-    use swapfuzz::triage::reproduce::{Reproduction, outcome, reproduce};
     let bless = std::env::var_os("SWAPFUZZ_BLESS").is_some();
     let root = corpus().join("crashes");
     let mut dirs: Vec<PathBuf> = fs::read_dir(&root)
@@ -246,7 +217,6 @@ fn revert_reproducers_fail_with_their_revert_and_pass_fixed() {
             dir.display()
         );
         let kernel = config(PatchSet::for_patch(patch), true);
-        let fixed = config(PatchSet::fixed(), true);
         let scns: Vec<PathBuf> = files(&dir)
             .into_iter()
             .filter(|p| p.extension().is_some_and(|x| x == "scn"))
@@ -271,34 +241,9 @@ fn revert_reproducers_fail_with_their_revert_and_pass_fixed() {
                 "{name}: the steps no longer give the expected bug"
             );
             let schedule = decisions_to_bytes(&exec.decisions);
-            let runs: Vec<String> = (0..2)
-                .map(|_| outcome(&s.program, &schedule, kernel))
-                .collect();
-            assert_eq!(
-                runs,
-                [expect.clone(), expect.clone()],
-                "{name}: not deterministic"
+            let have = deterministic_lost_on_fixed_and_bin(
+                &name, path, &s.program, &schedule, kernel, &expect, bless,
             );
-            assert!(
-                matches!(
-                    reproduce(
-                        &s.program,
-                        &schedule,
-                        fixed,
-                        &expect,
-                        MinimizeLimits::default()
-                    ),
-                    Reproduction::Lost { .. }
-                ),
-                "{name}: the bug is reachable on Fixed"
-            );
-            let bin = path.with_extension("bin");
-            let want = encode(&s.program, &schedule);
-            if bless {
-                fs::write(&bin, &want).unwrap();
-            }
-            let have = fs::read(&bin).unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
-            assert_eq!(have, want, "{} is stale (SWAPFUZZ_BLESS=1)", bin.display());
             for t in targets() {
                 let v = verdict(&have, t.patches, t.rcu_spinlocks);
                 assert!(
@@ -334,4 +279,41 @@ fn revert_reproducers_fail_with_their_revert_and_pass_fixed() {
             p.name
         );
     }
+}
+
+/// The checks every committed crash passes once its schedule gives `expect` on `kernel`: two
+/// replays give the same outcome, no schedule with up to 3 preemptions gives it on the fixed
+/// kernel, and `path`'s `.bin` (the libFuzzer copy: the same program and schedule in the fuzz
+/// input format) is current (`bless` rewrites it). Returns the `.bin`'s bytes.
+#[allow(clippy::too_many_arguments)]
+fn deterministic_lost_on_fixed_and_bin(
+    name: &str,
+    path: &Path,
+    program: &Program,
+    schedule: &[u8],
+    kernel: ModelConfig,
+    expect: &str,
+    bless: bool,
+) -> Vec<u8> {
+    use swapfuzz::fuzz::oracle::config;
+    use swapfuzz::triage::minimize::MinimizeLimits;
+    use swapfuzz::triage::reproduce::{Reproduction, outcome, reproduce};
+    let runs: Vec<String> = (0..2).map(|_| outcome(program, schedule, kernel)).collect();
+    assert_eq!(runs, [expect, expect], "{name}: not deterministic");
+    let fixed = config(PatchSet::fixed(), true);
+    assert!(
+        matches!(
+            reproduce(program, schedule, fixed, expect, MinimizeLimits::default()),
+            Reproduction::Lost { .. }
+        ),
+        "{name}: the bug is reachable on Fixed"
+    );
+    let bin = path.with_extension("bin");
+    let want = encode(program, schedule);
+    if bless {
+        fs::write(&bin, &want).unwrap();
+    }
+    let have = fs::read(&bin).unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+    assert_eq!(have, want, "{} is stale (SWAPFUZZ_BLESS=1)", bin.display());
+    have
 }
