@@ -1,5 +1,5 @@
 //! Writing result files (hunt's reproducers, minimize's and triage's outputs) so that none is
-//! ever lost or clobbered: [`write`] writes a temporary file in the target's directory, syncs
+//! ever lost or clobbered: [`write()`] writes a temporary file in the target's directory, syncs
 //! it to disk, and only then gives it the final name. A crash, a kill or a full disk leaves the
 //! old file (or none), never a truncated one. An existing file with *different* contents is
 //! replaced only when forced; identical contents are left as they are.
@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// What [`write`] did.
+/// What [`write()`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Written {
     /// The file did not exist and now does.

@@ -1,4 +1,4 @@
-//! A biased generator and structured mutator of (program, schedule) pairs, for [`super::hunt`].
+//! A biased generator and structured mutator of (program, schedule) pairs, for [`mod@super::hunt`].
 //!
 //! Swarm testing (as in wasmtime's `Swarm`): each generated program enables a random subset of
 //! the operation kinds, so that some programs are dense in a few kinds instead of every program

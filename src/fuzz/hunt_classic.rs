@@ -1,5 +1,5 @@
 //! The stand-alone search as it was before it was rebuilt on the engine's
-//! [`Fuzzer`](crate::engine::Fuzzer) ([`super::hunt`]), kept for `swapfuzz bench`'s
+//! [`Fuzzer`](crate::engine::Fuzzer) ([`mod@super::hunt`]), kept for `swapfuzz bench`'s
 //! comparison: generates and mutates inputs (in the [`input`](crate::program::bytes) format),
 //! runs them in batches in one shuttle runner, and stops at the first kernel bug.
 //!

@@ -1,5 +1,5 @@
 //! Fuzzing: the biased generator and mutator of programs and schedules ([`generate`]), the
-//! stand-alone search ([`hunt`]), the oracle that libFuzzer targets call ([`oracle`]), and
+//! stand-alone search ([`mod@hunt`]), the oracle that libFuzzer targets call ([`oracle`]), and
 //! "does this patch close it?" in one run ([`patch_check`]).
 //!
 //! All of them read and write one input format, [`crate::program::bytes`]: a reproducer from

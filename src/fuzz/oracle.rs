@@ -52,7 +52,7 @@ pub static COUNTERS_ON: Lazy<bool> =
     Lazy::new(|| std::env::var(COUNTERS_ENV).is_ok_and(|v| v == "1"));
 
 /// The engine's interleaving features of each fuzz execution
-/// ([`run_with_features`](crate::engine::run_with_features)), one counter per feature-map slot,
+/// ([`crate::engine::run_with_features`]), one counter per feature-map slot,
 /// in the section that libFuzzer on Linux reads as extra coverage counters
 /// (`__libfuzzer_extra_counters`): `cargo fuzz run` and OSS-Fuzz then keep inputs that reach
 /// new interleavings, not only new code. libFuzzer clears them before each input. Outside a

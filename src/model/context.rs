@@ -738,7 +738,7 @@ impl Touch {
     }
 }
 
-/// The footprint a step declares ([`Kernel::with_on`]): annotations for the engine, made only
+/// The footprint a step declares (`Kernel::with_on`): annotations for the engine, made only
 /// when a reduction records them.
 pub struct Footprint {
     on: bool,

@@ -2,7 +2,7 @@
 //! [`Program`], the limits of a program), the table of operation kinds every codec reads
 //! ([`ops`]), the byte codec of fuzz inputs ([`bytes`]), the text codec of scenario files
 //! ([`text`]), the seed programs ([`seeds`]), and the rule that decides whether an input file
-//! is text or bytes ([`file`]).
+//! is text or bytes ([`mod@file`]).
 
 pub mod bytes;
 pub mod file;

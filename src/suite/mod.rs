@@ -2,7 +2,7 @@
 //! how many executions a search needs to the first failing one, for the engine's
 //! [`Fuzzer`](crate::engine::Fuzzer) beside shuttle's `PctScheduler` (depth 2 and 3),
 //! shuttle's `RandomScheduler` and fresh random schedule bytes per execution (the engine's
-//! best search before the fuzzer). `swapfuzz bench --suite` prints the table ([`bench`]).
+//! best search before the fuzzer). `swapfuzz bench --suite` prints the table ([`mod@bench`]).
 //!
 //! The programs ([`bugs`]) annotate their shared accesses through [`shared`]'s `Var` and
 //! `Lock`, as any test may. Four of them are *held out*: they were not looked at while the

@@ -1,5 +1,5 @@
 //! Deduplication of crash files: each file is run under every model configuration, and files
-//! are grouped by the [signature](super::report::signature) of their bug.
+//! are grouped by the [signature] of their bug.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -98,7 +98,7 @@ pub struct Triage {
 
 /// What the entry `path` of a crash directory is, run under every configuration when it is a
 /// crash file. Hidden files (`.name`) are skipped. With [`As::Auto`], crash files are the files
-/// [`file`] reads as raw bytes; scenario and other text files are skipped
+/// [`mod@file`] reads as raw bytes; scenario and other text files are skipped
 /// (`As::Scenario` runs them as scenarios).
 pub fn classify_file(path: &Path, how: As) -> FileVerdict {
     if path
@@ -216,7 +216,7 @@ pub fn file_name(signature: &str, taken: &mut BTreeSet<String>) -> String {
 }
 
 /// Classifies every entry of `dir` (sorted by name), files read by the rule of
-/// [`file`], and groups the bugs.
+/// [`mod@file`], and groups the bugs.
 pub fn triage_dir(dir: &Path) -> Result<Triage, String> {
     triage_dir_as(dir, As::Auto)
 }

@@ -1,6 +1,6 @@
 //! Minimisation of a reproducer to what a human has to read: the fewest CPUs, then the fewest
 //! operations, then the fewest preemptions, then the shortest schedule, all while the bug keeps
-//! its [signature](super::report::signature).
+//! its [signature].
 //!
 //! Each candidate program is searched with the engine's bounded exploration
 //! ([`Explorer::run_deepening`], accepting only one signature) at 0, 1, 2 … preemptions, accepting only failures with the same

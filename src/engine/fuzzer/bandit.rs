@@ -2,10 +2,10 @@
 //! strategies whose executions have lately shown new features.
 //!
 //! Each arm keeps a discounted count of its executions and of those that found a new feature
-//! (every update multiplies both by [`DECAY`], so the estimate follows the search as it moves
+//! (every update multiplies both by `DECAY`, so the estimate follows the search as it moves
 //! on: random walks find most features early, mutation later). The next arm is drawn with
 //! probability proportional to its estimated success rate times its prior [weight](Arm::weight)
-//! (probability matching), with a floor of [`FLOOR`] for every arm, so none starves and a shift
+//! (probability matching), with a floor of `FLOOR` for every arm, so none starves and a shift
 //! in luck is noticed.
 //!
 //! Why the prior: on small tests the first bug comes within a few dozen executions, before any

@@ -66,7 +66,7 @@ impl Hasher for FxHasher {
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// Slots of the feature map (a power of two). libFuzzer-sized: one bit per slot here, one
-/// counter per slot in [`counters`](super::counters).
+/// counter per slot in the `__libfuzzer_extra_counters` section a fuzz target can give it.
 pub const MAP_SIZE: usize = 1 << 16;
 
 /// Which features an execution is rewarded for.

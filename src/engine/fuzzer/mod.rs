@@ -2,10 +2,10 @@
 //!
 //! The loop runs every execution inside one shuttle runner (as [`run_batch`](super::run_batch)
 //! does), and its scheduler *is* the search: before each execution it picks a strategy with a
-//! [bandit](bandit) — a random walk ([`random`]), PCT ([`pct`]), partial order sampling
-//! ([`pos`]), a mutant of a corpus schedule ([`mutate`]) or, most of the time, reads-from
-//! constraints from a corpus execution (RFF's search, [`rf`]) — and after it, it derives the
-//! execution's interleaving [features](features) (reads-from and write-write pairs from the
+//! bandit (`bandit.rs`) — a random walk (`random.rs`), PCT (`pct.rs`), partial order sampling
+//! (`pos.rs`), a mutant of a corpus schedule (`mutate.rs`) or, most of the time, reads-from
+//! constraints from a corpus execution (RFF's search, `rf.rs`) — and after it, it derives the
+//! execution's interleaving features (`features.rs`) (reads-from and write-write pairs from the
 //! test's [access annotations](super::access), or where the test gives none, where one task's
 //! steps were cut by another's). An execution with a new feature joins the corpus, and its
 //! strategy is rewarded. The first failing execution ends the search: its decisions become
@@ -164,7 +164,7 @@ pub struct FuzzFailure<I> {
     /// Its input.
     pub input: Arc<I>,
     /// Schedule bytes that replay it ([`run_once`](super::run_once) or
-    /// [`run_checked`](super::run_checked) with `execution.decisions`).
+    /// [`run_checked`] with `execution.decisions`).
     pub schedule: Vec<u8>,
     /// The execution as the replay from `schedule` ran it (checked against the search's
     /// decisions: a test that does not repeat them is reported as an

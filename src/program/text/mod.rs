@@ -16,7 +16,7 @@
 //! schedule: ff ff 00            # optional: the scheduler's bytes, hex
 //! ```
 //!
-//! [`parse`] reads it, [`print`] writes it, [`load`] finds a file or a built-in scenario
+//! [`parse`] reads it, [`print()`] writes it, [`load`] finds a file or a built-in scenario
 //! ([`builtin`]: the files of `scenarios/`, which are the programs of [`crate::program::seeds`]).
 //!
 //! ```

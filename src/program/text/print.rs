@@ -94,7 +94,7 @@ pub fn print_scenario(s: &Scenario) -> String {
 }
 
 impl std::fmt::Display for Program {
-    /// The program as scenario text ([`print`], without schedule or name).
+    /// The program as scenario text ([`print()`], without schedule or name).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&print(self, None, None))
     }
