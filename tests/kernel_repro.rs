@@ -98,6 +98,13 @@ fn scenario_cells_get_their_delay_points_and_states() {
             "P4",
             "swap_map 0x01\n",
         ),
+        (
+            "thp-exit-P1",
+            "",
+            "P1",
+            "swap_map 0x41, __swap_entry_free() returns 0x40; in the swap cache as one folio \
+             of 512 pages\n",
+        ),
     ] {
         let file = format!("kernel/repro/{cell}.scn");
         let mut args = vec!["kernel-repro", file.as_str()];
@@ -192,18 +199,53 @@ fn scenario_file(name: &str, body: &str) -> String {
 fn operations_without_a_kernel_equivalent_are_named() {
     let f = scenario_file(
         "unsupported",
-        "setup:\n  swapon\n  mmap pages=1\n  fork mm=0\n  shmem-write file=0 index=0\n\
+        "setup:\n  swapon-sync\n  mmap huge\n  fork mm=0\n  shmem-write file=0 index=0\n\
          cpu0:\n  mincore file=0 index=0\ncpu1:\n  swapoff dev=0\nschedule:\n  cpu0\n  cpu1\n",
     );
     let out = swapfuzz(&["kernel-repro", &f]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
+    // A large folio needs the loop device: a synchronous device has no equivalent with it.
     assert!(
-        err.contains("no kernel equivalent for `fork mm=0`"),
+        err.contains(
+            "no kernel equivalent for `swapon-sync` (a synchronous device in a program \
+                      with a large folio"
+        ),
         "{err}"
     );
     assert!(err.contains("`mincore file=0 index=0`"), "{err}");
+    assert!(!err.contains("`fork mm=0`"), "{err}");
     assert!(out.stdout.is_empty());
+}
+
+/// Scenario (a): the large folio and the fork have an equivalent, on 6.12 only (the loop
+/// device, an asynchronous swap device, is in the 6.12 configuration).
+#[test]
+fn the_large_folio_scenario_swaps_to_a_loop_device_on_6_12() {
+    let out = swapfuzz(&["kernel-repro", "kernel/repro/thp-exit-P1.scn"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary = text(&out.stderr);
+    assert!(summary.contains("delay point:   P1 on 6.12:"), "{summary}");
+    assert!(
+        summary.contains("swap device:   a loop device"),
+        "{summary}"
+    );
+    assert!(summary.contains("model:         no bug"), "{summary}");
+    let c = text(&out.stdout);
+    for want in [
+        "{ SF_SWAPON, 2, 0, \"swapon\" }",
+        "{ SF_MMAP, 4, 1, \"mmap huge\" }",
+        "{ SF_FORK, 0, 0, \"fork mm=0\" }",
+        "{ SF_EXIT, 1, 0, \"cpu1: exit mm=1\" },\n\t{ SF_SWAPOFF, 0, 0, \"cpu2: swapoff dev=0\" }",
+        "1, 0x41, 0x40, 512,",
+    ] {
+        assert!(c.contains(want), "{want}: {c}");
+    }
+    // The small-folio cells name no folio and keep zram.
+    let out = swapfuzz(&["kernel-repro", "kernel/repro/zap-4k-P1.scn"]);
+    let c = text(&out.stdout);
+    assert!(c.contains("1, 0x41, 0x40,\n"), "{c}");
+    assert!(c.contains("{ SF_SWAPON, 0, 0, \"swapon\" }"), "{c}");
 }
 
 #[test]

@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/loop.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/swap.h>
@@ -131,13 +134,22 @@ static int wait_hit(long before, int timeout_ms)
  */
 #define SWAP_HAS_CACHE_ 0x40
 #define SWAP_MAP_SHMEM_ 0xbf
-static void check_state(long noted_before, long want_map, long want_count, const char *what)
+static void check_state(long noted_before, long want_map, long want_count, long want_folio,
+			const char *what)
 {
 	long noted = read_long(DBG "noted");
 	long map = read_long(DBG "map_before");
 	long count = read_long(DBG "count_returned");
 
 	int ok = noted > noted_before && map == want_map && (want_count < 0 || count == want_count);
+
+	/* A large folio (scenario (a)): the hook also recorded the slot's swap-cache folio. */
+	if (want_folio) {
+		long nr = read_long(DBG "folio_nr");
+		say("SF-FOLIO the slot's swap-cache folio: %ld page(s); want %ld (%s): %s\n", nr,
+		    want_folio, what, nr == want_folio ? "ok" : "WRONG");
+		ok = ok && nr == want_folio;
+	}
 
 	if (want_count < 0)	/* a point on a swap-in path: only the map byte */
 		say("SF-STATE noted=%ld swap_map[offset]=%02lx; want %02lx (%s): %s\n",
@@ -171,6 +183,7 @@ enum sf_kind {
 	SF_SHMEM_WRITE,		/* a = file, b = index: pwrite() of one page */
 	SF_SHMEM_WRITEPAGE,	/* the page to swap (MADV_PAGEOUT), back in the swap cache only (MADV_WILLNEED) */
 	SF_SHMEM_TRUNCATE,	/* ftruncate(file, 0) */
+	SF_FORK,		/* a = mm: the process forks; the child is a new model process */
 };
 
 struct sf_op {
@@ -184,6 +197,7 @@ struct sf_victim {
 	int point;		/* its delay point */
 	long want_map;		/* swap_map[offset] the hook must record */
 	long want_count;	/* the count __swap_entry_free() returns; -1: a swap-in point */
+	long want_folio;	/* the pages of the slot's swap-cache folio then; 0: not checked */
 };
 
 struct sf_test {
@@ -204,7 +218,7 @@ static int *sf_dev_on;		/* shared with the children: swap_info[] slots in use */
 
 static int is_mm_op(enum sf_kind k)
 {
-	return k >= SF_SWAPOUT && k <= SF_WILLNEED;
+	return (k >= SF_SWAPOUT && k <= SF_WILLNEED) || k == SF_FORK;
 }
 
 /* A process of the model (mm), serving operations on its pages. */
@@ -221,12 +235,75 @@ struct sf_cmd {
 	char comm[16];
 };
 
-/* zram<t> as a 64 MiB swap device: the device (hot_add for t > 0), a swap header, swapon. */
-static int sf_swapon(void)
+/* A fork's answer: the child and the ends of its pipes in the forking process. */
+struct sf_forked {
+	pid_t pid;
+	int cmd, rep;
+};
+
+/* The model's large folio (`mmap huge`, SWAPFILE_CLUSTER = 4 pages) is a PMD-size THP. */
+#define SF_MODEL_CLUSTER 4
+#define SF_HPAGE_NR 512
+#define SF_HPAGE (SF_HPAGE_NR * PAGE)
+
+/* The 64 MiB swap header at the start of `fd`. */
+static void sf_swap_header(int fd, const char *dev)
 {
 	static char page[PAGE];
 	uint32_t *w = (uint32_t *)(page + 1024);
 	long pages = (64 << 20) / PAGE;
+
+	memset(page, 0, sizeof(page));
+	w[0] = 1;		/* version */
+	w[1] = pages - 1;	/* last_page */
+	w[2] = 0;		/* nr_badpages */
+	memcpy(page + PAGE - 10, "SWAPSPACE2", 10);
+	if (pwrite(fd, page, PAGE, 0) != PAGE || fsync(fd))
+		die("swap header on %s", dev);
+}
+
+/*
+ * loop<t> over a 64 MiB tmpfs file as a swap device (a large folio, scenario (a)): its writes
+ * complete in the loop worker, after reclaim's pageout() returned, so reclaim leaves the
+ * swapped-out THP in the swap cache (mm/vmscan.c: shrink_folio_list(), PAGE_SUCCESS with
+ * the folio under writeback: keep); not SWP_SYNCHRONOUS_IO, as the model's `swapon`; and
+ * non-rotational (tmpfs has no s_bdev), so the device has clusters and THP_SWAP.
+ */
+static int sf_swapon_loop(int t)
+{
+	char file[32], dev[32];
+	int fd, lfd;
+
+	if (mkdir("/tmp/sf", 0700) && errno != EEXIST)
+		die("mkdir /tmp/sf");
+	if (access("/tmp/sf/.mounted", F_OK)) {
+		if (mount("tmpfs", "/tmp/sf", "tmpfs", 0, "size=160m"))
+			die("mount tmpfs /tmp/sf");
+		close(open("/tmp/sf/.mounted", O_CREAT | O_WRONLY, 0600));
+	}
+	snprintf(file, sizeof(file), "/tmp/sf/swap%d", t);
+	snprintf(dev, sizeof(dev), "/dev/loop%d", t);
+	fd = open(file, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || ftruncate(fd, 64 << 20))
+		die("%s", file);
+	sf_swap_header(fd, file);
+	lfd = open(dev, O_RDWR);
+	if (lfd < 0 || ioctl(lfd, LOOP_SET_FD, fd))
+		die("LOOP_SET_FD %s -> %s", file, dev);
+	close(fd);
+	close(lfd);
+	if (swapon(dev, 0))
+		die("swapon %s", dev);
+	say("SF: swapon %s over %s (type %d, asynchronous writes, rotational %ld): SwapTotal %ld kB\n",
+	    dev, file, t, read_long(t ? "/sys/block/loop1/queue/rotational" :
+				     "/sys/block/loop0/queue/rotational"), meminfo("SwapTotal"));
+	return 0;
+}
+
+/* zram<t> as a 64 MiB swap device: the device (hot_add for t > 0), a swap header, swapon;
+ * loop = 1: a loop device over a tmpfs file instead (sf_swapon_loop()). */
+static int sf_swapon(int loop)
+{
 	char dev[32], sys[64];
 	int fd, t;
 
@@ -234,6 +311,11 @@ static int sf_swapon(void)
 		;
 	if (t == 2)
 		return 0;	/* no free swap_info[] slot in the model: nothing happens */
+	if (loop) {
+		sf_swapon_loop(t);
+		sf_dev_on[t] = 2;
+		return 0;
+	}
 	snprintf(sys, sizeof(sys), "/sys/block/zram%d/disksize", t);
 	if (t > 0 && access(sys, F_OK))
 		read_long("/sys/class/zram-control/hot_add");
@@ -241,15 +323,11 @@ static int sf_swapon(void)
 		die("no zram%d", t);
 	if (read_long(sys) == 0)
 		write_file(sys, "64M");
-	memset(page, 0, sizeof(page));
-	w[0] = 1;		/* version */
-	w[1] = pages - 1;	/* last_page */
-	w[2] = 0;		/* nr_badpages */
-	memcpy(page + PAGE - 10, "SWAPSPACE2", 10);
 	snprintf(dev, sizeof(dev), "/dev/zram%d", t);
 	fd = open(dev, O_WRONLY);
-	if (fd < 0 || pwrite(fd, page, PAGE, 0) != PAGE || fsync(fd))
+	if (fd < 0)
 		die("swap header on %s", dev);
+	sf_swap_header(fd, dev);
 	close(fd);
 	if (swapon(dev, 0))
 		die("swapon %s", dev);
@@ -265,7 +343,7 @@ static int sf_swapoff(int t)
 	double t0 = now_ms(), t1;
 	int r, e;
 
-	snprintf(dev, sizeof(dev), "/dev/zram%d", t);
+	snprintf(dev, sizeof(dev), sf_dev_on[t] == 2 ? "/dev/loop%d" : "/dev/zram%d", t);
 	r = swapoff(dev);
 	e = errno;
 	t1 = now_ms();
@@ -334,28 +412,113 @@ static void sf_swapout_anon(char *pg, int reclaim, const char *what)
 	    sf_incore(pg) ? "in" : "not in");
 }
 
-/* The body of a model process: `pages` anon pages, then operations until its pipe closes. */
-static void sf_mm_main(int pages, int idx, int cmd, int rep)
+/* A /proc/self/smaps_rollup field, in kB. */
+static long smaps_rollup(const char *key)
 {
-	unsigned char last[4];
+	char line[256];
+	long v = -1;
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+	if (!f)
+		die("/proc/self/smaps_rollup");
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, strlen(key)) && line[strlen(key)] == ':')
+			v = strtol(line + strlen(key) + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+/*
+ * swapout of a THP (scenario (a)): MADV_PAGEOUT of the 2 MiB, checked from the kernel: every
+ * PTE holds a swap entry (pagemap), the entries are one aligned cluster of consecutive slots
+ * (THP_SWAP swapped the folio out whole), and every slot's folio is in the swap cache
+ * (mincore); then waits for the write-back to end (meminfo Writeback), so that the folio is
+ * clean and reclaimable by the last free (folio_swapcache_freeable()).
+ */
+static void sf_swapout_huge(char *p, const char *what)
+{
+	uint64_t e = 0, e0;
+	unsigned char vec[SF_HPAGE_NR];
+	int i, n;
+
+	for (i = 0; i < 20 && !((e = sf_pagemap(p)) & PM_SWAP); i++) {
+		if (madvise(p, SF_HPAGE, MADV_PAGEOUT))
+			die("MADV_PAGEOUT");
+		usleep(50000);
+	}
+	e0 = e;
+	if (!(e0 & PM_SWAP))
+		die("%s: the THP was not swapped out (pagemap %llx)", what, (unsigned long long)e0);
+	for (i = 0; i < SF_HPAGE_NR; i++) {
+		e = sf_pagemap(p + i * PAGE);
+		if (!(e & PM_SWAP) || (e & 0x1f) != (e0 & 0x1f) || (e >> 5) - (e0 >> 5) != (uint64_t)i)
+			die("%s: PTE %d is not the next slot of one cluster (pagemap %llx, PTE 0 %llx): "
+			    "not swapped out whole", what, i, (unsigned long long)e,
+			    (unsigned long long)e0);
+	}
+	if (((e0 >> 5) & (SF_HPAGE_NR - 1)) != 0)
+		die("%s: the first slot %#llx is not cluster-aligned", what,
+		    (unsigned long long)((e0 >> 5) & ((1ULL << 50) - 1)));
+	if (mincore(p, SF_HPAGE, vec))
+		die("mincore");
+	for (i = n = 0; i < SF_HPAGE_NR; i++)
+		n += vec[i] & 1;
+	if (n != SF_HPAGE_NR)
+		die("%s: %d of %d slots have their folio in the swap cache (reclaim dropped it: a "
+		    "write that completed at once)", what, n, SF_HPAGE_NR);
+	for (i = 0; i < 500 && meminfo("Writeback") > 0; i++)
+		usleep(10000);
+	say("SF: %s: 512 PTEs = swap entries type %d offsets %#llx..%#llx (pagemap, one cluster), "
+	    "512/512 in the swap cache (mincore), Writeback %ld kB, SwapCached %ld kB\n", what,
+	    (int)(e0 & 0x1f), (unsigned long long)((e0 >> 5) & ((1ULL << 50) - 1)),
+	    (unsigned long long)((e0 >> 5) & ((1ULL << 50) - 1)) + SF_HPAGE_NR - 1,
+	    meminfo("Writeback"), meminfo("SwapCached"));
+}
+
+/*
+ * The body of a model process: `pages` anon pages (huge: a 2 MiB-aligned THP), then
+ * operations until its pipe closes.  In a huge mapping the model's PTE p (of
+ * SF_MODEL_CLUSTER) is the kernel's page p, and the model's last PTE stands for the rest of
+ * the THP (pages SF_MODEL_CLUSTER - 1 .. 511).
+ */
+static void sf_mm_main(int pages, int huge, int idx, int cmd, int rep)
+{
+	static unsigned char last[SF_HPAGE_NR];
 	char *p, comm[16];
 	struct sf_cmd c;
-	int i, rc;
+	int i, rc, npages = huge ? SF_HPAGE_NR : pages, nmodel = huge ? SF_MODEL_CLUSTER : pages;
 
 	snprintf(comm, sizeof(comm), "sf-mm%d", idx);
 	set_comm(comm);
-	p = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		die("mmap");
-	for (i = 0; i < pages; i++) {
+	if (huge) {
+		char *q = mmap(NULL, 2 * SF_HPAGE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (q == MAP_FAILED)
+			die("mmap");
+		p = (char *)(((uintptr_t)q + SF_HPAGE - 1) & ~(uintptr_t)(SF_HPAGE - 1));
+		if (madvise(p, SF_HPAGE, MADV_HUGEPAGE))
+			die("MADV_HUGEPAGE");
+	} else {
+		p = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+		if (p == MAP_FAILED)
+			die("mmap");
+	}
+	for (i = 0; i < npages; i++) {
 		last[i] = 0x10 * (idx + 1) + i;
 		memset(p + i * PAGE, last[i], PAGE);
+	}
+	if (huge) {
+		long thp = smaps_rollup("AnonHugePages");
+		if (thp < 2048)
+			die("mm%d: no THP (AnonHugePages %ld kB in smaps_rollup)", idx, thp);
+		say("SF: mm%d: a 2 MiB THP at %p (AnonHugePages %ld kB)\n", idx, p, thp);
 	}
 	rc = 0;
 	if (write(rep, &rc, sizeof(rc)) != sizeof(rc))
 		_exit(3);
 	while (read(cmd, &c, sizeof(c)) == sizeof(c)) {
-		int pte = c.pte % pages;
+		int pte = c.pte % nmodel;
+		int span = huge && pte == nmodel - 1 ? npages - pte : 1;
 		volatile unsigned char *pg = (volatile unsigned char *)p + pte * PAGE;
 		char what[64];
 
@@ -373,8 +536,43 @@ static void sf_mm_main(int pages, int idx, int cmd, int rep)
 			_exit(0);	/* exit_mmap -> zap_pte_range -> free_swap_and_cache */
 		case SF_SWAPOUT:
 		case SF_SWAPOUT_RECLAIM:
-			sf_swapout_anon((char *)pg, c.kind == SF_SWAPOUT_RECLAIM, what);
+			if (huge)	/* the model swaps the whole large folio out */
+				sf_swapout_huge(p, what);
+			else
+				sf_swapout_anon((char *)pg, c.kind == SF_SWAPOUT_RECLAIM, what);
 			break;
+		case SF_FORK: {
+			/* The child serves the model's new process (index c.pte) on pipes of its
+			 * own; CLONE_PARENT makes it the test's child, which waits for its exit. */
+			int nc[2], nr[2];
+			struct sf_forked f;
+			if (pipe(nc) || pipe(nr))
+				die("pipe");
+			f.pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+			if (f.pid < 0)
+				die("clone(CLONE_PARENT)");
+			if (f.pid == 0) {
+				close(nc[1]);
+				close(nr[0]);
+				close(cmd);
+				close(rep);
+				cmd = nc[0];
+				rep = nr[1];
+				idx = c.pte;
+				snprintf(comm, sizeof(comm), "sf-mm%d", idx);
+				set_comm(comm);
+				if (write(rep, &rc, sizeof(rc)) != sizeof(rc))
+					_exit(3);
+				continue;
+			}
+			close(nc[0]);
+			close(nr[1]);
+			f.cmd = nc[1];
+			f.rep = nr[0];
+			if (write(rep, &f, sizeof(f)) != sizeof(f))
+				_exit(3);
+			break;
+		}
 		case SF_SWAPIN:
 			(void)pg[0];
 			break;
@@ -390,7 +588,7 @@ static void sf_mm_main(int pages, int idx, int cmd, int rep)
 			pg[0] = ++last[pte];
 			break;
 		case SF_ZAP:
-			if (madvise((char *)pg, PAGE, MADV_DONTNEED))
+			if (madvise((char *)pg, (size_t)span * PAGE, MADV_DONTNEED))
 				die("MADV_DONTNEED");
 			break;
 		case SF_WILLNEED:
@@ -407,13 +605,16 @@ static void sf_mm_main(int pages, int idx, int cmd, int rep)
 	_exit(0);
 }
 
-static void sf_mmap(int pages, int cpu)
+static void sf_mmap(int pages, int huge, int cpu)
 {
 	int cmd[2], rep[2], rc;
 	pid_t pid;
 
 	if (sf_nmms >= SF_MAX_MMS)
 		return;		/* the model creates at most 6 processes */
+	/* THP is off at boot below 512 MiB of RAM (hugepage_init()): the model's large folio. */
+	if (huge)
+		write_file("/sys/kernel/mm/transparent_hugepage/enabled", "always");
 	if (pipe(cmd) || pipe(rep))
 		die("pipe");
 	pid = fork();
@@ -423,14 +624,45 @@ static void sf_mmap(int pages, int cpu)
 		close(cmd[1]);
 		close(rep[0]);
 		pin(cpu);
-		sf_mm_main(pages, sf_nmms, cmd[0], rep[1]);
+		sf_mm_main(pages, huge, sf_nmms, cmd[0], rep[1]);
 	}
 	close(cmd[0]);
 	close(rep[1]);
 	if (read(rep[0], &rc, sizeof(rc)) != sizeof(rc))
 		die("process mm%d did not start", sf_nmms);
 	sf_mms[sf_nmms++] = (struct sf_mm){ pid, cmd[1], rep[0], 1 };
-	say("SF: mm%d: pid %d, %d anon page(s)\n", sf_nmms - 1, pid, pages);
+	say("SF: mm%d: pid %d, %d anon page(s)\n", sf_nmms - 1, pid, huge ? SF_HPAGE_NR : pages);
+}
+
+static int sf_mm_of(int m);
+
+/* fork mm=M: the Mth live process forks (a `SF_FORK` command); its child, the model's new
+ * process, gets the next index.  Its pipes' other ends are in the forking process: opened here
+ * through /proc/PID/fd. */
+static void sf_fork(int m, int cpu)
+{
+	struct sf_cmd c = { SF_FORK, sf_nmms, cpu, 0, "" };
+	struct sf_forked f;
+	char path[64];
+	int mm = sf_mm_of(m), rc, cmd, rep;
+
+	if (mm < 0 || sf_nmms >= SF_MAX_MMS)
+		return;		/* no live process, or the model's 6: nothing happens */
+	if (write(sf_mms[mm].cmd, &c, sizeof(c)) != sizeof(c) ||
+	    read(sf_mms[mm].rep, &f, sizeof(f)) != sizeof(f))
+		die("fork of mm%d", mm);
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", sf_mms[mm].pid, f.cmd);
+	if ((cmd = open(path, O_WRONLY)) < 0)
+		die("open %s", path);
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", sf_mms[mm].pid, f.rep);
+	if ((rep = open(path, O_RDONLY)) < 0)
+		die("open %s", path);
+	if (read(rep, &rc, sizeof(rc)) != sizeof(rc) ||
+	    read(sf_mms[mm].rep, &rc, sizeof(rc)) != sizeof(rc))
+		die("process mm%d (fork of mm%d) did not start", sf_nmms, mm);
+	sf_mms[sf_nmms++] = (struct sf_mm){ f.pid, cmd, rep, 1 };
+	say("SF: mm%d: pid %d, fork of mm%d (pid %d): its swap entries shared\n", sf_nmms - 1, f.pid,
+	    mm, sf_mms[mm].pid);
 }
 
 /* mm=M: the Mth live process in creation order, wrapping (as the model); -1: none. */
@@ -533,7 +765,12 @@ static struct sf_job sf_start(const struct sf_op *op, int cpu, int point)
 	struct sf_job j = { op, 0, -1, 0 };
 
 	if (op->kind == SF_MMAP) {
-		sf_mmap(op->a, cpu);
+		sf_mmap(op->a, op->b, cpu);
+		j.done = 1;
+		return j;
+	}
+	if (op->kind == SF_FORK) {
+		sf_fork(op->a, cpu);
 		j.done = 1;
 		return j;
 	}
@@ -566,7 +803,7 @@ static struct sf_job sf_start(const struct sf_op *op, int cpu, int point)
 		}
 		switch (op->kind) {
 		case SF_SWAPON:
-			_exit(sf_swapon());
+			_exit(sf_swapon(op->a == 2));
 		case SF_SWAPOFF:
 			_exit(sf_swapoff(op->a % 2));
 		default:
@@ -660,13 +897,16 @@ static __attribute__((unused)) int sf_main(int argc, char **argv, const struct s
 			say("SF-RESULT scenario=%s nohit=1\n", t->name);
 			die("the victim never reached delay point P%d", v->point);
 		}
-		check_state(noted, v->want_map, v->want_count, v->op.text);
+		check_state(noted, v->want_map, v->want_count, v->want_folio, v->op.text);
 		for (; t->during[n].kind != SF_END && n < 8; n++) {
 			say("SF: while the victim waits: %s\n", t->during[n].text);
 			during[n] = sf_start(&t->during[n], 1, 0);
 			if (!sf_wait(&during[n], sf_ms / 2))
 				say("SF: `%s` has not returned after %d ms (blocked)\n",
 				    t->during[n].text, sf_ms / 2);
+			else
+				say("SF: `%s` returned; swap in use %ld kB, SwapCached %ld kB\n",
+				    t->during[n].text, swap_used_kb(), meminfo("SwapCached"));
 		}
 		sf_wait(&vj, -1);
 		say("SF: victim: `%s` returned\n", v->op.text);

@@ -77,19 +77,26 @@ fn summary(r: &KernelRepro, a: &KernelReproArgs) -> String {
             s += &format!(
                 "delay point:   P{} on {}: {}\n",
                 v.point.n,
-                v.point.kernels.join(", "),
+                r.kernels.join(", "),
                 v.point.kernel
             );
             s += &format!(
-                "victim:        cpu{} `{}` on CPU0; state at P{}: swap_map {:#04x}{}\n",
+                "victim:        cpu{} `{}` on CPU0; state at P{}: swap_map {:#04x}{}{}\n",
                 v.cpu,
                 crate::program::text::format_op(&v.op),
                 v.point.n,
                 v.map,
                 v.count.map_or(String::new(), |c| format!(
                     ", __swap_entry_free() returns {c:#04x}"
+                )),
+                v.folio_pages.map_or(String::new(), |n| format!(
+                    "; in the swap cache as one folio of {n} pages"
                 ))
             );
+            if r.huge {
+                s += "swap device:   a loop device over a tmpfs file (asynchronous writes: the \
+                      THP stays in the swap cache); in the 6.12 configuration only\n";
+            }
         }
         None => s += "preemption:    none (the operations run one after another)\n",
     }

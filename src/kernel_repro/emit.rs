@@ -7,13 +7,18 @@ use crate::model::Op;
 use crate::program::text::format_op;
 
 /// The runtime's operation kind and its two arguments; `fused`: a swapout whose folio the next
-/// set-up operation (`reclaim`) drops.
-fn c_op(op: &Op, fused: bool) -> (&'static str, u8, u8) {
+/// set-up operation (`reclaim`) drops; `huge`: the program maps a large folio, so its `swapon`
+/// is a loop device (a = 2).
+fn c_op(op: &Op, fused: bool, huge: bool) -> (&'static str, u8, u8) {
     match *op {
+        Op::Swapon if huge => ("SF_SWAPON", 2, 0),
         Op::Swapon => ("SF_SWAPON", 0, 0),
         Op::SwaponSync => ("SF_SWAPON", 1, 0),
         Op::Swapoff { dev } => ("SF_SWAPOFF", dev, 0),
+        // The model's cluster-size folio (4 pages) is a 2 MiB THP (b = 1).
+        Op::Mmap { huge: true, .. } => ("SF_MMAP", 4, 1),
         Op::Mmap { pages, .. } => ("SF_MMAP", 1 + pages % 4, 0),
+        Op::Fork { mm } => ("SF_FORK", mm, 0),
         Op::SwapOut { mm, pte } if fused => ("SF_SWAPOUT_RECLAIM", mm, pte),
         Op::SwapOut { mm, pte } => ("SF_SWAPOUT", mm, pte),
         Op::SwapIn { mm, pte, write } => (
@@ -34,14 +39,12 @@ fn c_op(op: &Op, fused: bool) -> (&'static str, u8, u8) {
         Op::ShmemWritepage { file, index } => ("SF_SHMEM_WRITEPAGE", file, index),
         Op::ShmemTruncate { file } => ("SF_SHMEM_TRUNCATE", file, 0),
         // analyse() refuses the rest before anything is emitted.
-        Op::Fork { .. } | Op::Reclaim { .. } | Op::Mincore { .. } | Op::ShmemRead { .. } => {
-            ("SF_NONE", 0, 0)
-        }
+        Op::Reclaim { .. } | Op::Mincore { .. } | Op::ShmemRead { .. } => ("SF_NONE", 0, 0),
     }
 }
 
-fn op_line(op: &Op, fused: bool, cpu: Option<usize>) -> String {
-    let (k, a, b) = c_op(op, fused);
+fn op_line(op: &Op, fused: bool, huge: bool, cpu: Option<usize>) -> String {
+    let (k, a, b) = c_op(op, fused, huge);
     let mut text = format_op(op);
     if fused {
         text.push_str(" + reclaim");
@@ -50,10 +53,10 @@ fn op_line(op: &Op, fused: bool, cpu: Option<usize>) -> String {
     format!("\t{{ {k}, {a}, {b}, \"{who}{text}\" }},\n")
 }
 
-fn table(name: &str, ops: &[(usize, Op)]) -> String {
+fn table(name: &str, ops: &[(usize, Op)], huge: bool) -> String {
     let mut s = format!("static const struct sf_op {name}[] = {{\n");
     for (cpu, op) in ops {
-        s += &op_line(op, false, Some(*cpu));
+        s += &op_line(op, false, huge, Some(*cpu));
     }
     s += "\t{ SF_END, 0, 0, \"\" },\n};\n";
     s
@@ -86,6 +89,13 @@ pub fn c_source(r: &KernelRepro, source: &str) -> String {
                 v.point.n,
                 v.point.kernels.join(", ")
             );
+            if r.huge {
+                s += &format!(
+                    " * Swap device: a loop device over a tmpfs file (a large folio stays in \
+                     its swap cache),\n * in the configuration of {} only.\n",
+                    r.kernels.join(", ")
+                );
+            }
         }
         None => s += " *\n * No preemption: the operations run one after another.\n",
     }
@@ -110,19 +120,19 @@ pub fn c_source(r: &KernelRepro, source: &str) -> String {
         }
         let fused = r.fused_reclaim.contains(&i);
         skip = fused;
-        s += &op_line(op, fused, None);
+        s += &op_line(op, fused, r.huge, None);
     }
     s += "\t{ SF_END, 0, 0, \"\" },\n};\n\n";
     s += "/* Other CPUs' operations that the model runs before the victim's, on CPU1. */\n";
-    s += &table("before", &r.before);
+    s += &table("before", &r.before, r.huge);
     s += "\n/* While the victim waits in its delay point, on CPU1, in the model's order. */\n";
-    s += &table("during", &r.during);
+    s += &table("during", &r.during, r.huge);
     s += "\n/* After the victim's operation returned, on CPU1. */\n";
-    s += &table("after", &r.after);
+    s += &table("after", &r.after, r.huge);
     s += "\n";
     match &r.victim {
         Some(v) => {
-            let (k, a, b) = c_op(&v.op, false);
+            let (k, a, b) = c_op(&v.op, false, r.huge);
             s += &format!(
                 "/* The victim: cpu{}'s operation, on CPU0, delayed at P{}. The model's slot \
                  ({}, offset {}): swap_map {:#04x}{}. */\n",
@@ -135,13 +145,20 @@ pub fn c_source(r: &KernelRepro, source: &str) -> String {
                     ", __swap_entry_free() returns {c:#04x}"
                 ))
             );
+            if let Some(n) = v.folio_pages {
+                s += &format!(
+                    "/* The slot's swap-cache folio: the model's is a cluster-size large folio, \
+                     the kernel's a THP of {n} pages. */\n"
+                );
+            }
             s += &format!(
-                "static const struct sf_victim victim = {{\n\t{{ {k}, {a}, {b}, \"cpu{}: {}\" }},\n\t{}, {:#04x}, {},\n}};\n\n",
+                "static const struct sf_victim victim = {{\n\t{{ {k}, {a}, {b}, \"cpu{}: {}\" }},\n\t{}, {:#04x}, {},{}\n}};\n\n",
                 v.cpu,
                 format_op(&v.op),
                 v.point.n,
                 v.map,
-                v.count.map_or("-1".to_string(), |c| format!("{c:#04x}"))
+                v.count.map_or("-1".to_string(), |c| format!("{c:#04x}")),
+                v.folio_pages.map_or(String::new(), |n| format!(" {n},"))
             );
         }
         None => {

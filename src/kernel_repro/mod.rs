@@ -18,7 +18,10 @@
 //!
 //! Simplifications (each one refused with a clear error rather than approximated): one
 //! operation per CPU, at most one preemption, `swapon` devices are zram (synchronous I/O), so
-//! a fault on a `swapon` (non-synchronous) device has no equivalent.
+//! a fault on a `swapon` (non-synchronous) device has no equivalent. A program with `mmap huge`
+//! (scenario (a)) swaps to a loop device over a tmpfs file instead (asynchronous writes: the
+//! swapped-out THP stays in the swap cache as one folio), which only the 6.12 configuration
+//! has; its `swapon-sync` and faults are refused.
 
 pub mod emit;
 pub mod points;
@@ -65,7 +68,13 @@ pub struct Victim {
     pub count: Option<u8>,
     /// The slot.
     pub entry: (usize, u32),
+    /// The kernel pages of the swap-cache folio that covers the slot, when the model's is a
+    /// large folio (a cluster-size folio of the model is the kernel's 2 MiB THP: 512).
+    pub folio_pages: Option<u32>,
 }
+
+/// The kernel's pages in the model's cluster-size folio (`mmap huge`): a PMD-size THP.
+pub const HPAGE_PMD_NR: u32 = 512;
 
 /// A model reproducer as the kernel check runs it.
 #[derive(Clone, Debug)]
@@ -93,19 +102,28 @@ pub struct KernelRepro {
     pub expect_fixed: Option<String>,
     /// The boot variant.
     pub boot_variant: &'static str,
+    /// The program maps a large folio (`mmap huge`): its `swapon` device is a loop device.
+    pub huge: bool,
+    /// The kernels the test runs on: the delay point's, and only 6.12 for a loop device.
+    pub kernels: Vec<&'static str>,
 }
 
 /// Operations kernel-repro has no user-space equivalent for, with the reason.
-fn unsupported(op: &Op, sync_only: bool) -> Option<&'static str> {
+fn unsupported(op: &Op, sync_only: bool, huge: bool) -> Option<&'static str> {
     match op {
-        Op::Mmap { huge: true, .. } => Some(
-            "a cluster-size folio that stays whole in the swap cache: zram drops a THP from \
-             the swap cache right after its synchronous write, and swap-in makes small folios \
-             (docs/real-kernel.md, scenario (a))",
+        Op::SwaponSync if huge => Some(
+            "a synchronous device in a program with a large folio: zram's synchronous write \
+             lets reclaim drop the THP from the swap cache in the same pass, so its `swapon` \
+             is a loop device and `swapon-sync` has none (docs/real-kernel.md, scenario (a))",
         ),
-        Op::Fork { .. } => Some("fork() of a set-up process is not in the runtime (sf.h)"),
         Op::Mincore { .. } => Some("mincore() through a mapping with no page table"),
         Op::ShmemRead { .. } => Some("6.12's shmem swap-in skips the swap cache on zram"),
+        Op::SwapIn { .. } | Op::Read { .. } | Op::Write { .. } | Op::Willneed { .. } if huge => {
+            Some(
+                "a swap-in in a program with a large folio: 6.12 swaps a THP back in as small \
+                 folios, the model's `mmap huge` as one",
+            )
+        }
         Op::SwapIn { .. } | Op::Read { .. } | Op::Write { .. } if !sync_only => Some(
             "a fault on a `swapon` (non-synchronous) device: the kernel check's devices are \
              zram, whose SWP_SYNCHRONOUS_IO changes do_swap_page()",
@@ -185,6 +203,16 @@ fn victim_entry(w: &crate::model::world::World, op: &Op) -> Option<SwpEntry> {
     }
 }
 
+/// The pages of the swap-cache folio that covers `e` in `w`, if one does.
+fn cached_folio_pages(w: &crate::model::world::World, e: SwpEntry) -> Option<u32> {
+    w.folios.ids().map(|f| &w.folios[f]).find_map(|f| {
+        (f.swapcache
+            && f.swap.type_ == e.type_
+            && (f.swap.offset..f.swap.offset + f.nr).contains(&e.offset))
+        .then_some(f.nr)
+    })
+}
+
 /// `swap_map[offset]` of `entry` in `w`.
 fn map_byte(w: &crate::model::world::World, e: SwpEntry) -> Option<u8> {
     let p = w.swap_info.get(e.type_)?.swap_map?;
@@ -217,9 +245,10 @@ pub fn analyse(input: &Input, name: &str, target: Target) -> Result<KernelRepro,
         .collect();
     // Operations without an equivalent, named.
     let sync_only = !ops.iter().any(|o| matches!(o, Op::Swapon));
+    let huge = ops.iter().any(|o| matches!(o, Op::Mmap { huge: true, .. }));
     let mut bad: Vec<String> = Vec::new();
     for op in &ops {
-        if let Some(why) = unsupported(op, sync_only) {
+        if let Some(why) = unsupported(op, sync_only, huge) {
             let t = format!("`{}` ({why})", format_op(op));
             if !bad.contains(&t) {
                 bad.push(t);
@@ -406,8 +435,8 @@ pub fn analyse(input: &Input, name: &str, target: Target) -> Result<KernelRepro,
             let op = program.cpus[position.cpu][0];
             let mut prefix = program.setup.clone();
             prefix.extend(before.iter().map(|(_, o)| *o));
-            let (entry, map) = world_after(prefix, target.cfg, move |w| {
-                victim_entry(w, &op).map(|e| (e, map_byte(w, e)))
+            let (entry, map, folio) = world_after(prefix, target.cfg, move |w| {
+                victim_entry(w, &op).map(|e| (e, map_byte(w, e), cached_folio_pages(w, e)))
             })?
             .ok_or_else(|| {
                 format!(
@@ -427,9 +456,25 @@ pub fn analyse(input: &Input, name: &str, target: Target) -> Result<KernelRepro,
                 map,
                 count,
                 entry: (entry.type_.0, entry.offset),
+                folio_pages: folio.filter(|&n| n > 1).map(|_| HPAGE_PMD_NR),
             })
         }
     };
+    let kernels = victim
+        .as_ref()
+        .map_or(vec!["6.1", "6.12"], |v| v.point.kernels.to_vec());
+    let kernels = if huge {
+        kernels.into_iter().filter(|&k| k == "6.12").collect()
+    } else {
+        kernels
+    };
+    if kernels.is_empty() {
+        return Err(
+            "a program with a large folio needs the loop device, which only the 6.12 \
+             configuration has, and its delay point has no 6.12 place"
+                .into(),
+        );
+    }
     Ok(KernelRepro {
         name: name.to_string(),
         program: program.clone(),
@@ -442,5 +487,7 @@ pub fn analyse(input: &Input, name: &str, target: Target) -> Result<KernelRepro,
         expect,
         expect_fixed,
         boot_variant: target.boot_variant,
+        huge,
+        kernels,
     })
 }
