@@ -244,3 +244,75 @@ fn executions_budget_stops_a_clean_hunt_at_that_count() {
     let (code, _, err) = swapfuzz_in(&d, &["hunt", "--executions", "0"]);
     assert_eq!(code, 2, "{err}");
 }
+
+/// `s` without its `"seconds":…,` field (the one part of hunt's JSON that is timing).
+fn without_seconds(s: &str) -> String {
+    match s.split_once("\"seconds\":") {
+        Some((a, b)) => format!("{a}{}", b.split_once(',').map_or("", |(_, r)| r)),
+        None => s.to_string(),
+    }
+}
+
+/// `--jobs 2`: the workers share what they keep at fixed executions, so one seed gives the same
+/// find after the same executions twice (`--json`); with `--corpus DIR` they grow the directory
+/// in libFuzzer's format (one input per file), and the next search starts from it.
+#[test]
+fn parallel_hunt_sharing_finds_is_deterministic_and_grows_a_libfuzzer_corpus() {
+    let d = scratch("jobs");
+    let hunt = |extra: &[&str]| {
+        let mut args = vec![
+            "hunt",
+            "--jobs",
+            "2",
+            "--seed",
+            "3",
+            "--executions",
+            "100000",
+            "--time",
+            "600",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        swapfuzz_in(&d, &args)
+    };
+    let (code, first, err) = hunt(&[]);
+    assert_eq!(code, 1, "{first}{err}");
+    assert!(first.contains("\"result\":\"bug\""), "{first}");
+    assert!(first.contains("\"jobs\":2,\"share_every\":256"), "{first}");
+    let (code, second, err) = hunt(&[]);
+    assert_eq!(code, 1, "{second}{err}");
+    assert_eq!(without_seconds(&first), without_seconds(&second));
+
+    let corpus = d.join("corpus");
+    let (code, out, err) = hunt(&["--corpus", corpus.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}{err}");
+    let files: Vec<_> = std::fs::read_dir(&corpus).unwrap().flatten().collect();
+    assert!(!files.is_empty(), "the workers kept inputs in {corpus:?}");
+    // Named by a hash of their bytes, as the search wrote them; the fixed kernel runs them all
+    // first (its budget covers them, per worker) and stays clean.
+    for f in &files {
+        let name = f.file_name().into_string().unwrap();
+        assert!(
+            name.len() == 16 && name.chars().all(|c| c.is_ascii_hexdigit()),
+            "{name}"
+        );
+    }
+    let budget = (files.len() + 10).to_string();
+    let (code, out, err) = swapfuzz_in(
+        &d,
+        &[
+            "hunt",
+            "--variant",
+            "fixed",
+            "--jobs",
+            "2",
+            "--corpus",
+            corpus.to_str().unwrap(),
+            "--executions",
+            &budget,
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("\"result\":\"clean\""), "{out}");
+}

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::{EXIT_CLEAN, LayoutArgs, ModelArgs};
-use crate::fuzz::hunt::{HuntOptions, HuntResult, Progress, hunt_jobs};
+use crate::fuzz::hunt::{HuntOptions, HuntResult, Progress, hunt_jobs_sharing};
 use crate::output_file;
 use crate::program::bytes::decode;
 use crate::program::text::print_scenario;
@@ -43,10 +43,16 @@ pub struct HuntArgs {
     /// Print and save the find as the search made it, without minimising it first.
     #[arg(long)]
     no_minimize: bool,
-    /// Run this many workers in parallel, worker i with seed --seed + i; the first find stops
-    /// them all.
+    /// Run this many workers in parallel, worker i with seed --seed + i, sharing what they keep
+    /// every --share-every executions; the first find stops them all. The result depends on
+    /// the seed only, not on timing (with --executions, not --time, as the budget).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
     jobs: u64,
+    /// With --jobs: the workers exchange the inputs they kept every this many executions
+    /// (each worker's), at fixed points, so each worker's search stays deterministic; 0: never
+    /// (independent workers).
+    #[arg(long, default_value_t = crate::fuzz::hunt::SHARE_EVERY)]
+    share_every: u64,
     /// A corpus directory in libFuzzer's format: its inputs run first, and every input the
     /// search keeps is added to it (the same files `cargo fuzz run kernel DIR` reads).
     #[arg(long, value_name = "DIR")]
@@ -77,9 +83,10 @@ fn json_string(s: &str) -> String {
 /// `--json`: the result as one JSON object.
 fn print_json(a: &HuntArgs, result: &HuntResult) -> Result<u8, String> {
     let common = format!(
-        "\"seed\":{},\"jobs\":{},\"model\":{}",
+        "\"seed\":{},\"jobs\":{},\"share_every\":{},\"model\":{}",
         a.seed,
         a.jobs,
+        a.share_every,
         json_string(&a.model.flags())
     );
     match result {
@@ -179,7 +186,7 @@ pub fn run(a: &HuntArgs) -> Result<u8, String> {
         );
         let _ = std::io::stderr().flush();
     };
-    let result = hunt_jobs(&opts, a.jobs as usize, Box::new(progress));
+    let result = hunt_jobs_sharing(&opts, a.jobs as usize, a.share_every, Box::new(progress));
     eprintln!();
     if a.json {
         return print_json(a, &result);

@@ -11,10 +11,10 @@
 //! and a long `time`, the same seed gives the same executions. The search before the fuzzer
 //! is [`hunt_classic`](super::hunt_classic::hunt_classic), kept for `swapfuzz bench`.
 
+use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use super::generate;
@@ -103,6 +103,97 @@ pub enum HuntResult {
 struct Programs {
     fixed: Option<Program>,
     corpus: Option<PathBuf>,
+    /// The corpus directory's inputs this search runs first (read once, before the workers
+    /// start, so that no worker sees what another kept).
+    initial: Vec<Vec<u8>>,
+    /// With `--jobs`: the exchange with the other workers.
+    share: Option<Share>,
+}
+
+/// Executions between two exchanges of kept inputs among [`hunt_jobs`] workers.
+pub const SHARE_EVERY: u64 = 256;
+
+/// What a worker kept: (program, canonical schedule) pairs.
+type Kept = Vec<(Program, Vec<u8>)>;
+
+/// The exchange of the workers of one [`hunt_jobs`] search.
+struct Exchange {
+    state: Mutex<ExchangeState>,
+    changed: Condvar,
+}
+
+struct ExchangeState {
+    /// What each worker kept in each epoch: `epochs[e][w]` (published at the end of epoch
+    /// `e`, dropped once every worker imported it).
+    epochs: BTreeMap<u64, Vec<Option<Arc<Kept>>>>,
+    /// The last epoch each worker imported.
+    imported: Vec<u64>,
+    /// Workers that ended (found a bug, ran out of budget or time).
+    departed: Vec<bool>,
+    /// The lowest execution index of a worker's find so far: no worker runs beyond it.
+    stop_at: u64,
+}
+
+/// A worker's side of the [`Exchange`].
+struct Share {
+    exchange: Arc<Exchange>,
+    worker: usize,
+    /// Executions per epoch (0: keep everything to oneself).
+    every: u64,
+    /// What this worker kept in the running epoch, not yet published.
+    outbox: Kept,
+    /// Hashes of the inputs already shared (published or imported): not published again.
+    known: std::collections::HashSet<u64>,
+}
+
+impl Share {
+    /// Before execution `executions + 1`: stop at a find's index; at the end of an epoch,
+    /// publish what this worker kept, wait until every other worker has published the same
+    /// epoch (or ended), and import theirs in worker order.
+    fn sync(&mut self, executions: u64) -> Option<Kept> {
+        let ex = Arc::clone(&self.exchange);
+        let mut st = ex.state.lock().expect("hunt exchange");
+        if executions >= st.stop_at {
+            return None;
+        }
+        if self.every == 0 || executions == 0 || !executions.is_multiple_of(self.every) {
+            return Some(Vec::new());
+        }
+        let epoch = executions / self.every;
+        let jobs = st.departed.len();
+        let out = Arc::new(std::mem::take(&mut self.outbox));
+        st.epochs.entry(epoch).or_insert_with(|| vec![None; jobs])[self.worker] = Some(out);
+        ex.changed.notify_all();
+        loop {
+            if executions >= st.stop_at {
+                return None;
+            }
+            let row = &st.epochs[&epoch];
+            if (0..jobs).all(|w| row[w].is_some() || st.departed[w]) {
+                break;
+            }
+            st = ex.changed.wait(st).expect("hunt exchange");
+        }
+        let mut imports = Vec::new();
+        for (w, kept) in st.epochs[&epoch].iter().enumerate() {
+            if w == self.worker {
+                continue;
+            }
+            for (p, schedule) in kept.iter().flat_map(|k| k.iter()) {
+                if self.known.insert(fnv(&encode(p, schedule))) {
+                    imports.push((p.clone(), schedule.clone()));
+                }
+            }
+        }
+        st.imported[self.worker] = epoch;
+        let done = (0..jobs)
+            .filter(|&w| !st.departed[w])
+            .map(|w| st.imported[w])
+            .min()
+            .unwrap_or(u64::MAX);
+        st.epochs.retain(|&e, _| e > done);
+        Some(imports)
+    }
 }
 
 /// FNV-1a of `data`: the name of a corpus file.
@@ -132,26 +223,29 @@ impl Inputs for Programs {
     }
 
     fn seeds(&mut self) -> Vec<(Program, Vec<u8>)> {
-        let Some(dir) = &self.corpus else {
-            return Vec::new();
-        };
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return Vec::new();
-        };
-        let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-        files.sort();
-        files
+        std::mem::take(&mut self.initial)
             .iter()
-            .filter(|f| f.is_file())
-            .filter_map(|f| std::fs::read(f).ok())
             .map(|data| {
-                let d = decode(&data);
+                let d = decode(data);
                 (self.fixed.clone().unwrap_or(d.program), d.schedule)
             })
             .collect()
     }
 
+    fn sync(&mut self, executions: u64) -> Option<Vec<(Program, Vec<u8>)>> {
+        match &mut self.share {
+            Some(share) => share.sync(executions),
+            None => Some(Vec::new()),
+        }
+    }
+
     fn kept(&mut self, p: &Program, schedule: &[u8]) {
+        if let Some(share) = &mut self.share
+            && share.every > 0
+            && share.known.insert(fnv(&encode(p, schedule)))
+        {
+            share.outbox.push((p.clone(), schedule.to_vec()));
+        }
         if let Some(dir) = &self.corpus {
             let input = encode(p, schedule);
             let path = dir.join(format!("{:016x}", fnv(&input)));
@@ -183,23 +277,70 @@ pub(crate) fn shape(p: &Program) -> Vec<Vec<u8>> {
 /// Searches for a kernel bug in `opts.model`; calls `progress` about every 0.5 s, and once
 /// more at the end.
 pub fn hunt(opts: &HuntOptions, progress: Box<dyn FnMut(&Progress) + Send>) -> HuntResult {
-    hunt_until(opts, None, progress)
+    let initial = opts.corpus.as_deref().map(read_corpus).unwrap_or_default();
+    hunt_until(opts, initial, None, progress)
 }
 
-/// [`hunt`] with `jobs` workers on as many threads, worker `i` with seed `opts.seed + i` (each
-/// deterministic for its seed, as [`hunt`]); the first worker to find a bug stops the others.
-/// They share the corpus directory, if any: what one keeps is there for the next search.
-/// `progress` sees the sums over the workers. With several finds the lowest worker's wins, and
-/// `executions` counts every worker's.
+/// The inputs of a corpus directory, in file-name order (none if it does not exist yet).
+fn read_corpus(dir: &std::path::Path) -> Vec<Vec<u8>> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    files.sort();
+    files
+        .iter()
+        .filter(|f| f.is_file())
+        .filter_map(|f| std::fs::read(f).ok())
+        .collect()
+}
+
+/// [`hunt`] with `jobs` workers on as many threads, sharing what they keep every
+/// [`SHARE_EVERY`] executions: [`hunt_jobs_sharing`] with that period.
 pub fn hunt_jobs(
     opts: &HuntOptions,
     jobs: usize,
     progress: Box<dyn FnMut(&Progress) + Send>,
 ) -> HuntResult {
+    hunt_jobs_sharing(opts, jobs, SHARE_EVERY, progress)
+}
+
+/// [`hunt`] with `jobs` workers on as many threads, worker `i` with seed `opts.seed + i`.
+///
+/// Every `share_every` executions (0: never) the workers exchange what they kept since the
+/// last exchange: each publishes its new corpus entries, waits until every other worker has
+/// published the same epoch, and runs theirs next, in worker order (an entry joins its corpus
+/// if it shows a feature new to it), as libFuzzer's `-jobs` share a corpus directory, but at
+/// fixed executions, so that each worker's search depends on the seed only, not on timing.
+/// The corpus directory, if any, is read once before the workers start and split among them
+/// (worker `i` runs the inputs `i`, `i + jobs`, … first; with `share_every` 0 each runs all);
+/// what they keep is written there.
+///
+/// The first find ends the search at its execution index `n`: the other workers run up to
+/// `n` too (a faster one stops at its next execution), so the find with the lowest index wins,
+/// the lowest worker on a tie, whatever the timing. Its `executions` is `n × jobs`, the
+/// executions of the workers in lock-step up to the find (a worker that ran ahead is not
+/// counted beyond `n`). With an execution budget and no find every worker runs it: `executions`
+/// is the budget × `jobs`. A time budget stops each worker at whatever execution the clock says.
+pub fn hunt_jobs_sharing(
+    opts: &HuntOptions,
+    jobs: usize,
+    share_every: u64,
+    progress: Box<dyn FnMut(&Progress) + Send>,
+) -> HuntResult {
     if jobs <= 1 {
         return hunt(opts, progress);
     }
-    let stop = Arc::new(AtomicBool::new(false));
+    let initial = opts.corpus.as_deref().map(read_corpus).unwrap_or_default();
+    let exchange = Arc::new(Exchange {
+        state: Mutex::new(ExchangeState {
+            epochs: BTreeMap::new(),
+            imported: vec![0; jobs],
+            departed: vec![false; jobs],
+            stop_at: u64::MAX,
+        }),
+        changed: Condvar::new(),
+    });
     let shared = Arc::new(Mutex::new((vec![None::<Progress>; jobs], progress)));
     let workers: Vec<_> = (0..jobs)
         .map(|i| {
@@ -207,7 +348,19 @@ pub fn hunt_jobs(
                 seed: opts.seed.wrapping_add(i as u64),
                 ..opts.clone()
             };
-            let (stop, shared) = (Arc::clone(&stop), Arc::clone(&shared));
+            let initial: Vec<Vec<u8>> = if share_every == 0 {
+                initial.clone()
+            } else {
+                initial.iter().skip(i).step_by(jobs).cloned().collect()
+            };
+            let share = Share {
+                exchange: Arc::clone(&exchange),
+                worker: i,
+                every: share_every,
+                outbox: Vec::new(),
+                known: Default::default(),
+            };
+            let shared = Arc::clone(&shared);
             std::thread::spawn(move || {
                 let report = Box::new(move |p: &Progress| {
                     let mut guard = shared.lock().expect("progress");
@@ -228,10 +381,17 @@ pub fn hunt_jobs(
                     );
                     progress(&sum);
                 });
-                let r = hunt_until(&opts, Some(Arc::clone(&stop)), report);
-                if !matches!(r, HuntResult::Clean { .. }) {
-                    stop.store(true, Ordering::Relaxed);
+                // Marks the worker departed however it ends (a panic included), so that no
+                // other worker waits for it.
+                let departs = Departs(Arc::clone(&share.exchange), i);
+                let r = hunt_until(&opts, initial, Some(share), report);
+                if let HuntResult::Found { executions, .. } | HuntResult::Error { executions, .. } =
+                    &r
+                {
+                    let mut st = departs.0.state.lock().expect("hunt exchange");
+                    st.stop_at = st.stop_at.min(*executions);
                 }
+                drop(departs);
                 r
             })
         })
@@ -240,14 +400,12 @@ pub fn hunt_jobs(
         .into_iter()
         .map(|w| w.join().expect("a hunt worker panicked"))
         .collect();
-    let total: u64 = results
-        .iter()
-        .map(|r| match r {
-            HuntResult::Found { executions, .. }
-            | HuntResult::Clean { executions, .. }
-            | HuntResult::Error { executions, .. } => *executions,
-        })
-        .sum();
+    let index = |r: &HuntResult| match r {
+        HuntResult::Found { executions, .. } | HuntResult::Error { executions, .. } => {
+            Some(*executions)
+        }
+        HuntResult::Clean { .. } => None,
+    };
     let elapsed = results
         .iter()
         .map(|r| match r {
@@ -256,44 +414,68 @@ pub fn hunt_jobs(
         })
         .max()
         .unwrap_or_default();
-    let mut results = results.into_iter();
     let first = results
-        .by_ref()
-        .find(|r| !matches!(r, HuntResult::Clean { .. }));
+        .iter()
+        .enumerate()
+        .filter_map(|(w, r)| index(r).map(|n| (n, w)))
+        .min();
+    let lockstep = |n: u64| n.saturating_mul(jobs as u64);
     match first {
-        Some(HuntResult::Found {
-            input,
-            elapsed,
-            bug,
-            ..
-        }) => HuntResult::Found {
-            input,
-            executions: total,
-            elapsed,
-            bug,
+        Some((n, w)) => match results.into_iter().nth(w) {
+            Some(HuntResult::Found {
+                input,
+                elapsed,
+                bug,
+                ..
+            }) => HuntResult::Found {
+                input,
+                executions: lockstep(n),
+                elapsed,
+                bug,
+            },
+            Some(HuntResult::Error { message, input, .. }) => HuntResult::Error {
+                message,
+                input,
+                executions: lockstep(n),
+            },
+            _ => unreachable!("worker {w} found something"),
         },
-        Some(HuntResult::Error { message, input, .. }) => HuntResult::Error {
-            message,
-            input,
-            executions: total,
-        },
-        _ => HuntResult::Clean {
-            executions: total,
+        None => HuntResult::Clean {
+            executions: results
+                .iter()
+                .map(|r| match r {
+                    HuntResult::Clean { executions, .. } => *executions,
+                    _ => 0,
+                })
+                .sum(),
             elapsed,
         },
     }
 }
 
+/// Marks worker `.1` of an exchange departed when dropped.
+struct Departs(Arc<Exchange>, usize);
+
+impl Drop for Departs {
+    fn drop(&mut self) {
+        // A poisoned lock (a worker panicked holding it) still marks the worker departed.
+        let mut st = match self.0.state.lock() {
+            Ok(st) => st,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        st.departed[self.1] = true;
+        self.0.changed.notify_all();
+    }
+}
+
 fn hunt_until(
     opts: &HuntOptions,
-    stop: Option<Arc<AtomicBool>>,
+    initial: Vec<Vec<u8>>,
+    share: Option<Share>,
     mut progress: Box<dyn FnMut(&Progress) + Send>,
 ) -> HuntResult {
     let cfg = opts.model;
     let mut fuzzer = Fuzzer::new().seed(opts.seed).time(opts.time);
-    if let Some(stop) = stop {
-        fuzzer = fuzzer.stop_when(stop);
-    }
     if let Some(n) = opts.max_executions {
         fuzzer = fuzzer.max_executions(n);
     }
@@ -307,6 +489,8 @@ fn hunt_until(
     let inputs = Programs {
         fixed: opts.program.clone(),
         corpus: opts.corpus.clone(),
+        initial,
+        share,
     };
     let found = match fuzzer.run_inputs(inputs, move |p: &Program| execute(p, cfg), report) {
         Fuzzing::Exhausted(s) => {

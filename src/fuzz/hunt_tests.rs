@@ -88,3 +88,93 @@ fn workers_stop_at_the_first_find_and_the_corpus_directory_seeds_the_next_search
     ));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An exchange of `jobs` workers and each worker's side of it, sharing every `every`.
+fn exchange(jobs: usize, every: u64) -> Vec<Share> {
+    let exchange = Arc::new(Exchange {
+        state: Mutex::new(ExchangeState {
+            epochs: BTreeMap::new(),
+            imported: vec![0; jobs],
+            departed: vec![false; jobs],
+            stop_at: u64::MAX,
+        }),
+        changed: Condvar::new(),
+    });
+    (0..jobs)
+        .map(|worker| Share {
+            exchange: Arc::clone(&exchange),
+            worker,
+            every,
+            outbox: Vec::new(),
+            known: Default::default(),
+        })
+        .collect()
+}
+
+/// A program told apart by `n`.
+fn program(n: u8) -> (Program, Vec<u8>) {
+    (crate::program::seeds::shmem_truncate(), vec![n; 4])
+}
+
+#[test]
+fn workers_exchange_what_they_kept_at_epoch_ends_in_worker_order() {
+    let mut shares = exchange(3, 8);
+    for (w, s) in shares.iter_mut().enumerate() {
+        s.outbox.push(program(w as u8));
+        // Not an epoch's end: nothing to import, nothing published.
+        assert_eq!(s.sync(5).map(|v| v.len()), Some(0));
+    }
+    let threads: Vec<_> = shares
+        .into_iter()
+        .map(|mut s| {
+            std::thread::spawn(move || {
+                let got = s.sync(8).expect("not stopped");
+                s.outbox.push(program(9));
+                let again = s.sync(16).expect("not stopped");
+                (got, again, s)
+            })
+        })
+        .collect();
+    for (w, t) in threads.into_iter().enumerate() {
+        let (got, again, s) = t.join().unwrap();
+        let from: Vec<u8> = got.iter().map(|(_, b)| b[0]).collect();
+        let want: Vec<u8> = (0..3).filter(|&o| o != w as u8).collect();
+        assert_eq!(
+            from, want,
+            "worker {w} imports the others' entries in worker order"
+        );
+        // At epoch 2 the other two both published program(9): imported once.
+        assert_eq!(again, vec![program(9)], "worker {w}");
+        assert!(s.exchange.state.lock().unwrap().epochs.len() <= 1);
+    }
+}
+
+#[test]
+fn a_find_stops_the_other_workers_at_its_execution_index() {
+    let mut shares = exchange(2, 8);
+    let ex = Arc::clone(&shares[0].exchange);
+    ex.state.lock().unwrap().stop_at = 12;
+    assert!(shares[1].sync(11).is_some());
+    assert!(shares[1].sync(12).is_none());
+    // A worker waiting at an epoch's end for one that ended is let go.
+    let waiter = std::thread::spawn({
+        let mut s = shares.remove(0);
+        move || s.sync(8).map(|v| v.len())
+    });
+    drop(Departs(Arc::clone(&ex), 1));
+    assert_eq!(waiter.join().unwrap(), Some(0));
+}
+
+#[test]
+fn parallel_workers_sharing_finds_search_the_same_way_twice() {
+    let opts = search(5, 50_000);
+    let run = || match hunt_jobs(&opts, 2, Box::new(|_| {})) {
+        HuntResult::Found {
+            input, executions, ..
+        } => (input, executions),
+        other => panic!("--jobs 2 from seed 5 finds the race: {other:?}"),
+    };
+    let a = run();
+    assert_eq!(a, run());
+    assert_eq!(a.1 % 2, 0, "executions count both workers in lock-step");
+}

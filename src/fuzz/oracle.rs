@@ -7,10 +7,14 @@
 
 use once_cell::sync::Lazy;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::check::run::{Verdict, execute, run_program};
-use crate::engine::{EngineConfig, FeatureSource, MAP_SIZE, quiet_panics, run_with_features};
+use crate::engine::{
+    Access, AccessLog, EngineConfig, FeatureSource, MAP_SIZE, quiet_panics, record, recording,
+    run_with_features,
+};
 use crate::model::patches::{Argued, Kind, REGISTRY};
 use crate::model::{ModelConfig, PatchSet};
 use crate::program::bytes::decode;
@@ -41,19 +45,52 @@ pub fn config(patches: PatchSet, rcu_spinlocks: bool) -> ModelConfig {
     crate::check::config::model(patches).rcu_spinlocks(RCU_OVERRIDE.unwrap_or(rcu_spinlocks))
 }
 
-/// Environment variable that turns the interleaving counters on (`1`); without it the fuzz
-/// target gives libFuzzer its code coverage only. Off by default: in the one measurement so
-/// far (docs/continuous-fuzzing.md#interleaving-counters) they grew libFuzzer's corpus six-fold
-/// and slowed its input-length growth, with no bug found either way. Read once per process.
+/// Environment variable that chooses the interleaving counters libFuzzer sees: `coarse` (also
+/// `1`; the [`Counters::Coarse`] features), `fine` (the search's own, [`Counters::Fine`]) or
+/// `off`/`0` (code coverage only). Read once per process; unset means [`COUNTERS_DEFAULT`].
 pub const COUNTERS_ENV: &str = "SWAPFUZZ_COUNTERS";
 
-/// Whether fuzz executions bump [`EXTRA_COUNTERS`] ([`COUNTERS_ENV`] is `1`).
-pub static COUNTERS_ON: Lazy<bool> =
-    Lazy::new(|| std::env::var(COUNTERS_ENV).is_ok_and(|v| v == "1"));
+/// Which interleaving features a fuzz execution hands libFuzzer in [`EXTRA_COUNTERS`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Counters {
+    /// None: libFuzzer sees code coverage only.
+    Off,
+    /// Cross-CPU communication by object kind ([`coarse_counters`]): for each kind of shared
+    /// object (a lock, a `swap_map` element, an allocation's liveness, a PTE, ...) and access
+    /// (read or write), how often a task accessed an object of that kind last written by
+    /// another task. A few hundred counters; libFuzzer buckets each count (1, 2, 3, 4–7, ...).
+    Coarse,
+    /// The search's own features ([`crate::engine::run_with_features`]: reads-from and
+    /// write-write pairs of individual events, tens of thousands of slots). In the one
+    /// measurement of them (docs/continuous-fuzzing.md#interleaving-counters) they grew
+    /// libFuzzer's corpus six-fold and slowed its input-length growth.
+    Fine,
+}
 
-/// The engine's interleaving features of each fuzz execution
-/// ([`crate::engine::run_with_features`]), one counter per feature-map slot,
-/// in the section that libFuzzer on Linux reads as extra coverage counters
+/// The counters of a fuzz binary run without [`COUNTERS_ENV`].
+pub const COUNTERS_DEFAULT: Counters = Counters::Off;
+
+/// The counters named by `value` (a [`COUNTERS_ENV`] value).
+pub fn parse_counters(value: &str) -> Result<Counters, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "0" | "off" | "no" | "false" => Ok(Counters::Off),
+        "1" | "on" | "coarse" => Ok(Counters::Coarse),
+        "fine" => Ok(Counters::Fine),
+        other => Err(format!(
+            "{COUNTERS_ENV}={other}: expected off, coarse or fine"
+        )),
+    }
+}
+
+/// The counters of this process: [`COUNTERS_ENV`] or [`COUNTERS_DEFAULT`] (a bad value panics
+/// at the first input, with the message of [`parse_counters`]).
+pub static COUNTERS: Lazy<Counters> = Lazy::new(|| match std::env::var(COUNTERS_ENV) {
+    Ok(v) => parse_counters(&v).unwrap_or_else(|e| panic!("{e}")),
+    Err(_) => COUNTERS_DEFAULT,
+});
+
+/// The interleaving features of each fuzz execution ([`Counters`]), one counter per slot, in
+/// the section that libFuzzer on Linux reads as extra coverage counters
 /// (`__libfuzzer_extra_counters`): `cargo fuzz run` and OSS-Fuzz then keep inputs that reach
 /// new interleavings, not only new code. libFuzzer clears them before each input. Outside a
 /// libFuzzer binary nothing reads them.
@@ -64,26 +101,84 @@ pub static COUNTERS_ON: Lazy<bool> =
 )]
 pub static EXTRA_COUNTERS: [AtomicU8; MAP_SIZE] = [const { AtomicU8::new(0) }; MAP_SIZE];
 
-/// Runs the input `data` once and returns the model's verdict (quietly: no panic output).
+/// Adds `n` to the counter of `slot` (saturating at 255).
+fn bump(slot: usize, n: u32) {
+    let c = &EXTRA_COUNTERS[slot % MAP_SIZE];
+    let v = u32::from(c.load(Ordering::Relaxed)) + n;
+    c.store(v.min(255) as u8, Ordering::Relaxed);
+}
+
+/// The counter slot of an annotation object's kind and an access.
+fn coarse_slot(kind: u64, access: Access) -> usize {
+    let h = (kind << 1 | u64::from(access == Access::Write))
+        .wrapping_add(0xC0A5_E000)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h >> 40) as usize
+}
+
+thread_local! {
+    /// Each object's last writing task in the execution [`coarse_counters`] reads.
+    static LAST_WRITER: std::cell::RefCell<HashMap<u64, usize>> = Default::default();
+}
+
+/// The [`Counters::Coarse`] features of the execution in `log` (its access annotations):
+/// every access to an object whose last write was another task's bumps the counter of
+/// (the object's kind, read or write). The kind is the annotation's top byte
+/// (`Touch::object()` in src/model/context.rs); accesses to objects nobody wrote, and a
+/// task's accesses after its own writes, count nothing (they are the same in every
+/// interleaving). Returns the (slot, count) pairs it bumped, for tests.
+pub fn coarse_counters(log: &AccessLog) -> Vec<(usize, u32)> {
+    LAST_WRITER.with_borrow_mut(|last| {
+        last.clear();
+        let mut hits: Vec<(usize, u32)> = Vec::new();
+        for step in log.steps() {
+            for (object, access) in step.accesses() {
+                let before = match access {
+                    Access::Write => last.insert(object, step.task),
+                    Access::Read => last.get(&object).copied(),
+                };
+                if before.is_some_and(|w| w != step.task) {
+                    let s = coarse_slot(object >> 56, access) % MAP_SIZE;
+                    match hits.iter_mut().find(|(h, _)| *h == s) {
+                        Some((_, n)) => *n += 1,
+                        None => hits.push((s, 1)),
+                    }
+                }
+            }
+        }
+        hits
+    })
+}
+
+/// Runs the input `data` once and returns the model's verdict (quietly: no panic output),
+/// bumping [`EXTRA_COUNTERS`] as [`COUNTERS`] says.
 pub fn verdict(data: &[u8], patches: PatchSet, rcu_spinlocks: bool) -> Verdict {
     let d = decode(data);
     let cfg = config(patches, rcu_spinlocks);
-    if !*COUNTERS_ON {
-        return run_program(&d.program, cfg, &d.schedule, &ENGINE).0;
+    match *COUNTERS {
+        Counters::Off => run_program(&d.program, cfg, &d.schedule, &ENGINE).0,
+        Counters::Coarse => {
+            let before = recording();
+            record(true);
+            let (v, _) = run_program(&d.program, cfg, &d.schedule, &ENGINE);
+            record(before);
+            for (s, n) in AccessLog::with(coarse_counters) {
+                bump(s, n);
+            }
+            v
+        }
+        Counters::Fine => {
+            let p = d.program;
+            let (execution, slots) =
+                run_with_features(&d.schedule, &ENGINE, FeatureSource::Auto, move || {
+                    execute(&p, cfg)
+                });
+            for s in slots {
+                bump(s as usize, 1);
+            }
+            Verdict::of(&execution)
+        }
     }
-    let p = d.program;
-    let (execution, slots) =
-        run_with_features(&d.schedule, &ENGINE, FeatureSource::Auto, move || {
-            execute(&p, cfg)
-        });
-    for s in slots {
-        let c = &EXTRA_COUNTERS[s as usize % MAP_SIZE];
-        c.store(
-            c.load(Ordering::Relaxed).saturating_add(1),
-            Ordering::Relaxed,
-        );
-    }
-    Verdict::of(&execution)
 }
 
 /// Runs `data`: `Err` with the bug's title and its triage signature on a kernel bug (the
@@ -272,6 +367,37 @@ mod tests {
         );
         assert!(msg.contains("\nswapfuzz signature: "), "{msg}");
         check(&racy, PatchSet::fixed(), true).unwrap();
+    }
+
+    /// The coarse counters of an execution: cross-CPU communication by object kind, a few
+    /// slots, and they differ between two interleavings of one program that run the same code.
+    #[test]
+    fn coarse_counters_see_cross_cpu_communication_by_object_kind() {
+        crate::engine::quiet_panics();
+        let p = seeds::shmem_truncate();
+        let cfg = config(PatchSet::fixed(), true);
+        let run = |schedule: &[u8]| {
+            record(true);
+            let _ = run_program(&p, cfg, schedule, &EngineConfig::default());
+            record(false);
+            let mut hits = AccessLog::with(coarse_counters);
+            hits.sort();
+            hits
+        };
+        let serial = run(&[]);
+        assert!(
+            !serial.is_empty(),
+            "the set-up's writes are read by the CPUs"
+        );
+        let kinds: std::collections::BTreeSet<usize> = serial.iter().map(|h| h.0).collect();
+        assert!(kinds.len() < 64, "{} slots: not coarse", kinds.len());
+        // Some single preemption of CPU0 changes who reads whose writes.
+        let preempted = (0..160).any(|at| {
+            let mut s = vec![0xFF; 200];
+            s[at] = 0;
+            run(&s) != serial
+        });
+        assert!(preempted, "no interleaving changed the coarse counters");
     }
 
     /// The canonical form runs exactly as the original: same decisions, same verdict.

@@ -110,6 +110,13 @@ pub trait Inputs: Send + 'static {
     /// Called with each (input, canonical schedule) pair the search adds to its corpus (to save
     /// it, say).
     fn kept(&mut self, _input: &Self::Input, _schedule: &[u8]) {}
+
+    /// Called before each execution with the number run so far: (input, schedule) pairs to run
+    /// next, before any strategy (what parallel searches kept, say: they join the corpus if
+    /// they show a new feature here), or `None` to end the search as if its budget had run out.
+    fn sync(&mut self, _executions: u64) -> Option<Vec<(Self::Input, Vec<u8>)>> {
+        Some(Vec::new())
+    }
 }
 
 /// The inputs of a test that takes none.
@@ -643,6 +650,16 @@ impl<G: Inputs> Strategy for Driver<G> {
         {
             INPUT.set(None);
             return None;
+        }
+        match s.inputs.sync(s.executions) {
+            None => {
+                INPUT.set(None);
+                return None;
+            }
+            Some(imports) => {
+                let imports = imports.into_iter().map(|(i, b)| (Some(Arc::new(i)), b));
+                s.seeds.extend(imports.rev());
+            }
         }
         s.executions += 1;
         let current = s.plan();
