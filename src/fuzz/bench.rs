@@ -296,6 +296,9 @@ pub fn fuzzer_throughput(
         fn generate(&mut self, _rng: &mut Rng) -> Program {
             self.0.clone()
         }
+        fn varies(&self) -> bool {
+            false
+        }
     }
     quiet_panics();
     let cfg = crate::check::config::model(PatchSet::fixed());

@@ -3,8 +3,9 @@
 //!
 //! The generator is the fuzzer's [`Inputs`]: fresh programs, mutated programs, and a feature
 //! per program shape (the kinds on each CPU); the fuzzer searches the schedules of each
-//! program with its strategies (random walks, PCT, partial order sampling, corpus mutation),
-//! rewarded for new interleaving features: access features where the model annotates its
+//! program with its strategies (random walks, PCT, partial order sampling, corpus mutation,
+//! reads-from constraints) and, most of the time, runs a fresh program under an early PCT
+//! schedule (the engine's fresh-input strategy), rewarded for new interleaving features: access features where the model annotates its
 //! shared state, switch features otherwise. The failing execution comes back as a program and
 //! schedule bytes, replayed and checked against the search's decisions; its reproducer is an
 //! ordinary input ([`encode`]). Everything depends only on the options: with `max_executions`
@@ -253,6 +254,10 @@ impl Inputs for Programs {
             let _ = crate::output_file::create_dir(dir)
                 .and_then(|()| crate::output_file::write(&path, &input, false).map(drop));
         }
+    }
+
+    fn varies(&self) -> bool {
+        self.fixed.is_none()
     }
 
     fn feature(&self, p: &Program) -> Option<u64> {

@@ -3,8 +3,9 @@
 //! The loop runs every execution inside one shuttle runner (as [`run_batch`](super::run_batch)
 //! does), and its scheduler *is* the search: before each execution it picks a strategy with a
 //! bandit (`bandit.rs`) — a random walk (`random.rs`), PCT (`pct.rs`), partial order sampling
-//! (`pos.rs`), a mutant of a corpus schedule (`mutate.rs`) or, most of the time, reads-from
-//! constraints from a corpus execution (RFF's search, `rf.rs`) — and after it, it derives the
+//! (`pos.rs`), a mutant of a corpus schedule (`mutate.rs`), reads-from constraints from a
+//! corpus execution (RFF's search, `rf.rs`) or, where the test takes inputs that vary, a fresh
+//! input under an early PCT schedule (`fresh.rs`) — and after it, it derives the
 //! execution's interleaving features (`features.rs`) (reads-from and write-write pairs from the
 //! test's [access annotations](super::access), or where the test gives none, where one task's
 //! steps were cut by another's). An execution with a new feature joins the corpus, and its
@@ -46,6 +47,7 @@
 
 pub mod bandit;
 pub mod features;
+mod fresh;
 mod mutate;
 mod pct;
 mod pos;
@@ -117,6 +119,12 @@ pub trait Inputs: Send + 'static {
     fn sync(&mut self, _executions: u64) -> Option<Vec<(Self::Input, Vec<u8>)>> {
         Some(Vec::new())
     }
+
+    /// Whether [`generate`](Inputs::generate) gives different inputs (then the search also
+    /// runs fresh inputs, [`Arm::Fresh`]); false for a test with one input.
+    fn varies(&self) -> bool {
+        true
+    }
 }
 
 /// The inputs of a test that takes none.
@@ -126,6 +134,9 @@ pub struct NoInput;
 impl Inputs for NoInput {
     type Input = ();
     fn generate(&mut self, _rng: &mut Rng) {}
+    fn varies(&self) -> bool {
+        false
+    }
 }
 
 /// A search's settings (a builder).
@@ -389,6 +400,8 @@ struct State<G: Inputs> {
     quantum: usize,
     /// A decaying maximum of the decisions per execution (PCT's `k`).
     length: usize,
+    /// A decaying mean of the decisions per execution (the fresh-input strategy's horizon).
+    typical: fresh::Typical,
     executions: u64,
     max_executions: u64,
     time: Option<Duration>,
@@ -410,12 +423,22 @@ impl<G: Inputs> State<G> {
                 .map(|(i, s)| (Some(Arc::new(i)), s)),
         );
         seeds.reverse();
+        // Fresh inputs only where inputs vary, unless it is the one strategy asked for.
+        let arms: Vec<Arm> = if inputs.varies() || f.arms == [Arm::Fresh] {
+            f.arms.clone()
+        } else {
+            f.arms
+                .iter()
+                .copied()
+                .filter(|&a| a != Arm::Fresh)
+                .collect()
+        };
         State {
             rng: Rng::new(f.seed),
             inputs,
             corpus: Vec::new(),
             seen: FeatureMap::new(),
-            bandit: Bandit::new(&f.arms),
+            bandit: Bandit::new(&arms),
             collector: Collector::new(f.arms.contains(&Arm::Rf)),
             last_point: Vec::new(),
             rf: f.arms.contains(&Arm::Rf),
@@ -437,6 +460,7 @@ impl<G: Inputs> State<G> {
             source: f.features,
             quantum: f.config.quantum,
             length: 0,
+            typical: fresh::Typical::default(),
             executions: 0,
             max_executions: f.max_executions.unwrap_or(u64::MAX),
             time: f.time,
@@ -487,6 +511,7 @@ impl<G: Inputs> State<G> {
             }
         }
         self.length = current.decisions.len().max(self.length - self.length / 64);
+        self.typical.note(current.decisions.len());
         if new > 0 {
             let constraints = match &current.walk {
                 Walk::Rf(w) => w.constraints().into(),
@@ -573,6 +598,10 @@ impl<G: Inputs> State<G> {
             Arm::Pos => {
                 let w = Walk::Pos(PosWalk::new(rng));
                 (self.corpus_input(), w)
+            }
+            Arm::Fresh => {
+                let input = Arc::new(self.inputs.generate(rng));
+                (input, Walk::Pct(fresh::walk(&mut self.rng, self.typical)))
             }
             Arm::Rf if self.corpus.is_empty() => {
                 let w = Walk::Rf(RfWalk::new(rng, Vec::new(), Box::default()));

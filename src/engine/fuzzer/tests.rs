@@ -135,3 +135,42 @@ fn inputs_are_generated_and_handed_to_the_test() {
     assert_eq!(*found.input, 42);
     assert_eq!(found.execution.outcome, Outcome::Panic("forty-two".into()));
 }
+
+#[test]
+fn fresh_inputs_run_only_where_inputs_vary() {
+    struct Numbers;
+    impl Inputs for Numbers {
+        type Input = u32;
+        fn generate(&mut self, rng: &mut Rng) -> u32 {
+            rng.below(1000) as u32
+        }
+    }
+    let fresh = |stats: &FuzzStats| {
+        stats
+            .arms
+            .iter()
+            .find(|a| a.arm == Arm::Fresh)
+            .map(|a| a.executions)
+    };
+    let Fuzzing::Exhausted(varying) = Fuzzer::new().seed(1).max_executions(500).run_inputs(
+        Numbers,
+        |_: &u32| {},
+        Box::new(|_: &FuzzStats| {}),
+    ) else {
+        panic!("nothing fails")
+    };
+    // The largest share, by its prior weight.
+    let runs = fresh(&varying).expect("the fresh-input strategy runs");
+    let others = varying.arms.iter().filter(|a| a.arm != Arm::Fresh);
+    assert!(
+        others.clone().all(|a| a.executions < runs),
+        "{:?}",
+        varying.arms
+    );
+    assert_eq!(others.map(|a| a.executions).sum::<u64>() + runs, 500);
+    let quiet = || shuttle::thread::spawn(|| {}).join().unwrap();
+    let Fuzzing::Exhausted(one) = Fuzzer::new().seed(1).max_executions(500).run(quiet) else {
+        panic!("nothing fails")
+    };
+    assert_eq!(fresh(&one), None, "one input: no fresh-input strategy");
+}
