@@ -167,8 +167,9 @@ pub fn unknown() {
     }
 }
 
-/// Records one annotation (the hot path while recording: a push, no per-step bookkeeping).
-#[inline]
+/// Records one annotation (the hot path while recording: a push, no per-step bookkeeping; one
+/// call, not inlined into every annotating site).
+#[inline(never)]
 fn annotate(object: u64, access: Access) {
     LOG.with(|log| {
         let mut log = log.borrow_mut();

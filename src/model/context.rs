@@ -963,16 +963,17 @@ fn check_writes(
 }
 
 impl Footprint {
-    /// The step reads `t`.
-    #[inline]
+    /// The step reads `t` (always inlined, so that `t`'s object folds to a constant tag and
+    /// its operands).
+    #[inline(always)]
     pub fn read(&mut self, t: Touch) {
         if self.on {
             crate::engine::access(t.object(), crate::engine::Access::Read);
         }
     }
 
-    /// The step writes (or reads and writes) `t`.
-    #[inline]
+    /// The step writes (or reads and writes) `t` (always inlined, as [`Footprint::read`]).
+    #[inline(always)]
     pub fn write(&mut self, t: Touch) {
         if self.on {
             crate::engine::access(t.object(), crate::engine::Access::Write);
