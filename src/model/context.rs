@@ -236,17 +236,18 @@ impl Kernel {
     /// Enters kernel function `name` (pushes it on this CPU's call stack; recorded as
     /// [`EventKind::Call`]).
     pub fn enter(&self, name: &'static str) -> Frame<'_> {
-        self.push_frame(name, EventKind::Call(name))
+        self.push_frame(name, false)
     }
 
     /// Enters helper `name`, as [`Kernel::enter`] but recorded as [`EventKind::Helper`]: a
     /// look-up, a reference count, a toggle of the slots cache, or a step of the test harness,
     /// whose effects, where they matter, are recorded as notes.
     pub fn enter_helper(&self, name: &'static str) -> Frame<'_> {
-        self.push_frame(name, EventKind::Helper(name))
+        self.push_frame(name, true)
     }
 
-    fn push_frame(&self, name: &'static str, event: EventKind) -> Frame<'_> {
+    /// Pushes `name`, a kernel function or (`helper`) a helper, on this CPU's call stack.
+    fn push_frame(&self, name: &'static str, helper: bool) -> Frame<'_> {
         let mut w = self.shared.0.borrow_mut();
         w.cpus[self.cpu].stack.push(name);
         if *DEBUG {
@@ -258,7 +259,16 @@ impl Kernel {
                 name
             );
         }
-        w.record(self.cpu, event);
+        // The event only when recording (it is a large enum: made and moved for nothing, it
+        // cost a copy per call).
+        if w.cfg.record {
+            let event = if helper {
+                EventKind::Helper(name)
+            } else {
+                EventKind::Call(name)
+            };
+            w.record(self.cpu, event);
+        }
         super::events::note(self.cpu, name, false);
         Frame { k: self }
     }
