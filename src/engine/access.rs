@@ -62,14 +62,14 @@ struct Annotation {
     access: Access,
 }
 
-/// One step of an execution: the scheduling point that began it, the task that ran it, and its
-/// annotations (a range of [`AccessLog`]'s annotations).
+/// One step of an execution: the scheduling point that began it, the task that ran it, and
+/// where its annotations begin in [`AccessLog`]'s annotations (they end where the next step's
+/// begin, or at the end: an annotation always belongs to the last step begun).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct StepRecord {
     point: u32,
     task: u32,
     start: u32,
-    end: u32,
 }
 
 /// The annotations of one execution, step by step (see the module documentation).
@@ -123,7 +123,7 @@ impl Step<'_> {
 thread_local! {
     static RECORDING: Cell<bool> = const { Cell::new(false) };
     static NESTING: Cell<u32> = const { Cell::new(0) };
-    static LOG: RefCell<AccessLog> = RefCell::default();
+    static LOG: RefCell<AccessLog> = const { RefCell::new(AccessLog::new()) };
 }
 
 /// Turns recording on or off for executions on this OS thread (off by default). Engine runs
@@ -167,20 +167,27 @@ pub fn unknown() {
     }
 }
 
-#[cold]
+/// Records one annotation (the hot path while recording: a push, no per-step bookkeeping; one
+/// call, not inlined into every annotating site).
+#[inline(never)]
 fn annotate(object: u64, access: Access) {
     LOG.with(|log| {
         let mut log = log.borrow_mut();
         log.refresh();
-        let len = log.annotations.len() as u32;
         log.annotations.push(Annotation { object, access });
-        if let Some(step) = log.steps.last_mut() {
-            step.end = len + 1;
-        }
     });
 }
 
 impl AccessLog {
+    const fn new() -> Self {
+        AccessLog {
+            steps: Vec::new(),
+            annotations: Vec::new(),
+            points: 0,
+            stale: false,
+        }
+    }
+
     /// Runs `f` on this OS thread's log (of the running or the last execution).
     pub fn with<R>(f: impl FnOnce(&AccessLog) -> R) -> R {
         LOG.with(|log| f(&log.borrow()))
@@ -188,7 +195,7 @@ impl AccessLog {
 
     /// The steps of the execution, in the order they ran.
     pub fn steps(&self) -> impl Iterator<Item = Step<'_>> + '_ {
-        self.steps.iter().map(|s| self.step_of(s))
+        (0..self.steps.len()).map(|i| self.step_of(i))
     }
 
     /// The step begun at scheduling point `point`, if it was recorded.
@@ -197,7 +204,7 @@ impl AccessLog {
             .steps
             .binary_search_by_key(&(point as u32), |s| s.point)
             .ok()?;
-        Some(self.step_of(&self.steps[i]))
+        Some(self.step_of(i))
     }
 
     /// The number of steps recorded.
@@ -211,20 +218,32 @@ impl AccessLog {
     }
 
     /// Clears a log whose execution has ended, when the next one records its first entry.
+    #[inline]
     fn refresh(&mut self) {
         if self.stale {
-            self.steps.clear();
-            self.annotations.clear();
-            self.points = 0;
-            self.stale = false;
+            self.clear();
         }
     }
 
-    fn step_of(&self, s: &StepRecord) -> Step<'_> {
+    #[cold]
+    fn clear(&mut self) {
+        self.steps.clear();
+        self.annotations.clear();
+        self.points = 0;
+        self.stale = false;
+    }
+
+    /// Step `i` (of `steps`): its annotations run to the next step's first.
+    fn step_of(&self, i: usize) -> Step<'_> {
+        let s = &self.steps[i];
+        let end = self
+            .steps
+            .get(i + 1)
+            .map_or(self.annotations.len(), |n| n.start as usize);
         Step {
             point: s.point as usize,
             task: s.task as usize,
-            annotations: &self.annotations[s.start as usize..s.end as usize],
+            annotations: &self.annotations[s.start as usize..end],
         }
     }
 }
@@ -249,7 +268,6 @@ pub(super) fn scheduling_point(chosen: Option<usize>) {
                     point,
                     task: task as u32,
                     start,
-                    end: start,
                 });
             }
         });

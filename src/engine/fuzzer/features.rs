@@ -85,7 +85,12 @@ pub enum FeatureSource {
 
 /// A 64-bit mix of a few words (the slot is its low bits).
 pub(crate) fn mix(words: &[u64]) -> u64 {
-    let mut h = 0x9E37_79B9_7F4A_7C15u64;
+    mix_on(0x9E37_79B9_7F4A_7C15, words)
+}
+
+/// [`mix`] continued from `h`, the mix of a prefix: `mix_on(mix(a), b) == mix(a ++ b)`.
+#[inline]
+fn mix_on(mut h: u64, words: &[u64]) -> u64 {
     for &w in words {
         h = (h ^ w).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         h ^= h >> 31;
@@ -170,10 +175,95 @@ pub(crate) struct Collector {
     pub(crate) pairs: Vec<RfPair>,
     /// The execution's writes: (object, event) (with `rf`).
     pub(crate) writes: Vec<(u64, rf::Event)>,
-    /// Each object's last write and access counts: one map look-up per access.
-    objects: FxMap<u64, ObjectState>,
+    /// Each object's last write and access counts: one table look-up per access.
+    objects: ObjectTable,
     /// Access counts of tasks beyond the first [`NTH_TASKS`]: (task, object).
     nth_more: FxMap<(u64, u64), u32>,
+    /// Leave out a read's slot when it is certain to repeat one this execution already hit
+    /// (the search counts new slots, so a repeat adds nothing; [`run_with_features`] keeps
+    /// every hit, for counters).
+    pub(crate) dedupe: bool,
+}
+
+/// The objects' states of one execution: an open-addressing table keyed by the object,
+/// emptied in O(1) per execution (an entry is live only with the current epoch), with no
+/// per-execution allocation once it has grown. The search's per-access look-up: a `HashMap`
+/// look-up and its clearing were most of the feature pass.
+#[derive(Debug, Default)]
+struct ObjectTable {
+    keys: Vec<u64>,
+    epochs: Vec<u32>,
+    states: Vec<ObjectState>,
+    /// Live entries.
+    len: usize,
+    epoch: u32,
+    /// 64 - log2(capacity): the shift that leaves a hash's top bits, the slot.
+    shift: u32,
+}
+
+impl ObjectTable {
+    /// Empties the table.
+    fn clear(&mut self) {
+        self.len = 0;
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            // Once in 2^32 executions: no stale stamp may look live.
+            self.epochs.iter_mut().for_each(|e| *e = 0);
+            self.epoch = 1;
+        }
+    }
+
+    /// The home slot of `key`: the top bits of a multiplicative hash of both halves (objects
+    /// often differ only in their top byte, as a kind tag).
+    #[inline]
+    fn index(&self, key: u64) -> usize {
+        let h = (key ^ (key >> 32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (h >> self.shift) as usize
+    }
+
+    /// The state of `key`, inserted as [`ObjectState::NEW`] if absent.
+    #[inline(always)]
+    fn entry(&mut self, key: u64) -> &mut ObjectState {
+        if (self.len + 1) * 2 > self.keys.len() {
+            self.grow();
+        }
+        let mask = self.keys.len() - 1;
+        let mut i = self.index(key);
+        loop {
+            if self.epochs[i] != self.epoch {
+                self.epochs[i] = self.epoch;
+                self.keys[i] = key;
+                self.states[i] = ObjectState {
+                    reads_from: mix(&[READS_FROM, key, INITIAL, 0]),
+                    ..ObjectState::NEW
+                };
+                self.len += 1;
+                return &mut self.states[i];
+            }
+            if self.keys[i] == key {
+                return &mut self.states[i];
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    #[cold]
+    fn grow(&mut self) {
+        if self.epoch == 0 {
+            self.epoch = 1;
+        }
+        let cap = (self.keys.len() * 2).max(256);
+        self.shift = 64 - cap.trailing_zeros();
+        let old_keys = std::mem::replace(&mut self.keys, vec![0; cap]);
+        let old_epochs = std::mem::replace(&mut self.epochs, vec![0; cap]);
+        let old_states = std::mem::replace(&mut self.states, vec![ObjectState::NEW; cap]);
+        self.len = 0;
+        for i in 0..old_keys.len() {
+            if old_epochs[i] == self.epoch {
+                *self.entry(old_keys[i]) = old_states[i];
+            }
+        }
+    }
 }
 
 /// Tasks whose access counts to an object sit inline in its [`ObjectState`].
@@ -184,23 +274,37 @@ const NTH_TASKS: usize = 8;
 struct ObjectState {
     /// Its last write: (task, n-th access of the task to the object, step index).
     write: (u64, u64, u32),
+    /// `mix(&[READS_FROM, object, task, n])` of `write`: the prefix of every read's feature
+    /// until the next write (a read then mixes two words, not five).
+    reads_from: u64,
     /// Accesses of each task (below [`NTH_TASKS`]) to it so far, up to [`MAX_NTH`].
     nth: [u8; NTH_TASKS],
+    /// Writes to it so far.
+    writes: u32,
+    /// For each task (below [`NTH_TASKS`]): 1 + `writes` at its last read with the count at
+    /// [`MAX_NTH`] (0: none). Another such read before the next write repeats that read's
+    /// slot exactly (same object, writer, task and count).
+    capped: [u32; NTH_TASKS],
 }
 
 impl ObjectState {
     /// Not accessed yet: last written by [`INITIAL`].
     const NEW: ObjectState = ObjectState {
         write: (INITIAL, 0, 0),
+        reads_from: 0,
         nth: [0; NTH_TASKS],
+        writes: 0,
+        capped: [0; NTH_TASKS],
     };
 }
 
 impl Collector {
-    /// A collector; with `rf`, it also keeps what the reads-from strategy needs.
+    /// A collector for the search (repeated slots may be left out, see `dedupe`); with `rf`,
+    /// it also keeps what the reads-from strategy needs.
     pub(crate) fn new(rf: bool) -> Self {
         Collector {
             rf,
+            dedupe: true,
             ..Collector::default()
         }
     }
@@ -284,7 +388,7 @@ impl Collector {
             };
             for (object, access) in step.accesses() {
                 any = true;
-                let state = self.objects.entry(object).or_insert(ObjectState::NEW);
+                let state = self.objects.entry(object);
                 let event = match state.nth.get_mut(step.task) {
                     Some(n) => {
                         let e = *n;
@@ -328,15 +432,30 @@ impl Collector {
                     }
                 }
                 match access {
-                    Access::Read => self
-                        .slots
-                        .push(slot(mix(&[READS_FROM, object, wt, wn, task, event]))),
+                    Access::Read => {
+                        let repeat = if self.dedupe
+                            && event == u64::from(MAX_NTH)
+                            && let Some(c) = state.capped.get_mut(step.task)
+                        {
+                            let seen = *c == state.writes.wrapping_add(1);
+                            *c = state.writes.wrapping_add(1);
+                            seen
+                        } else {
+                            false
+                        };
+                        if !repeat {
+                            self.slots
+                                .push(slot(mix_on(state.reads_from, &[task, event])));
+                        }
+                    }
                     Access::Write => {
                         if wt != task && wt != INITIAL {
                             self.slots
                                 .push(slot(mix(&[WRITE_WRITE, object, wt, wn, task, event])));
                         }
                         state.write = (task, event, k.unwrap_or(0));
+                        state.reads_from = mix(&[READS_FROM, object, task, event]);
+                        state.writes = state.writes.wrapping_add(1);
                     }
                 }
             }
@@ -393,4 +512,109 @@ pub fn run_with_features<F: Fn() + Send + Sync + 'static>(
         payload,
     };
     (execution, c.slots)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{EngineConfig, access, point, record, run_once};
+
+    /// The access features as first written (a `HashMap` per execution, every word mixed per
+    /// access, every hit kept): the fast pass must give exactly these slots.
+    fn reference(log: &AccessLog) -> Vec<u32> {
+        // Per object: its last write (task, n-th access) and each task's access count.
+        type Object = ((u64, u64), HashMap<u64, u32>);
+        let mut objects: HashMap<u64, Object> = HashMap::new();
+        let mut slots = Vec::new();
+        for step in log.steps() {
+            let task = step.task as u64;
+            for (object, access) in step.accesses() {
+                let (write, nth) = objects
+                    .entry(object)
+                    .or_insert(((INITIAL, 0), HashMap::new()));
+                let n = nth.entry(task).or_insert(0);
+                let event = u64::from(*n);
+                *n = (*n + 1).min(MAX_NTH);
+                let (wt, wn) = *write;
+                match access {
+                    Access::Read => {
+                        slots.push(slot(mix(&[READS_FROM, object, wt, wn, task, event])));
+                    }
+                    Access::Write => {
+                        if wt != task && wt != INITIAL {
+                            slots.push(slot(mix(&[WRITE_WRITE, object, wt, wn, task, event])));
+                        }
+                        *write = (task, event);
+                    }
+                }
+            }
+        }
+        slots
+    }
+
+    /// `tasks` tasks, each making `accesses` annotated accesses to objects that differ in their
+    /// top byte, their middle and their low bits (some read often: beyond the count cap).
+    fn log_of(bytes: &[u8], tasks: u64, accesses: u64) {
+        record(true);
+        run_once(bytes, &EngineConfig::default(), move || {
+            let hs: Vec<_> = (0..tasks)
+                .map(|t| {
+                    shuttle::thread::spawn(move || {
+                        for i in 0..accesses {
+                            point();
+                            let x = (i * 7 + t * 13) % 97;
+                            let object = ((x % 5) << 56) | ((x % 3) << 32) | (x % 400 + i % 3);
+                            let hot = i % 4 == 0;
+                            let object = if hot { 42 } else { object };
+                            let kind = if x % 5 == 0 {
+                                Access::Write
+                            } else {
+                                Access::Read
+                            };
+                            access(object, kind);
+                            if i % 9 == 0 {
+                                access(object ^ (1 << 60), Access::Read);
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for h in hs {
+                h.join().unwrap();
+            }
+        });
+        record(false);
+    }
+
+    #[test]
+    fn the_fast_feature_pass_gives_the_reference_slots() {
+        let mut checked = 0;
+        for (tasks, accesses) in [(3, 400), (10, 120)] {
+            for seed in 0..4u8 {
+                let bytes: Vec<u8> = (0..4096u32)
+                    .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 ^ seed.wrapping_mul(77))
+                    .collect();
+                log_of(&bytes, tasks, accesses);
+                // One collector for several executions: its table must start empty each time.
+                let mut kept = Collector::default();
+                let mut deduped = Collector::new(false);
+                for _ in 0..2 {
+                    kept.reset();
+                    deduped.reset();
+                    let want = AccessLog::with(reference);
+                    assert!(AccessLog::with(|log| kept.add_access_log(log)));
+                    assert!(AccessLog::with(|log| deduped.add_access_log(log)));
+                    assert_eq!(kept.slots, want, "every hit, in order");
+                    let set =
+                        |v: &[u32]| v.iter().copied().collect::<std::collections::BTreeSet<_>>();
+                    assert_eq!(set(&deduped.slots), set(&want), "the same slots");
+                    if tasks < NTH_TASKS as u64 {
+                        assert!(deduped.slots.len() < want.len(), "repeats left out");
+                    }
+                    checked += want.len();
+                }
+            }
+        }
+        assert!(checked > 10_000);
+    }
 }
