@@ -247,6 +247,8 @@ pub(super) struct Classes {
     /// Objects touched (each one's index), and for each the join of its writers' and of its
     /// readers' clocks (`2 * tasks` entries from `2 * tasks * index`).
     objects: HashMap<u64, usize, BuildHasherDefault<ObjectHasher>>,
+    /// Objects some step of the execution writes.
+    written: HashSet<u64, BuildHasherDefault<ObjectHasher>>,
     object_clocks: Vec<u32>,
 }
 
@@ -312,6 +314,16 @@ impl Classes {
         }
         self.objects.clear();
         self.object_clocks.clear();
+        // A read of an object no step writes orders nothing (no writer before it, no writer
+        // after it to order): skipped, which leaves every clock as it is.
+        self.written.clear();
+        self.written.extend(
+            trace
+                .accesses
+                .iter()
+                .filter(|&&(_, a)| a == Access::Write)
+                .map(|&(o, _)| o),
+        );
         let (mut h1, mut h2) = (0u64, 0u64);
         let mut vc = vec![0u32; tasks];
         for f in &trace.steps {
@@ -323,6 +335,9 @@ impl Classes {
             } else {
                 join(&mut vc, &self.unknown);
                 for &(o, a) in accesses {
+                    if a == Access::Read && !self.written.contains(&o) {
+                        continue;
+                    }
                     if let Some(&i) = self.objects.get(&o) {
                         let c = &self.object_clocks[2 * tasks * i..2 * tasks * (i + 1)];
                         join(&mut vc, &c[..tasks]);
@@ -351,6 +366,9 @@ impl Classes {
                 join(&mut self.unknown, &vc);
             } else {
                 for &(o, a) in accesses {
+                    if a == Access::Read && !self.written.contains(&o) {
+                        continue;
+                    }
                     let i = self.object(o);
                     let c = &mut self.object_clocks[2 * tasks * i..2 * tasks * (i + 1)];
                     join(
