@@ -111,8 +111,9 @@ cpu1: zap mm=1 pte=0",
 }
 
 /// Every declared step's writes are declared: random schedules of the benchmark's 3-CPU,
-/// 30-operation program and of the programs above run with `check_footprints` on (a step that
-/// changes a piece of state it did not declare written panics, which fails the run).
+/// 30-operation program, of every built-in scenario and of the programs above run with
+/// `check_footprints` on (a step that changes a piece of state it did not declare written
+/// panics, which fails the run).
 #[test]
 fn declared_steps_write_only_what_they_declare() {
     use swapfuzz::engine::{EngineConfig, Outcome, record, run_once};
@@ -120,6 +121,11 @@ fn declared_steps_write_only_what_they_declare() {
     swapfuzz::model::context::check_footprints(true);
     record(true);
     let mut programs = vec![swapfuzz::fuzz::bench::typical_program()];
+    // Every built-in scenario too (the synchronous-device swap-in, shmem's swap-in, swapoff to
+    // its end and each CPU's last step).
+    for (scenario, _, _) in swapfuzz::program::text::builtin() {
+        programs.push(swapfuzz::program::text::load(scenario).unwrap().program);
+    }
     for t in [
         "setup: swapon; mmap pages=2; swapout mm=0 pte=0; swapout mm=0 pte=1
 cpu0: zap mm=0 pte=0; exit mm=0

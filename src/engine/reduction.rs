@@ -244,12 +244,14 @@ pub(super) struct Classes {
     all: Vec<u32>,
     /// Join of the clocks of the unknown steps.
     unknown: Vec<u32>,
-    /// Objects touched (each one's index), and for each the join of its writers' and of its
-    /// readers' clocks (`2 * tasks` entries from `2 * tasks * index`).
+    /// Objects touched, each one's dense index; for each index, whether a step writes it, and
+    /// the join of its writers' and of its readers' clocks (`2 * tasks` entries from
+    /// `2 * tasks * index`).
     objects: HashMap<u64, usize, BuildHasherDefault<ObjectHasher>>,
-    /// Objects some step of the execution writes.
-    written: HashSet<u64, BuildHasherDefault<ObjectHasher>>,
+    written: Vec<bool>,
     object_clocks: Vec<u32>,
+    /// The dense index of each of the trace's accesses.
+    index: Vec<u32>,
 }
 
 /// A hasher for annotation objects (one `u64` each; no need for SipHash's DoS resistance).
@@ -290,16 +292,6 @@ impl Classes {
         self.seen.len()
     }
 
-    fn object(&mut self, o: u64) -> usize {
-        let next = self.objects.len();
-        let i = *self.objects.entry(o).or_insert(next);
-        if i == next {
-            let n = self.object_clocks.len() + 2 * self.tasks;
-            self.object_clocks.resize(n, 0);
-        }
-        i
-    }
-
     /// Adds the trace of an execution; true if it is new.
     pub(super) fn add(&mut self, trace: &Trace) -> bool {
         let tasks = trace.steps.iter().map(|f| f.task + 1).max().unwrap_or(0);
@@ -312,38 +304,43 @@ impl Classes {
             v.clear();
             v.resize(n, 0);
         }
+        // One look-up per access: dense indices, and which objects some step writes. A read of
+        // an object no step writes orders nothing (no writer before it, none after it to
+        // order): skipped, which leaves every clock as it is.
         self.objects.clear();
-        self.object_clocks.clear();
-        // A read of an object no step writes orders nothing (no writer before it, no writer
-        // after it to order): skipped, which leaves every clock as it is.
         self.written.clear();
-        self.written.extend(
-            trace
-                .accesses
-                .iter()
-                .filter(|&&(_, a)| a == Access::Write)
-                .map(|&(o, _)| o),
-        );
+        self.index.clear();
+        for &(o, a) in &trace.accesses {
+            let next = self.objects.len();
+            let i = *self.objects.entry(o).or_insert(next);
+            if i == next {
+                self.written.push(false);
+            }
+            self.written[i] |= a == Access::Write;
+            self.index.push(i as u32);
+        }
+        self.object_clocks.clear();
+        self.object_clocks.resize(2 * tasks * self.objects.len(), 0);
         let (mut h1, mut h2) = (0u64, 0u64);
         let mut vc = vec![0u32; tasks];
         for f in &trace.steps {
             let t = f.task;
             vc.copy_from_slice(&self.last[t * tasks..(t + 1) * tasks]);
-            let accesses = trace.accesses_of(f);
+            let range = f.start as usize..f.end as usize;
             if f.unknown {
                 join(&mut vc, &self.all);
             } else {
                 join(&mut vc, &self.unknown);
-                for &(o, a) in accesses {
-                    if a == Access::Read && !self.written.contains(&o) {
+                for k in range.clone() {
+                    let (a, i) = (trace.accesses[k].1, self.index[k] as usize);
+                    if a == Access::Read && !self.written[i] {
                         continue;
                     }
-                    if let Some(&i) = self.objects.get(&o) {
-                        let c = &self.object_clocks[2 * tasks * i..2 * tasks * (i + 1)];
-                        join(&mut vc, &c[..tasks]);
-                        if a == Access::Write {
-                            join(&mut vc, &c[tasks..]);
-                        }
+                    // Clocks of an object not touched yet are zero: joining them is a no-op.
+                    let c = &self.object_clocks[2 * tasks * i..2 * tasks * (i + 1)];
+                    join(&mut vc, &c[..tasks]);
+                    if a == Access::Write {
+                        join(&mut vc, &c[tasks..]);
                     }
                 }
             }
@@ -365,11 +362,11 @@ impl Classes {
             if f.unknown {
                 join(&mut self.unknown, &vc);
             } else {
-                for &(o, a) in accesses {
-                    if a == Access::Read && !self.written.contains(&o) {
+                for k in range {
+                    let (a, i) = (trace.accesses[k].1, self.index[k] as usize);
+                    if a == Access::Read && !self.written[i] {
                         continue;
                     }
-                    let i = self.object(o);
                     let c = &mut self.object_clocks[2 * tasks * i..2 * tasks * (i + 1)];
                     join(
                         if a == Access::Write {
