@@ -3,7 +3,7 @@
 //! end-of-run invariants. A detected bug stops the execution with a [`BugPanic`] carrying the
 //! bug and the recorded events; [`Verdict::of`] reads it back.
 
-use crate::model::context::{Kernel, Shared};
+use crate::model::context::{Kernel, Shared, Touch};
 use crate::model::program::*;
 use crate::model::syscalls::run_op;
 use crate::model::types::*;
@@ -109,7 +109,16 @@ pub fn execute_then(program: &Program, cfg: ModelConfig, end: impl FnOnce(&World
                         }
                         run_op(&k, op);
                     }
-                    k.harness_step(|w| {
+                    // The CPU's last step: it marks itself done and checks for a deadlock
+                    // (every other CPU done or waiting), then its thread finishes. Only the
+                    // main task joins it, in steps that declare nothing.
+                    k.harness_footprint(|w, fp| {
+                        fp.write(Touch::Done(cpu));
+                        for c in 0..w.nr_cpus {
+                            fp.read(Touch::Done(c));
+                            fp.read(Touch::Waiting(c));
+                        }
+                        crate::engine::finishes_quietly();
                         w.cpus[cpu].done = true;
                         w.report_if_stuck(cpu);
                     });

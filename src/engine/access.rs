@@ -55,6 +55,9 @@ const LOCAL: u64 = u64::MAX;
 /// The object [`unknown`] records: the step conflicts with every step, whatever else it says.
 const ALL: u64 = u64::MAX - 1;
 
+/// The object [`finishes_quietly`] records.
+const FINISH: u64 = u64::MAX - 2;
+
 /// One annotation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Annotation {
@@ -101,12 +104,18 @@ impl Step<'_> {
         self.annotations.is_empty() || self.annotations.iter().any(|a| a.object == ALL)
     }
 
-    /// The (object, access) pairs, [`local`]'s and [`unknown`]'s markers left out.
+    /// The (object, access) pairs, [`local`]'s, [`unknown`]'s and [`finishes_quietly`]'s
+    /// markers left out.
     pub fn accesses(&self) -> impl Iterator<Item = (u64, Access)> + '_ {
         self.annotations
             .iter()
-            .filter(|a| a.object != LOCAL && a.object != ALL)
+            .filter(|a| a.object != LOCAL && a.object != ALL && a.object != FINISH)
             .map(|a| (a.object, a.access))
+    }
+
+    /// Whether the step declared [`finishes_quietly`].
+    pub fn finishes_quietly(&self) -> bool {
+        self.annotations.iter().any(|a| a.object == FINISH)
     }
 
     /// Whether the two steps may not commute: either is unknown, or both touch one object and
@@ -164,6 +173,19 @@ pub fn local() {
 pub fn unknown() {
     if recording() {
         annotate(ALL, Access::Write);
+    }
+}
+
+/// Declares that the running task finishes at the end of this step (it returns before its
+/// next scheduling point) and that its finish is observed only by steps that annotate nothing,
+/// such as a `join` in unannotated code: the partial-order reduction may then treat the step as
+/// its annotations say, where it otherwise makes a step after which its task has stopped
+/// unknown. A task that does not finish there, or whose finish an annotated step observes
+/// (joins it), breaks the promise as a wrong annotation does.
+#[inline]
+pub fn finishes_quietly() {
+    if recording() {
+        annotate(FINISH, Access::Write);
     }
 }
 

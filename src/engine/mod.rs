@@ -119,7 +119,9 @@ mod search;
 mod strategy;
 mod wait;
 
-pub use access::{Access, AccessLog, Step, access, local, record, recording, unknown};
+pub use access::{
+    Access, AccessLog, Step, access, finishes_quietly, local, record, recording, unknown,
+};
 pub use batch::{BatchFailure, BatchResult, run_batch};
 pub use byte_scheduler::{ByteScheduler, ByteStrategy, STAY_THRESHOLD};
 pub use checked::{CheckDecisions, Checked};

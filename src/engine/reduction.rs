@@ -11,8 +11,12 @@
 //! * the set of runnable tasks other than its own differs before and after it (it woke, blocked,
 //!   spawned or let finish another task: enabling and disabling are dependences);
 //! * its own task is not runnable after it (it blocked, e.g. [`sleep`](super::sleep), or
-//!   finished, which may enable a joiner), or yielded (the yield rule of the schedule space makes
-//!   "who may run next" depend on it);
+//!   finished), unless the step declared
+//!   [`finishes_quietly`](super::finishes_quietly): its task finishes there and only unannotated
+//!   steps observe it (a `join` reads whether its task finished; in an annotated step that read
+//!   would be a dependence no annotation shows, and a joiner the finish wakes is caught by the
+//!   next rule). Such a finish is a step like any other, whose task cannot stay after it;
+//! * it yielded (the yield rule of the schedule space makes "who may run next" depend on it);
 //! * a runnable set has a task id from 64 on (the summaries are 64-bit masks).
 //!
 //! Two steps are *independent* when they belong to different tasks, neither is unknown, and no
@@ -67,9 +71,12 @@
 //! is taken at `m`: the costs of the two choices at `m`, and whether `T` could stay right after
 //! `a` (recorded when `a` ran). The rule: *admit `a` into `u`'s subtree iff `A ≤ 0`* (always,
 //! without a bound). The walk takes the default (staying on `L`) first, so every non-default
-//! choice of a preemptive node gets the default's step (`A = c(L→L)=0 + c(L→U) − 1 ≤ 0`); the
-//! other admitted case is a step `a` after which `T` cannot stay, which this search currently
-//! treats as unknown (see above), so it never survives.
+//! choice of a preemptive node gets the default's step (`A = c(L→L)=0 + c(L→U) − 1 ≤ 0`). The
+//! other admitted case is a step `a` after which `T` cannot stay: a quiet finish (the only such
+//! step that is not unknown, see above). There `c(T→U) = 0`, so `A = c(L→T) − c(L→U)`: `a` is
+//! admitted into the subtree of every choice that costs at least as much as its own. (The
+//! derivation holds as written: after the finish `T` is not runnable in `σ` either, so
+//! `c(T→r) = 0`, and the switches inside `x` leave from tasks other than `T`.)
 //!
 //! Soundness, by induction on the order in which the walk finishes subtrees: for every node `n`
 //! and every execution `w(n)·ρ` with at most `K` preemptions, an equivalent execution was
@@ -86,7 +93,8 @@
 //! [`Classes`] hashes each explored execution's trace: the multiset of the vector clocks of its
 //! steps under the dependence above (which identifies the partial order), 128 bits.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::access::{Access, AccessLog};
 use super::decision::Point;
@@ -141,14 +149,16 @@ impl Trace {
             let yielded = point.yielding && point.current.map(usize::from) == Some(task);
             let others_same = matches!((before, after), (Some(b), Some(a)) if b & !bit == a & !bit);
             let start = self.accesses.len() as u32;
-            let annotated = AccessLog::with(|log| match log.step_at(index - 1) {
+            let (annotated, finishes) = AccessLog::with(|log| match log.step_at(index - 1) {
                 Some(s) if !s.is_unknown() && s.task == task => {
                     self.accesses.extend(s.accesses());
-                    true
+                    (true, s.finishes_quietly())
                 }
-                _ => false,
+                _ => (false, false),
             });
-            let unknown = !annotated || !others_same || !runnable || yielded;
+            // A task stopped after its step: known only as a quiet finish (and a task that
+            // promised to finish and runs on broke the promise: unknown).
+            let unknown = !annotated || !others_same || runnable == finishes || yielded;
             if unknown {
                 self.accesses.truncate(start as usize);
             }
@@ -234,10 +244,32 @@ pub(super) struct Classes {
     all: Vec<u32>,
     /// Join of the clocks of the unknown steps.
     unknown: Vec<u32>,
-    /// Objects touched, and for each the join of its writers' and of its readers' clocks
-    /// (`2 * tasks` entries from `2 * tasks * index`).
-    objects: Vec<u64>,
+    /// Objects touched, each one's dense index; for each index, whether a step writes it, and
+    /// the join of its writers' and of its readers' clocks (`2 * tasks` entries from
+    /// `2 * tasks * index`).
+    objects: HashMap<u64, usize, BuildHasherDefault<ObjectHasher>>,
+    written: Vec<bool>,
     object_clocks: Vec<u32>,
+    /// The dense index of each of the trace's accesses.
+    index: Vec<u32>,
+}
+
+/// A hasher for annotation objects (one `u64` each; no need for SipHash's DoS resistance).
+#[derive(Default)]
+struct ObjectHasher(u64);
+
+impl Hasher for ObjectHasher {
+    fn finish(&self) -> u64 {
+        mix(self.0)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
+    }
 }
 
 fn join(into: &mut [u32], from: &[u32]) {
@@ -260,18 +292,6 @@ impl Classes {
         self.seen.len()
     }
 
-    fn object(&mut self, o: u64) -> usize {
-        match self.objects.iter().position(|&x| x == o) {
-            Some(i) => i,
-            None => {
-                self.objects.push(o);
-                let n = self.object_clocks.len() + 2 * self.tasks;
-                self.object_clocks.resize(n, 0);
-                self.objects.len() - 1
-            }
-        }
-    }
-
     /// Adds the trace of an execution; true if it is new.
     pub(super) fn add(&mut self, trace: &Trace) -> bool {
         let tasks = trace.steps.iter().map(|f| f.task + 1).max().unwrap_or(0);
@@ -284,25 +304,43 @@ impl Classes {
             v.clear();
             v.resize(n, 0);
         }
+        // One look-up per access: dense indices, and which objects some step writes. A read of
+        // an object no step writes orders nothing (no writer before it, none after it to
+        // order): skipped, which leaves every clock as it is.
         self.objects.clear();
+        self.written.clear();
+        self.index.clear();
+        for &(o, a) in &trace.accesses {
+            let next = self.objects.len();
+            let i = *self.objects.entry(o).or_insert(next);
+            if i == next {
+                self.written.push(false);
+            }
+            self.written[i] |= a == Access::Write;
+            self.index.push(i as u32);
+        }
         self.object_clocks.clear();
+        self.object_clocks.resize(2 * tasks * self.objects.len(), 0);
         let (mut h1, mut h2) = (0u64, 0u64);
         let mut vc = vec![0u32; tasks];
         for f in &trace.steps {
             let t = f.task;
             vc.copy_from_slice(&self.last[t * tasks..(t + 1) * tasks]);
-            let accesses = trace.accesses_of(f);
+            let range = f.start as usize..f.end as usize;
             if f.unknown {
                 join(&mut vc, &self.all);
             } else {
                 join(&mut vc, &self.unknown);
-                for &(o, a) in accesses {
-                    if let Some(i) = self.objects.iter().position(|&x| x == o) {
-                        let c = &self.object_clocks[2 * tasks * i..2 * tasks * (i + 1)];
-                        join(&mut vc, &c[..tasks]);
-                        if a == Access::Write {
-                            join(&mut vc, &c[tasks..]);
-                        }
+                for k in range.clone() {
+                    let (a, i) = (trace.accesses[k].1, self.index[k] as usize);
+                    if a == Access::Read && !self.written[i] {
+                        continue;
+                    }
+                    // Clocks of an object not touched yet are zero: joining them is a no-op.
+                    let c = &self.object_clocks[2 * tasks * i..2 * tasks * (i + 1)];
+                    join(&mut vc, &c[..tasks]);
+                    if a == Access::Write {
+                        join(&mut vc, &c[tasks..]);
                     }
                 }
             }
@@ -324,8 +362,11 @@ impl Classes {
             if f.unknown {
                 join(&mut self.unknown, &vc);
             } else {
-                for &(o, a) in accesses {
-                    let i = self.object(o);
+                for k in range {
+                    let (a, i) = (trace.accesses[k].1, self.index[k] as usize);
+                    if a == Access::Read && !self.written[i] {
+                        continue;
+                    }
                     let c = &mut self.object_clocks[2 * tasks * i..2 * tasks * (i + 1)];
                     join(
                         if a == Access::Write {

@@ -343,16 +343,20 @@ impl Kernel {
         loop {
             let ok = self.with_on(declare.is_some(), |w, fp| {
                 if let Some(d) = declare {
-                    fp.write(Touch::Waiting(cpu));
                     d(w, fp);
                 }
                 if let Some(f) = first.take() {
                     f(w);
                 }
+                // `waiting` is None here (only a wake-up clears it, and a CPU runs only once
+                // woken): a check that succeeds leaves it so, one that fails sets it (and the
+                // step, which then sleeps, is unknown anyway).
+                fp.read(Touch::Waiting(cpu));
                 if cond(w, cpu) {
                     w.cpus[cpu].waiting = None;
                     true
                 } else {
+                    fp.write(Touch::Waiting(cpu));
                     w.cpus[cpu].waiting = Some(why);
                     false
                 }
@@ -694,6 +698,10 @@ pub enum Touch {
     /// Invariant D1's ghost state of a PTE, `ghost.pages[mm][idx]` (the vectors' lengths are
     /// set when the mm is created).
     Ghost(MmId, usize),
+    /// Whether a CPU of the program finished its operations (`cpus[c].done`).
+    Done(Cpu),
+    /// Which folios exist (`folios`' length; each folio's fields are [`Touch::Folio`]).
+    Folios,
 }
 
 impl Touch {
@@ -746,6 +754,8 @@ impl Touch {
             Touch::ShmemSwaplist => pack(52, 0, 0),
             Touch::ShmemSlot(i, idx) => pack(53, i.0, idx),
             Touch::Inode(i) => pack(54, 0, i.0),
+            Touch::Done(c) => pack(55, 0, c),
+            Touch::Folios => pack(56, 0, 0),
         }
     }
 }
@@ -834,10 +844,10 @@ fn pieces(w: &World) -> std::collections::BTreeMap<Piece, String> {
         put(t(Touch::Rcu(c)), format!("{}", w.rcu.nesting(c)));
         put(t(Touch::Waiting(c)), format!("{:?}", w.cpus[c].waiting));
         put(t(Touch::Gp(c)), format!("{:?}", w.cpus[c].gp));
-        let s = &w.cpus[c];
+        put(t(Touch::Done(c)), format!("{}", w.cpus[c].done));
         put(
-            Unnamed("cpus[c]", c),
-            format!("{} {}", s.done, s.kernel_rcu),
+            Unnamed("cpus[c].kernel_rcu", c),
+            format!("{}", w.cpus[c].kernel_rcu),
         );
         put(t(Touch::SiGen(c)), format!("{:?}", w.ghost.si_gen.get(c)));
     }
@@ -895,6 +905,7 @@ fn pieces(w: &World) -> std::collections::BTreeMap<Piece, String> {
                 .for_each(|(i, x)| put(t(Touch::Elem(p, i)), format!("{x:?}"))),
         }
     }
+    put(t(Touch::Folios), format!("{:?}", w.folios.next_id()));
     for (f, folio) in w.folios.enumerate() {
         put(t(Touch::Folio(f)), format!("{folio:?}"));
     }
@@ -1138,6 +1149,7 @@ mod tests {
             Touch::Lock(LockId::SlotsEnableMutex),
             Touch::Mmlist,
             Touch::ShmemSwaplist,
+            Touch::Folios,
         ];
         for i in 0..4 {
             touches.extend([
@@ -1156,6 +1168,7 @@ mod tests {
                 Touch::Ghost(MmId(i), 0),
                 Touch::ShmemSlot(InodeId(i), 1),
                 Touch::Inode(InodeId(i)),
+                Touch::Done(i),
             ]);
             for j in 0..4 {
                 touches.push(Touch::Lock(LockId::Cluster { alloc: i, idx: j }));

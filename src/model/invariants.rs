@@ -3,6 +3,8 @@
 //! where counts move; O1 when swapoff returns; C1, C2, C3 and L2 at the end of every run; D1 at
 //! every user read (`read`) and, for every present PTE, at the end of every run.
 
+use super::context::{Footprint, Touch};
+use super::handle::SwapType;
 use super::kernel::Cpu;
 use super::types::*;
 use super::world::{BugKind, World};
@@ -55,6 +57,36 @@ pub fn check_inuse_pages(w: &mut World, cpu: Cpu, t: SwapType) {
             format!("swap_info[{t}]: inuse_pages = {inuse} but {used} slots in use"),
         );
     }
+}
+
+/// What [`check_swapoff_done`] (O1) reads, declared on a step's footprint: every PTE and
+/// whether it is being zapped, every tmpfs slot, every folio (and which exist), every CPU's
+/// `slots_ret`, and `swap_info[t]`'s fields and `swapper_spaces[t]`. Reads only: O1 conflicts
+/// with the steps that write these, not with every step.
+pub fn o1_reads(w: &World, fp: &mut Footprint, t: SwapType) {
+    fp.read(Touch::Mms);
+    for (i, mm) in w.mms.enumerate() {
+        for j in 0..mm.ptes.len() {
+            fp.read(Touch::Pte(i, j));
+            fp.read(Touch::Zapping(i, j));
+        }
+    }
+    for (i, ino) in w.inodes.enumerate() {
+        for j in 0..ino.i_pages.len() {
+            fp.read(Touch::ShmemSlot(i, j));
+        }
+    }
+    fp.read(Touch::Folios);
+    for (f, _) in w.folios.enumerate() {
+        fp.read(Touch::Folio(f));
+    }
+    for c in 0..w.slots.slots_ret.len() {
+        fp.read(Touch::SlotsRet(c));
+    }
+    fp.read(Touch::Si(t));
+    fp.read(Touch::Inuse(t));
+    fp.read(Touch::SiUsers(t));
+    fp.read(Touch::SwapperSpace(t));
 }
 
 /// O1 (when swapoff returns 0): nothing refers to the device any more, and its memory is gone.

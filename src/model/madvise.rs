@@ -5,7 +5,7 @@
 //! `get_swap_device()` keeps swapoff out of that read (race 1 of the catalogue,
 //! docs/catalogue.md#race-1-eb085574a752).
 
-use super::context::Kernel;
+use super::context::{Kernel, Touch};
 use super::kernel::lock::LockId;
 use super::swap_state::read_swap_cache_async;
 use super::types::*;
@@ -36,7 +36,10 @@ pub fn swapin_walk_pmd_entry(k: &Kernel, mm: MmId, start: usize, end: usize) -> 
             k.spin_lock(LockId::Ptl(mm)); // pte_offset_map_lock()
             locked = true;
         }
-        let pte = k.with(|w| w.mms[mm].ptes[addr]); // ptep_get()
+        let pte = k.with_footprint(|w, fp| {
+            fp.read(Touch::Pte(mm, addr));
+            w.mms[mm].ptes[addr] // ptep_get()
+        });
         let Pte::Swap(entry) = pte else {
             continue; // !is_swap_pte(pte)
         };

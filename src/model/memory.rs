@@ -164,7 +164,10 @@ pub fn do_swap_page(k: &Kernel, mm: MmId, idx: usize, write: bool) {
         return patched(k, mm, idx, write);
     }
     let _f = k.enter("do_swap_page");
-    let Pte::Swap(entry) = k.with(|w| w.mms[mm].ptes[idx]) else {
+    let Pte::Swap(entry) = k.with_footprint(|w, fp| {
+        fp.read(Touch::Pte(mm, idx));
+        w.mms[mm].ptes[idx]
+    }) else {
         return;
     };
     // Prevent swapoff from happening to us.
@@ -175,8 +178,10 @@ pub fn do_swap_page(k: &Kernel, mm: MmId, idx: usize, write: bool) {
     let mut folio = swap_cache_get_folio(k, entry);
     let mut swapcache = folio;
     if folio.is_none() {
-        if k.with(|w| w.swap_info[si].flags & SWP_SYNCHRONOUS_IO != 0) // data_race()
-            && __swap_count(k, entry) == 1
+        if k.with_footprint(|w, fp| {
+            fp.read(Touch::Si(si));
+            w.swap_info[si].flags & SWP_SYNCHRONOUS_IO != 0 // data_race()
+        }) && __swap_count(k, entry) == 1
         {
             // Prevent parallel swapin from proceeding with the cache flag.
             if swapcache_prepare(k, entry).is_err() {
@@ -188,9 +193,15 @@ pub fn do_swap_page(k: &Kernel, mm: MmId, idx: usize, write: bool) {
             let new = vma_alloc_folio(k);
             get_shadow_from_swap_cache(k, entry);
             // To provide entry to swap_read_folio()
-            k.with_no_point(|w| w.folios[new].swap = entry);
+            k.with_no_point_footprint(|w, fp| {
+                fp.write(Touch::Folio(new));
+                w.folios[new].swap = entry
+            });
             swap_read_folio(k, new, true);
-            k.with_no_point(|w| w.folios[new].swap = SwpEntry::default()); // folio->private = NULL
+            k.with_no_point_footprint(|w, fp| {
+                fp.write(Touch::Folio(new));
+                w.folios[new].swap = SwpEntry::default() // folio->private = NULL
+            });
             folio = Some(new);
         } else {
             folio = read_swap_cache_async(k, entry); // swapin_readahead()
@@ -201,7 +212,8 @@ pub fn do_swap_page(k: &Kernel, mm: MmId, idx: usize, write: bool) {
         k.folio_lock(folio);
         // if (swapcache): folio_free_swap() or swapoff may have released the swap cache.
         let ok = swapcache.is_none()
-            || k.with(|w| {
+            || k.with_footprint(|w, fp| {
+                fp.read(Touch::Folio(folio));
                 let f = &w.folios[folio];
                 f.swapcache
                     && entry.offset >= f.swap.offset
@@ -323,7 +335,9 @@ pub fn do_wp_page(k: &Kernel, mm: MmId, idx: usize, folio: FolioId) -> FolioId {
 /// the swap cache, not mapped; no other CPU can find it until it is mapped. It never fails in
 /// the model.
 pub fn vma_alloc_folio(k: &Kernel) -> FolioId {
-    k.with(|w| {
+    k.with_footprint(|w, fp| {
+        fp.write(Touch::Folios);
+        fp.write(Touch::Folio(w.folios.next_id()));
         w.folios.push(Folio {
             nr: 1,
             ..Default::default()

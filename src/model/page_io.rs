@@ -3,7 +3,7 @@
 //! not model objects, so the read touches no device memory the model tracks (KASAN); it copies
 //! the slot's contents ([`SwapInfoStruct::slot_data`]) into the folio.
 
-use super::context::Kernel;
+use super::context::{Kernel, Touch};
 use super::types::*;
 
 /// mm/page_io.c: swap_read_folio(), v6.8: `sis = swp_swap_info(folio->swap)` (no step:
@@ -18,7 +18,10 @@ use super::types::*;
 pub fn swap_read_folio(k: &Kernel, folio: FolioId, synchronous: bool) {
     let _f = k.enter("swap_read_folio");
     let _ = synchronous;
-    let data = k.with(|w| {
+    let data = k.with_footprint(|w, fp| {
+        // Reads `slot_data`, which only undeclared steps write.
+        fp.write(Touch::Folio(folio));
+        fp.read(Touch::Si(w.folios[folio].swap.type_));
         let swap = w.folios[folio].swap;
         let data = w.swap_info[swap.type_].slot_data[swap.offset as usize];
         w.folios[folio].data[0] = data;

@@ -196,7 +196,8 @@ pub fn shmem_swapin_folio(
     };
     // We have to do this with folio locked to prevent races
     k.folio_lock(folio);
-    let ours = k.with(|w| {
+    let ours = k.with_footprint(|w, fp| {
+        fp.read(Touch::Folio(folio));
         let f = &w.folios[folio];
         f.swapcache && f.swap == swap && f.nr == 1
     }) && shmem_confirm_swap(k, inode, index, swap);
@@ -212,7 +213,10 @@ pub fn shmem_swapin_folio(
         w.inodes[inode].swapped -= 1
     });
     delete_from_swap_cache(k, folio);
-    k.with(|w| w.folios[folio].dirty = true); // folio_mark_dirty()
+    k.with_footprint(|w, fp| {
+        fp.write(Touch::Folio(folio));
+        w.folios[folio].dirty = true // folio_mark_dirty()
+    });
     swap_free(k, swap);
     put_swap_device(k, si);
     Ok(folio)
@@ -260,7 +264,9 @@ pub fn shmem_add_to_page_cache(
     swap: SwpEntry,
 ) -> i32 {
     k.spin_lock(LockId::ShmemXa(inode));
-    let added = k.with(|w| {
+    let added = k.with_footprint(|w, fp| {
+        fp.write(Touch::ShmemSlot(inode, index));
+        fp.write(Touch::Folio(folio));
         let slot = &mut w.inodes[inode].i_pages[index];
         if *slot == ShmemSlot::Swap(swap) {
             *slot = ShmemSlot::Folio(folio);

@@ -58,7 +58,10 @@ pub fn filemap_get_folio(k: &Kernel, entry: SwpEntry) -> Option<FolioId> {
 pub fn filemap_get_entry(k: &Kernel, mapping: InodeId, index: usize) -> ShmemSlot {
     let _f = k.enter("filemap_get_entry");
     k.rcu_read_lock();
-    let folio = k.with(|w| w.inodes[mapping].i_pages[index]);
+    let folio = k.with_footprint(|w, fp| {
+        fp.read(Touch::ShmemSlot(mapping, index));
+        w.inodes[mapping].i_pages[index]
+    });
     k.rcu_read_unlock();
     folio
 }
@@ -253,7 +256,13 @@ pub fn __read_swap_cache_async(
         match swapcache_prepare(k, entry) {
             Ok(()) => {
                 // The swap entry is ours to swap in. Prepare the new folio.
-                let folio = k.with(|w| new_swapin_folio(w, entry));
+                let folio = k.with_footprint(|w, fp| {
+                    // Reads `slot_data`, which only undeclared steps write.
+                    fp.read(Touch::Si(entry.type_));
+                    fp.write(Touch::Folios);
+                    fp.write(Touch::Folio(w.folios.next_id()));
+                    new_swapin_folio(w, entry)
+                });
                 add_to_swap_cache(k, folio, entry);
                 *new_page_allocated = true;
                 put_swap_device(k, si); // got_folio:
@@ -329,8 +338,14 @@ pub fn read_swap_cache_async(k: &Kernel, entry: SwpEntry) -> Option<FolioId> {
 pub fn get_shadow_from_swap_cache(k: &Kernel, entry: SwpEntry) {
     let _f = k.enter_helper("get_shadow_from_swap_cache");
     let cpu = k.cpu;
-    let space = k.with(|w| w.swapper_spaces[entry.type_]);
+    let space = k.with_footprint(|w, fp| {
+        fp.read(Touch::SwapperSpace(entry.type_));
+        w.swapper_spaces[entry.type_]
+    });
     k.rcu_read_lock();
-    k.with(|w| space_do(w, cpu, space, entry.offset, false, |_| ()));
+    k.with_footprint(|w, fp| {
+        fp.elem(cpu, space, entry.offset as usize, false);
+        space_do(w, cpu, space, entry.offset, false, |_| ())
+    });
     k.rcu_read_unlock();
 }

@@ -93,7 +93,9 @@ pub fn swapoff(k: &Kernel, type_: SwapType) -> i32 {
     // 15. the swap_info[] slot may be reused.
     // O1 is checked in the same swap_lock section: right after it a swapon may reuse the slot.
     k.spin_lock(LockId::SwapLock);
-    k.with(|w| {
+    k.with_footprint(|w, fp| {
+        fp.write(Touch::Si(p));
+        crate::model::invariants::o1_reads(w, fp, p);
         w.swap_info[p].flags = 0;
         crate::model::invariants::check_swapoff_done(w, cpu, p);
     });
