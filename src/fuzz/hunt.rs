@@ -111,8 +111,13 @@ struct Programs {
     share: Option<Share>,
 }
 
-/// Executions between two exchanges of kept inputs among [`hunt_jobs`] workers.
-pub const SHARE_EVERY: u64 = 256;
+/// Executions between two exchanges of kept inputs among [`hunt_jobs`] workers: past the
+/// seed race's typical find (a few hundred executions a worker), which exchanges every 256
+/// executions made twice as costly (docs/continuous-fuzzing.md#hunt---jobs).
+pub const SHARE_EVERY: u64 = 1024;
+
+/// A worker imports at most `1 / IMPORT_SHARE` of an epoch's executions from the others.
+pub const IMPORT_SHARE: u64 = 8;
 
 /// What a worker kept: (program, canonical schedule) pairs.
 type Kept = Vec<(Program, Vec<u8>)>;
@@ -175,12 +180,18 @@ impl Share {
             }
             st = ex.changed.wait(st).expect("hunt exchange");
         }
+        // Each import costs an execution: at most 1/IMPORT_SHARE of the epoch's, split among
+        // the other workers, the newest each kept (early epochs keep almost every execution).
+        let cap = (self.every / IMPORT_SHARE / (jobs as u64 - 1).max(1)).max(1) as usize;
         let mut imports = Vec::new();
         for (w, kept) in st.epochs[&epoch].iter().enumerate() {
             if w == self.worker {
                 continue;
             }
-            for (p, schedule) in kept.iter().flat_map(|k| k.iter()) {
+            let kept = kept
+                .as_deref()
+                .map_or(&[][..], |k| &k[k.len().saturating_sub(cap)..]);
+            for (p, schedule) in kept {
                 if self.known.insert(fnv(&encode(p, schedule))) {
                     imports.push((p.clone(), schedule.clone()));
                 }

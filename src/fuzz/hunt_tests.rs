@@ -168,7 +168,8 @@ fn a_find_stops_the_other_workers_at_its_execution_index() {
 #[test]
 fn parallel_workers_sharing_finds_search_the_same_way_twice() {
     let opts = search(5, 50_000);
-    let run = || match hunt_jobs(&opts, 2, Box::new(|_| {})) {
+    // Exchanges every 64 executions: several before the find.
+    let run = || match hunt_jobs_sharing(&opts, 2, 64, Box::new(|_| {})) {
         HuntResult::Found {
             input, executions, ..
         } => (input, executions),

@@ -368,6 +368,8 @@ struct Current<I> {
     points: usize,
     /// SplitMix64 state for `shuttle::rand`, as the byte scheduler's.
     rand: u64,
+    /// A seed or an import ([`Inputs::seeds`], [`Inputs::sync`]), not a strategy's plan.
+    seed: bool,
 }
 
 /// A schedule to run first, with its input (or a fresh one).
@@ -497,7 +499,10 @@ impl<G: Inputs> State<G> {
         for &s in &c.slots {
             new += usize::from(self.seen.insert(s));
         }
-        self.bandit.update(current.arm, new);
+        // A seed ran no strategy: it rewards none.
+        if !current.seed {
+            self.bandit.update(current.arm, new);
+        }
         if self.rf {
             self.sample.clear();
             self.writes.clear();
@@ -556,11 +561,13 @@ impl<G: Inputs> State<G> {
     fn plan(&mut self) -> Current<G::Input> {
         if let Some((input, bytes)) = self.seeds.pop() {
             let input = input.unwrap_or_else(|| Arc::new(self.inputs.generate(&mut self.rng)));
-            return self.current(
+            let mut current = self.current(
                 Arm::Mutate,
                 input,
                 Walk::Bytes(BytesWalk::new(bytes, self.quantum)),
             );
+            current.seed = true;
+            return current;
         }
         let arm = self.bandit.pick(&mut self.rng, !self.corpus.is_empty());
         let rng = &mut self.rng;
@@ -633,6 +640,7 @@ impl<G: Inputs> State<G> {
             decisions: Vec::new(),
             points: 0,
             rand: 0,
+            seed: false,
         }
     }
 }
