@@ -143,8 +143,8 @@ pub struct ModelArgs {
     /// Preemptible kernel (on: CONFIG_PREEMPT / PREEMPT_DYNAMIC, preemptible RCU; off:
     /// PREEMPT_NONE / VOLUNTARY *without* CONFIG_PREEMPT_COUNT, where kernel code is an RCU
     /// reader until it sleeps). With PREEMPT_COUNT (DEBUG_ATOMIC_SLEEP, PROVE_LOCKING, ...) the
-    /// tick ends a grace period in lock-free kernel code, and a real 6.1 kernel gave scenario
-    /// (c)'s bug as `on` predicts (docs/real-kernel.md): off does not stand for it.
+    /// tick ends a grace period in lock-free kernel code, as under `on`: use `on` there (a real
+    /// 6.1 kernel gave scenario (c)'s bug as `on` predicts, docs/real-kernel.md).
     #[arg(long, value_enum, default_value = "on")]
     preempt: Switch,
 }
