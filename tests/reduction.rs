@@ -81,33 +81,20 @@ fn rw(mem: &Mem, acc: &mut i64, cell: usize, write: bool) {
 /// Tasks `ops[i]` of (cell, write) steps each; the final state is every task's accumulator and
 /// the memory.
 fn rw_program(ops: &'static [&'static [(usize, bool)]]) -> impl Fn() + Send + Sync + Clone {
-    move || {
-        let mem: Mem = Arc::new(StdMutex::new(vec![0; 4]));
-        let handles: Vec<_> = ops
-            .iter()
-            .enumerate()
-            .map(|(t, list)| {
-                let mem = Arc::clone(&mem);
-                shuttle::thread::spawn(move || {
-                    let mut acc = t as i64 + 1;
-                    for &(cell, write) in *list {
-                        rw(&mem, &mut acc, cell, write);
-                    }
-                    point();
-                    local();
-                    acc
-                })
-            })
-            .collect();
-        let mut fin: Vec<i64> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-        fin.extend(mem.lock().unwrap().iter());
-        record_final(fin);
-    }
+    rw_program_ending(ops, false)
 }
 
 /// [`rw_program`] whose tasks end in their last annotated step, declared a quiet finish
 /// ([`finishes_quietly`]: the main task joins them in unannotated steps).
 fn rw_program_quiet(ops: &'static [&'static [(usize, bool)]]) -> impl Fn() + Send + Sync + Clone {
+    rw_program_ending(ops, true)
+}
+
+/// [`rw_program`], its tasks ending in a quiet finish or in a last local step of their own.
+fn rw_program_ending(
+    ops: &'static [&'static [(usize, bool)]],
+    quiet: bool,
+) -> impl Fn() + Send + Sync + Clone {
     move || {
         let mem: Mem = Arc::new(StdMutex::new(vec![0; 4]));
         let handles: Vec<_> = ops
@@ -120,7 +107,12 @@ fn rw_program_quiet(ops: &'static [&'static [(usize, bool)]]) -> impl Fn() + Sen
                     for &(cell, write) in *list {
                         rw(&mem, &mut acc, cell, write);
                     }
-                    finishes_quietly();
+                    if quiet {
+                        finishes_quietly();
+                    } else {
+                        point();
+                        local();
+                    }
                     acc
                 })
             })

@@ -128,6 +128,21 @@ struct Exchange {
     changed: Condvar,
 }
 
+impl Exchange {
+    /// An exchange for `jobs` workers, nothing published yet.
+    fn new(jobs: usize) -> Self {
+        Exchange {
+            state: Mutex::new(ExchangeState {
+                epochs: BTreeMap::new(),
+                imported: vec![0; jobs],
+                departed: vec![false; jobs],
+                stop_at: u64::MAX,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+}
+
 struct ExchangeState {
     /// What each worker kept in each epoch: `epochs[e][w]` (published at the end of epoch
     /// `e`, dropped once every worker imported it).
@@ -348,15 +363,7 @@ pub fn hunt_jobs_sharing(
         return hunt(opts, progress);
     }
     let initial = opts.corpus.as_deref().map(read_corpus).unwrap_or_default();
-    let exchange = Arc::new(Exchange {
-        state: Mutex::new(ExchangeState {
-            epochs: BTreeMap::new(),
-            imported: vec![0; jobs],
-            departed: vec![false; jobs],
-            stop_at: u64::MAX,
-        }),
-        changed: Condvar::new(),
-    });
+    let exchange = Arc::new(Exchange::new(jobs));
     let shared = Arc::new(Mutex::new((vec![None::<Progress>; jobs], progress)));
     let workers: Vec<_> = (0..jobs)
         .map(|i| {

@@ -91,15 +91,7 @@ fn workers_stop_at_the_first_find_and_the_corpus_directory_seeds_the_next_search
 
 /// An exchange of `jobs` workers and each worker's side of it, sharing every `every`.
 fn exchange(jobs: usize, every: u64) -> Vec<Share> {
-    let exchange = Arc::new(Exchange {
-        state: Mutex::new(ExchangeState {
-            epochs: BTreeMap::new(),
-            imported: vec![0; jobs],
-            departed: vec![false; jobs],
-            stop_at: u64::MAX,
-        }),
-        changed: Condvar::new(),
-    });
+    let exchange = Arc::new(Exchange::new(jobs));
     (0..jobs)
         .map(|worker| Share {
             exchange: Arc::clone(&exchange),
