@@ -267,15 +267,21 @@ impl Inputs for Programs {
     }
 
     fn kept(&mut self, p: &Program, schedule: &[u8]) {
+        let sharing = self.share.as_ref().is_some_and(|s| s.every > 0);
+        if !sharing && self.corpus.is_none() {
+            return;
+        }
+        // One encoding and hash of the entry for both the exchange and the corpus directory.
+        let input = encode(p, schedule);
+        let hash = fnv(&input);
         if let Some(share) = &mut self.share
-            && share.every > 0
-            && share.known.insert(fnv(&encode(p, schedule)))
+            && sharing
+            && share.known.insert(hash)
         {
             share.outbox.push((p.clone(), schedule.to_vec()));
         }
         if let Some(dir) = &self.corpus {
-            let input = encode(p, schedule);
-            let path = dir.join(format!("{:016x}", fnv(&input)));
+            let path = dir.join(format!("{hash:016x}"));
             // A corpus file that cannot be written is a lost seed, not a lost bug.
             let _ = crate::output_file::create_dir(dir)
                 .and_then(|()| crate::output_file::write(&path, &input, false).map(drop));
