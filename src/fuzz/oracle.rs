@@ -82,8 +82,9 @@ pub fn parse_counters(value: &str) -> Result<Counters, String> {
     }
 }
 
-/// The counters of this process: [`COUNTERS_ENV`] or [`COUNTERS_DEFAULT`] (a bad value panics
-/// at the first input, with the message of [`parse_counters`]).
+/// The counters of this process: [`COUNTERS_ENV`] or [`COUNTERS_DEFAULT`] (the fuzz binary's
+/// [`init`] refuses a bad value with exit 2 first; elsewhere it panics with [`parse_counters`]'s
+/// message).
 pub static COUNTERS: Lazy<Counters> = Lazy::new(|| match std::env::var(COUNTERS_ENV) {
     Ok(v) => parse_counters(&v).unwrap_or_else(|e| panic!("{e}")),
     Err(_) => COUNTERS_DEFAULT,
@@ -291,13 +292,19 @@ pub fn target_for(argv0: &str) -> Result<Target, String> {
 
 /// The fuzz binary's start-up (libFuzzer's `LLVMFuzzerInitialize`): choose the target; with
 /// `SWAPFUZZ_LIST_TARGETS=1` print every target as `name ship|local` and exit (build.sh reads
-/// it). Exits 2 with a message on an unknown target.
+/// it). Exits 2 with a message on an unknown target or a bad [`COUNTERS_ENV`] value.
 pub fn init(argv0: &str) -> Target {
     if std::env::var_os("SWAPFUZZ_LIST_TARGETS").is_some() {
         for t in targets() {
             println!("{} {}", t.name, if t.ship { "ship" } else { "local" });
         }
         std::process::exit(0);
+    }
+    if let Ok(v) = std::env::var(COUNTERS_ENV)
+        && let Err(e) = parse_counters(&v)
+    {
+        eprintln!("swapfuzz: {e}");
+        std::process::exit(2);
     }
     match target_for(argv0) {
         Ok(t) => t,
