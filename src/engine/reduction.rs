@@ -91,10 +91,15 @@
 //! # Counting equivalence classes
 //!
 //! [`Classes`] hashes each explored execution's trace: the multiset of the vector clocks of its
-//! steps under the dependence above (which identifies the partial order), 128 bits.
+//! steps under the dependence above (which identifies the partial order), 128 bits. A step's
+//! clock depends only on the steps before it, and consecutive executions of the walk share
+//! every step before the node it backtracked to: the clocks of those steps (and the state they
+//! leave) are kept, so an execution costs the steps after that node, not all of them.
+//! Likewise the [`Trace`] keeps the footprints of the shared steps.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use super::access::{Access, AccessLog};
 use super::decision::Point;
@@ -128,9 +133,13 @@ fn full_mask(point: &Point<'_>) -> Option<u64> {
 }
 
 impl Trace {
-    pub(super) fn clear(&mut self) {
-        self.steps.clear();
-        self.accesses.clear();
+    /// Keeps the steps begun before scheduling point `steps`: the next execution replays the
+    /// same decisions up to that point (the walk backtracked to the node there), so it runs
+    /// the same steps (a deterministic test; the walk checks each replayed decision).
+    pub(super) fn truncate(&mut self, steps: usize) {
+        self.steps.truncate(steps);
+        self.accesses
+            .truncate(self.steps.last().map_or(0, |f| f.end as usize));
         self.pending = None;
     }
 
@@ -140,7 +149,12 @@ impl Trace {
 
     /// At scheduling point `index`: ends the step begun at the previous point (its annotations
     /// are complete), and begins the step of `chosen`.
+    /// Points whose step is kept from the previous execution ([`truncate`](Self::truncate))
+    /// change nothing.
     pub(super) fn point(&mut self, index: usize, point: &Point<'_>, chosen: Option<usize>) {
+        if index < self.steps.len() {
+            return;
+        }
         let after = full_mask(point);
         if let Some((task, before)) = self.pending.take() {
             debug_assert_eq!(self.steps.len() + 1, index);
@@ -202,7 +216,7 @@ impl Trace {
             task: f.task,
             choice,
             stays: f.stays,
-            accesses: self.accesses_of(f).to_vec(),
+            accesses: self.accesses_of(f).into(),
         })
     }
 
@@ -229,29 +243,56 @@ pub(super) struct Sleeper {
     pub(super) choice: usize,
     /// Its task could stay right after it.
     pub(super) stays: bool,
-    accesses: Vec<(u64, Access)>,
+    accesses: Arc<[(u64, Access)]>,
 }
 
-/// The distinct traces of the explored executions (see the module documentation).
+/// The distinct traces of the explored executions (see the module documentation), counted
+/// incrementally: consecutive executions of the depth-first walk share the steps before the
+/// node it backtracked to ([`truncate`](Self::truncate)), and the clocks of those steps are kept
+/// (with an undo log of the state each step changed) instead of being computed again.
 #[derive(Debug, Default)]
 pub(super) struct Classes {
     seen: HashSet<u128>,
-    // Scratch space, kept between executions: vector clocks of `tasks` entries each.
+    /// Entries of a vector clock: the highest task id of the trace, plus one (a trace with
+    /// another count starts afresh: the hash of a clock depends on its length).
     tasks: usize,
-    /// The last step's clock of each task.
-    last: Vec<u32>,
-    /// Steps so far of each task.
+    /// The steps of the trace whose clocks are computed, in order.
+    done: Vec<Done>,
+    /// How many of `done` still describe the trace (see [`truncate`](Self::truncate)).
+    valid: usize,
+    /// The state after the steps of `done`: the last step's clock of each task (`tasks` ×
+    /// `tasks` entries), the join of the unknown steps' clocks (`tasks`, from [`Self::unknown`]),
+    /// and for each object's dense index `i` the join of its writers' and of its readers' clocks
+    /// (`2 * tasks` entries from [`Self::object`]`(i)`). Clocks of an object not touched yet are
+    /// zero.
+    state: Vec<u32>,
+    /// Steps so far of each task (the join of every step's clock).
     all: Vec<u32>,
-    /// Join of the clocks of the unknown steps.
-    unknown: Vec<u32>,
-    /// Objects touched, each one's dense index; for each index, whether a step writes it, and
-    /// the join of its writers' and of its readers' clocks (`2 * tasks` entries from
-    /// `2 * tasks * index`).
-    objects: HashMap<u64, usize, BuildHasherDefault<ObjectHasher>>,
+    /// For each change to `state` by the steps of `done`, in order: its offset, then the
+    /// `tasks` entries it replaced.
+    undo: Vec<u32>,
+    /// Objects touched, each one's dense index (kept for the whole search).
+    objects: HashMap<u64, u32, BuildHasherDefault<ObjectHasher>>,
+    /// For each dense index, whether a counted trace writes it. A read of an object no step of
+    /// the trace writes orders nothing (no writer before it, none after it to order): skipped,
+    /// which leaves every clock as it is. (Skipping only reads of objects no trace counted so
+    /// far writes is exact too: when a trace first writes an object, the counts start afresh.)
     written: Vec<bool>,
-    object_clocks: Vec<u32>,
-    /// The dense index of each of the trace's accesses.
+    /// The dense index of each access of the computed steps.
     index: Vec<u32>,
+    /// Scratch: the clock of the step being computed.
+    vc: Vec<u32>,
+}
+
+/// A step whose clock [`Classes`] computed.
+#[derive(Clone, Copy, Debug)]
+struct Done {
+    task: u32,
+    /// Where its changes begin in [`Classes::undo`].
+    undo: u32,
+    /// The hashes of the trace up to and including this step.
+    h1: u64,
+    h2: u64,
 }
 
 /// A hasher for annotation objects (one `u64` each; no need for SipHash's DoS resistance).
@@ -292,63 +333,147 @@ impl Classes {
         self.seen.len()
     }
 
+    /// The trace changed from step `steps` on (the walk backtracked to the node at that
+    /// scheduling point): the clocks of later steps are computed again at the next
+    /// [`add`](Self::add).
+    pub(super) fn truncate(&mut self, steps: usize) {
+        self.valid = self.valid.min(steps);
+    }
+
+    /// Where the join of the unknown steps' clocks begins in `state`.
+    fn unknown(&self) -> usize {
+        self.tasks * self.tasks
+    }
+
+    /// Where the writers' clock of the object of dense index `i` begins in `state` (its
+    /// readers' clock follows).
+    fn object(&self, i: u32) -> usize {
+        self.tasks * (self.tasks + 1) + 2 * self.tasks * i as usize
+    }
+
+    /// Forgets every computed step.
+    fn reset(&mut self, tasks: usize) {
+        self.tasks = tasks;
+        self.done.clear();
+        self.valid = 0;
+        self.undo.clear();
+        self.index.clear();
+        self.all.clear();
+        self.all.resize(tasks, 0);
+        self.state.clear();
+        self.state
+            .resize(tasks * (tasks + 1) + 2 * tasks * self.written.len(), 0);
+        self.vc.clear();
+        self.vc.resize(tasks, 0);
+    }
+
+    /// Undoes the computed steps from `valid` on.
+    fn rewind(&mut self) {
+        let n = self.tasks;
+        while self.done.len() > self.valid {
+            let d = self.done.pop().expect("more steps than valid ones");
+            let from = d.undo as usize;
+            let mut end = self.undo.len();
+            while end > from {
+                let entry = end - (n + 1);
+                let at = self.undo[entry] as usize;
+                self.state[at..at + n].copy_from_slice(&self.undo[entry + 1..end]);
+                end = entry;
+            }
+            self.undo.truncate(from);
+            self.all[d.task as usize] -= 1;
+        }
+    }
+
+    /// Joins the clock being computed into the clock at `at` of `state`, noting what it
+    /// replaced (nothing if it changes nothing).
+    fn join_into(&mut self, at: usize) {
+        let n = self.tasks;
+        let clock = &mut self.state[at..at + n];
+        if clock.iter().zip(&self.vc).all(|(c, v)| c >= v) {
+            return;
+        }
+        self.undo.push(at as u32);
+        self.undo.extend_from_slice(clock);
+        join(clock, &self.vc);
+    }
+
     /// Adds the trace of an execution; true if it is new.
     pub(super) fn add(&mut self, trace: &Trace) -> bool {
-        let tasks = trace.steps.iter().map(|f| f.task + 1).max().unwrap_or(0);
-        self.tasks = tasks;
-        for (v, n) in [
-            (&mut self.last, tasks * tasks),
-            (&mut self.all, tasks),
-            (&mut self.unknown, tasks),
-        ] {
-            v.clear();
-            v.resize(n, 0);
+        let h = self.hash(trace);
+        #[cfg(test)]
+        if from_scratch::on() {
+            assert_eq!(h, Classes::default().hash(trace), "incremental class hash");
         }
-        // One look-up per access: dense indices, and which objects some step writes. A read of
-        // an object no step writes orders nothing (no writer before it, none after it to
-        // order): skipped, which leaves every clock as it is.
-        self.objects.clear();
-        self.written.clear();
-        self.index.clear();
-        for &(o, a) in &trace.accesses {
-            let next = self.objects.len();
+        self.seen.insert(h)
+    }
+
+    /// The hash of the trace of an execution, from the clocks of the steps kept since the last
+    /// one.
+    fn hash(&mut self, trace: &Trace) -> u128 {
+        let tasks = trace.steps.iter().map(|f| f.task + 1).max().unwrap_or(0);
+        self.valid = self.valid.min(trace.steps.len());
+        if tasks != self.tasks {
+            self.reset(tasks);
+        }
+        self.rewind();
+        // One look-up per access of the steps to compute: dense indices, and which objects
+        // some step writes.
+        let from = trace
+            .steps
+            .get(self.valid)
+            .map_or(trace.accesses.len(), |f| f.start as usize);
+        self.index.truncate(from);
+        let mut new_writes = false;
+        for &(o, a) in &trace.accesses[from..] {
+            let next = self.objects.len() as u32;
             let i = *self.objects.entry(o).or_insert(next);
             if i == next {
                 self.written.push(false);
+                let len = self.state.len() + 2 * tasks;
+                self.state.resize(len, 0);
             }
-            self.written[i] |= a == Access::Write;
-            self.index.push(i as u32);
+            if a == Access::Write && !self.written[i as usize] {
+                self.written[i as usize] = true;
+                new_writes = true;
+            }
+            self.index.push(i);
         }
-        self.object_clocks.clear();
-        self.object_clocks.resize(2 * tasks * self.objects.len(), 0);
-        let (mut h1, mut h2) = (0u64, 0u64);
-        let mut vc = vec![0u32; tasks];
-        for f in &trace.steps {
+        if new_writes && self.valid > 0 {
+            // Earlier steps skipped their reads of a newly written object: start afresh.
+            self.reset(tasks);
+            self.index
+                .extend(trace.accesses.iter().map(|(o, _)| self.objects[o]));
+        }
+        let (mut h1, mut h2) = self.done.last().map_or((0, 0), |d| (d.h1, d.h2));
+        for f in &trace.steps[self.valid..] {
             let t = f.task;
-            vc.copy_from_slice(&self.last[t * tasks..(t + 1) * tasks]);
+            let undo = self.undo.len() as u32;
+            self.vc
+                .copy_from_slice(&self.state[t * tasks..(t + 1) * tasks]);
             let range = f.start as usize..f.end as usize;
             if f.unknown {
-                join(&mut vc, &self.all);
+                join(&mut self.vc, &self.all);
             } else {
-                join(&mut vc, &self.unknown);
+                let u = self.unknown();
+                join(&mut self.vc, &self.state[u..u + tasks]);
                 for k in range.clone() {
-                    let (a, i) = (trace.accesses[k].1, self.index[k] as usize);
-                    if a == Access::Read && !self.written[i] {
+                    let (a, i) = (trace.accesses[k].1, self.index[k]);
+                    if a == Access::Read && !self.written[i as usize] {
                         continue;
                     }
-                    // Clocks of an object not touched yet are zero: joining them is a no-op.
-                    let c = &self.object_clocks[2 * tasks * i..2 * tasks * (i + 1)];
-                    join(&mut vc, &c[..tasks]);
+                    let at = self.object(i);
+                    join(&mut self.vc, &self.state[at..at + tasks]);
                     if a == Access::Write {
-                        join(&mut vc, &c[tasks..]);
+                        join(&mut self.vc, &self.state[at + tasks..at + 2 * tasks]);
                     }
                 }
             }
-            vc[t] += 1;
+            self.vc[t] += 1;
             self.all[t] += 1;
             // The clock identifies the step and its past: hash it (order-free sum over steps).
             let (mut a, mut b) = (t as u64 + 1, 0x632b_e59b_d9b4_e019u64);
-            for (i, &c) in vc.iter().enumerate() {
+            for (i, &c) in self.vc.iter().enumerate() {
                 a = a
                     .wrapping_mul(0x9e37_79b9_7f4a_7c15)
                     .wrapping_add(u64::from(c));
@@ -360,26 +485,39 @@ impl Classes {
             h1 = h1.wrapping_add(mix(a));
             h2 = h2.wrapping_add(mix(b ^ a.rotate_left(32)));
             if f.unknown {
-                join(&mut self.unknown, &vc);
+                self.join_into(self.unknown());
             } else {
                 for k in range {
-                    let (a, i) = (trace.accesses[k].1, self.index[k] as usize);
-                    if a == Access::Read && !self.written[i] {
+                    let (a, i) = (trace.accesses[k].1, self.index[k]);
+                    if a == Access::Read && !self.written[i as usize] {
                         continue;
                     }
-                    let c = &mut self.object_clocks[2 * tasks * i..2 * tasks * (i + 1)];
-                    join(
-                        if a == Access::Write {
-                            &mut c[..tasks]
-                        } else {
-                            &mut c[tasks..]
-                        },
-                        &vc,
-                    );
+                    let at = self.object(i) + if a == Access::Write { 0 } else { tasks };
+                    self.join_into(at);
                 }
             }
-            self.last[t * tasks..(t + 1) * tasks].copy_from_slice(&vc);
+            self.join_into(t * tasks);
+            self.done.push(Done {
+                task: t as u32,
+                undo,
+                h1,
+                h2,
+            });
         }
-        self.seen.insert((u128::from(h1) << 64) | u128::from(h2))
+        self.valid = self.done.len();
+        (u128::from(h1) << 64) | u128::from(h2)
+    }
+}
+
+/// For tests: check each incremental class hash against one computed from scratch.
+#[cfg(test)]
+pub(super) mod from_scratch {
+    use std::cell::Cell;
+    thread_local!(static ON: Cell<bool> = const { Cell::new(false) });
+    pub(in crate::engine) fn on() -> bool {
+        ON.with(Cell::get)
+    }
+    pub(in crate::engine) fn set(on: bool) {
+        ON.with(|c| c.set(on));
     }
 }

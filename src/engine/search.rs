@@ -361,8 +361,14 @@ impl Strategy for Walker {
         s.rng = 0;
         s.log.clear();
         s.stopped = false;
+        // The execution replays the path up to its last node, whose choice changed: the
+        // steps begun before that node's point are the last execution's.
+        let kept = s.path.last().map_or(0, |n| n.point);
         if let Some(trace) = s.trace.as_mut() {
-            trace.clear();
+            trace.truncate(kept);
+        }
+        if let Some(classes) = s.classes.as_mut() {
+            classes.truncate(kept);
         }
         Some(Schedule::new(0))
     }
