@@ -8,14 +8,15 @@
 //! dictionary and comparison feedback in play and reaches inputs outside the generator's
 //! habits.
 //!
-//! The input format does not change: every byte string still decodes, so the committed corpus,
-//! the seed corpus and old crash files run exactly as before. The mutator only changes which
-//! inputs libFuzzer tries. Every byte string decodes, so no input is refused: garbage is
-//! mutated as the program it decodes to; an empty input (libFuzzer's first) gets a fresh one.
+//! The input format does not change, so the committed corpus, the seed corpus and old crash
+//! files run exactly as before: the mutator only changes which inputs libFuzzer tries. Every
+//! byte string decodes, so no input is refused: garbage is mutated as the program it decodes
+//! to; an empty input (libFuzzer's first) gets a fresh one.
 //!
-//! libFuzzer's contract: the result fits in `max_size` (libFuzzer's length control starts it at
-//! the longest seed and grows it slowly; a program that does not fit is generated again, the
-//! schedule bytes are cut to fit), and the same input and `seed` give the same result (every
+//! libFuzzer's contract: the result fits in `max_size` (a fresh program that does not fit is
+//! generated again, the schedule bytes are cut to fit; run with `-len_control=0`, as
+//! `fuzz/swapfuzz.options` does: libFuzzer's length control would hold `max_size` near the
+//! longest seed, where no race fits), and the same input and `seed` give the same result (every
 //! choice comes from an [`Rng`] seeded with `seed`; the byte branch is libFuzzer's own mutator,
 //! deterministic for libFuzzer's `-seed`).
 //!
@@ -53,8 +54,8 @@ pub static MUTATOR: Lazy<bool> = Lazy::new(|| match std::env::var(MUTATOR_ENV) {
 
 /// Schedule bytes of [`early_schedule`]: enough that the bytes last the whole execution of a
 /// typical generated program (past them the engine's fair fallback switches CPUs every 32
-/// decisions, which cut short the long uninterrupted runs a race window needs: no seed race in
-/// 20,000 fresh inputs with 96 bytes, 35 with 128, 63 with 256).
+/// decisions, which cut short the long uninterrupted runs a race window needs: in a one-off
+/// experiment on 20,000 fresh programs, no bug with 96 bytes, 35 with 128, 63 with 256).
 pub const EARLY_LEN: usize = 256;
 
 /// The decisions within which [`early_schedule`] preempts.
@@ -66,9 +67,9 @@ const FRESH_TRIES: usize = 8;
 /// A schedule in the manner of the engine's fresh-input strategy (PCT with its change points in
 /// the first third of an execution), in bytes: a random first decision (which CPU starts), one
 /// or two preemptions among the first [`EARLY_HORIZON`] decisions, and "stay" bytes for the rest
-/// ([`EARLY_LEN`] in all), so that the CPU switched to runs on. On 20,000 fresh generated
-/// programs run on the `buggy` target's oracle, 68 of these schedules hit a bug where 5 of
-/// [`generate::schedule`]'s did.
+/// ([`EARLY_LEN`] in all), so that the CPU switched to runs on. In a one-off experiment on
+/// 20,000 fresh generated programs run on the `buggy` target's oracle, 68 of these schedules
+/// hit a bug where 5 of [`generate::schedule`]'s did.
 pub fn early_schedule(rng: &mut Rng) -> Vec<u8> {
     let mut s = vec![0xFF; EARLY_LEN];
     s[0] = rng.byte();
