@@ -9,6 +9,7 @@ pub mod bench;
 pub mod generate;
 pub mod hunt;
 pub mod hunt_classic;
+pub mod mutator;
 pub mod oracle;
 pub mod patch_check;
 pub mod rng;

@@ -19,6 +19,8 @@ use crate::model::patches::{Argued, Kind, REGISTRY};
 use crate::model::{ModelConfig, PatchSet};
 use crate::program::bytes::decode;
 
+use super::mutator::{MUTATOR_ENV, parse_mutator};
+
 /// Environment variable that overrides a target's "spinlocks are RCU readers" switch:
 /// `1`/`on`/`true` or `0`/`off`/`false`. Read once per process.
 pub const RCU_ENV: &str = "SWAPFUZZ_RCU_SPINLOCKS";
@@ -292,7 +294,8 @@ pub fn target_for(argv0: &str) -> Result<Target, String> {
 
 /// The fuzz binary's start-up (libFuzzer's `LLVMFuzzerInitialize`): choose the target; with
 /// `SWAPFUZZ_LIST_TARGETS=1` print every target as `name ship|local` and exit (build.sh reads
-/// it). Exits 2 with a message on an unknown target or a bad [`COUNTERS_ENV`] value.
+/// it). Exits 2 with a message on an unknown target or a bad [`COUNTERS_ENV`] or
+/// [`MUTATOR_ENV`] value.
 pub fn init(argv0: &str) -> Target {
     if std::env::var_os("SWAPFUZZ_LIST_TARGETS").is_some() {
         for t in targets() {
@@ -300,9 +303,15 @@ pub fn init(argv0: &str) -> Target {
         }
         std::process::exit(0);
     }
-    if let Ok(v) = std::env::var(COUNTERS_ENV)
-        && let Err(e) = parse_counters(&v)
-    {
+    let bad = [
+        std::env::var(COUNTERS_ENV)
+            .ok()
+            .and_then(|v| parse_counters(&v).err()),
+        std::env::var(MUTATOR_ENV)
+            .ok()
+            .and_then(|v| parse_mutator(&v).err()),
+    ];
+    if let Some(e) = bad.into_iter().flatten().next() {
         eprintln!("swapfuzz: {e}");
         std::process::exit(2);
     }
@@ -316,7 +325,10 @@ pub fn init(argv0: &str) -> Target {
 }
 
 /// Defines the libFuzzer target body: [`init`] picks the kernel once, then [`fuzz_one`] on every
-/// input; plus, with the fuzz crate's `asan-fibers` feature, ASan's default options
+/// input; the structure-aware mutator ([`crate::fuzz::mutator::mutate`], libFuzzer's
+/// `LLVMFuzzerCustomMutator`, with libFuzzer's own byte mutator as its fallback and as the
+/// whole of it under `SWAPFUZZ_MUTATOR=off`); plus, with the fuzz crate's `asan-fibers`
+/// feature, ASan's default options
 /// (`detect_stack_use_after_return=0`: shuttle's coroutine stacks;
 /// docs/continuous-fuzzing.md#files). Use in a `#![no_main]` target that depends on
 /// `libfuzzer-sys`: `swapfuzz::swapfuzz_target!();`.
@@ -340,6 +352,18 @@ macro_rules! swapfuzz_target {
             |data: &[u8]| {
                 let t = TARGET.get().expect("init ran");
                 $crate::fuzz::oracle::fuzz_one(data, t.patches, t.rcu_spinlocks);
+            }
+        );
+
+        libfuzzer_sys::fuzz_mutator!(
+            |data: &mut [u8], size: usize, max_size: usize, seed: u32| {
+                $crate::fuzz::mutator::mutate(
+                    data,
+                    size,
+                    max_size,
+                    seed,
+                    libfuzzer_sys::fuzzer_mutate,
+                )
             }
         );
     };
