@@ -470,12 +470,19 @@ fn extend(rng: &mut Rng, p: &mut Program) {
     p.cpus[cpu].push(op);
 }
 
-/// Mutates a program in place: one structural or field change, keeping it decodable.
-pub fn mutate_program(rng: &mut Rng, p: &mut Program) {
+/// Mutates a program in place as [`hunt`](super::hunt) does: one time in 4 [`extend`] it (one
+/// CPU goes on with a page), else [`mutate_program`].
+pub fn mutate_program_extending(rng: &mut Rng, p: &mut Program) {
     if rng.chance(1, 4) {
         extend(rng, p);
-        return;
+    } else {
+        mutate_program(rng, p);
     }
+}
+
+/// Mutates a program in place: one structural or field change, keeping it decodable (the
+/// mutation of [`hunt_classic`](super::hunt_classic), unchanged since).
+pub fn mutate_program(rng: &mut Rng, p: &mut Program) {
     let nr = p.cpus.len();
     // Half the new operations name a page the program already uses (locality).
     let focus = Focus::of(rng, p);

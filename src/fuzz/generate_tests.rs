@@ -8,7 +8,7 @@ fn random_programs_roundtrip() {
     for _ in 0..5_000 {
         let mut p = program(&mut rng);
         for _ in 0..rng.below(8) {
-            mutate_program(&mut rng, &mut p);
+            mutate_program_extending(&mut rng, &mut p);
         }
         let s = schedule(&mut rng);
         let d = decode(&encode(&p, &s));
@@ -24,8 +24,8 @@ fn same_seed_same_programs() {
     for _ in 0..1_000 {
         let (mut p, mut q) = (program(&mut a), program(&mut b));
         assert_eq!(p, q);
-        mutate_program(&mut a, &mut p);
-        mutate_program(&mut b, &mut q);
+        mutate_program_extending(&mut a, &mut p);
+        mutate_program_extending(&mut b, &mut q);
         assert_eq!(p, q);
     }
 }

@@ -247,7 +247,7 @@ impl Inputs for Programs {
             return None;
         }
         let mut q = p.clone();
-        generate::mutate_program(rng, &mut q);
+        generate::mutate_program_extending(rng, &mut q);
         Some(q)
     }
 
