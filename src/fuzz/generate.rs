@@ -470,8 +470,9 @@ fn extend(rng: &mut Rng, p: &mut Program) {
     p.cpus[cpu].push(op);
 }
 
-/// Mutates a program in place as [`hunt`](super::hunt) does: one time in 4 [`extend`] it (one
-/// CPU goes on with a page), else [`mutate_program`].
+/// Mutates a program in place as [`mod@super::hunt`] does: one time in 4 it appends to one CPU
+/// an operation on a page the program names, valid in the state the set-up and that CPU's own
+/// operations leave the page in, else [`mutate_program`].
 pub fn mutate_program_extending(rng: &mut Rng, p: &mut Program) {
     if rng.chance(1, 4) {
         extend(rng, p);
