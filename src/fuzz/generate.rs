@@ -404,7 +404,85 @@ pub fn promise(p: &Program) -> usize {
     usize::from(swapon.is_some()) + usize::from(state) + 2 * usize::from(race)
 }
 
-/// Mutates a program in place: one structural or field change, keeping it decodable.
+/// The state `op` leaves `page` in, if it names it (anon pages and tmpfs pages as
+/// [`user_op`] moves them), for [`extend`].
+fn page_after(op: &Op, focus: &Focus, page: Page) -> Page {
+    if focus.anon {
+        if anon_page(op) != Some((focus.mm, focus.pte)) {
+            // Reclaim drops swapped-out folios from the swap cache, whichever page it names.
+            return match (op, page) {
+                (Op::Reclaim { .. }, Page::SwapCached) => Page::Swapped,
+                _ => page,
+            };
+        }
+        return match (op, page) {
+            (Op::SwapOut { .. }, Page::Present) => Page::SwapCached,
+            (Op::SwapOut { .. }, p) => p,
+            (Op::Zap { .. }, _) => Page::Gone,
+            (Op::Willneed { .. }, Page::Swapped) => Page::SwapCached,
+            (Op::Willneed { .. }, p) => p,
+            _ => Page::Present,
+        };
+    }
+    match *op {
+        Op::ShmemTruncate { file } if file == focus.file => Page::Gone,
+        _ if shmem_page(op) != Some((focus.file, focus.index)) => page,
+        Op::ShmemWritepage { .. } if page == Page::Present => Page::SwapCached,
+        Op::Mincore { .. } | Op::ShmemWritepage { .. } => page,
+        _ => Page::Present,
+    }
+}
+
+/// Appends to one CPU an operation on a page the program names, valid in the state the set-up
+/// and that CPU's operations leave the page in ([`user_op`]'s state machine): a mutation that
+/// makes one CPU go on with a page that others touch too (every race of the catalogue is two
+/// paths on one entry; one of them is often a sequence, such as a fault, a store and a
+/// swap-out).
+fn extend(rng: &mut Rng, p: &mut Program) {
+    let ops: Vec<&Op> = p.setup.iter().chain(p.cpus.iter().flatten()).collect();
+    let anon: Vec<(u8, u8)> = ops.iter().filter_map(|op| anon_page(op)).collect();
+    let shmem: Vec<(u8, u8)> = ops.iter().filter_map(|op| shmem_page(op)).collect();
+    let mut focus = Focus::random(rng);
+    focus.anon = match (anon.is_empty(), shmem.is_empty()) {
+        (false, false) => rng.chance(1, 2),
+        (a, _) => !a,
+    };
+    if focus.anon && !anon.is_empty() {
+        (focus.mm, focus.pte) = *rng.pick(&anon);
+    } else if !shmem.is_empty() {
+        (focus.file, focus.index) = *rng.pick(&shmem);
+    }
+    let cpu = rng.below(p.cpus.len());
+    if p.cpus[cpu].len() >= MAX_OPS {
+        return;
+    }
+    // An anon page is there once mapped (the generator's set-ups swap mapped pages out).
+    let mapped = p.setup.iter().any(|op| matches!(op, Op::Mmap { .. }));
+    let mut page = if focus.anon && mapped {
+        Page::Present
+    } else {
+        Page::Gone
+    };
+    for op in p.setup.iter().chain(&p.cpus[cpu]) {
+        page = page_after(op, &focus, page);
+    }
+    let op = user_op(rng, &focus, &mut page);
+    p.cpus[cpu].push(op);
+}
+
+/// Mutates a program in place as [`mod@super::hunt`] does: one time in 4 it appends to one CPU
+/// an operation on a page the program names, valid in the state the set-up and that CPU's own
+/// operations leave the page in, else [`mutate_program`].
+pub fn mutate_program_extending(rng: &mut Rng, p: &mut Program) {
+    if rng.chance(1, 4) {
+        extend(rng, p);
+    } else {
+        mutate_program(rng, p);
+    }
+}
+
+/// Mutates a program in place: one structural or field change, keeping it decodable (the
+/// mutation of [`hunt_classic`](super::hunt_classic), unchanged since).
 pub fn mutate_program(rng: &mut Rng, p: &mut Program) {
     let nr = p.cpus.len();
     // Half the new operations name a page the program already uses (locality).

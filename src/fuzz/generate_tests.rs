@@ -8,7 +8,7 @@ fn random_programs_roundtrip() {
     for _ in 0..5_000 {
         let mut p = program(&mut rng);
         for _ in 0..rng.below(8) {
-            mutate_program(&mut rng, &mut p);
+            mutate_program_extending(&mut rng, &mut p);
         }
         let s = schedule(&mut rng);
         let d = decode(&encode(&p, &s));
@@ -24,8 +24,8 @@ fn same_seed_same_programs() {
     for _ in 0..1_000 {
         let (mut p, mut q) = (program(&mut a), program(&mut b));
         assert_eq!(p, q);
-        mutate_program(&mut a, &mut p);
-        mutate_program(&mut b, &mut q);
+        mutate_program_extending(&mut a, &mut p);
+        mutate_program_extending(&mut b, &mut q);
         assert_eq!(p, q);
     }
 }
@@ -98,5 +98,52 @@ fn race_shapes_are_common() {
     assert!(
         swapoff * 5 > n,
         "swapoff against a user in {swapoff} of {n} programs"
+    );
+}
+
+/// `extend` goes on with a page in the state the set-up and the CPU's own operations leave
+/// it: after a fault on the swapped page and a store to it, the CPU's next operation on it is
+/// often its swap-out (race 5's sequence), never a swap-in of a page it has mapped.
+#[test]
+fn extend_continues_a_cpus_page_state() {
+    let read = Op::Read { mm: 0, pte: 0 };
+    let write = Op::Write { mm: 0, pte: 0 };
+    let near_miss = Program {
+        setup: vec![
+            Op::SwaponSync,
+            Op::Mmap {
+                pages: 1,
+                huge: false,
+            },
+            Op::SwapOut { mm: 0, pte: 0 },
+            Op::Reclaim { dev: 0, offset: 0 },
+        ],
+        cpus: vec![vec![read], vec![read, write]],
+    };
+    let mut rng = Rng::new(3);
+    let (mut swapouts, mut swapins, n) = (0, 0, 10_000);
+    for _ in 0..n {
+        let mut p = near_miss.clone();
+        extend(&mut rng, &mut p);
+        assert_eq!(p.setup, near_miss.setup);
+        let added: Vec<_> = (0..2)
+            .filter(|&c| p.cpus[c].len() > near_miss.cpus[c].len())
+            .collect();
+        assert_eq!(added.len(), 1, "one operation appended to one CPU: {p:?}");
+        let c = added[0];
+        assert_eq!(p.cpus[c][..near_miss.cpus[c].len()], near_miss.cpus[c][..]);
+        match p.cpus[c].last() {
+            Some(Op::SwapOut { mm: 0, pte: 0 }) => swapouts += usize::from(c == 1),
+            Some(Op::SwapIn { mm: 0, pte: 0, .. }) => swapins += 1,
+            _ => {}
+        }
+    }
+    assert!(
+        swapouts * 20 > n,
+        "a swap-out after the store in {swapouts} of {n}"
+    );
+    assert_eq!(
+        swapins, 0,
+        "the page is mapped on both CPUs after their faults"
     );
 }

@@ -4,8 +4,10 @@
 //! The generator is the fuzzer's [`Inputs`]: fresh programs, mutated programs, and a feature
 //! per program shape (the kinds on each CPU); the fuzzer searches the schedules of each
 //! program with its strategies (random walks, PCT, partial order sampling, corpus mutation,
-//! reads-from constraints) and, most of the time, runs a fresh program under an early PCT
-//! schedule (the engine's fresh-input strategy), rewarded for new interleaving features: access features where the model annotates its
+//! reads-from constraints) and, most of the time, runs a fresh program, or a corpus program
+//! drawn by its novelty and mutated half the time, under an early PCT schedule (the engine's
+//! fresh- and mutant-input strategies), rewarded for new interleaving features: access
+//! features where the model annotates its
 //! shared state, switch features otherwise. The failing execution comes back as a program and
 //! schedule bytes, replayed and checked against the search's decisions; its reproducer is an
 //! ordinary input ([`encode`]). Everything depends only on the options: with `max_executions`
@@ -245,7 +247,7 @@ impl Inputs for Programs {
             return None;
         }
         let mut q = p.clone();
-        generate::mutate_program(rng, &mut q);
+        generate::mutate_program_extending(rng, &mut q);
         Some(q)
     }
 

@@ -19,7 +19,7 @@ pub enum Contender {
     Fuzzer,
     /// The engine's [`Fuzzer`] with only the strategies of this mask (bit `i`: [`Arm::ALL`]`[i]`),
     /// named `fuzzer:arm+arm`.
-    FuzzerWith(u8),
+    FuzzerWith(u16),
     /// shuttle's `PctScheduler` with this depth.
     Pct(usize),
     /// shuttle's `RandomScheduler`.
@@ -64,7 +64,7 @@ impl Contender {
     /// The contender called `name`.
     pub fn from_name(name: &str) -> Option<Contender> {
         if let Some(arms) = name.strip_prefix("fuzzer:") {
-            let mut mask = 0u8;
+            let mut mask = 0u16;
             for a in arms.split('+') {
                 let i = Arm::ALL.iter().position(|x| x.name() == a)?;
                 mask |= 1 << i;

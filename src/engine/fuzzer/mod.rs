@@ -5,7 +5,8 @@
 //! bandit (`bandit.rs`) — a random walk (`random.rs`), PCT (`pct.rs`), partial order sampling
 //! (`pos.rs`), a mutant of a corpus schedule (`mutate.rs`), reads-from constraints from a
 //! corpus execution (RFF's search, `rf.rs`) or, where the test takes inputs that vary, a fresh
-//! input under an early PCT schedule (`fresh.rs`) — and after it, it derives the
+//! input, or a corpus input drawn by its novelty and mutated half the time, under an early PCT
+//! schedule (`fresh.rs`) — and after it, it derives the
 //! execution's interleaving features (`features.rs`) (reads-from and write-write pairs from the
 //! test's [access annotations](super::access), or where the test gives none, where one task's
 //! steps were cut by another's). An execution with a new feature joins the corpus, and its
@@ -121,7 +122,8 @@ pub trait Inputs: Send + 'static {
     }
 
     /// Whether [`generate`](Inputs::generate) gives different inputs (then the search also
-    /// runs fresh inputs, [`Arm::Fresh`]); false for a test with one input.
+    /// runs fresh inputs, [`Arm::Fresh`], and mutants of corpus inputs, [`Arm::Mutant`]);
+    /// false for a test with one input.
     fn varies(&self) -> bool {
         true
     }
@@ -348,6 +350,9 @@ struct Entry<I> {
     writes: Box<[(u64, Event)]>,
     /// The reads-from constraints it ran under.
     constraints: Box<[Constraint]>,
+    /// Its new features against the decaying mean of the kept entries' when it was kept
+    /// (the mutant-input strategy's weight, `fresh::novelty`).
+    novelty: f64,
 }
 
 /// How one execution is scheduled.
@@ -380,6 +385,10 @@ struct State<G: Inputs> {
     rng: Rng,
     inputs: G,
     corpus: Vec<Entry<G::Input>>,
+    /// The sum of the corpus entries' novelty.
+    novelty_total: f64,
+    /// A decaying mean of the new features of the kept entries.
+    novelty_mean: fresh::Typical,
     seen: FeatureMap,
     bandit: Bandit,
     collector: Collector,
@@ -425,20 +434,23 @@ impl<G: Inputs> State<G> {
                 .map(|(i, s)| (Some(Arc::new(i)), s)),
         );
         seeds.reverse();
-        // Fresh inputs only where inputs vary, unless it is the one strategy asked for.
-        let arms: Vec<Arm> = if inputs.varies() || f.arms == [Arm::Fresh] {
+        // Fresh and mutant inputs only where inputs vary, unless one of them is the one
+        // strategy asked for.
+        let arms: Vec<Arm> = if inputs.varies() || (f.arms.len() == 1 && f.arms[0].needs_inputs()) {
             f.arms.clone()
         } else {
             f.arms
                 .iter()
                 .copied()
-                .filter(|&a| a != Arm::Fresh)
+                .filter(|&a| !a.needs_inputs())
                 .collect()
         };
         State {
             rng: Rng::new(f.seed),
             inputs,
             corpus: Vec::new(),
+            novelty_total: 0.0,
+            novelty_mean: fresh::Typical::default(),
             seen: FeatureMap::new(),
             bandit: Bandit::new(&arms),
             collector: Collector::new(f.arms.contains(&Arm::Rf)),
@@ -522,18 +534,23 @@ impl<G: Inputs> State<G> {
                 Walk::Rf(w) => w.constraints().into(),
                 _ => Box::default(),
             };
+            let novelty = fresh::novelty(new, self.novelty_mean);
+            self.novelty_mean.note(new);
             let entry = Entry {
                 input: current.input,
                 schedule: decisions_to_bytes(&current.decisions),
                 pairs: self.sample.items.as_slice().into(),
                 writes: self.writes.items.as_slice().into(),
                 constraints,
+                novelty,
             };
             self.inputs.kept(&entry.input, &entry.schedule);
+            self.novelty_total += novelty;
             if self.corpus.len() < MAX_CORPUS {
                 self.corpus.push(entry);
             } else {
                 let at = self.rng.below(MAX_CORPUS);
+                self.novelty_total -= self.corpus[at].novelty;
                 self.corpus[at] = entry;
             }
         }
@@ -555,6 +572,18 @@ impl<G: Inputs> State<G> {
         } else {
             self.rng.below(n)
         }
+    }
+
+    /// A corpus entry drawn with probability proportional to its novelty.
+    fn novel_parent(&mut self) -> usize {
+        let mut x = self.rng.unit() * self.novelty_total;
+        for (i, e) in self.corpus.iter().enumerate() {
+            if x < e.novelty {
+                return i;
+            }
+            x -= e.novelty;
+        }
+        self.corpus.len() - 1
     }
 
     /// Plans the next execution.
@@ -608,6 +637,19 @@ impl<G: Inputs> State<G> {
             }
             Arm::Fresh => {
                 let input = Arc::new(self.inputs.generate(rng));
+                (input, Walk::Pct(fresh::walk(&mut self.rng, self.typical)))
+            }
+            Arm::Mutant => {
+                let p = self.novel_parent();
+                let parent = Arc::clone(&self.corpus[p].input);
+                let input = if self.rng.chance(1, 2) {
+                    parent
+                } else {
+                    match self.inputs.mutate(&mut self.rng, &parent) {
+                        Some(m) => Arc::new(m),
+                        None => parent,
+                    }
+                };
                 (input, Walk::Pct(fresh::walk(&mut self.rng, self.typical)))
             }
             Arm::Rf if self.corpus.is_empty() => {

@@ -137,12 +137,16 @@ fn inputs_are_generated_and_handed_to_the_test() {
 }
 
 #[test]
-fn fresh_inputs_run_only_where_inputs_vary() {
+fn fresh_and_mutant_inputs_run_only_where_inputs_vary() {
     struct Numbers;
     impl Inputs for Numbers {
         type Input = u32;
         fn generate(&mut self, rng: &mut Rng) -> u32 {
             rng.below(1000) as u32
+        }
+        // A new number is a new feature: the corpus grows (mutant inputs need one).
+        fn feature(&self, input: &u32) -> Option<u64> {
+            Some(u64::from(*input))
         }
     }
     let fresh = |stats: &FuzzStats| {
@@ -173,4 +177,8 @@ fn fresh_inputs_run_only_where_inputs_vary() {
         panic!("nothing fails")
     };
     assert_eq!(fresh(&one), None, "one input: no fresh-input strategy");
+    let ran =
+        |stats: &FuzzStats, arm: Arm| stats.arms.iter().any(|a| a.arm == arm && a.executions > 0);
+    assert!(ran(&varying, Arm::Mutant), "{:?}", varying.arms);
+    assert!(!ran(&one, Arm::Mutant), "one input: no mutant inputs");
 }
