@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use super::EXIT_CLEAN;
 use crate::fuzz::bench::{
-    RssSample, Strategy, Target, ToBug, fuzzer_throughput, rss_kib, rss_run, search_to_bug,
-    throughput,
+    RssSample, Strategy, Target, ToBug, fuzzer_throughput, rss_kib, rss_run, runtime_floor,
+    search_to_bug, throughput,
 };
 
 /// Arguments of `swapfuzz bench`.
@@ -271,6 +271,17 @@ pub fn run(a: &BenchArgs) -> Result<u8, String> {
         println!(
             "            the fuzzer with every strategy: {all:.0}/s (its schedules differ: fewer \
              switches under PCT and sparse walks)"
+        );
+        // Shuttle's and the engine's own cost of as many points, with no model: the ceiling
+        // for this program in this runner, whatever the model does.
+        let three = runtime_floor(a.executions, steps, 3, 128);
+        let one = runtime_floor(a.executions, steps, 1, 128);
+        println!(
+            "            the same runner with no model, {steps} points that do nothing: \
+             {three:.0}/s in 3 tasks, {one:.0}/s in one task (every point has one runnable \
+             task); the program above runs at {:.2} and {:.2} of them",
+            eps / three,
+            eps / one
         );
     }
     let mut targets = Vec::new();

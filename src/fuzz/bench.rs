@@ -278,6 +278,40 @@ pub fn throughput(executions: usize, schedule_len: usize) -> (f64, usize) {
     (r.executions as f64 / (cpu_time() - t).as_secs_f64(), steps)
 }
 
+/// Executions per CPU second of the same runner with no model at all: `tasks` shuttle tasks that
+/// each only call [`engine::point`](crate::engine::point) `points / tasks` times, under random
+/// schedules of `schedule_len` bytes. It is shuttle's and the engine's own cost of `points`
+/// scheduling points: the most any model with that many points per execution can reach in
+/// this runner (with one task, every point has a single runnable task).
+pub fn runtime_floor(executions: usize, points: usize, tasks: usize, schedule_len: usize) -> f64 {
+    quiet_panics();
+    let per = points / tasks.max(1);
+    let mut rng = Rng::new(0);
+    let inputs: Vec<((), Vec<u8>)> = (0..executions)
+        .map(|_| ((), (0..schedule_len).map(|_| rng.byte()).collect()))
+        .collect();
+    let t = cpu_time();
+    let r = run_batch(
+        inputs.into_iter(),
+        &EngineConfig::default(),
+        move |_: &()| {
+            let handles: Vec<_> = (0..tasks)
+                .map(|_| {
+                    shuttle::thread::spawn(move || {
+                        for _ in 0..per {
+                            crate::engine::point();
+                        }
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().expect("a task that only yields does not panic");
+            }
+        },
+    );
+    r.executions as f64 / (cpu_time() - t).as_secs_f64()
+}
+
 /// Executions per CPU second of the engine's [`Fuzzer`](crate::engine::Fuzzer) searching the
 /// schedules of [`typical_program`] on the fixed kernel, for `executions` executions: the
 /// search loop's own cost beside [`throughput`]'s bare batch. `arms`: only these strategies
