@@ -17,6 +17,7 @@
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -128,6 +129,10 @@ type Kept = Vec<(Program, Vec<u8>)>;
 struct Exchange {
     state: Mutex<ExchangeState>,
     changed: Condvar,
+    /// The lowest execution index of a worker's find so far: no worker runs beyond it. Read
+    /// before every execution, so it is an atomic, not behind the mutex; lowered (`fetch_min`)
+    /// before the finder departs, whose notification wakes any worker waiting in an epoch.
+    stop_at: AtomicU64,
 }
 
 impl Exchange {
@@ -138,9 +143,9 @@ impl Exchange {
                 epochs: BTreeMap::new(),
                 imported: vec![0; jobs],
                 departed: vec![false; jobs],
-                stop_at: u64::MAX,
             }),
             changed: Condvar::new(),
+            stop_at: AtomicU64::new(u64::MAX),
         }
     }
 }
@@ -153,8 +158,6 @@ struct ExchangeState {
     imported: Vec<u64>,
     /// Workers that ended (found a bug, ran out of budget or time).
     departed: Vec<bool>,
-    /// The lowest execution index of a worker's find so far: no worker runs beyond it.
-    stop_at: u64,
 }
 
 /// A worker's side of the [`Exchange`].
@@ -175,20 +178,20 @@ impl Share {
     /// epoch (or ended), and import theirs in worker order.
     fn sync(&mut self, executions: u64) -> Option<Kept> {
         let ex = Arc::clone(&self.exchange);
-        let mut st = ex.state.lock().expect("hunt exchange");
-        if executions >= st.stop_at {
+        if executions >= ex.stop_at.load(Ordering::Acquire) {
             return None;
         }
         if self.every == 0 || executions == 0 || !executions.is_multiple_of(self.every) {
             return Some(Vec::new());
         }
+        let mut st = ex.state.lock().expect("hunt exchange");
         let epoch = executions / self.every;
         let jobs = st.departed.len();
         let out = Arc::new(std::mem::take(&mut self.outbox));
         st.epochs.entry(epoch).or_insert_with(|| vec![None; jobs])[self.worker] = Some(out);
         ex.changed.notify_all();
         loop {
-            if executions >= st.stop_at {
+            if executions >= ex.stop_at.load(Ordering::Acquire) {
                 return None;
             }
             let row = &st.epochs[&epoch];
@@ -419,8 +422,7 @@ pub fn hunt_jobs_sharing(
                 if let HuntResult::Found { executions, .. } | HuntResult::Error { executions, .. } =
                     &r
                 {
-                    let mut st = departs.0.state.lock().expect("hunt exchange");
-                    st.stop_at = st.stop_at.min(*executions);
+                    departs.0.stop_at.fetch_min(*executions, Ordering::AcqRel);
                 }
                 drop(departs);
                 r

@@ -145,7 +145,8 @@ fn workers_exchange_what_they_kept_at_epoch_ends_in_worker_order() {
 fn a_find_stops_the_other_workers_at_its_execution_index() {
     let mut shares = exchange(2, 8);
     let ex = Arc::clone(&shares[0].exchange);
-    ex.state.lock().unwrap().stop_at = 12;
+    ex.stop_at
+        .fetch_min(12, std::sync::atomic::Ordering::AcqRel);
     assert!(shares[1].sync(11).is_some());
     assert!(shares[1].sync(12).is_none());
     // A worker waiting at an epoch's end for one that ended is let go.
