@@ -126,15 +126,7 @@ fn declared_steps_write_only_what_they_declare() {
     for (scenario, _, _) in swapfuzz::program::text::builtin() {
         programs.push(swapfuzz::program::text::load(scenario).unwrap().program);
     }
-    for t in [
-        "setup: swapon; mmap pages=2; swapout mm=0 pte=0; swapout mm=0 pte=1
-cpu0: zap mm=0 pte=0; exit mm=0
-cpu1: fork mm=0; reclaim dev=0 offset=0
-cpu2: swapin mm=0 pte=1; swapoff dev=0",
-        "setup: swapon; shmem-write file=0 index=0; shmem-writepage file=0 index=0
-cpu0: shmem-truncate file=0
-cpu1: swapoff dev=0",
-    ] {
+    for t in common::FOOTPRINT_PROGRAMS {
         programs.push(program(t));
     }
     for patches in [PatchSet::base(), PatchSet::fixed()] {

@@ -83,3 +83,16 @@ pub fn outcomes(
     let set = seen.lock().unwrap().clone();
     (set, runs)
 }
+
+/// Two programs over paths the built-in scenarios leave out, for the footprint checks
+/// (tests/reduction_outcomes.rs, tests/reduction_commute.rs): a zap, exit, fork, reclaim,
+/// swap-in and swapoff of one mm on three CPUs; shmem's truncate against swapoff.
+pub const FOOTPRINT_PROGRAMS: [&str; 2] = [
+    "setup: swapon; mmap pages=2; swapout mm=0 pte=0; swapout mm=0 pte=1
+cpu0: zap mm=0 pte=0; exit mm=0
+cpu1: fork mm=0; reclaim dev=0 offset=0
+cpu2: swapin mm=0 pte=1; swapoff dev=0",
+    "setup: swapon; shmem-write file=0 index=0; shmem-writepage file=0 index=0
+cpu0: shmem-truncate file=0
+cpu1: swapoff dev=0",
+];
