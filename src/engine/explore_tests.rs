@@ -434,9 +434,11 @@ mod reduction {
     }
 
     /// The class count keeps the clocks of the steps an execution shares with the last one
-    /// counted: its hash of every execution's trace equals the hash computed from scratch
-    /// (checked inside the count), on the programs above and on every built-in scenario at
-    /// K = 1, with and without the reduction, bounded and not.
+    /// counted, and the trace keeps those steps: its hash of every execution's trace equals the
+    /// hash computed from scratch, and the kept trace equals one recorded from the execution's
+    /// first step (both checked inside the search), on the programs above and on every built-in
+    /// scenario at K = 1, with and without the reduction, bounded and not. (Keeping one step
+    /// too many at the backtrack node fails it.)
     #[test]
     fn incremental_class_hashes_equal_hashes_from_scratch() {
         use crate::engine::reduction::from_scratch;

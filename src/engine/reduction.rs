@@ -105,7 +105,7 @@ use super::access::{Access, AccessLog};
 use super::decision::Point;
 
 /// One step of the running execution, as the reduction sees it.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Foot {
     task: usize,
     unknown: bool,
@@ -145,6 +145,14 @@ impl Trace {
 
     pub(super) fn len(&self) -> usize {
         self.steps.len()
+    }
+
+    /// For tests: panics unless this trace (its kept steps and the steps computed since) is
+    /// `other`, the same execution's trace recorded from its first step.
+    #[cfg(test)]
+    pub(super) fn assert_same(&self, other: &Trace) {
+        assert_eq!(self.steps, other.steps, "kept trace steps");
+        assert_eq!(self.accesses, other.accesses, "kept trace accesses");
     }
 
     /// At scheduling point `index`: ends the step begun at the previous point (its annotations

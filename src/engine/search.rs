@@ -112,6 +112,11 @@ pub(super) struct Search {
     stopped: bool,
     /// Executions stopped as sleep-set blocked.
     blocked: usize,
+    /// For tests ([`from_scratch`](super::reduction::from_scratch)): the running execution's
+    /// trace recorded from its first step, to compare with `trace`, which keeps the steps the
+    /// execution shares with the last one.
+    #[cfg(test)]
+    shadow: Option<Trace>,
 }
 
 /// What an exploration covered ([`Explorer::coverage`](super::Explorer::coverage)).
@@ -173,8 +178,25 @@ impl Search {
         self.trace.is_some()
     }
 
+    /// At scheduling point `step`: the trace's [`Trace::point`] (and the test shadow's).
+    fn trace_point(&mut self, step: usize, point: &Point<'_>, chosen: Option<usize>) {
+        if let Some(trace) = self.trace.as_mut() {
+            trace.point(step, point, chosen);
+        }
+        #[cfg(test)]
+        if let Some(shadow) = self.shadow.as_mut() {
+            shadow.point(step, point, chosen);
+        }
+    }
+
     /// Ends the last execution's trace and counts its class (not for a stopped one).
     fn end_execution(&mut self) {
+        #[cfg(test)]
+        if let (Some(mut shadow), Some(trace)) = (self.shadow.take(), self.trace.as_mut()) {
+            shadow.finish();
+            trace.finish();
+            trace.assert_same(&shadow);
+        }
         if let Some(trace) = self.trace.as_mut() {
             trace.finish();
             if !self.stopped
@@ -229,9 +251,7 @@ impl Search {
     fn choose(&mut self, point: &Point<'_>) -> Option<TaskId> {
         let chosen = self.decide(point);
         let step = self.log.steps - 1;
-        if let Some(trace) = self.trace.as_mut() {
-            trace.point(step, point, chosen.map(usize::from));
-        }
+        self.trace_point(step, point, chosen.map(usize::from));
         chosen
     }
 
@@ -246,9 +266,7 @@ impl Search {
             let (choices, preemptive) = candidates(point);
             let sleep = if self.reduce {
                 // The step that ended here is part of the path since the parent.
-                if let Some(trace) = self.trace.as_mut() {
-                    trace.point(step, point, None);
-                }
+                self.trace_point(step, point, None);
                 self.sleep_set(step)
             } else {
                 Vec::new()
@@ -369,6 +387,10 @@ impl Strategy for Walker {
         }
         if let Some(classes) = s.classes.as_mut() {
             classes.truncate(kept);
+        }
+        #[cfg(test)]
+        if s.trace.is_some() && super::reduction::from_scratch::on() {
+            s.shadow = Some(Trace::default());
         }
         Some(Schedule::new(0))
     }
