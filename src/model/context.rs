@@ -451,7 +451,7 @@ impl Kernel {
             fp.wake_reads(w);
             if rcu {
                 fp.write(Touch::Rcu(self.cpu));
-                fp.wake_gp_reads(w);
+                fp.wake_gp_reads(w, self.cpu);
             }
             if !Self::check_lock_memory(w, self.cpu, id) {
                 return;
@@ -600,7 +600,7 @@ impl Kernel {
     pub fn rcu_read_unlock(&self) {
         self.with_on(true, |w, fp| {
             fp.write(Touch::Rcu(self.cpu));
-            fp.wake_gp_reads(w);
+            fp.wake_gp_reads(w, self.cpu);
             self.rcu_unlock_in(w)
         });
     }
@@ -619,9 +619,11 @@ impl Kernel {
             w.cpus[self.cpu].gp = Some(gp.clone());
             gp
         });
-        // gp_done() reads the nesting and quiescent-state count of the CPUs in the snapshot.
-        let reads = |w: &World, fp: &mut Footprint| {
-            for c in 0..w.cpus.len() {
+        // gp_done() reads the nesting and quiescent-state count of the CPUs in the snapshot,
+        // and of no other CPU.
+        let readers: Vec<Cpu> = gp.readers().collect();
+        let reads = |_: &World, fp: &mut Footprint| {
+            for &c in &readers {
                 fp.read(Touch::Rcu(c));
             }
         };
@@ -651,10 +653,16 @@ pub enum Touch {
     Waiting(Cpu),
     /// A CPU's grace-period snapshot (`cpus[c].gp`).
     Gp(Cpu),
-    /// `swap_info[t]` as swapon and swapoff set it: whether the slot exists, `type`, `flags`,
-    /// `max`, `pages`, the `swap_map` and `cluster_info` pointers (not what they point to),
-    /// and the slot's ghost generation (`ghost.generation[t]`, invariant S3).
-    Si(SwapType),
+    /// `swap_info[t]`'s slot: whether it exists, its `type`, and its ghost generation
+    /// (`ghost.generation[t]`, invariant S3). Only swapon writes it.
+    SiSlot(SwapType),
+    /// `swap_info[t].flags` but `SWP_WRITEOK` (`SWP_USED`, `SWP_SYNCHRONOUS_IO`).
+    SiFlags(SwapType),
+    /// `swap_info[t].flags & SWP_WRITEOK` (swapoff clears it alone, in its step 3).
+    SiWriteok(SwapType),
+    /// `swap_info[t]`'s `max`, `pages`, and the `swap_map` and `cluster_info` pointers (not
+    /// what they point to), which swapoff clears together in its step 12.
+    SiMap(SwapType),
     /// `swap_info[t].users` and `swap_info[t].comp` (the percpu ref and its completion).
     SiUsers(SwapType),
     /// A KASAN allocation's bookkeeping, by pointer: live or freed (and by whom), its size, what
@@ -734,7 +742,7 @@ impl Touch {
             Touch::Rcu(c) => pack(32, 0, c),
             Touch::Waiting(c) => pack(33, 0, c),
             Touch::Gp(c) => pack(34, 0, c),
-            Touch::Si(t) => pack(35, 0, t.0),
+            Touch::SiMap(t) => pack(35, 0, t.0),
             Touch::SiUsers(t) => pack(36, 0, t.0),
             Touch::Alloc(p) => pack(37, 0, p),
             Touch::Elem(p, idx) => pack(38, p, idx),
@@ -756,6 +764,9 @@ impl Touch {
             Touch::Inode(i) => pack(54, 0, i.0),
             Touch::Done(c) => pack(55, 0, c),
             Touch::Folios => pack(56, 0, 0),
+            Touch::SiSlot(t) => pack(57, 0, t.0),
+            Touch::SiFlags(t) => pack(58, 0, t.0),
+            Touch::SiWriteok(t) => pack(59, 0, t.0),
         }
     }
 }
@@ -853,16 +864,26 @@ fn pieces(w: &World) -> std::collections::BTreeMap<Piece, String> {
     }
     for (ty, si) in w.swap_info.enumerate() {
         put(
-            t(Touch::Si(ty)),
+            t(Touch::SiSlot(ty)),
             format!(
-                "{:?} {} {} {} {} {:?} {:?}",
+                "{:?} {}",
                 si.type_,
-                si.flags,
-                si.max,
-                si.pages,
                 w.ghost.generation.get(ty).copied().unwrap_or_default(),
-                si.swap_map,
-                si.cluster_info,
+            ),
+        );
+        put(
+            t(Touch::SiFlags(ty)),
+            format!("{}", si.flags & !super::types::SWP_WRITEOK),
+        );
+        put(
+            t(Touch::SiWriteok(ty)),
+            format!("{}", si.flags & super::types::SWP_WRITEOK),
+        );
+        put(
+            t(Touch::SiMap(ty)),
+            format!(
+                "{} {} {:?} {:?}",
+                si.max, si.pages, si.swap_map, si.cluster_info,
             ),
         );
         put(
@@ -1021,7 +1042,8 @@ impl Footprint {
         if !self.on {
             return;
         }
-        self.read(Touch::Si(t));
+        self.read(Touch::SiSlot(t));
+        self.read(Touch::SiMap(t));
         self.read(Touch::Inuse(t));
         if let Some(p) = w.swap_info[t].swap_map {
             self.read(Touch::Alloc(p));
@@ -1031,6 +1053,15 @@ impl Footprint {
                 }
             }
         }
+    }
+
+    /// Reads every piece of `swap_info[t]` that swapon and swapoff set: [`Touch::SiSlot`],
+    /// [`Touch::SiFlags`], [`Touch::SiWriteok`] and [`Touch::SiMap`].
+    pub fn si_reads(&mut self, t: SwapType) {
+        self.read(Touch::SiSlot(t));
+        self.read(Touch::SiFlags(t));
+        self.read(Touch::SiWriteok(t));
+        self.read(Touch::SiMap(t));
     }
 
     /// The step touches no state another CPU writes (e.g. it reads what never changes after it
@@ -1077,15 +1108,24 @@ impl Footprint {
         }
     }
 
-    /// What [`World::wake_gp`] may read (called or not): every CPU's `waiting`, and when one
-    /// waits for a grace period, every CPU's snapshot and RCU state.
-    fn wake_gp_reads(&mut self, w: &World) {
-        if self.on {
-            self.wake_reads(w);
-            if (0..w.cpus.len()).any(|c| w.cpus[c].waiting == Some(WaitFor::GracePeriod)) {
-                for c in 0..w.cpus.len() {
-                    self.read(Touch::Gp(c));
-                    self.read(Touch::Rcu(c));
+    /// What `cpu`'s `rcu_read_unlock()` (or the implicit one of a spinlock's release) reads
+    /// through [`World::wake_gp`], declared before the unlock: nothing unless this leaves the
+    /// outermost section (`wake_gp()` runs only when the nesting drops to 0, or stays 0);
+    /// then every CPU's `waiting`, and for each CPU that waits for a grace period its
+    /// snapshot (`gp`) and the RCU state of the CPUs in that snapshot, which is all that
+    /// [`super::kernel::rcu::Rcu::gp_done`] reads.
+    fn wake_gp_reads(&mut self, w: &World, cpu: Cpu) {
+        if !self.on || w.rcu.nesting(cpu) > 1 {
+            return;
+        }
+        self.wake_reads(w);
+        for c in 0..w.cpus.len() {
+            if w.cpus[c].waiting == Some(WaitFor::GracePeriod) {
+                self.read(Touch::Gp(c));
+                if let Some(gp) = &w.cpus[c].gp {
+                    for r in gp.readers() {
+                        self.read(Touch::Rcu(r));
+                    }
                 }
             }
         }

@@ -21,6 +21,13 @@ pub struct GracePeriod {
     waiting_for: Vec<(Cpu, u64)>,
 }
 
+impl GracePeriod {
+    /// The CPUs of the snapshot: [`Rcu::gp_done`] reads their counters and no other CPU's.
+    pub fn readers(&self) -> impl Iterator<Item = Cpu> + '_ {
+        self.waiting_for.iter().map(|&(c, _)| c)
+    }
+}
+
 impl Rcu {
     /// State for `nr_cpus` CPUs, none of them a reader.
     pub fn new(nr_cpus: usize) -> Self {
