@@ -399,7 +399,8 @@ fn two_swapoffs_commute() {
 /// to the snapshot.)
 #[test]
 fn a_dropped_rcu_read_does_not_commute() {
-    const RCU: u64 = 32;
+    // `Touch::RcuReader`'s tag (src/model/context.rs).
+    const RCU: u64 = 60;
     let lie: Lie = |f| {
         let written: Vec<u64> = f
             .iter()

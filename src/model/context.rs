@@ -357,6 +357,7 @@ impl Kernel {
                     true
                 } else {
                     fp.write(Touch::Waiting(cpu));
+                    fp.write(Touch::Waiters(why));
                     w.cpus[cpu].waiting = Some(why);
                     false
                 }
@@ -405,9 +406,9 @@ impl Kernel {
 
     /// What an acquire attempt of `id` touches besides `waiting`: the lock, this CPU's RCU
     /// nesting (`spin_lock()`'s `preempt_disable()`), what [`Kernel::check_lock_memory`] reads.
-    fn lock_footprint(fp: &mut Footprint, cpu: Cpu, id: LockId) {
+    fn lock_footprint(w: &World, fp: &mut Footprint, cpu: Cpu, id: LockId) {
         fp.write(Touch::Lock(id));
-        fp.write(Touch::Rcu(cpu));
+        fp.rcu_lock(w, cpu);
         fp.lock_memory(cpu, id);
     }
 
@@ -433,7 +434,7 @@ impl Kernel {
             WaitFor::Lock(id),
             preempt_disable,
             |w, cpu| Self::check_lock_memory(w, cpu, id) && w.locks.try_acquire(id, cpu),
-            Some(&|_: &World, fp: &mut Footprint| Self::lock_footprint(fp, self.cpu, id)),
+            Some(&|w: &World, fp: &mut Footprint| Self::lock_footprint(w, fp, self.cpu, id)),
         );
     }
 
@@ -448,9 +449,9 @@ impl Kernel {
             if let LockId::SiLock(t) = id {
                 fp.c3_reads(w, t);
             }
-            fp.wake_reads(w);
+            fp.wake_reads(WaitFor::Lock(id));
             if rcu {
-                fp.write(Touch::Rcu(self.cpu));
+                fp.rcu_unlock(w, self.cpu);
                 fp.wake_gp_reads(w, self.cpu);
             }
             if !Self::check_lock_memory(w, self.cpu, id) {
@@ -489,7 +490,7 @@ impl Kernel {
             WaitFor::Lock(id),
             |_| {},
             |w, cpu| w.locks.try_acquire(id, cpu),
-            Some(&|_: &World, fp: &mut Footprint| Self::lock_footprint(fp, self.cpu, id)),
+            Some(&|w: &World, fp: &mut Footprint| Self::lock_footprint(w, fp, self.cpu, id)),
         );
     }
 
@@ -505,7 +506,7 @@ impl Kernel {
     pub fn mutex_unlock(&self, id: LockId) {
         self.with_on(true, |w, fp| {
             fp.write(Touch::Lock(id));
-            fp.wake_reads(w);
+            fp.wake_reads(WaitFor::Lock(id));
             if !w.locks.release(id, self.cpu) {
                 w.report(
                     Some(self.cpu),
@@ -591,7 +592,7 @@ impl Kernel {
     /// nesting (merged into the previous step, a preemption right before it would be lost).
     pub fn rcu_read_lock(&self) {
         self.with_on(true, |w, fp| {
-            fp.write(Touch::Rcu(self.cpu));
+            fp.rcu_lock(w, self.cpu);
             w.rcu.read_lock(self.cpu)
         });
     }
@@ -599,7 +600,7 @@ impl Kernel {
     /// `rcu_read_unlock()`.
     pub fn rcu_read_unlock(&self) {
         self.with_on(true, |w, fp| {
-            fp.write(Touch::Rcu(self.cpu));
+            fp.rcu_unlock(w, self.cpu);
             fp.wake_gp_reads(w, self.cpu);
             self.rcu_unlock_in(w)
         });
@@ -612,7 +613,7 @@ impl Kernel {
         self.might_sleep();
         let gp = self.with_on(true, |w, fp| {
             for c in 0..w.cpus.len() {
-                fp.read(Touch::Rcu(c));
+                fp.read(Touch::RcuReader(c));
             }
             fp.write(Touch::Gp(self.cpu));
             let gp = w.rcu.start_gp(self.cpu);
@@ -624,7 +625,7 @@ impl Kernel {
         let readers: Vec<Cpu> = gp.readers().collect();
         let reads = |_: &World, fp: &mut Footprint| {
             for &c in &readers {
-                fp.read(Touch::Rcu(c));
+                fp.read(Touch::RcuReader(c));
             }
         };
         self.wait_event_reading(WaitFor::GracePeriod, reads, |w, _| w.rcu.gp_done(&gp));
@@ -647,10 +648,20 @@ type Declare<'a> = dyn Fn(&World, &mut Footprint) + 'a;
 pub enum Touch {
     /// A lock's entry in the lock table (holder; the table is a set: its order is not state).
     Lock(LockId),
-    /// A CPU's RCU read-side nesting and quiescent-state count.
+    /// A CPU's RCU read-side nesting, the exact count (read by the CPU itself: L1).
     Rcu(Cpu),
+    /// Whether a CPU is an RCU reader (nesting above 0), and its quiescent-state count: all
+    /// that a grace period reads of another CPU (`start_gp()`, `gp_done()`). A lock or unlock
+    /// that leaves the nesting above 0 on both sides writes [`Touch::Rcu`] alone.
+    RcuReader(Cpu),
     /// What a CPU waits for (`cpus[c].waiting`).
     Waiting(Cpu),
+    /// The CPUs that wait for `x` (those whose `cpus[c].waiting` is `Some(x)`): all that a
+    /// wake-up of `x` ([`World::wake`]) reads. It overlaps [`Touch::Waiting`] (the one
+    /// exception to the partition): a step that changes a CPU's `waiting` from or to `x`
+    /// declares both written (only the failing check of [`Kernel::wait_event`] does, and it
+    /// sleeps: the engine makes it unknown anyway).
+    Waiters(WaitFor),
     /// A CPU's grace-period snapshot (`cpus[c].gp`).
     Gp(Cpu),
     /// `swap_info[t]`'s slot: whether it exists, its `type`, and its ghost generation
@@ -720,25 +731,14 @@ impl Touch {
     /// folds away (called, its jump table was 4 % of a search).
     #[inline(always)]
     fn object(self) -> u64 {
-        /// `tag` in bits 56..64, `a` in bits 32..56, `b` in bits 0..32.
-        fn pack(tag: u64, a: usize, b: usize) -> u64 {
-            (tag << 56) | ((a as u64 & 0xff_ffff) << 32) | (b as u64 & 0xffff_ffff)
-        }
         match self {
-            Touch::Lock(id) => match id {
-                LockId::SwapLock => pack(1, 0, 0),
-                LockId::SiLock(t) => pack(2, 0, t.0),
-                LockId::Cluster { alloc, idx } => pack(3, alloc, idx),
-                LockId::SwapCacheXa(t) => pack(4, 0, t.0),
-                LockId::Ptl(mm) => pack(5, 0, mm.0),
-                LockId::ShmemXa(i) => pack(6, 0, i.0),
-                LockId::MmlistLock => pack(7, 0, 0),
-                LockId::SlotsFreeLock(c) => pack(8, 0, c),
-                LockId::SwaponMutex => pack(9, 0, 0),
-                LockId::ShmemSwaplistMutex => pack(10, 0, 0),
-                LockId::SlotsEnableMutex => pack(11, 0, 0),
-                LockId::Folio(f) => pack(12, 0, f.0),
-            },
+            Touch::Lock(id) => lock_object(id),
+            // The lock's own encoding with the top bit set (lock tags are below 0x80).
+            Touch::Waiters(WaitFor::Lock(id)) => lock_object(id) | (1 << 63),
+            Touch::Waiters(WaitFor::Completion(t)) => pack(61, 0, t.0),
+            Touch::Waiters(WaitFor::GracePeriod) => pack(62, 0, 0),
+            // One object for every variable (more dependence, never less).
+            Touch::Waiters(WaitFor::Var(_)) => pack(63, 0, 0),
             Touch::Rcu(c) => pack(32, 0, c),
             Touch::Waiting(c) => pack(33, 0, c),
             Touch::Gp(c) => pack(34, 0, c),
@@ -764,10 +764,36 @@ impl Touch {
             Touch::Inode(i) => pack(54, 0, i.0),
             Touch::Done(c) => pack(55, 0, c),
             Touch::Folios => pack(56, 0, 0),
+            Touch::RcuReader(c) => pack(60, 0, c),
             Touch::SiSlot(t) => pack(57, 0, t.0),
             Touch::SiFlags(t) => pack(58, 0, t.0),
             Touch::SiWriteok(t) => pack(59, 0, t.0),
         }
+    }
+}
+
+/// `tag` in bits 56..64, `a` in bits 32..56, `b` in bits 0..32 (see [`Touch::object`]).
+#[inline(always)]
+fn pack(tag: u64, a: usize, b: usize) -> u64 {
+    (tag << 56) | ((a as u64 & 0xff_ffff) << 32) | (b as u64 & 0xffff_ffff)
+}
+
+/// [`Touch::Lock`]'s object: tags 1 to 12.
+#[inline(always)]
+fn lock_object(id: LockId) -> u64 {
+    match id {
+        LockId::SwapLock => pack(1, 0, 0),
+        LockId::SiLock(t) => pack(2, 0, t.0),
+        LockId::Cluster { alloc, idx } => pack(3, alloc, idx),
+        LockId::SwapCacheXa(t) => pack(4, 0, t.0),
+        LockId::Ptl(mm) => pack(5, 0, mm.0),
+        LockId::ShmemXa(i) => pack(6, 0, i.0),
+        LockId::MmlistLock => pack(7, 0, 0),
+        LockId::SlotsFreeLock(c) => pack(8, 0, c),
+        LockId::SwaponMutex => pack(9, 0, 0),
+        LockId::ShmemSwaplistMutex => pack(10, 0, 0),
+        LockId::SlotsEnableMutex => pack(11, 0, 0),
+        LockId::Folio(f) => pack(12, 0, f.0),
     }
 }
 
@@ -853,7 +879,14 @@ fn pieces(w: &World) -> std::collections::BTreeMap<Piece, String> {
     }
     for c in 0..w.cpus.len() {
         put(t(Touch::Rcu(c)), format!("{}", w.rcu.nesting(c)));
+        put(
+            t(Touch::RcuReader(c)),
+            format!("{} {}", w.rcu.nesting(c) > 0, w.rcu.quiescent_states(c)),
+        );
         put(t(Touch::Waiting(c)), format!("{:?}", w.cpus[c].waiting));
+        if let Some(x) = w.cpus[c].waiting {
+            put(t(Touch::Waiters(x)), format!("{c} "));
+        }
         put(t(Touch::Gp(c)), format!("{:?}", w.cpus[c].gp));
         put(t(Touch::Done(c)), format!("{}", w.cpus[c].done));
         put(
@@ -1055,6 +1088,25 @@ impl Footprint {
         }
     }
 
+    /// `cpu`'s `rcu_read_lock()` (explicit, or a spinlock's `preempt_disable()`), declared
+    /// before it: the nesting, and whether `cpu` is a reader when it becomes one (from 0).
+    pub fn rcu_lock(&mut self, w: &World, cpu: Cpu) {
+        self.write(Touch::Rcu(cpu));
+        if w.rcu.nesting(cpu) == 0 {
+            self.write(Touch::RcuReader(cpu));
+        }
+    }
+
+    /// `cpu`'s `rcu_read_unlock()` (explicit, or a spinlock's release), declared before it:
+    /// the nesting, and when it leaves the outermost section (or is unbalanced: no change),
+    /// the reader state and the quiescent-state count.
+    pub fn rcu_unlock(&mut self, w: &World, cpu: Cpu) {
+        self.write(Touch::Rcu(cpu));
+        if w.rcu.nesting(cpu) <= 1 {
+            self.write(Touch::RcuReader(cpu));
+        }
+    }
+
     /// Reads every piece of `swap_info[t]` that swapon and swapoff set: [`Touch::SiSlot`],
     /// [`Touch::SiFlags`], [`Touch::SiWriteok`] and [`Touch::SiMap`].
     pub fn si_reads(&mut self, t: SwapType) {
@@ -1098,14 +1150,10 @@ impl Footprint {
         }
     }
 
-    /// What [`World::wake`] reads: every CPU's `waiting` (it writes those it wakes, and a step
-    /// that wakes a CPU is not declared).
-    pub fn wake_reads(&mut self, w: &World) {
-        if self.on {
-            for c in 0..w.cpus.len() {
-                self.read(Touch::Waiting(c));
-            }
-        }
+    /// What [`World::wake`]`(x)` reads: which CPUs wait for `x` (it writes those it wakes, and
+    /// a step that wakes a CPU is unknown).
+    pub fn wake_reads(&mut self, x: WaitFor) {
+        self.read(Touch::Waiters(x));
     }
 
     /// What `cpu`'s `rcu_read_unlock()` (or the implicit one of a spinlock's release) reads
@@ -1118,13 +1166,13 @@ impl Footprint {
         if !self.on || w.rcu.nesting(cpu) > 1 {
             return;
         }
-        self.wake_reads(w);
+        self.wake_reads(WaitFor::GracePeriod);
         for c in 0..w.cpus.len() {
             if w.cpus[c].waiting == Some(WaitFor::GracePeriod) {
                 self.read(Touch::Gp(c));
                 if let Some(gp) = &w.cpus[c].gp {
                     for r in gp.readers() {
-                        self.read(Touch::Rcu(r));
+                        self.read(Touch::RcuReader(r));
                     }
                 }
             }
@@ -1190,6 +1238,9 @@ mod tests {
             Touch::Mmlist,
             Touch::ShmemSwaplist,
             Touch::Folios,
+            Touch::Waiters(WaitFor::GracePeriod),
+            Touch::Waiters(WaitFor::Var("stop_eviction")),
+            Touch::Waiters(WaitFor::Lock(LockId::SwapLock)),
         ];
         for i in 0..4 {
             touches.extend([
@@ -1200,7 +1251,11 @@ mod tests {
                 Touch::Lock(LockId::SlotsFreeLock(i)),
                 Touch::Lock(LockId::Folio(FolioId(i))),
                 Touch::Rcu(i),
+                Touch::RcuReader(i),
                 Touch::Waiting(i),
+                Touch::Waiters(WaitFor::Lock(LockId::SiLock(SwapType(i)))),
+                Touch::Waiters(WaitFor::Lock(LockId::Folio(FolioId(i)))),
+                Touch::Waiters(WaitFor::Completion(SwapType(i))),
                 Touch::Gp(i),
                 Touch::Inuse(SwapType(i)),
                 Touch::MmUsers(MmId(i)),

@@ -59,6 +59,11 @@ impl Rcu {
         self.nest[cpu]
     }
 
+    /// Times `cpu` left its outermost read-side section.
+    pub fn quiescent_states(&self, cpu: Cpu) -> u64 {
+        self.qs[cpu]
+    }
+
     /// Starts a grace period for `caller` (`synchronize_rcu()`'s snapshot).
     pub fn start_gp(&self, caller: Cpu) -> GracePeriod {
         GracePeriod {

@@ -515,7 +515,7 @@ pub fn put_swap_device(k: &Kernel, si: SwapType) {
         // The last put completes `si->comp` and wakes its waiter (a wake-up makes the step
         // unknown).
         fp.write(Touch::SiUsers(si));
-        fp.wake_reads(w);
+        fp.wake_reads(WaitFor::Completion(si));
         percpu_ref_put(w, k.cpu, si)
     });
 }

@@ -58,7 +58,7 @@ pub fn swapoff(k: &Kernel, type_: SwapType) -> i32 {
         // A kill that drops the last reference completes `p->comp` and wakes its waiter (a
         // wake-up makes the step unknown).
         fp.write(Touch::SiUsers(p));
-        fp.wake_reads(w);
+        fp.wake_reads(WaitFor::Completion(p));
         percpu_ref_kill(w, cpu, p)
     });
     k.note(|_| "/* percpu_ref_kill(&p->users) */".into());
