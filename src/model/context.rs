@@ -643,7 +643,12 @@ type Declare<'a> = dyn Fn(&World, &mut Footprint) + 'a;
 ///
 /// The pieces partition the state they name: no two variants (or operands) name overlapping
 /// state, so a step that declares one and a step that declares another really touch different
-/// things. A step that touches state no variant names declares nothing (it stays unknown).
+/// things. Two exceptions are views of state another piece names too: [`Touch::Waiters`] (of
+/// every CPU's [`Touch::Waiting`]) and [`Touch::RcuReader`] (of [`Touch::Rcu`], with the
+/// quiescent-state count). A reader of a view depends only on it; a step that changes the
+/// state declares written every piece whose value it changes, view or not (which
+/// [`check_footprints`] checks), so two steps that change nothing the other reads still
+/// commute. A step that touches state no variant names declares nothing (it stays unknown).
 #[derive(Clone, Copy, Debug)]
 pub enum Touch {
     /// A lock's entry in the lock table (holder; the table is a set: its order is not state).
