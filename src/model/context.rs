@@ -357,6 +357,7 @@ impl Kernel {
                     true
                 } else {
                     fp.write(Touch::Waiting(cpu));
+                    fp.write(Touch::Waiters(why));
                     w.cpus[cpu].waiting = Some(why);
                     false
                 }
@@ -405,9 +406,9 @@ impl Kernel {
 
     /// What an acquire attempt of `id` touches besides `waiting`: the lock, this CPU's RCU
     /// nesting (`spin_lock()`'s `preempt_disable()`), what [`Kernel::check_lock_memory`] reads.
-    fn lock_footprint(fp: &mut Footprint, cpu: Cpu, id: LockId) {
+    fn lock_footprint(w: &World, fp: &mut Footprint, cpu: Cpu, id: LockId) {
         fp.write(Touch::Lock(id));
-        fp.write(Touch::Rcu(cpu));
+        fp.rcu_lock(w, cpu);
         fp.lock_memory(cpu, id);
     }
 
@@ -433,7 +434,7 @@ impl Kernel {
             WaitFor::Lock(id),
             preempt_disable,
             |w, cpu| Self::check_lock_memory(w, cpu, id) && w.locks.try_acquire(id, cpu),
-            Some(&|_: &World, fp: &mut Footprint| Self::lock_footprint(fp, self.cpu, id)),
+            Some(&|w: &World, fp: &mut Footprint| Self::lock_footprint(w, fp, self.cpu, id)),
         );
     }
 
@@ -448,10 +449,10 @@ impl Kernel {
             if let LockId::SiLock(t) = id {
                 fp.c3_reads(w, t);
             }
-            fp.wake_reads(w);
+            fp.wake_reads(WaitFor::Lock(id));
             if rcu {
-                fp.write(Touch::Rcu(self.cpu));
-                fp.wake_gp_reads(w);
+                fp.rcu_unlock(w, self.cpu);
+                fp.wake_gp_reads(w, self.cpu);
             }
             if !Self::check_lock_memory(w, self.cpu, id) {
                 return;
@@ -489,7 +490,7 @@ impl Kernel {
             WaitFor::Lock(id),
             |_| {},
             |w, cpu| w.locks.try_acquire(id, cpu),
-            Some(&|_: &World, fp: &mut Footprint| Self::lock_footprint(fp, self.cpu, id)),
+            Some(&|w: &World, fp: &mut Footprint| Self::lock_footprint(w, fp, self.cpu, id)),
         );
     }
 
@@ -505,7 +506,7 @@ impl Kernel {
     pub fn mutex_unlock(&self, id: LockId) {
         self.with_on(true, |w, fp| {
             fp.write(Touch::Lock(id));
-            fp.wake_reads(w);
+            fp.wake_reads(WaitFor::Lock(id));
             if !w.locks.release(id, self.cpu) {
                 w.report(
                     Some(self.cpu),
@@ -591,7 +592,7 @@ impl Kernel {
     /// nesting (merged into the previous step, a preemption right before it would be lost).
     pub fn rcu_read_lock(&self) {
         self.with_on(true, |w, fp| {
-            fp.write(Touch::Rcu(self.cpu));
+            fp.rcu_lock(w, self.cpu);
             w.rcu.read_lock(self.cpu)
         });
     }
@@ -599,8 +600,8 @@ impl Kernel {
     /// `rcu_read_unlock()`.
     pub fn rcu_read_unlock(&self) {
         self.with_on(true, |w, fp| {
-            fp.write(Touch::Rcu(self.cpu));
-            fp.wake_gp_reads(w);
+            fp.rcu_unlock(w, self.cpu);
+            fp.wake_gp_reads(w, self.cpu);
             self.rcu_unlock_in(w)
         });
     }
@@ -612,17 +613,19 @@ impl Kernel {
         self.might_sleep();
         let gp = self.with_on(true, |w, fp| {
             for c in 0..w.cpus.len() {
-                fp.read(Touch::Rcu(c));
+                fp.read(Touch::RcuReader(c));
             }
             fp.write(Touch::Gp(self.cpu));
             let gp = w.rcu.start_gp(self.cpu);
             w.cpus[self.cpu].gp = Some(gp.clone());
             gp
         });
-        // gp_done() reads the nesting and quiescent-state count of the CPUs in the snapshot.
-        let reads = |w: &World, fp: &mut Footprint| {
-            for c in 0..w.cpus.len() {
-                fp.read(Touch::Rcu(c));
+        // gp_done() reads the nesting and quiescent-state count of the CPUs in the snapshot,
+        // and of no other CPU.
+        let readers: Vec<Cpu> = gp.readers().collect();
+        let reads = |_: &World, fp: &mut Footprint| {
+            for &c in &readers {
+                fp.read(Touch::RcuReader(c));
             }
         };
         self.wait_event_reading(WaitFor::GracePeriod, reads, |w, _| w.rcu.gp_done(&gp));
@@ -640,21 +643,42 @@ type Declare<'a> = dyn Fn(&World, &mut Footprint) + 'a;
 ///
 /// The pieces partition the state they name: no two variants (or operands) name overlapping
 /// state, so a step that declares one and a step that declares another really touch different
-/// things. A step that touches state no variant names declares nothing (it stays unknown).
+/// things. Two exceptions are views of state another piece names too: [`Touch::Waiters`] (of
+/// every CPU's [`Touch::Waiting`]) and [`Touch::RcuReader`] (of [`Touch::Rcu`], with the
+/// quiescent-state count). A reader of a view depends only on it; a step that changes the
+/// state declares written every piece whose value it changes, view or not (which
+/// [`check_footprints`] checks), so two steps that change nothing the other reads still
+/// commute. A step that touches state no variant names declares nothing (it stays unknown).
 #[derive(Clone, Copy, Debug)]
 pub enum Touch {
     /// A lock's entry in the lock table (holder; the table is a set: its order is not state).
     Lock(LockId),
-    /// A CPU's RCU read-side nesting and quiescent-state count.
+    /// A CPU's RCU read-side nesting, the exact count (read by the CPU itself: L1).
     Rcu(Cpu),
+    /// Whether a CPU is an RCU reader (nesting above 0), and its quiescent-state count: all
+    /// that a grace period reads of another CPU (`start_gp()`, `gp_done()`). A lock or unlock
+    /// that leaves the nesting above 0 on both sides writes [`Touch::Rcu`] alone.
+    RcuReader(Cpu),
     /// What a CPU waits for (`cpus[c].waiting`).
     Waiting(Cpu),
+    /// The CPUs that wait for `x` (those whose `cpus[c].waiting` is `Some(x)`): all that a
+    /// wake-up of `x` ([`World::wake`]) reads. It overlaps [`Touch::Waiting`] (the one
+    /// exception to the partition): a step that changes a CPU's `waiting` from or to `x`
+    /// declares both written (only the failing check of [`Kernel::wait_event`] does, and it
+    /// sleeps: the engine makes it unknown anyway).
+    Waiters(WaitFor),
     /// A CPU's grace-period snapshot (`cpus[c].gp`).
     Gp(Cpu),
-    /// `swap_info[t]` as swapon and swapoff set it: whether the slot exists, `type`, `flags`,
-    /// `max`, `pages`, the `swap_map` and `cluster_info` pointers (not what they point to),
-    /// and the slot's ghost generation (`ghost.generation[t]`, invariant S3).
-    Si(SwapType),
+    /// `swap_info[t]`'s slot: whether it exists, its `type`, and its ghost generation
+    /// (`ghost.generation[t]`, invariant S3). Only swapon writes it.
+    SiSlot(SwapType),
+    /// `swap_info[t].flags` but `SWP_WRITEOK` (`SWP_USED`, `SWP_SYNCHRONOUS_IO`).
+    SiFlags(SwapType),
+    /// `swap_info[t].flags & SWP_WRITEOK` (swapoff clears it alone, in its step 3).
+    SiWriteok(SwapType),
+    /// `swap_info[t]`'s `max`, `pages`, and the `swap_map` and `cluster_info` pointers (not
+    /// what they point to), which swapoff clears together in its step 12.
+    SiMap(SwapType),
     /// `swap_info[t].users` and `swap_info[t].comp` (the percpu ref and its completion).
     SiUsers(SwapType),
     /// A KASAN allocation's bookkeeping, by pointer: live or freed (and by whom), its size, what
@@ -712,29 +736,18 @@ impl Touch {
     /// folds away (called, its jump table was 4 % of a search).
     #[inline(always)]
     fn object(self) -> u64 {
-        /// `tag` in bits 56..64, `a` in bits 32..56, `b` in bits 0..32.
-        fn pack(tag: u64, a: usize, b: usize) -> u64 {
-            (tag << 56) | ((a as u64 & 0xff_ffff) << 32) | (b as u64 & 0xffff_ffff)
-        }
         match self {
-            Touch::Lock(id) => match id {
-                LockId::SwapLock => pack(1, 0, 0),
-                LockId::SiLock(t) => pack(2, 0, t.0),
-                LockId::Cluster { alloc, idx } => pack(3, alloc, idx),
-                LockId::SwapCacheXa(t) => pack(4, 0, t.0),
-                LockId::Ptl(mm) => pack(5, 0, mm.0),
-                LockId::ShmemXa(i) => pack(6, 0, i.0),
-                LockId::MmlistLock => pack(7, 0, 0),
-                LockId::SlotsFreeLock(c) => pack(8, 0, c),
-                LockId::SwaponMutex => pack(9, 0, 0),
-                LockId::ShmemSwaplistMutex => pack(10, 0, 0),
-                LockId::SlotsEnableMutex => pack(11, 0, 0),
-                LockId::Folio(f) => pack(12, 0, f.0),
-            },
+            Touch::Lock(id) => lock_object(id),
+            // The lock's own encoding with the top bit set (lock tags are below 0x80).
+            Touch::Waiters(WaitFor::Lock(id)) => lock_object(id) | (1 << 63),
+            Touch::Waiters(WaitFor::Completion(t)) => pack(61, 0, t.0),
+            Touch::Waiters(WaitFor::GracePeriod) => pack(62, 0, 0),
+            // One object for every variable (more dependence, never less).
+            Touch::Waiters(WaitFor::Var(_)) => pack(63, 0, 0),
             Touch::Rcu(c) => pack(32, 0, c),
             Touch::Waiting(c) => pack(33, 0, c),
             Touch::Gp(c) => pack(34, 0, c),
-            Touch::Si(t) => pack(35, 0, t.0),
+            Touch::SiMap(t) => pack(35, 0, t.0),
             Touch::SiUsers(t) => pack(36, 0, t.0),
             Touch::Alloc(p) => pack(37, 0, p),
             Touch::Elem(p, idx) => pack(38, p, idx),
@@ -756,7 +769,36 @@ impl Touch {
             Touch::Inode(i) => pack(54, 0, i.0),
             Touch::Done(c) => pack(55, 0, c),
             Touch::Folios => pack(56, 0, 0),
+            Touch::RcuReader(c) => pack(60, 0, c),
+            Touch::SiSlot(t) => pack(57, 0, t.0),
+            Touch::SiFlags(t) => pack(58, 0, t.0),
+            Touch::SiWriteok(t) => pack(59, 0, t.0),
         }
+    }
+}
+
+/// `tag` in bits 56..64, `a` in bits 32..56, `b` in bits 0..32 (see [`Touch::object`]).
+#[inline(always)]
+fn pack(tag: u64, a: usize, b: usize) -> u64 {
+    (tag << 56) | ((a as u64 & 0xff_ffff) << 32) | (b as u64 & 0xffff_ffff)
+}
+
+/// [`Touch::Lock`]'s object: tags 1 to 12.
+#[inline(always)]
+fn lock_object(id: LockId) -> u64 {
+    match id {
+        LockId::SwapLock => pack(1, 0, 0),
+        LockId::SiLock(t) => pack(2, 0, t.0),
+        LockId::Cluster { alloc, idx } => pack(3, alloc, idx),
+        LockId::SwapCacheXa(t) => pack(4, 0, t.0),
+        LockId::Ptl(mm) => pack(5, 0, mm.0),
+        LockId::ShmemXa(i) => pack(6, 0, i.0),
+        LockId::MmlistLock => pack(7, 0, 0),
+        LockId::SlotsFreeLock(c) => pack(8, 0, c),
+        LockId::SwaponMutex => pack(9, 0, 0),
+        LockId::ShmemSwaplistMutex => pack(10, 0, 0),
+        LockId::SlotsEnableMutex => pack(11, 0, 0),
+        LockId::Folio(f) => pack(12, 0, f.0),
     }
 }
 
@@ -842,7 +884,14 @@ fn pieces(w: &World) -> std::collections::BTreeMap<Piece, String> {
     }
     for c in 0..w.cpus.len() {
         put(t(Touch::Rcu(c)), format!("{}", w.rcu.nesting(c)));
+        put(
+            t(Touch::RcuReader(c)),
+            format!("{} {}", w.rcu.nesting(c) > 0, w.rcu.quiescent_states(c)),
+        );
         put(t(Touch::Waiting(c)), format!("{:?}", w.cpus[c].waiting));
+        if let Some(x) = w.cpus[c].waiting {
+            put(t(Touch::Waiters(x)), format!("{c} "));
+        }
         put(t(Touch::Gp(c)), format!("{:?}", w.cpus[c].gp));
         put(t(Touch::Done(c)), format!("{}", w.cpus[c].done));
         put(
@@ -853,16 +902,26 @@ fn pieces(w: &World) -> std::collections::BTreeMap<Piece, String> {
     }
     for (ty, si) in w.swap_info.enumerate() {
         put(
-            t(Touch::Si(ty)),
+            t(Touch::SiSlot(ty)),
             format!(
-                "{:?} {} {} {} {} {:?} {:?}",
+                "{:?} {}",
                 si.type_,
-                si.flags,
-                si.max,
-                si.pages,
                 w.ghost.generation.get(ty).copied().unwrap_or_default(),
-                si.swap_map,
-                si.cluster_info,
+            ),
+        );
+        put(
+            t(Touch::SiFlags(ty)),
+            format!("{}", si.flags & !super::types::SWP_WRITEOK),
+        );
+        put(
+            t(Touch::SiWriteok(ty)),
+            format!("{}", si.flags & super::types::SWP_WRITEOK),
+        );
+        put(
+            t(Touch::SiMap(ty)),
+            format!(
+                "{} {} {:?} {:?}",
+                si.max, si.pages, si.swap_map, si.cluster_info,
             ),
         );
         put(
@@ -1021,7 +1080,8 @@ impl Footprint {
         if !self.on {
             return;
         }
-        self.read(Touch::Si(t));
+        self.read(Touch::SiSlot(t));
+        self.read(Touch::SiMap(t));
         self.read(Touch::Inuse(t));
         if let Some(p) = w.swap_info[t].swap_map {
             self.read(Touch::Alloc(p));
@@ -1031,6 +1091,34 @@ impl Footprint {
                 }
             }
         }
+    }
+
+    /// `cpu`'s `rcu_read_lock()` (explicit, or a spinlock's `preempt_disable()`), declared
+    /// before it: the nesting, and whether `cpu` is a reader when it becomes one (from 0).
+    pub fn rcu_lock(&mut self, w: &World, cpu: Cpu) {
+        self.write(Touch::Rcu(cpu));
+        if w.rcu.nesting(cpu) == 0 {
+            self.write(Touch::RcuReader(cpu));
+        }
+    }
+
+    /// `cpu`'s `rcu_read_unlock()` (explicit, or a spinlock's release), declared before it:
+    /// the nesting, and when it leaves the outermost section (or is unbalanced: no change),
+    /// the reader state and the quiescent-state count.
+    pub fn rcu_unlock(&mut self, w: &World, cpu: Cpu) {
+        self.write(Touch::Rcu(cpu));
+        if w.rcu.nesting(cpu) <= 1 {
+            self.write(Touch::RcuReader(cpu));
+        }
+    }
+
+    /// Reads every piece of `swap_info[t]` that swapon and swapoff set: [`Touch::SiSlot`],
+    /// [`Touch::SiFlags`], [`Touch::SiWriteok`] and [`Touch::SiMap`].
+    pub fn si_reads(&mut self, t: SwapType) {
+        self.read(Touch::SiSlot(t));
+        self.read(Touch::SiFlags(t));
+        self.read(Touch::SiWriteok(t));
+        self.read(Touch::SiMap(t));
     }
 
     /// The step touches no state another CPU writes (e.g. it reads what never changes after it
@@ -1067,25 +1155,30 @@ impl Footprint {
         }
     }
 
-    /// What [`World::wake`] reads: every CPU's `waiting` (it writes those it wakes, and a step
-    /// that wakes a CPU is not declared).
-    pub fn wake_reads(&mut self, w: &World) {
-        if self.on {
-            for c in 0..w.cpus.len() {
-                self.read(Touch::Waiting(c));
-            }
-        }
+    /// What [`World::wake`]`(x)` reads: which CPUs wait for `x` (it writes those it wakes, and
+    /// a step that wakes a CPU is unknown).
+    pub fn wake_reads(&mut self, x: WaitFor) {
+        self.read(Touch::Waiters(x));
     }
 
-    /// What [`World::wake_gp`] may read (called or not): every CPU's `waiting`, and when one
-    /// waits for a grace period, every CPU's snapshot and RCU state.
-    fn wake_gp_reads(&mut self, w: &World) {
-        if self.on {
-            self.wake_reads(w);
-            if (0..w.cpus.len()).any(|c| w.cpus[c].waiting == Some(WaitFor::GracePeriod)) {
-                for c in 0..w.cpus.len() {
-                    self.read(Touch::Gp(c));
-                    self.read(Touch::Rcu(c));
+    /// What `cpu`'s `rcu_read_unlock()` (or the implicit one of a spinlock's release) reads
+    /// through [`World::wake_gp`], declared before the unlock: nothing unless this leaves the
+    /// outermost section (`wake_gp()` runs only when the nesting drops to 0, or stays 0);
+    /// then every CPU's `waiting`, and for each CPU that waits for a grace period its
+    /// snapshot (`gp`) and the RCU state of the CPUs in that snapshot, which is all that
+    /// [`super::kernel::rcu::Rcu::gp_done`] reads.
+    fn wake_gp_reads(&mut self, w: &World, cpu: Cpu) {
+        if !self.on || w.rcu.nesting(cpu) > 1 {
+            return;
+        }
+        self.wake_reads(WaitFor::GracePeriod);
+        for c in 0..w.cpus.len() {
+            if w.cpus[c].waiting == Some(WaitFor::GracePeriod) {
+                self.read(Touch::Gp(c));
+                if let Some(gp) = &w.cpus[c].gp {
+                    for r in gp.readers() {
+                        self.read(Touch::RcuReader(r));
+                    }
                 }
             }
         }
@@ -1150,6 +1243,9 @@ mod tests {
             Touch::Mmlist,
             Touch::ShmemSwaplist,
             Touch::Folios,
+            Touch::Waiters(WaitFor::GracePeriod),
+            Touch::Waiters(WaitFor::Var("stop_eviction")),
+            Touch::Waiters(WaitFor::Lock(LockId::SwapLock)),
         ];
         for i in 0..4 {
             touches.extend([
@@ -1160,7 +1256,11 @@ mod tests {
                 Touch::Lock(LockId::SlotsFreeLock(i)),
                 Touch::Lock(LockId::Folio(FolioId(i))),
                 Touch::Rcu(i),
+                Touch::RcuReader(i),
                 Touch::Waiting(i),
+                Touch::Waiters(WaitFor::Lock(LockId::SiLock(SwapType(i)))),
+                Touch::Waiters(WaitFor::Lock(LockId::Folio(FolioId(i)))),
+                Touch::Waiters(WaitFor::Completion(SwapType(i))),
                 Touch::Gp(i),
                 Touch::Inuse(SwapType(i)),
                 Touch::MmUsers(MmId(i)),

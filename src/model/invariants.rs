@@ -83,7 +83,7 @@ pub fn o1_reads(w: &World, fp: &mut Footprint, t: SwapType) {
     for c in 0..w.slots.slots_ret.len() {
         fp.read(Touch::SlotsRet(c));
     }
-    fp.read(Touch::Si(t));
+    fp.si_reads(t);
     fp.read(Touch::Inuse(t));
     fp.read(Touch::SiUsers(t));
     fp.read(Touch::SwapperSpace(t));

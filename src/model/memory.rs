@@ -179,7 +179,8 @@ pub fn do_swap_page(k: &Kernel, mm: MmId, idx: usize, write: bool) {
     let mut swapcache = folio;
     if folio.is_none() {
         if k.with_footprint(|w, fp| {
-            fp.read(Touch::Si(si));
+            fp.read(Touch::SiSlot(si));
+            fp.read(Touch::SiFlags(si));
             w.swap_info[si].flags & SWP_SYNCHRONOUS_IO != 0 // data_race()
         }) && __swap_count(k, entry) == 1
         {

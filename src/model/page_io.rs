@@ -21,7 +21,7 @@ pub fn swap_read_folio(k: &Kernel, folio: FolioId, synchronous: bool) {
     let data = k.with_footprint(|w, fp| {
         // Reads `slot_data`, which only undeclared steps write.
         fp.write(Touch::Folio(folio));
-        fp.read(Touch::Si(w.folios[folio].swap.type_));
+        fp.read(Touch::SiSlot(w.folios[folio].swap.type_));
         let swap = w.folios[folio].swap;
         let data = w.swap_info[swap.type_].slot_data[swap.offset as usize];
         w.folios[folio].data[0] = data;

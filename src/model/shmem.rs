@@ -413,7 +413,7 @@ pub fn shmem_unuse(k: &Kernel, type_: SwapType) -> i32 {
         k.with_footprint(|w, fp| {
             fp.write(Touch::ShmemSwaplist);
             fp.write(Touch::Inode(inode));
-            fp.wake_reads(w);
+            fp.wake_reads(WaitFor::Var("stop_eviction"));
             if w.inodes[inode].swapped == 0 {
                 w.shmem_swaplist.retain(|&i| i != inode);
                 w.inodes[inode].on_swaplist = false;

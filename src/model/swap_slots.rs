@@ -98,9 +98,10 @@ pub fn reenable_swap_slots_cache_unlock(k: &Kernel) {
     let _f = k.enter_helper("reenable_swap_slots_cache_unlock");
     k.with_footprint(|w, fp| {
         fp.write(Touch::SlotsCache);
-        // Every slot of swap_info[] (which exist, and their flags).
+        // Every slot of swap_info[] (which exist, and their SWP_WRITEOK).
         for t in 0..MAX_SWAPFILES {
-            fp.read(Touch::Si(SwapType(t)));
+            fp.read(Touch::SiSlot(SwapType(t)));
+            fp.read(Touch::SiWriteok(SwapType(t)));
         }
         w.slots.enabled = w.swap_info.iter().any(|s| s.flags & SWP_WRITEOK != 0);
     });

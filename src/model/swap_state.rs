@@ -258,7 +258,7 @@ pub fn __read_swap_cache_async(
                 // The swap entry is ours to swap in. Prepare the new folio.
                 let folio = k.with_footprint(|w, fp| {
                     // Reads `slot_data`, which only undeclared steps write.
-                    fp.read(Touch::Si(entry.type_));
+                    fp.read(Touch::SiSlot(entry.type_));
                     fp.write(Touch::Folios);
                     fp.write(Touch::Folio(w.folios.next_id()));
                     new_swapin_folio(w, entry)

@@ -21,6 +21,13 @@ pub struct GracePeriod {
     waiting_for: Vec<(Cpu, u64)>,
 }
 
+impl GracePeriod {
+    /// The CPUs of the snapshot: [`Rcu::gp_done`] reads their counters and no other CPU's.
+    pub fn readers(&self) -> impl Iterator<Item = Cpu> + '_ {
+        self.waiting_for.iter().map(|&(c, _)| c)
+    }
+}
+
 impl Rcu {
     /// State for `nr_cpus` CPUs, none of them a reader.
     pub fn new(nr_cpus: usize) -> Self {
@@ -50,6 +57,11 @@ impl Rcu {
     /// Read-side nesting of `cpu`.
     pub fn nesting(&self, cpu: Cpu) -> u32 {
         self.nest[cpu]
+    }
+
+    /// Times `cpu` left its outermost read-side section.
+    pub fn quiescent_states(&self, cpu: Cpu) -> u64 {
+        self.qs[cpu]
     }
 
     /// Starts a grace period for `caller` (`synchronize_rcu()`'s snapshot).

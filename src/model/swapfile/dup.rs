@@ -23,7 +23,8 @@ pub fn __swap_duplicate(k: &Kernel, entry: SwpEntry, usage: u8) -> Result<(), Du
     let ci = lock_cluster_or_swap_info(k, p, offset);
     let cpu = k.cpu;
     let map = k.with_footprint(|w, fp| {
-        fp.read(Touch::Si(p));
+        fp.read(Touch::SiSlot(p));
+        fp.read(Touch::SiMap(p));
         w.swap_info[p].swap_map
     });
     let err = k.with_footprint(|w, fp| {

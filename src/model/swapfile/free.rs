@@ -24,7 +24,9 @@ pub fn _swap_info_get(k: &Kernel, entry: SwpEntry) -> Option<SwapType> {
     let cpu = k.cpu;
     k.with_footprint(|w, fp| {
         let t = entry.type_;
-        fp.read(Touch::Si(t));
+        fp.read(Touch::SiSlot(t));
+        fp.read(Touch::SiFlags(t));
+        fp.read(Touch::SiMap(t));
         fp.write(Touch::SiGen(cpu));
         let Some(p) = w.swap_info.get(t) else {
             return None; // Bad_file
@@ -62,7 +64,8 @@ pub fn __swap_entry_free_locked(k: &Kernel, p: SwapType, offset: u32, usage: u8)
     let _f = k.enter("__swap_entry_free_locked");
     let cpu = k.cpu;
     let map = k.with_footprint(|w, fp| {
-        fp.read(Touch::Si(p));
+        fp.read(Touch::SiSlot(p));
+        fp.read(Touch::SiMap(p));
         w.swap_info[p].swap_map
     });
     k.with_footprint(|w, fp| {
@@ -127,7 +130,8 @@ pub fn swap_entry_free(k: &Kernel, p: SwapType, entry: SwpEntry) {
     let ci = lock_cluster(k, p, offset);
     let cpu = k.cpu;
     let (map, cip) = k.with_footprint(|w, fp| {
-        fp.read(Touch::Si(p));
+        fp.read(Touch::SiSlot(p));
+        fp.read(Touch::SiMap(p));
         (w.swap_info[p].swap_map, w.swap_info[p].cluster_info)
     });
     k.with_footprint(|w, fp| {
@@ -166,7 +170,8 @@ pub fn put_swap_folio(k: &Kernel, nr: u32, entry: SwpEntry) {
     if nr == SWAPFILE_CLUSTER {
         let cpu = k.cpu;
         let (map, cip) = k.with_footprint(|w, fp| {
-            fp.read(Touch::Si(si));
+            fp.read(Touch::SiSlot(si));
+            fp.read(Touch::SiMap(si));
             (w.swap_info[si].swap_map, w.swap_info[si].cluster_info)
         });
         let free_entries = k.with_footprint(|w, fp| {
@@ -218,7 +223,8 @@ pub fn swap_free_cluster(k: &Kernel, si: SwapType, idx: u32) {
     let ci = lock_cluster(k, si, offset);
     let cpu = k.cpu;
     let (map, cip) = k.with_footprint(|w, fp| {
-        fp.read(Touch::Si(si));
+        fp.read(Touch::SiSlot(si));
+        fp.read(Touch::SiMap(si));
         (w.swap_info[si].swap_map, w.swap_info[si].cluster_info)
     });
     k.with_footprint(|w, fp| {
@@ -263,7 +269,8 @@ pub fn __swap_count(k: &Kernel, entry: SwpEntry) -> u8 {
     let si = entry.type_; // swp_swap_info(entry): swap_info[] is never freed
     let cpu = k.cpu;
     let map = k.with_footprint(|w, fp| {
-        fp.read(Touch::Si(si));
+        fp.read(Touch::SiSlot(si));
+        fp.read(Touch::SiMap(si));
         w.swap_info[si].swap_map
     });
     k.with_footprint(|w, fp| {
@@ -278,7 +285,8 @@ pub fn swap_swapcount(k: &Kernel, si: SwapType, entry: SwpEntry) -> u8 {
     let ci = lock_cluster_or_swap_info(k, si, entry.offset);
     let cpu = k.cpu;
     let map = k.with_footprint(|w, fp| {
-        fp.read(Touch::Si(si));
+        fp.read(Touch::SiSlot(si));
+        fp.read(Touch::SiMap(si));
         w.swap_info[si].swap_map
     });
     let count = k.with_footprint(|w, fp| {
@@ -296,7 +304,8 @@ pub fn swap_page_trans_huge_swapped(k: &Kernel, si: SwapType, entry: SwpEntry) -
     let _f = k.enter("swap_page_trans_huge_swapped");
     let cpu = k.cpu;
     let map = k.with_footprint(|w, fp| {
-        fp.read(Touch::Si(si));
+        fp.read(Touch::SiSlot(si));
+        fp.read(Touch::SiMap(si));
         w.swap_info[si].swap_map
     });
     let roffset = entry.offset;
@@ -444,7 +453,8 @@ pub fn free_swap_and_cache(k: &Kernel, entry: SwpEntry) -> bool {
 pub fn warn_on_free_slot(k: &Kernel, p: SwapType, entry: SwpEntry) {
     let cpu = k.cpu;
     let free = k.with_footprint(|w, fp| {
-        fp.read(Touch::Si(p));
+        fp.read(Touch::SiSlot(p));
+        fp.read(Touch::SiMap(p));
         let map = w.swap_info[p].swap_map;
         fp.elem(cpu, map, entry.offset as usize, false);
         map_get(w, cpu, map, entry.offset, "p->swap_map[offset]") == 0
@@ -470,7 +480,7 @@ pub fn get_swap_device(k: &Kernel, entry: SwpEntry) -> Option<SwapType> {
     let cpu = k.cpu;
     let si = entry.type_;
     let ok = k.with_footprint(|w, fp| {
-        fp.read(Touch::Si(si));
+        fp.read(Touch::SiSlot(si));
         fp.write(Touch::SiUsers(si));
         fp.write(Touch::SiGen(cpu));
         let Some(s) = w.swap_info.get_mut(si) else {
@@ -487,7 +497,8 @@ pub fn get_swap_device(k: &Kernel, entry: SwpEntry) -> Option<SwapType> {
     }
     // smp_rmb(); then the offset check.
     if k.with_footprint(|w, fp| {
-        fp.read(Touch::Si(si));
+        fp.read(Touch::SiSlot(si));
+        fp.read(Touch::SiMap(si));
         entry.offset >= w.swap_info[si].max
     }) {
         put_swap_device(k, si); // Bad_offset
@@ -504,7 +515,7 @@ pub fn put_swap_device(k: &Kernel, si: SwapType) {
         // The last put completes `si->comp` and wakes its waiter (a wake-up makes the step
         // unknown).
         fp.write(Touch::SiUsers(si));
-        fp.wake_reads(w);
+        fp.wake_reads(WaitFor::Completion(si));
         percpu_ref_put(w, k.cpu, si)
     });
 }

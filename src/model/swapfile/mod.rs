@@ -123,7 +123,8 @@ pub type ClusterLock = LockId;
 /// mm/swapfile.c: lock_cluster(), v6.8. Reads `si->cluster_info`, locks the cluster of `offset`.
 pub fn lock_cluster(k: &Kernel, si: SwapType, offset: u32) -> Option<ClusterLock> {
     let ci = k.with_footprint(|w, fp| {
-        fp.read(Touch::Si(si));
+        fp.read(Touch::SiSlot(si));
+        fp.read(Touch::SiMap(si));
         w.swap_info[si].cluster_info
     });
     let ci = ci?;
@@ -179,7 +180,8 @@ pub fn swap_range_free(k: &Kernel, si: SwapType, offset: u32, nr: u32) {
     let _f = k.enter("swap_range_free");
     k.with_footprint(|w, fp| {
         fp.write(Touch::Inuse(si));
-        fp.read(Touch::Si(si));
+        fp.read(Touch::SiSlot(si));
+        fp.read(Touch::SiFlags(si));
         let s = &mut w.swap_info[si];
         if s.flags & SWP_SYNCHRONOUS_IO != 0 {
             fp.unknown(); // `slot_data`, which no Touch names

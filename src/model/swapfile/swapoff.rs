@@ -12,7 +12,8 @@ pub fn swapoff(k: &Kernel, type_: SwapType) -> i32 {
     // 2. find the victim among the active devices.
     k.spin_lock(LockId::SwapLock);
     let found = k.with_footprint(|w, fp| {
-        fp.read(Touch::Si(type_));
+        fp.read(Touch::SiSlot(type_));
+        fp.read(Touch::SiWriteok(type_));
         w.swap_info
             .get(type_)
             .is_some_and(|p| p.flags & SWP_WRITEOK != 0)
@@ -23,14 +24,14 @@ pub fn swapoff(k: &Kernel, type_: SwapType) -> i32 {
     }
     let p = type_;
     k.with_no_point_footprint(|w, fp| {
-        fp.read(Touch::Si(p));
+        fp.read(Touch::SiSlot(p));
         fp.write(Touch::SiGen(cpu));
         w.ghost.obtain_si(cpu, p)
     });
     // 3. no new allocations from here on.
     k.spin_lock(LockId::SiLock(p));
     k.with_footprint(|w, fp| {
-        fp.write(Touch::Si(p));
+        fp.write(Touch::SiWriteok(p));
         w.swap_info[p].flags &= !SWP_WRITEOK
     });
     k.spin_unlock(LockId::SiLock(p));
@@ -57,7 +58,7 @@ pub fn swapoff(k: &Kernel, type_: SwapType) -> i32 {
         // A kill that drops the last reference completes `p->comp` and wakes its waiter (a
         // wake-up makes the step unknown).
         fp.write(Touch::SiUsers(p));
-        fp.wake_reads(w);
+        fp.wake_reads(WaitFor::Completion(p));
         percpu_ref_kill(w, cpu, p)
     });
     k.note(|_| "/* percpu_ref_kill(&p->users) */".into());
@@ -72,7 +73,7 @@ pub fn swapoff(k: &Kernel, type_: SwapType) -> i32 {
     // 11. SWP_SCANNING: the model's allocator holds si->lock throughout its scan.
     // 12. detach the memory.
     let (swap_map, cluster_info) = k.with_footprint(|w, fp| {
-        fp.write(Touch::Si(p));
+        fp.write(Touch::SiMap(p));
         let s = &mut w.swap_info[p];
         s.max = 0;
         (s.swap_map.take(), s.cluster_info.take())
@@ -94,7 +95,8 @@ pub fn swapoff(k: &Kernel, type_: SwapType) -> i32 {
     // O1 is checked in the same swap_lock section: right after it a swapon may reuse the slot.
     k.spin_lock(LockId::SwapLock);
     k.with_footprint(|w, fp| {
-        fp.write(Touch::Si(p));
+        fp.write(Touch::SiFlags(p));
+        fp.write(Touch::SiWriteok(p));
         crate::model::invariants::o1_reads(w, fp, p);
         w.swap_info[p].flags = 0;
         crate::model::invariants::check_swapoff_done(w, cpu, p);
@@ -107,7 +109,7 @@ pub fn swapoff(k: &Kernel, type_: SwapType) -> i32 {
 pub fn drain_mmlist(k: &Kernel) {
     k.with_footprint(|w, fp| {
         for t in 0..MAX_SWAPFILES {
-            fp.read(Touch::Si(SwapType(t)));
+            fp.read(Touch::SiSlot(SwapType(t)));
             fp.read(Touch::Inuse(SwapType(t)));
         }
         fp.write(Touch::Mmlist);

@@ -60,7 +60,8 @@ pub fn unuse_mm(k: &Kernel, mm: MmId, type_: SwapType) -> i32 {
         let Some(folio) = folio else {
             let cpu = k.cpu;
             let count = k.with_footprint(|w, fp| {
-                fp.read(Touch::Si(type_));
+                fp.read(Touch::SiSlot(type_));
+                fp.read(Touch::SiMap(type_));
                 let map = w.swap_info[type_].swap_map;
                 fp.elem(cpu, map, entry.offset as usize, false);
                 map_get(w, cpu, map, entry.offset, "si->swap_map[offset]")
@@ -89,7 +90,8 @@ pub fn find_next_to_unuse(k: &Kernel, si: SwapType, prev: u32) -> u32 {
     let _f = k.enter("find_next_to_unuse");
     let cpu = k.cpu;
     k.with_footprint(|w, fp| {
-        fp.read(Touch::Si(si));
+        fp.read(Touch::SiSlot(si));
+        fp.read(Touch::SiMap(si));
         let (map, max) = (w.swap_info[si].swap_map, w.swap_info[si].max);
         for i in prev + 1..max {
             fp.elem(cpu, map, i as usize, false);
@@ -108,7 +110,7 @@ pub fn try_to_unuse(k: &Kernel, type_: SwapType) -> i32 {
     let si = type_;
     let inuse = |k: &Kernel| {
         k.with_footprint(|w, fp| {
-            fp.read(Touch::Si(si));
+            fp.read(Touch::SiSlot(si));
             fp.read(Touch::Inuse(si));
             w.swap_info[si].inuse_pages
         })
