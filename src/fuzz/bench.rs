@@ -56,12 +56,19 @@ pub struct ToBug {
     pub found: bool,
 }
 
-/// Whether `bug` is the shmem race: a bad access inside `free_swap_and_cache()` called from
-/// `shmem_free_swap()`.
+/// Whether `bug` is the shmem race: inside `free_swap_and_cache()` called from
+/// `shmem_free_swap()`, a bad access (KASAN: swapoff freed the map or the swap cache under it)
+/// or a touch of another generation's memory (invariant S3: swapoff finished and a swapon
+/// reused the `swap_info[]` slot under it). Both are the race 82b1c07a0af6 closes: with the
+/// device reference held, swapoff can neither free nor finish.
 pub fn is_shmem_race(bug: &Bug) -> bool {
-    matches!(bug.kind, crate::model::BugKind::BadAccess { .. })
-        && bug.stack.contains(&"free_swap_and_cache")
-        && bug.stack.contains(&"shmem_free_swap")
+    use crate::model::BugKind;
+    let kind = match &bug.kind {
+        BugKind::BadAccess { .. } => true,
+        BugKind::Invariant { id, .. } => *id == "S3",
+        _ => false,
+    };
+    kind && bug.stack.contains(&"free_swap_and_cache") && bug.stack.contains(&"shmem_free_swap")
 }
 
 /// What a time-to-bug search looks for.
@@ -418,4 +425,42 @@ pub fn rss_run(seed: u64, executions: u64, every: u64, sample: &mut dyn FnMut(Rs
         elapsed: start.elapsed(),
         finished: true,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::BugKind;
+
+    fn bug(id: &'static str, stack: &[&'static str]) -> Bug {
+        Bug {
+            kind: BugKind::Invariant {
+                id,
+                detail: String::new(),
+            },
+            func: stack.last().copied().unwrap_or(""),
+            cpu: Some(0),
+            stack: stack.to_vec(),
+            step: 0,
+            state: String::new(),
+        }
+    }
+
+    /// The S3 form of the shmem race counts (the fix closes it); another invariant on the same
+    /// path, or S3 on another path, does not.
+    #[test]
+    fn shmem_race_includes_its_s3_form_only() {
+        let path = [
+            "shmem_truncate_range",
+            "shmem_free_swap",
+            "free_swap_and_cache",
+            "swap_page_trans_huge_swapped",
+        ];
+        assert!(is_shmem_race(&bug("S3", &path)));
+        assert!(!is_shmem_race(&bug("C3", &path)));
+        assert!(!is_shmem_race(&bug(
+            "S3",
+            &["zap_pte_range", "free_swap_and_cache"]
+        )));
+    }
 }
