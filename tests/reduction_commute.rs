@@ -525,8 +525,10 @@ fn check_si(lie: Lie, seeds: u64) -> Result<usize, String> {
 /// detach and `max` is 0 after it, so it fails either way).
 #[test]
 fn swap_info_readers_commute() {
-    let tried = check_si(|_| {}, SEEDS).unwrap_or_else(|e| panic!("{e}"));
-    assert!(tried > 50_000 * SEEDS as usize / 6, "{tried} pairs tried");
+    // About 45 s in a release build; one seed in a debug build (about ten times slower).
+    let seeds = if cfg!(debug_assertions) { 1 } else { 6 };
+    let tried = check_si(|_| {}, seeds).unwrap_or_else(|e| panic!("{e}"));
+    assert!(tried > 12_000 * seeds as usize, "{tried} pairs tried");
 }
 
 /// The check sees a read of `swap_info[]`'s maps left out: with every step that reads
