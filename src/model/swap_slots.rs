@@ -96,6 +96,9 @@ pub fn disable_swap_slots_cache_lock(k: &Kernel) {
 /// allocated from (`has_usable_swap()`), drop the mutex.
 pub fn reenable_swap_slots_cache_unlock(k: &Kernel) {
     let _f = k.enter_helper("reenable_swap_slots_cache_unlock");
+    // Simplified: has_usable_swap() checks swap_active_head under swap_lock; the model reads
+    // SWP_WRITEOK in one step without the lock (it may read inside a swap_lock section, and no
+    // spinlock holds a grace period off here: more orders than the kernel's, none fewer).
     k.with_footprint(|w, fp| {
         fp.write(Touch::SlotsCache);
         // Every slot of swap_info[] (which exist, and their SWP_WRITEOK).
