@@ -200,22 +200,21 @@ fn conflict(a: &[(u64, Access)], b: &[(u64, Access)]) -> bool {
 /// The footprint the reduction would use, after `lie` (the identity, or a test's injected lie).
 type Lie = fn(&mut Vec<(u64, Access)>);
 
-/// At points of `base` (at most `most` pairs): for each other task `b` runnable there, runs
-/// the base's choices up to the point, then its task `a` and `b` in both orders, then the same
-/// seeded choices. Where the first order shows two steps the engine would call independent
-/// (after `lie`), the second must agree. Returns the pairs compared, or the first disagreement.
-fn try_pairs(
-    p: &Program,
-    c: ModelConfig,
-    base: &Run,
-    seed: u64,
-    lie: Lie,
-    most: usize,
-) -> Result<usize, String> {
-    try_pairs_at(p, c, base, seed, lie, most, |_| true)
+/// A [`Lie`]: every read of an object of kind `TAG` (`Touch::object`'s top byte) that the step
+/// does not also write is left out of its footprint.
+fn drop_reads<const TAG: u64>(f: &mut Vec<(u64, Access)>) {
+    let written: Vec<u64> = f
+        .iter()
+        .filter(|&&(_, a)| a == Access::Write)
+        .map(|&(o, _)| o)
+        .collect();
+    f.retain(|&(o, a)| !(o >> 56 == TAG && a == Access::Read && !written.contains(&o)));
 }
 
-/// [`try_pairs`] at the points of `base` whose chosen step's footprint passes `focus`.
+/// At the points of `base` whose chosen step's footprint passes `focus` (at most `most`
+/// pairs): for each other task `b` runnable there, runs the base's choices up to the point,
+/// then its task `a` and `b` in both orders, then the same seeded choices. Where the first order shows two steps the engine would call independent
+/// (after `lie`), the second must agree. Returns the pairs compared, or the first disagreement.
 fn try_pairs_at(
     p: &Program,
     c: ModelConfig,
@@ -356,7 +355,7 @@ fn check(lie: Lie, seeds: u64, most: usize) -> Result<usize, String> {
         for (kernel, c) in configs() {
             for seed in 0..seeds {
                 let base = run(&p, c, Vec::new(), seed, true);
-                tried += try_pairs(&p, c, &base, seed, lie, most)
+                tried += try_pairs_at(&p, c, &base, seed, lie, most, |_| true)
                     .map_err(|e| format!("{name} on {kernel}: {e}"))?;
             }
         }
@@ -385,14 +384,7 @@ fn independent_steps_commute() {
 fn a_dropped_read_does_not_commute() {
     // `Touch::object` (src/model/context.rs) puts the kind's tag in the top byte.
     const PTE: u64 = 40;
-    let lie: Lie = |f| {
-        let written: Vec<u64> = f
-            .iter()
-            .filter(|&&(_, a)| a == Access::Write)
-            .map(|&(o, _)| o)
-            .collect();
-        f.retain(|&(o, a)| !(o >> 56 == PTE && a == Access::Read && !written.contains(&o)));
-    };
+    let lie: Lie = drop_reads::<PTE>;
     let err = check(lie, 6, 30).expect_err("the lie is seen");
     assert!(err.contains("do not commute"), "{err}");
 }
@@ -409,7 +401,7 @@ fn check_two_swapoffs(lie: Lie) -> Result<usize, String> {
     for (kernel, c) in configs().into_iter().take(2) {
         for seed in 0..40 {
             let base = run(&p, c, Vec::new(), seed, true);
-            tried += try_pairs(&p, c, &base, seed, lie, 1000)
+            tried += try_pairs_at(&p, c, &base, seed, lie, 1000, |_| true)
                 .map_err(|e| format!("two swapoffs on {kernel}: {e}"))?;
         }
     }
@@ -434,14 +426,7 @@ fn two_swapoffs_commute() {
 fn a_dropped_rcu_read_does_not_commute() {
     // `Touch::RcuReader`'s tag (src/model/context.rs).
     const RCU: u64 = 60;
-    let lie: Lie = |f| {
-        let written: Vec<u64> = f
-            .iter()
-            .filter(|&&(_, a)| a == Access::Write)
-            .map(|&(o, _)| o)
-            .collect();
-        f.retain(|&(o, a)| !(o >> 56 == RCU && a == Access::Read && !written.contains(&o)));
-    };
+    let lie: Lie = drop_reads::<RCU>;
     let err = check_two_swapoffs(lie).expect_err("the lie is seen");
     assert!(err.contains("do not commute"), "{err}");
 }
@@ -540,14 +525,7 @@ fn swap_info_readers_commute() {
 #[test]
 fn a_dropped_swap_map_read_does_not_commute() {
     const SI_MAP: u64 = 35;
-    let lie: Lie = |f| {
-        let written: Vec<u64> = f
-            .iter()
-            .filter(|&&(_, a)| a == Access::Write)
-            .map(|&(o, _)| o)
-            .collect();
-        f.retain(|&(o, a)| !(o >> 56 == SI_MAP && a == Access::Read && !written.contains(&o)));
-    };
+    let lie: Lie = drop_reads::<SI_MAP>;
     let err = check_si(lie, 2).expect_err("the lie is seen");
     assert!(err.contains("do not commute"), "{err}");
 }
