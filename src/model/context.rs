@@ -622,9 +622,8 @@ impl Kernel {
         });
         // gp_done() reads the nesting and quiescent-state count of the CPUs in the snapshot,
         // and of no other CPU.
-        let readers: Vec<Cpu> = gp.readers().collect();
         let reads = |_: &World, fp: &mut Footprint| {
-            for &c in &readers {
+            for c in gp.readers() {
                 fp.read(Touch::RcuReader(c));
             }
         };
