@@ -58,10 +58,12 @@ const ALL: u64 = u64::MAX - 1;
 /// The object [`finishes_quietly`] records.
 const FINISH: u64 = u64::MAX - 2;
 
-/// One annotation.
+/// One annotation, with the task of the step it belongs to (so that a pass over every access
+/// of an execution needs no step boundaries).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Annotation {
     object: u64,
+    task: u32,
     access: Access,
 }
 
@@ -82,6 +84,8 @@ pub struct AccessLog {
     annotations: Vec<Annotation>,
     /// Scheduling points seen in this execution.
     points: u32,
+    /// The task of the last step begun.
+    task: u32,
     /// A new execution was announced: clear at its first scheduling point (shuttle asks for a
     /// new execution once more after the last, which must not clear the last one's log).
     stale: bool,
@@ -109,7 +113,7 @@ impl Step<'_> {
     pub fn accesses(&self) -> impl Iterator<Item = (u64, Access)> + '_ {
         self.annotations
             .iter()
-            .filter(|a| a.object != LOCAL && a.object != ALL && a.object != FINISH)
+            .filter(|a| is_object(a.object))
             .map(|a| (a.object, a.access))
     }
 
@@ -127,6 +131,14 @@ impl Step<'_> {
         self.accesses()
             .any(|(o, a)| other.accesses().any(|(p, b)| o == p && a.conflicts(b)))
     }
+}
+
+/// Not one of [`local`]'s, [`unknown`]'s and [`finishes_quietly`]'s markers (the three
+/// largest `u64`s).
+#[inline(always)]
+fn is_object(object: u64) -> bool {
+    const _: () = assert!(FINISH < ALL && ALL < LOCAL && LOCAL == u64::MAX && ALL == FINISH + 1);
+    object < FINISH
 }
 
 thread_local! {
@@ -196,7 +208,12 @@ fn annotate(object: u64, access: Access) {
     LOG.with(|log| {
         let mut log = log.borrow_mut();
         log.refresh();
-        log.annotations.push(Annotation { object, access });
+        let task = log.task;
+        log.annotations.push(Annotation {
+            object,
+            task,
+            access,
+        });
     });
 }
 
@@ -206,6 +223,7 @@ impl AccessLog {
             steps: Vec::new(),
             annotations: Vec::new(),
             points: 0,
+            task: 0,
             stale: false,
         }
     }
@@ -252,7 +270,22 @@ impl AccessLog {
         self.steps.clear();
         self.annotations.clear();
         self.points = 0;
+        self.task = 0;
         self.stale = false;
+    }
+
+    /// Every (task, object, access) of every step, in the order the steps ran: the
+    /// [`accesses`](Step::accesses) of [`steps`](Self::steps), flattened, in one pass over the
+    /// annotations.
+    pub(crate) fn all_accesses(&self) -> impl Iterator<Item = (usize, u64, Access)> + '_ {
+        let first = self
+            .steps
+            .first()
+            .map_or(self.annotations.len(), |s| s.start as usize);
+        self.annotations[first..]
+            .iter()
+            .filter(|a| is_object(a.object))
+            .map(|a| (a.task as usize, a.object, a.access))
     }
 
     /// Step `i` (of `steps`): its annotations run to the next step's first.
@@ -286,6 +319,7 @@ pub(super) fn scheduling_point(chosen: Option<usize>) {
             log.points += 1;
             if let Some(task) = chosen {
                 let start = log.annotations.len() as u32;
+                log.task = task as u32;
                 log.steps.push(StepRecord {
                     point,
                     task: task as u32,
@@ -426,6 +460,45 @@ mod tests {
         record(false);
         assert!(unknown_steps);
         assert_eq!(annotated, [(1, Access::Write)]);
+    }
+
+    #[test]
+    fn all_accesses_are_the_steps_accesses_flattened() {
+        record(true);
+        run_once(&[0x5A; 16], &EngineConfig::default(), || {
+            // In the main task's first step.
+            access(99, Access::Write);
+            let t = shuttle::thread::spawn(|| {
+                for i in 0..4 {
+                    point();
+                    access(i, Access::Write);
+                    local();
+                    access(i + 1, Access::Read);
+                }
+                unknown();
+                finishes_quietly();
+            });
+            for i in 0..4 {
+                point();
+                access(i * 3, Access::Read);
+                point();
+            }
+            t.join().unwrap();
+        });
+        let (flat, by_steps) = AccessLog::with(|log| {
+            let flat: Vec<_> = log.all_accesses().collect();
+            let by_steps: Vec<_> = log
+                .steps()
+                .flat_map(|s| {
+                    let v: Vec<_> = s.accesses().map(|(o, a)| (s.task, o, a)).collect();
+                    v
+                })
+                .collect();
+            (flat, by_steps)
+        });
+        record(false);
+        assert_eq!(flat.len(), 13);
+        assert_eq!(flat, by_steps);
     }
 
     #[test]

@@ -143,6 +143,8 @@ const INITIAL: u64 = u64::MAX;
 /// Accesses of one task to one object counted apart (later ones share the last count: loops).
 const MAX_NTH: u32 = 64;
 const _: () = assert!(MAX_NTH <= u8::MAX as u32);
+// One cache line an entry.
+const _: () = assert!(std::mem::size_of::<ObjectState>() == 64);
 
 /// A step count, exact below 16 and on a log scale above (long tasks would otherwise make
 /// almost every switch a new feature).
@@ -188,12 +190,16 @@ pub(crate) struct Collector {
 /// The objects' states of one execution: an open-addressing table keyed by the object,
 /// emptied in O(1) per execution (an entry is live only with the current epoch), with no
 /// per-execution allocation once it has grown. The search's per-access look-up: a `HashMap`
-/// look-up and its clearing were most of the feature pass.
+/// look-up and its clearing were most of the feature pass. An entry holds its key, its epoch
+/// and all that an access reads in one cache line; the counts only a read past the cap needs
+/// sit beside, in `capped`.
 #[derive(Debug, Default)]
 struct ObjectTable {
-    keys: Vec<u64>,
-    epochs: Vec<u32>,
-    states: Vec<ObjectState>,
+    entries: Vec<ObjectState>,
+    /// For each entry, and each task below [`NTH_TASKS`]: 1 + the object's `writes` at the
+    /// task's last read with the count at [`MAX_NTH`] (0: none). Another such read before the
+    /// next write repeats that read's slot exactly (same object, writer, task and count).
+    capped: Vec<[u32; NTH_TASKS]>,
     /// Live entries.
     len: usize,
     epoch: u32,
@@ -208,7 +214,7 @@ impl ObjectTable {
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
             // Once in 2^32 executions: no stale stamp may look live.
-            self.epochs.iter_mut().for_each(|e| *e = 0);
+            self.entries.iter_mut().for_each(|e| e.epoch = 0);
             self.epoch = 1;
         }
     }
@@ -221,27 +227,24 @@ impl ObjectTable {
         (h >> self.shift) as usize
     }
 
-    /// The state of `key`, inserted as [`ObjectState::NEW`] if absent.
+    /// The index of `key`'s entry, inserted as [`ObjectState::new`] if absent.
     #[inline(always)]
-    fn entry(&mut self, key: u64) -> &mut ObjectState {
-        if (self.len + 1) * 2 > self.keys.len() {
+    fn entry(&mut self, key: u64) -> usize {
+        if (self.len + 1) * 2 > self.entries.len() {
             self.grow();
         }
-        let mask = self.keys.len() - 1;
+        let mask = self.entries.len() - 1;
         let mut i = self.index(key);
         loop {
-            if self.epochs[i] != self.epoch {
-                self.epochs[i] = self.epoch;
-                self.keys[i] = key;
-                self.states[i] = ObjectState {
-                    reads_from: mix(&[READS_FROM, key, INITIAL, 0]),
-                    ..ObjectState::NEW
-                };
+            let e = &mut self.entries[i];
+            if e.epoch != self.epoch {
+                *e = ObjectState::new(key, self.epoch);
+                self.capped[i] = [0; NTH_TASKS];
                 self.len += 1;
-                return &mut self.states[i];
+                return i;
             }
-            if self.keys[i] == key {
-                return &mut self.states[i];
+            if e.key == key {
+                return i;
             }
             i = (i + 1) & mask;
         }
@@ -252,15 +255,16 @@ impl ObjectTable {
         if self.epoch == 0 {
             self.epoch = 1;
         }
-        let cap = (self.keys.len() * 2).max(256);
+        let cap = (self.entries.len() * 2).max(256);
         self.shift = 64 - cap.trailing_zeros();
-        let old_keys = std::mem::replace(&mut self.keys, vec![0; cap]);
-        let old_epochs = std::mem::replace(&mut self.epochs, vec![0; cap]);
-        let old_states = std::mem::replace(&mut self.states, vec![ObjectState::NEW; cap]);
+        let old = std::mem::replace(&mut self.entries, vec![ObjectState::new(0, 0); cap]);
+        let old_capped = std::mem::replace(&mut self.capped, vec![[0; NTH_TASKS]; cap]);
         self.len = 0;
-        for i in 0..old_keys.len() {
-            if old_epochs[i] == self.epoch {
-                *self.entry(old_keys[i]) = old_states[i];
+        for (e, c) in old.iter().zip(old_capped) {
+            if e.epoch == self.epoch {
+                let i = self.entry(e.key);
+                self.entries[i] = *e;
+                self.capped[i] = c;
             }
         }
     }
@@ -269,33 +273,51 @@ impl ObjectTable {
 /// Tasks whose access counts to an object sit inline in its [`ObjectState`].
 const NTH_TASKS: usize = 8;
 
-/// What the access features need of one object in the execution so far.
+/// What the access features need of one object in the execution so far: an entry of
+/// [`ObjectTable`], live only if `epoch` is the table's.
 #[derive(Clone, Copy, Debug)]
+#[repr(align(64))]
 struct ObjectState {
-    /// Its last write: (task, n-th access of the task to the object, step index).
-    write: (u64, u64, u32),
-    /// `mix(&[READS_FROM, object, task, n])` of `write`: the prefix of every read's feature
-    /// until the next write (a read then mixes two words, not five).
+    key: u64,
+    epoch: u32,
+    /// `mix(&[READS_FROM, key])` and `mix(&[WRITE_WRITE, key])`: the prefixes of the
+    /// object's features, mixed once per execution.
+    reads_from_key: u64,
+    write_write_key: u64,
+    /// Its last write's task ([`INITIAL`]: none yet).
+    write_task: u64,
+    /// `mix(&[READS_FROM, key, task, n])` of the last write: the prefix of every read's
+    /// feature until the next write (a read then mixes two words, not six).
     reads_from: u64,
-    /// Accesses of each task (below [`NTH_TASKS`]) to it so far, up to [`MAX_NTH`].
-    nth: [u8; NTH_TASKS],
+    /// Its last write's step index (of its task: kept only with `rf`).
+    write_k: u32,
     /// Writes to it so far.
     writes: u32,
-    /// For each task (below [`NTH_TASKS`]): 1 + `writes` at its last read with the count at
-    /// [`MAX_NTH`] (0: none). Another such read before the next write repeats that read's
-    /// slot exactly (same object, writer, task and count).
-    capped: [u32; NTH_TASKS],
+    /// Accesses of each task (below [`NTH_TASKS`]) to it so far, up to [`MAX_NTH`].
+    nth: [u8; NTH_TASKS],
+    /// Its last write's n-th access of its task to the object (at most [`MAX_NTH`]).
+    write_n: u8,
 }
 
 impl ObjectState {
-    /// Not accessed yet: last written by [`INITIAL`].
-    const NEW: ObjectState = ObjectState {
-        write: (INITIAL, 0, 0),
-        reads_from: 0,
-        nth: [0; NTH_TASKS],
-        writes: 0,
-        capped: [0; NTH_TASKS],
-    };
+    /// `key` not accessed yet (last written by [`INITIAL`]), live in `epoch`.
+    #[inline]
+    fn new(key: u64, epoch: u32) -> Self {
+        let reads_from_key = mix(&[READS_FROM, key]);
+        ObjectState {
+            key,
+            epoch,
+            reads_from_key,
+            write_write_key: mix(&[WRITE_WRITE, key]),
+            write_task: INITIAL,
+            // mix(&[READS_FROM, key, INITIAL, 0])
+            reads_from: mix_on(reads_from_key, &[INITIAL, 0]),
+            write_k: 0,
+            writes: 0,
+            nth: [0; NTH_TASKS],
+            write_n: 0,
+        }
+    }
 }
 
 impl Collector {
@@ -380,87 +402,106 @@ impl Collector {
         self.objects.clear();
         self.nth_more.clear();
         let mut any = false;
-        for step in log.steps() {
-            let task = step.task as u64;
-            let k = match self.point_k.get(step.point) {
-                Some(&k) if self.rf => Some(k),
-                _ => None,
-            };
-            for (object, access) in step.accesses() {
+        if self.rf {
+            // The reads-from strategy also needs each access's step index.
+            for step in log.steps() {
+                let k = self.point_k.get(step.point).copied();
+                for (object, access) in step.accesses() {
+                    any = true;
+                    self.add_access(step.task, object, access, k);
+                }
+            }
+        } else {
+            for (task, object, access) in log.all_accesses() {
                 any = true;
-                let state = self.objects.entry(object);
-                let event = match state.nth.get_mut(step.task) {
-                    Some(n) => {
-                        let e = *n;
-                        *n = (e + 1).min(MAX_NTH as u8);
-                        u64::from(e)
-                    }
-                    None => {
-                        let n = self.nth_more.entry((task, object)).or_insert(0);
-                        let e = *n;
-                        *n = (e + 1).min(MAX_NTH);
-                        u64::from(e)
-                    }
-                };
-                let (wt, wn, wk) = state.write;
-                if let Some(k) = k {
-                    let e = rf::Event {
-                        task: task as u32,
-                        k,
-                    };
-                    if wt != task {
-                        let write = if wt == INITIAL {
-                            rf::Event {
-                                task: rf::INITIAL,
-                                k: 0,
-                            }
-                        } else {
-                            rf::Event {
-                                task: wt as u32,
-                                k: wk,
-                            }
-                        };
-                        self.pairs.push(RfPair {
-                            object,
-                            write,
-                            access: e,
-                            overwrites: access == Access::Write,
-                        });
-                    }
-                    if access == Access::Write {
-                        self.writes.push((object, e));
-                    }
-                }
-                match access {
-                    Access::Read => {
-                        let repeat = if self.dedupe
-                            && event == u64::from(MAX_NTH)
-                            && let Some(c) = state.capped.get_mut(step.task)
-                        {
-                            let seen = *c == state.writes.wrapping_add(1);
-                            *c = state.writes.wrapping_add(1);
-                            seen
-                        } else {
-                            false
-                        };
-                        if !repeat {
-                            self.slots
-                                .push(slot(mix_on(state.reads_from, &[task, event])));
-                        }
-                    }
-                    Access::Write => {
-                        if wt != task && wt != INITIAL {
-                            self.slots
-                                .push(slot(mix(&[WRITE_WRITE, object, wt, wn, task, event])));
-                        }
-                        state.write = (task, event, k.unwrap_or(0));
-                        state.reads_from = mix(&[READS_FROM, object, task, event]);
-                        state.writes = state.writes.wrapping_add(1);
-                    }
-                }
+                self.add_access(task, object, access, None);
             }
         }
         any
+    }
+
+    /// Adds the features of one access: `task` does `access` to `object` (in its `k`-th step,
+    /// with `rf`).
+    #[inline(always)]
+    fn add_access(&mut self, task: usize, object: u64, access: Access, k: Option<u32>) {
+        let i = self.objects.entry(object);
+        let state = &mut self.objects.entries[i];
+        let event = match state.nth.get_mut(task) {
+            Some(n) => {
+                let e = *n;
+                *n = (e + 1).min(MAX_NTH as u8);
+                u64::from(e)
+            }
+            None => {
+                let n = self.nth_more.entry((task as u64, object)).or_insert(0);
+                let e = *n;
+                *n = (e + 1).min(MAX_NTH);
+                u64::from(e)
+            }
+        };
+        let (wt, wk) = (state.write_task, state.write_k);
+        let task = task as u64;
+        if let Some(k) = k {
+            let e = rf::Event {
+                task: task as u32,
+                k,
+            };
+            if wt != task {
+                let write = if wt == INITIAL {
+                    rf::Event {
+                        task: rf::INITIAL,
+                        k: 0,
+                    }
+                } else {
+                    rf::Event {
+                        task: wt as u32,
+                        k: wk,
+                    }
+                };
+                self.pairs.push(RfPair {
+                    object,
+                    write,
+                    access: e,
+                    overwrites: access == Access::Write,
+                });
+            }
+            if access == Access::Write {
+                self.writes.push((object, e));
+            }
+        }
+        match access {
+            Access::Read => {
+                let repeat = if self.dedupe
+                    && event == u64::from(MAX_NTH)
+                    && let Some(c) = self.objects.capped[i].get_mut(task as usize)
+                {
+                    let writes = self.objects.entries[i].writes;
+                    let seen = *c == writes.wrapping_add(1);
+                    *c = writes.wrapping_add(1);
+                    seen
+                } else {
+                    false
+                };
+                if !repeat {
+                    let reads_from = self.objects.entries[i].reads_from;
+                    self.slots.push(slot(mix_on(reads_from, &[task, event])));
+                }
+            }
+            Access::Write => {
+                if wt != task && wt != INITIAL {
+                    // mix(&[WRITE_WRITE, object, wt, wn, task, event])
+                    let wn = u64::from(state.write_n);
+                    self.slots
+                        .push(slot(mix_on(state.write_write_key, &[wt, wn, task, event])));
+                }
+                state.write_task = task;
+                state.write_n = event as u8;
+                state.write_k = k.unwrap_or(0);
+                // mix(&[READS_FROM, object, task, event])
+                state.reads_from = mix_on(state.reads_from_key, &[task, event]);
+                state.writes = state.writes.wrapping_add(1);
+            }
+        }
     }
 }
 
@@ -598,13 +639,21 @@ mod tests {
                 // One collector for several executions: its table must start empty each time.
                 let mut kept = Collector::default();
                 let mut deduped = Collector::new(false);
+                // With `rf`, the pass walks the log step by step (not in one flat pass).
+                let mut by_steps = Collector {
+                    rf: true,
+                    ..Collector::default()
+                };
                 for _ in 0..2 {
                     kept.reset();
                     deduped.reset();
+                    by_steps.reset();
                     let want = AccessLog::with(reference);
                     assert!(AccessLog::with(|log| kept.add_access_log(log)));
                     assert!(AccessLog::with(|log| deduped.add_access_log(log)));
+                    assert!(AccessLog::with(|log| by_steps.add_access_log(log)));
                     assert_eq!(kept.slots, want, "every hit, in order");
+                    assert_eq!(by_steps.slots, want, "every hit, in order, step by step");
                     let set =
                         |v: &[u32]| v.iter().copied().collect::<std::collections::BTreeSet<_>>();
                     assert_eq!(set(&deduped.slots), set(&want), "the same slots");
