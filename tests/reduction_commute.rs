@@ -529,3 +529,201 @@ fn a_dropped_swap_map_read_does_not_commute() {
     let err = check_si(lie, 2).expect_err("the lie is seen");
     assert!(err.contains("do not commute"), "{err}");
 }
+
+/// `Touch::object`'s tags (src/model/context.rs): a CPU's RCU nesting (`Rcu`), its reader state
+/// (`RcuReader`), and what it waits for (`Waiting`, which only a lock's acquire attempt reads
+/// beside writing a lock). `lock_object` gives the spinlocks tags 1 to 8 and the sleeping locks
+/// (the three mutexes, the folio lock) 9 to 12.
+const RCU_NESTING: u64 = 32;
+const RCU_READER: u64 = 60;
+const WAITING: u64 = 33;
+
+/// Whether a footprint is an acquire attempt of a lock whose tag passes `kind`: it writes the
+/// lock's entry and reads the CPU's `Waiting` (the unlocks read the lock's waiters instead).
+fn acquires(f: &[(u64, Access)], kind: impl Fn(u64) -> bool) -> bool {
+    f.iter().any(|&(o, a)| a == Access::Write && kind(o >> 56))
+        && f.iter().any(|&(o, _)| o >> 56 == WAITING)
+}
+
+/// A [`Lie`]: `spin_lock()`'s acquire attempts declare no RCU state (as a sleeping lock's do).
+fn spin_lock_rcu_dropped(f: &mut Vec<(u64, Access)>) {
+    if acquires(f, |t| (1..=8).contains(&t)) {
+        f.retain(|&(o, a)| !(a == Access::Write && [RCU_NESTING, RCU_READER].contains(&(o >> 56))));
+    }
+}
+
+/// A [`Lie`]: a sleeping lock's acquire attempts (`mutex_lock()`, `folio_lock()`) declare no
+/// write of the lock.
+fn sleeping_lock_write_dropped(f: &mut Vec<(u64, Access)>) {
+    if acquires(f, |t| (9..=12).contains(&t)) {
+        f.retain(|&(o, a)| !(a == Access::Write && (9..=12).contains(&(o >> 56))));
+    }
+}
+
+/// With spinlocks RCU readers (the default), `spin_lock()`'s declaration of this CPU's RCU
+/// state is load-bearing: a sleeping lock declares none (it changes none), and with the
+/// spinlock's left out too, some spinlock taken from outside any read-side section and another
+/// CPU's `synchronize_rcu()` (whose snapshot reads every CPU's reader state) are called
+/// independent and do not commute: the grace period waits for the new reader in one order
+/// only.
+#[test]
+fn a_spin_lock_without_its_rcu_write_does_not_commute() {
+    let err = check_two_swapoffs(spin_lock_rcu_dropped).expect_err("the lie is seen");
+    assert!(err.contains("do not commute"), "{err}");
+}
+
+/// Whether a footprint is an acquire attempt of a sleeping lock.
+fn acquires_sleeping(f: &[(u64, Access)]) -> bool {
+    acquires(f, |t| (9..=12).contains(&t))
+}
+
+/// Whether a footprint is an acquire attempt of any lock.
+fn acquires_any(f: &[(u64, Access)]) -> bool {
+    acquires(f, |t| (1..=12).contains(&t))
+}
+
+/// Every program of [`check`] and [`TWO_SWAPOFFS`], on every kernel of [`check`] and on v6.8
+/// with spinlocks not RCU readers, `seeds` random runs each, every eligible pair at the points
+/// where the run's step passes `focus` (the first 30 pairs a run of [`check`] rarely reach
+/// them); with `preempted`, also in each run preempted once at one of the random run's points
+/// and then staying on the other task (as [`check_si`]).
+fn check_focused(
+    lie: Lie,
+    seeds: u64,
+    focus: fn(&[(u64, Access)]) -> bool,
+    preempted: bool,
+) -> Result<usize, String> {
+    quiet_panics();
+    let mut programs = programs();
+    programs.push((
+        "two swapoffs".to_string(),
+        swapfuzz::program::text::parse(TWO_SWAPOFFS)
+            .unwrap()
+            .program,
+    ));
+    let mut kernels = configs();
+    kernels.push((
+        "buggy, spinlocks not RCU readers".to_string(),
+        swapfuzz::check::config::model(PatchSet::base()).rcu_spinlocks(false),
+    ));
+    let mut tried = 0;
+    for (name, p) in &programs {
+        for (kernel, c) in &kernels {
+            for seed in 0..seeds {
+                let base = run(p, *c, Vec::new(), seed, true);
+                tried += try_pairs_at(p, *c, &base, seed, lie, usize::MAX, focus)
+                    .map_err(|e| format!("{name} on {kernel}: {e}"))?;
+                if !preempted {
+                    continue;
+                }
+
+                // One preemption at each point of the run where another task can run, then
+                // the other task as long as it can run.
+                for (i, rec) in base.recs.iter().enumerate() {
+                    for b in (0..64).filter(|&b| Some(b) != rec.chosen && rec.mask & (1 << b) != 0)
+                    {
+                        let mut plan: Vec<usize> =
+                            base.recs[..i].iter().map(|x| x.chosen.unwrap()).collect();
+                        plan.push(b);
+                        let one = run_on(p, *c, plan, seed, true, true);
+                        tried += try_pairs_at(p, *c, &one, seed, lie, usize::MAX, focus)
+                            .map_err(|e| format!("{name} on {kernel}: {e}"))?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(tried)
+}
+
+/// Lock acquire attempts commute where their footprints say they do: a sleeping lock's
+/// (`mutex_lock()`, `folio_lock()`) declares the lock's entry and no RCU state (neither
+/// changes any), a spinlock's declares the CPU's RCU state only when spinlocks are RCU readers
+/// (with them not, `spin_lock()` changes none either), e.g. beside another CPU's
+/// `synchronize_rcu()`, whose snapshot reads every CPU's reader state.
+#[test]
+fn lock_acquires_commute() {
+    let tried = check_focused(|_| {}, SEEDS, acquires_any, false).unwrap_or_else(|e| panic!("{e}"));
+    assert!(tried > 800 * SEEDS as usize, "{tried} pairs tried");
+}
+
+/// What a sleeping lock's acquire attempt still declares, the lock's entry, is load-bearing:
+/// left out, an acquire and another CPU's `folio_trylock()` of the same folio (reclaim,
+/// `__try_to_reclaim_swap()`) are called independent and do not commute: whoever runs first
+/// takes the lock.
+#[test]
+fn a_sleeping_lock_without_its_lock_write_does_not_commute() {
+    let err = check_focused(sleeping_lock_write_dropped, SEEDS, acquires_sleeping, false)
+        .expect_err("the lie is seen");
+    assert!(err.contains("do not commute"), "{err}");
+}
+
+/// `Touch::ShmemSlot`'s tag (src/model/context.rs).
+const SHMEM_SLOT: u64 = 53;
+
+/// Whether a footprint is `shmem_free_swap()`'s compare-and-exchange that took the swap entry
+/// out of the tmpfs slot: it writes a slot and touches nothing else (every other writer of a
+/// slot also writes the folio it adds or removes).
+fn frees_shmem_slot(f: &[(u64, Access)]) -> bool {
+    f.iter()
+        .any(|&(o, a)| a == Access::Write && o >> 56 == SHMEM_SLOT)
+        && f.iter().all(|&(o, _)| o >> 56 == SHMEM_SLOT)
+}
+
+/// A [`Lie`]: `shmem_free_swap()`'s compare-and-exchange declares nothing (independent of
+/// every step).
+fn shmem_free_swap_declares_nothing(f: &mut Vec<(u64, Access)>) {
+    if frees_shmem_slot(f) {
+        f.clear();
+    }
+}
+
+/// shmem's truncate against swapoff ([`common::FOOTPRINT_PROGRAMS`]) on v6.8 and on the fixed
+/// kernel, in every schedule of two runs: CPU `x` alone for its first `k` points, then CPU `y`
+/// as long as it can run, then seeded choices, for every `k` (so that each step of `x` is
+/// beside each step of `y` the other order leaves next, e.g. swapoff's `shmem_unuse()` walk
+/// beside truncate's `shmem_free_swap()`, which random runs never put side by side); every
+/// eligible pair at the points whose step passes `focus`.
+fn check_truncate_swapoff(lie: Lie, focus: fn(&[(u64, Access)]) -> bool) -> Result<usize, String> {
+    quiet_panics();
+    let p = swapfuzz::program::text::parse(common::FOOTPRINT_PROGRAMS[1])
+        .unwrap()
+        .program;
+    // Tasks 1 and 2 are the program's two CPUs (task 0 runs the set-up).
+    let mut tried = 0;
+    for (kernel, c) in configs().into_iter().take(2) {
+        for (x, y) in [(2, 1), (1, 2)] {
+            let alone = run_on(&p, c, vec![x], 0, false, true).recs.len();
+            for k in 0..alone {
+                let plan = [vec![x; k], vec![y]].concat();
+                let base = run_on(&p, c, plan, 0, false, true);
+                tried += try_pairs_at(&p, c, &base, 0, lie, usize::MAX, focus)
+                    .map_err(|e| format!("truncate against swapoff on {kernel}: {e}"))?;
+            }
+        }
+    }
+    Ok(tried)
+}
+
+/// `shmem_free_swap()`'s `xa_cmpxchg_irq()` (a read of the tmpfs slot, and a write when it
+/// still holds the entry) commutes where it says it does: with every step that touches
+/// neither the slot nor anything else it declares.
+#[test]
+fn shmem_free_swap_commutes() {
+    let tried =
+        check_focused(|_| {}, SEEDS, frees_shmem_slot, true).unwrap_or_else(|e| panic!("{e}"));
+    assert!(tried > 20 * SEEDS as usize, "{tried} pairs tried");
+    let tried = check_truncate_swapoff(|_| {}, frees_shmem_slot).unwrap_or_else(|e| panic!("{e}"));
+    assert!(tried > 50, "{tried} pairs tried");
+}
+
+/// Its declaration is load-bearing: declaring nothing, the compare-and-exchange and a reader
+/// of the slot on another CPU (swapoff's `shmem_unuse()` walk, a swap-in's
+/// `filemap_get_entry()`) are called independent and do not commute: the reader sees the swap
+/// entry in one order and an empty slot in the other.
+#[test]
+fn a_shmem_free_swap_declaring_nothing_does_not_commute() {
+    let err = check_truncate_swapoff(shmem_free_swap_declares_nothing, frees_shmem_slot)
+        .expect_err("the lie is seen");
+    assert!(err.contains("do not commute"), "{err}");
+}

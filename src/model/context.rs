@@ -404,11 +404,16 @@ impl Kernel {
         }
     }
 
-    /// What an acquire attempt of `id` touches besides `waiting`: the lock, this CPU's RCU
-    /// nesting (`spin_lock()`'s `preempt_disable()`), what [`Kernel::check_lock_memory`] reads.
-    fn lock_footprint(w: &World, fp: &mut Footprint, cpu: Cpu, id: LockId) {
+    /// What an acquire attempt of `id` touches besides `waiting`: the lock, what
+    /// [`Kernel::check_lock_memory`] reads, and with `rcu` this CPU's RCU nesting (the
+    /// `preempt_disable()` of `spin_lock()` when spinlocks are RCU readers). A sleeping lock
+    /// (`mutex_lock()`, `folio_lock()`) passes `rcu` false: it changes no RCU state (and may
+    /// not be taken inside a read-side section at all, invariant L1).
+    fn lock_footprint(w: &World, fp: &mut Footprint, cpu: Cpu, id: LockId, rcu: bool) {
         fp.write(Touch::Lock(id));
-        fp.rcu_lock(w, cpu);
+        if rcu {
+            fp.rcu_lock(w, cpu);
+        }
         fp.lock_memory(cpu, id);
     }
 
@@ -434,7 +439,7 @@ impl Kernel {
             WaitFor::Lock(id),
             preempt_disable,
             |w, cpu| Self::check_lock_memory(w, cpu, id) && w.locks.try_acquire(id, cpu),
-            Some(&|w: &World, fp: &mut Footprint| Self::lock_footprint(w, fp, self.cpu, id)),
+            Some(&|w: &World, fp: &mut Footprint| Self::lock_footprint(w, fp, self.cpu, id, rcu)),
         );
     }
 
@@ -481,16 +486,17 @@ impl Kernel {
         }
     }
 
-    /// `mutex_lock()`, and under [`Kernel::folio_lock`] the folio lock: a sleeping lock.
-    /// Sleeping inside a spinlock or RCU section is a bug ("sleeping function called from
-    /// invalid context").
+    /// kernel/locking/mutex.c: mutex_lock(), v6.8, and under [`Kernel::folio_lock`] the folio
+    /// lock: a sleeping lock. Sleeping inside a spinlock or RCU section is a bug ("sleeping
+    /// function called from invalid context"). Its acquire attempt changes no RCU state (the
+    /// slow path's `preempt_disable()` is undone before it returns or sleeps), and declares none.
     pub fn mutex_lock(&self, id: LockId) {
         self.might_sleep();
         self.wait_event_first(
             WaitFor::Lock(id),
             |_| {},
             |w, cpu| w.locks.try_acquire(id, cpu),
-            Some(&|w: &World, fp: &mut Footprint| Self::lock_footprint(w, fp, self.cpu, id)),
+            Some(&|w: &World, fp: &mut Footprint| Self::lock_footprint(w, fp, self.cpu, id, false)),
         );
     }
 

@@ -86,9 +86,12 @@ pub fn shmem_writepage(k: &Kernel, inode: InodeId, index: usize) {
 pub fn shmem_free_swap(k: &Kernel, inode: InodeId, index: usize, radswap: SwpEntry) -> i32 {
     let _f = k.enter("shmem_free_swap");
     k.spin_lock(LockId::ShmemXa(inode));
-    let ok = k.with(|w| {
+    // The compare-and-exchange reads the slot, and writes it when it still holds `radswap`.
+    let ok = k.with_footprint(|w, fp| {
+        fp.read(Touch::ShmemSlot(inode, index));
         let slot = &mut w.inodes[inode].i_pages[index];
         if *slot == ShmemSlot::Swap(radswap) {
+            fp.write(Touch::ShmemSlot(inode, index));
             *slot = ShmemSlot::None;
             true
         } else {
