@@ -85,6 +85,12 @@ pub fn execute_then(program: &Program, cfg: ModelConfig, end: impl FnOnce(&World
         NR_FILES,
     );
     let shared = Shared::new(world);
+    if crate::engine::state::wanted() {
+        // The explorer's state cache: the world, each CPU's observations in it, determines
+        // what every CPU does next (`CpuState::observed`).
+        let s = shared.clone();
+        crate::engine::state::provide(move || s.state_digest());
+    }
     let setup = Kernel::new(shared.clone(), nr);
     for op in &program.setup {
         run_op(&setup, op);

@@ -9,7 +9,7 @@ use super::Cpu;
 
 /// Where an allocation or a free happened: the CPU (None = set-up before the CPUs start) and its
 /// model call stack, outermost first.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Origin {
     /// The CPU, or None for the set-up.
     pub cpu: Option<Cpu>,
@@ -20,7 +20,7 @@ pub struct Origin {
 }
 
 /// One tracked allocation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Hash)]
 pub struct Allocation<T> {
     /// Kernel name of the object, e.g. `si->swap_map`.
     pub name: &'static str,
@@ -35,7 +35,7 @@ pub struct Allocation<T> {
 }
 
 /// What went wrong with an access.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BadKind {
     /// Through a NULL pointer.
     Null,
@@ -46,7 +46,7 @@ pub enum BadKind {
 }
 
 /// A rejected access: the kind, the allocation (if not NULL) and the byte offset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BadAccess {
     /// What went wrong.
     pub kind: BadKind,
@@ -61,7 +61,7 @@ pub struct BadAccess {
 }
 
 /// All tracked allocations of one execution, indexed by a never-reused pointer value.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Hash)]
 pub struct Heap<T> {
     objs: Vec<Allocation<T>>,
 }
