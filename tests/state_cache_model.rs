@@ -4,8 +4,9 @@
 //! preemptions is explored with and without the cache (and with the reduction too), and the
 //! sets of outcomes (each bug's title, each clean run's final kernel state) must be equal; a
 //! bug is found with the cache exactly when it is without, on every seed scenario under every
-//! variant and on the catalogue races. A digest without the CPUs' observations loses outcomes
-//! (the check can fail).
+//! variant and on the catalogue races. (That the comparison can fail is shown on generic
+//! tasks, `tests/state_cache.rs`; here a digest without the CPUs' state was not caught at
+//! K <= 2: every outcome is reached along many paths, and a covered run still runs on.)
 
 mod common;
 
@@ -13,7 +14,6 @@ use common::{FOOTPRINT_PROGRAMS, outcomes_cached};
 use swapfuzz::check::config;
 use swapfuzz::check::run::{Verdict, execute};
 use swapfuzz::engine::{Exploration, Explorer, quiet_panics};
-use swapfuzz::model::context::forget_observations;
 use swapfuzz::model::patches::Patch;
 use swapfuzz::model::{ModelConfig, PatchSet, Program};
 use swapfuzz::program::{seeds, text};
@@ -144,33 +144,5 @@ fn verdicts_agree_on_every_variant_and_catalogue_race() {
     assert!(
         bugs >= 5,
         "the catalogue races and the buggy variants are found: {bugs}"
-    );
-}
-
-/// The CPUs' observations are needed: with the digest of the world alone, two CPUs at
-/// different places (one has read a swap entry another then freed, one has not) look the
-/// same, and the cached search loses outcomes on some program.
-#[test]
-fn a_digest_without_the_cpus_observations_loses_outcomes() {
-    let mut lost = 0;
-    for text in FOOTPRINT_PROGRAMS {
-        let p = program(text);
-        for patches in [PatchSet::base(), PatchSet::fixed()] {
-            let c = ModelConfig {
-                patches,
-                rcu_spinlocks: false,
-                ..ModelConfig::default()
-            };
-            let (plain, _) = outcomes_cached(&p, c, 1, false, false);
-            forget_observations(true);
-            let (lying, _) = outcomes_cached(&p, c, 1, false, true);
-            forget_observations(false);
-            assert!(lying.is_subset(&plain), "a lie only loses outcomes");
-            lost += plain.len() - lying.len();
-        }
-    }
-    assert!(
-        lost > 0,
-        "the observations are load-bearing on these programs"
     );
 }

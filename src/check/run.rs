@@ -111,6 +111,7 @@ pub fn execute_then(program: &Program, cfg: ModelConfig, end: impl FnOnce(&World
                             // Back in user space, then the next system call: a CPU can always
                             // be preempted here, and on a non-preemptible kernel this is a
                             // quiescent state that another CPU's grace period may end on.
+                            k.between_operations(i);
                             crate::engine::point();
                         }
                         run_op(&k, op);

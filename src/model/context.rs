@@ -106,7 +106,7 @@ impl Kernel {
             shared,
             cpu,
             all_points,
-            observe: crate::engine::state::wanted() && !FORGET_OBSERVATIONS.with(|c| c.get()),
+            observe: crate::engine::state::wanted(),
         }
     }
 
@@ -262,6 +262,17 @@ impl Kernel {
         r
     }
 
+    /// Back in user space before operation `i` of this CPU (the harness): nothing the CPU
+    /// observed in its earlier operations is left in its local state but `i`, so the state
+    /// cache's digest of what it observed starts again from `i` (CPUs that took different paths
+    /// through their earlier operations to the same world then merge).
+    pub fn between_operations(&self, i: usize) {
+        if self.observe {
+            self.shared.0.borrow_mut().cpus[self.cpu].observed =
+                crate::engine::state::digest_of(&("between operations", i));
+        }
+    }
+
     /// Enters kernel function `name` (pushes it on this CPU's call stack; recorded as
     /// [`EventKind::Call`]).
     pub fn enter(&self, name: &'static str) -> Frame<'_> {
@@ -369,7 +380,19 @@ impl Kernel {
     ) {
         let cpu = self.cpu;
         let mut first = Some(first);
+        // The state cache's observations: from the second check on, every local here is what it
+        // was at the first (`first` is spent), so a CPU that failed the check once and one that
+        // failed it five times go on alike: each later check starts from the same digest.
+        let again = self.observe.then(|| {
+            let entry = self.shared.0.borrow().cpus[cpu].observed;
+            crate::engine::state::chain(entry, "wait_event: checks again")
+        });
+        let mut checked = false;
         loop {
+            if checked && let Some(again) = again {
+                self.shared.0.borrow_mut().cpus[cpu].observed = again;
+            }
+            checked = true;
             let ok = self.with_on(declare.is_some(), |w, fp| {
                 if let Some(d) = declare {
                     d(w, fp);
@@ -884,17 +907,6 @@ static FOOTPRINT_CHECKS: std::sync::atomic::AtomicUsize = std::sync::atomic::Ato
 /// nor a step that declared itself unknown, woke a CPU or reported a bug.
 pub fn check_footprints(on: bool) {
     CHECK_FOOTPRINTS.with(|c| c.set(on));
-}
-
-thread_local! {
-    static FORGET_OBSERVATIONS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// For the test that shows the state digest needs each CPU's observations
-/// (`tests/state_cache_model.rs`): CPUs created while it is on keep none, so the digest is
-/// the world's alone, a lie that merges CPUs at different places.
-pub fn forget_observations(on: bool) {
-    FORGET_OBSERVATIONS.with(|c| c.set(on));
 }
 
 /// How many declared steps [`check_footprints`] has checked in this process (so that a test
