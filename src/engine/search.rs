@@ -117,9 +117,9 @@ pub(super) struct Search {
     blocked: usize,
     /// Explored states (with state caching).
     states: Option<StateCache>,
-    /// The running execution met a state explored before: it runs on with default choices
-    /// and no new node (stopping it would leak its tasks' stacks: shuttle leaks the stacks of
-    /// a stopped execution's unfinished tasks).
+    /// The running execution met a state explored before, or is sleep-set blocked: it runs on
+    /// with default choices and no new node (stopping it would leak its tasks' stacks: shuttle
+    /// leaks the stacks of a stopped execution's unfinished tasks).
     covered: bool,
     /// For tests ([`from_scratch`](super::reduction::from_scratch)): the running execution's
     /// trace recorded from its first step, to compare with `trace`, which keeps the steps the
@@ -341,10 +341,12 @@ impl Search {
             match node.next_choice(0, self.max_preemptions) {
                 Some(first) => node.taken = first,
                 None => {
-                    // Sleep-set blocked: every continuation is covered.
+                    // Sleep-set blocked: every continuation is covered. It runs on by defaults,
+                    // uncounted (a stop would leak its tasks' stacks).
                     self.stopped = true;
                     self.blocked += 1;
-                    return None;
+                    self.covered = true;
+                    return Some(self.default_choice(step, point));
                 }
             }
             self.path.push(node);
