@@ -85,6 +85,12 @@ pub fn execute_then(program: &Program, cfg: ModelConfig, end: impl FnOnce(&World
         NR_FILES,
     );
     let shared = Shared::new(world);
+    if crate::engine::state::wanted() {
+        // The explorer's state cache: the world, each CPU's observations in it, determines
+        // what every CPU does next (`CpuState::observed`).
+        let s = shared.clone();
+        crate::engine::state::provide(move || s.state_digest());
+    }
     let setup = Kernel::new(shared.clone(), nr);
     for op in &program.setup {
         run_op(&setup, op);
@@ -105,6 +111,7 @@ pub fn execute_then(program: &Program, cfg: ModelConfig, end: impl FnOnce(&World
                             // Back in user space, then the next system call: a CPU can always
                             // be preempted here, and on a non-preemptible kernel this is a
                             // quiescent state that another CPU's grace period may end on.
+                            k.between_operations(i);
                             crate::engine::point();
                         }
                         run_op(&k, op);

@@ -32,6 +32,11 @@ pub struct VerifyArgs {
     /// as much with it (recording every step's annotations), so it pays from K = 3 on.
     #[arg(long)]
     reduction: bool,
+    /// Do not explore again from a state explored before (state caching: the model's state
+    /// with what each CPU has observed, which decides where each CPU is and what it does next).
+    /// Makes complete proofs (`--preemptions all`) of small programs finish.
+    #[arg(long)]
+    cache_states: bool,
     /// Stop (inconclusive, exit 3) after this many executions at one preemption bound.
     #[arg(long)]
     max_executions: Option<usize>,
@@ -147,9 +152,14 @@ pub fn run(a: &VerifyArgs) -> Result<u8, String> {
         a.preemptions.to_string()
     };
     println!(
-        "swapfuzz verify {} --preemptions {bound}{} ({})",
+        "swapfuzz verify {} --preemptions {bound}{}{} ({})",
         a.input,
         if a.reduction { " --reduction" } else { "" },
+        if a.cache_states {
+            " --cache-states"
+        } else {
+            ""
+        },
         a.model.flags()
     );
     let terminal = std::io::stderr().is_terminal();
@@ -169,6 +179,7 @@ pub fn run(a: &VerifyArgs) -> Result<u8, String> {
         .time(a.time)
         .progress(PROGRESS_EVERY, progress)
         .reduction(a.reduction)
+        .cache_states(a.cache_states)
         .count_classes(a.reduction);
     let result = if unbounded {
         // One search without a bound (deepening would never end).
@@ -206,6 +217,13 @@ pub fn run(a: &VerifyArgs) -> Result<u8, String> {
             count(coverage.blocked)
         )
     };
+    let states_line = coverage.states.map(|(matched, states)| {
+        format!(
+            "(state caching: {} decisions met a state explored before and were not explored again; {} states recorded)",
+            count(matched),
+            count(states)
+        )
+    });
     if terminal {
         eprint!("\r\x1b[2K");
         let _ = std::io::stderr().flush();
@@ -214,19 +232,27 @@ pub fn run(a: &VerifyArgs) -> Result<u8, String> {
     match result {
         Deepening::Exhausted { completed } => {
             let executions = completed.last().copied().unwrap_or_default();
-            if !a.reduction {
-                println!(
+            let up_to = match (a.reduction, a.cache_states) {
+                (false, false) => None,
+                (true, false) => Some("the order of independent steps"),
+                (false, true) => Some("states explored before"),
+                (true, true) => Some("the order of independent steps and states explored before"),
+            };
+            match up_to {
+                None => println!(
                     "VERIFIED: no bug in all {executions} schedules with {} ({secs:.2} s).",
                     bound_text(a.preemptions)
-                );
-            } else {
-                println!(
-                    "VERIFIED: no bug in all {executions} schedules run, which cover every schedule with {} up to the order of independent steps ({secs:.2} s).",
+                ),
+                Some(up_to) => println!(
+                    "VERIFIED: no bug in all {executions} schedules run, which cover every schedule with {} up to {up_to} ({secs:.2} s).",
                     bound_text(a.preemptions)
-                );
+                ),
             }
             if a.reduction {
                 println!("{reduction_line}");
+            }
+            if let Some(line) = &states_line {
+                println!("{line}");
             }
             if unbounded {
                 println!(

@@ -116,6 +116,7 @@ pub struct Explorer {
     progress: Option<(Duration, Report)>,
     next_bound_when_truncated: bool,
     reduction: bool,
+    cache_states: bool,
     count_classes: bool,
     coverage: Arc<Mutex<Vec<Coverage>>>,
 }
@@ -131,6 +132,7 @@ impl std::fmt::Debug for Explorer {
             .field("progress", &self.progress.as_ref().map(|(every, _)| every))
             .field("next_bound_when_truncated", &self.next_bound_when_truncated)
             .field("reduction", &self.reduction)
+            .field("cache_states", &self.cache_states)
             .field("count_classes", &self.count_classes)
             .finish_non_exhaustive()
     }
@@ -156,6 +158,7 @@ impl Explorer {
             progress: None,
             next_bound_when_truncated: false,
             reduction: false,
+            cache_states: false,
             count_classes: false,
             coverage: Arc::default(),
         }
@@ -169,6 +172,17 @@ impl Explorer {
     /// schedule (no bound): use [`run`](Self::run) then, not `run_deepening`.
     pub fn reduction(mut self, on: bool) -> Self {
         self.reduction = on;
+        self
+    }
+
+    /// State caching (off by default; see [`state`](super::state)): a decision whose state
+    /// (the test's [digest](super::state::provide), the runnable tasks and the current task) was
+    /// explored before, with no more tasks asleep and no fewer preemptions left, is not explored
+    /// again. Sound only for a test whose digest determines its future; a test that provides no
+    /// digest gets no caching. With [`reduction`](Self::reduction) too, the sleep sets are part
+    /// of the comparison.
+    pub fn cache_states(mut self, on: bool) -> Self {
+        self.cache_states = on;
         self
     }
 
@@ -364,7 +378,8 @@ impl Explorer {
             hook,
             keep_visited,
         )
-        .reduction(self.reduction, self.count_classes);
+        .reduction(self.reduction, self.count_classes)
+        .cache_states(self.cache_states);
         let (exploration, visited, coverage) =
             walk(search, &self.cfg, test, Arc::clone(&self.accept));
         lock(&self.coverage).push(coverage);

@@ -116,6 +116,7 @@ mod recorder;
 mod reduction;
 mod run;
 mod search;
+pub mod state;
 mod strategy;
 mod wait;
 

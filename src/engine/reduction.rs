@@ -32,11 +32,14 @@
 //! taken. When the walk takes choice `u` at `m` after the choices before it, the child's set is
 //! `Z(m)` plus the *admitted* earlier choices `a` of `m` (their first step, as it ran), less every
 //! entry that is dependent on a step the path runs from `m` to the child. A path on which every
-//! candidate is asleep is *sleep-set blocked*: its execution is stopped there (shuttle's
-//! scheduler stop), as every continuation is equivalent to one explored before. (With the
-//! rules above that never happens: the task that ran the last step is runnable, did not yield
-//! and has no sleeping entry, or else that step was unknown and emptied the sleep set. The stop
-//! is kept for rules that may come.)
+//! candidate is asleep (or, under a bound, every awake one would cost a preemption the bound
+//! has no room for) is *sleep-set blocked*: every continuation within the bound is equivalent
+//! to one explored before, so the execution is not counted and runs on by default choices,
+//! creating no node (stopping it would leak its tasks' stacks). It happens right after a quiet
+//! finish (below), the one step that is not unknown and after which its task cannot stay: the
+//! default is then another task, which may be asleep. (After any other step the task that ran
+//! it is runnable, did not yield and has no sleeping entry, or else that step was unknown and
+//! emptied the sleep set.)
 //!
 //! Without a bound (`Explorer::preemptions(usize::MAX)`, `verify --preemptions all`) every
 //! explored choice is admitted: the classic sleep-set search, which explores at least one

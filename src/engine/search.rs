@@ -15,6 +15,7 @@ use super::reduction::{Classes, Sleeper, Trace};
 use super::run::{
     ENGINE_PANIC_PREFIX, EngineConfig, Execution, on_clean_thread, run_with_scheduler,
 };
+use super::state::{self, StateCache};
 use super::strategy::{Scheduled, Strategy};
 
 /// One decision on the current path of the search.
@@ -39,6 +40,8 @@ struct Node {
     sleep: Vec<Sleeper>,
     /// The first steps of the choices explored here before `taken`.
     done: Vec<Sleeper>,
+    /// The state here (with state caching, when the test gave a digest).
+    state: Option<u128>,
 }
 
 impl Node {
@@ -112,6 +115,12 @@ pub(super) struct Search {
     stopped: bool,
     /// Executions stopped as sleep-set blocked.
     blocked: usize,
+    /// Explored states (with state caching).
+    states: Option<StateCache>,
+    /// The running execution met a state explored before, or is sleep-set blocked: it runs on
+    /// with default choices and no new node (stopping it would leak its tasks' stacks: shuttle
+    /// leaks the stacks of a stopped execution's unfinished tasks).
+    covered: bool,
     /// For tests ([`from_scratch`](super::reduction::from_scratch)): the running execution's
     /// trace recorded from its first step, to compare with `trace`, which keeps the steps the
     /// execution shares with the last one.
@@ -127,8 +136,12 @@ pub struct Coverage {
     /// Executions stopped early because every continuation was covered (sleep-set blocked).
     pub blocked: usize,
     /// Distinct equivalence classes (Mazurkiewicz traces, under the steps' annotations) among
-    /// the executions that ran to their end, if counted.
+    /// the executions that ran to their end, if counted (with state caching, only those of the
+    /// executions that ran: a skipped state's classes are not counted again).
     pub classes: Option<usize>,
+    /// With state caching: executions stopped at a state explored before (among `executions`),
+    /// and the states recorded.
+    pub states: Option<(usize, usize)>,
 }
 
 impl Search {
@@ -171,6 +184,22 @@ impl Search {
             executions: self.executions,
             blocked: self.blocked,
             classes: self.classes.as_ref().map(Classes::len),
+            states: self.states.as_ref().map(|c| (c.matched, c.len())),
+        }
+    }
+
+    /// Turns on state caching (see [`state`](super::state)).
+    pub(super) fn cache_states(mut self, on: bool) -> Self {
+        self.states = on.then(StateCache::default);
+        self
+    }
+
+    /// The preemptions a node with `before` taken on its path has left.
+    fn left(&self, before: usize) -> usize {
+        if self.max_preemptions == usize::MAX {
+            usize::MAX
+        } else {
+            self.max_preemptions - before
         }
     }
 
@@ -223,7 +252,11 @@ impl Search {
                 node.taken = next;
                 return true;
             }
-            self.path.pop();
+            let node = self.path.pop().expect("a last node");
+            let left = self.left(node.preemptions_before);
+            if let (Some(cache), Some(st)) = (self.states.as_mut(), node.state) {
+                cache.finished(st, asleep_mask(&node.sleep), left);
+            }
         }
         false
     }
@@ -262,6 +295,9 @@ impl Search {
         if runnable.len() == 1 {
             return Some(runnable[0].id());
         }
+        if self.covered {
+            return Some(self.default_choice(step, point));
+        }
         if self.depth == self.path.len() {
             let (choices, preemptive) = candidates(point);
             let sleep = if self.reduce {
@@ -271,6 +307,24 @@ impl Search {
             } else {
                 Vec::new()
             };
+            let state = self.states.as_ref().and_then(|_| {
+                let digest = state::digest()?;
+                Some(state::chain(
+                    digest,
+                    &(point.fingerprint(), point.mask(), point.can_stay()),
+                ))
+            });
+            let left = self.left(self.preemptions);
+            if let (Some(cache), Some(st)) = (self.states.as_mut(), state)
+                && cache.covers(st, asleep_mask(&sleep), left)
+            {
+                // Every continuation from here was explored from the same state: this one is
+                // not counted, and runs to its end by defaults.
+                cache.matched += 1;
+                self.stopped = true;
+                self.covered = true;
+                return Some(self.default_choice(step, point));
+            }
             let mut node = Node {
                 fingerprint: point.fingerprint(),
                 runnable: point.mask(),
@@ -282,14 +336,17 @@ impl Search {
                 point: step,
                 sleep,
                 done: Vec::new(),
+                state,
             };
             match node.next_choice(0, self.max_preemptions) {
                 Some(first) => node.taken = first,
                 None => {
-                    // Sleep-set blocked: every continuation is covered.
+                    // Sleep-set blocked: every continuation is covered. It runs on by defaults,
+                    // uncounted (a stop would leak its tasks' stacks).
                     self.stopped = true;
                     self.blocked += 1;
-                    return None;
+                    self.covered = true;
+                    return Some(self.default_choice(step, point));
                 }
             }
             self.path.push(node);
@@ -312,6 +369,24 @@ impl Search {
         self.depth += 1;
         self.log.decisions.push(point.decision(step, task, false));
         Some(task)
+    }
+}
+
+/// The tasks of a sleep set, as a mask (a sleep set holds one entry per task, below 64: the
+/// reduction makes every step unknown past task 63).
+fn asleep_mask(sleep: &[Sleeper]) -> u64 {
+    sleep.iter().fold(0, |m, z| m | (1u64 << z.task))
+}
+
+impl Search {
+    /// The default choice at a decision (stay, else the next runnable task), logged.
+    fn default_choice(&mut self, step: usize, point: &Point<'_>) -> TaskId {
+        let task = match point.current {
+            Some(current) if point.can_stay() => current,
+            _ => point.next_after_current(),
+        };
+        self.log.decisions.push(point.decision(step, task, false));
+        task
     }
 }
 
@@ -377,8 +452,10 @@ impl Strategy for Walker {
         s.depth = 0;
         s.preemptions = 0;
         s.rng = 0;
+        state::clear();
         s.log.clear();
         s.stopped = false;
+        s.covered = false;
         // The execution replays the path up to its last node, whose choice changed: the
         // steps begun before that node's point are the last execution's.
         let kept = s.path.last().map_or(0, |n| n.point);
@@ -426,6 +503,8 @@ pub(super) fn walk(
     // The whole walk on one clean OS thread, whose panic state is checked after each failure.
     on_clean_thread(move || {
         let records = search.records();
+        let caching = search.states.is_some();
+        state::set_wanted(caching);
         let was_recording = access::recording();
         access::record(was_recording || records);
         let search = Arc::new(Mutex::new(search));
@@ -468,6 +547,8 @@ pub(super) fn walk(
             break (exploration, visited, search.coverage());
         };
         access::record(was_recording);
+        state::set_wanted(false);
+        state::clear();
         result
     })
 }

@@ -4,6 +4,7 @@
 //! grace periods.
 
 use std::cell::RefCell;
+use std::hash::Hash;
 use std::sync::Arc;
 
 use super::handle::{InodeId, MmId, SwapType};
@@ -32,6 +33,13 @@ impl Shared {
         Arc::new(Shared(RefCell::new(w)))
     }
 
+    /// The digest of the world for the explorer's state cache ([`crate::engine::state`]): every
+    /// field but the trace, each CPU's observations included (`None` while a step holds it).
+    pub fn state_digest(&self) -> Option<u128> {
+        let w = self.0.try_borrow().ok()?;
+        Some(crate::engine::state::digest_of(&*w))
+    }
+
     /// Direct access without a scheduling point (set-up and end-of-run checks only).
     pub fn borrow_mut(&self) -> std::cell::RefMut<'_, World> {
         self.0.borrow_mut()
@@ -40,7 +48,7 @@ impl Shared {
 
 /// The panic payload with which a CPU stops when the model detects a bug: the bug, and the
 /// events recorded up to it.
-#[derive(Debug)]
+#[derive(Debug, Hash)]
 pub struct BugPanic {
     /// The bug.
     pub bug: Box<super::world::Bug>,
@@ -65,6 +73,8 @@ pub struct Kernel {
     /// [`ModelConfig::all_points`](super::world::ModelConfig::all_points): every step is a
     /// scheduling point, [`Kernel::with_no_point`] included (the reference for the reduction).
     all_points: bool,
+    /// Keep this CPU's observations (`CpuState::observed`): an exploration caches states.
+    observe: bool,
 }
 
 /// A frame of the model call stack; pops itself when dropped.
@@ -96,6 +106,7 @@ impl Kernel {
             shared,
             cpu,
             all_points,
+            observe: crate::engine::state::wanted(),
         }
     }
 
@@ -106,7 +117,7 @@ impl Kernel {
     /// state another CPU reads or writes — kernel data, locks, and per-CPU state that other CPUs
     /// read, such as RCU read-side nesting (`synchronize_rcu()` reads it).
     #[track_caller]
-    pub fn with<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
+    pub fn with<R: Hash>(&self, f: impl FnOnce(&mut World) -> R + Copy) -> R {
         self.step(true, f)
     }
 
@@ -117,7 +128,7 @@ impl Kernel {
     /// it is a point too, which `tests/scheduling_points.rs` uses to check that the merging
     /// loses no outcome.
     #[track_caller]
-    pub fn with_no_point<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
+    pub fn with_no_point<R: Hash>(&self, f: impl FnOnce(&mut World) -> R + Copy) -> R {
         self.step(self.all_points, f)
     }
 
@@ -127,14 +138,14 @@ impl Kernel {
     /// claimed at once (two `exit mm=0` never pick the same process). The harness puts a
     /// scheduling point before each operation.
     #[track_caller]
-    pub fn harness_step<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
+    pub fn harness_step<R: Hash>(&self, f: impl FnOnce(&mut World) -> R + Copy) -> R {
         self.step(false, f)
     }
 
     /// One step: optionally a scheduling point, then `f`, then the wake-ups `f` asked for (with
     /// no scheduling point: [`crate::engine::wake`]).
     #[track_caller]
-    fn step<R>(&self, point: bool, f: impl FnOnce(&mut World) -> R) -> R {
+    fn step<R: Hash>(&self, point: bool, f: impl FnOnce(&mut World) -> R) -> R {
         self.step_on(point, false, |w, _| f(w))
     }
 
@@ -142,7 +153,11 @@ impl Kernel {
     /// [`Footprint`] (every piece of World state it reads or writes, see [`Touch`]); the
     /// partial-order reduction of `verify` relies on it. Declared only where audited.
     #[track_caller]
-    fn with_on<R>(&self, declared: bool, f: impl FnOnce(&mut World, &mut Footprint) -> R) -> R {
+    fn with_on<R: Hash>(
+        &self,
+        declared: bool,
+        f: impl FnOnce(&mut World, &mut Footprint) -> R,
+    ) -> R {
         self.step_on(true, declared, f)
     }
 
@@ -151,21 +166,30 @@ impl Kernel {
     /// make `verify --reduction` miss a bug). `f` may call [`Footprint::unknown`] where it
     /// cannot say.
     #[track_caller]
-    pub fn with_footprint<R>(&self, f: impl FnOnce(&mut World, &mut Footprint) -> R) -> R {
+    pub fn with_footprint<R: Hash>(
+        &self,
+        f: impl FnOnce(&mut World, &mut Footprint) -> R + Copy,
+    ) -> R {
         self.with_on(true, f)
     }
 
     /// [`Kernel::with_no_point`] for a step whose footprint `f` declares (as
     /// [`Kernel::with_footprint`]); it joins the footprint of the step it is merged into.
     #[track_caller]
-    pub fn with_no_point_footprint<R>(&self, f: impl FnOnce(&mut World, &mut Footprint) -> R) -> R {
+    pub fn with_no_point_footprint<R: Hash>(
+        &self,
+        f: impl FnOnce(&mut World, &mut Footprint) -> R + Copy,
+    ) -> R {
         self.step_on(self.all_points, true, f)
     }
 
     /// [`Kernel::harness_step`] for a step whose footprint `f` declares (as
     /// [`Kernel::with_footprint`]).
     #[track_caller]
-    pub fn harness_footprint<R>(&self, f: impl FnOnce(&mut World, &mut Footprint) -> R) -> R {
+    pub fn harness_footprint<R: Hash>(
+        &self,
+        f: impl FnOnce(&mut World, &mut Footprint) -> R + Copy,
+    ) -> R {
         self.step_on(false, true, f)
     }
 
@@ -183,7 +207,7 @@ impl Kernel {
     /// event and bug step numbers), this CPU's call stack and the progress log of
     /// [`super::events`] (diagnostics and search feedback), the switches.
     #[track_caller]
-    fn step_on<R>(
+    fn step_on<R: Hash>(
         &self,
         point: bool,
         declared: bool,
@@ -207,6 +231,11 @@ impl Kernel {
             pieces(&w)
         });
         let r = f(&mut w, &mut fp);
+        if self.observe {
+            // What this CPU learnt from the step (the state cache's digest of where it is).
+            let c = &mut w.cpus[self.cpu];
+            c.observed = crate::engine::state::chain(c.observed, &r);
+        }
         // A step that reported a bug ends the run; one that declared itself unknown or woke a
         // CPU (unknown too) may write anything.
         if let Some(before) = before
@@ -231,6 +260,17 @@ impl Kernel {
         }
         w.cpus.pending_wake.clear();
         r
+    }
+
+    /// Back in user space before operation `i` of this CPU (the harness): nothing the CPU
+    /// observed in its earlier operations is left in its local state but `i`, so the state
+    /// cache's digest of what it observed starts again from `i` (CPUs that took different paths
+    /// through their earlier operations to the same world then merge).
+    pub fn between_operations(&self, i: usize) {
+        if self.observe {
+            self.shared.0.borrow_mut().cpus[self.cpu].observed =
+                crate::engine::state::digest_of(&("between operations", i));
+        }
     }
 
     /// Enters kernel function `name` (pushes it on this CPU's call stack; recorded as
@@ -276,7 +316,7 @@ impl Kernel {
     /// A step that reports the bug `f` finds (`f` may record a note first) and stops this CPU
     /// there: a `WARN_ON()` that fires. The kernel carries on after a warning; the model ends the
     /// run with the report, so what the kernel does next is never modelled.
-    pub fn report(&self, f: impl FnOnce(&mut World) -> BugKind) -> ! {
+    pub fn report(&self, f: impl FnOnce(&mut World) -> BugKind + Copy) -> ! {
         let cpu = self.cpu;
         self.with(|w| {
             let kind = f(w);
@@ -312,7 +352,7 @@ impl Kernel {
     /// Between the failed check and [`crate::engine::sleep`] there is no scheduling point, so no
     /// wake-up is lost: [`World::wake`] clears `waiting` and wakes the task, which then checks
     /// again. These protocol steps stay merged even with `all_points`: they are the sleep itself.
-    pub fn wait_event(&self, why: WaitFor, cond: impl FnMut(&mut World, Cpu) -> bool) {
+    pub fn wait_event(&self, why: WaitFor, cond: impl Fn(&mut World, Cpu) -> bool + Copy) {
         self.wait_event_first(why, |_| {}, cond, None)
     }
 
@@ -322,7 +362,7 @@ impl Kernel {
         &self,
         why: WaitFor,
         reads: impl Fn(&World, &mut Footprint),
-        cond: impl FnMut(&mut World, Cpu) -> bool,
+        cond: impl Fn(&mut World, Cpu) -> bool + Copy,
     ) {
         self.wait_event_first(why, |_| {}, cond, Some(&reads))
     }
@@ -340,7 +380,19 @@ impl Kernel {
     ) {
         let cpu = self.cpu;
         let mut first = Some(first);
+        // The state cache's observations: from the second check on, every local here is what it
+        // was at the first (`first` is spent), so a CPU that failed the check once and one that
+        // failed it five times go on alike: each later check starts from the same digest.
+        let again = self.observe.then(|| {
+            let entry = self.shared.0.borrow().cpus[cpu].observed;
+            crate::engine::state::chain(entry, "wait_event: checks again")
+        });
+        let mut checked = false;
         loop {
+            if checked && let Some(again) = again {
+                self.shared.0.borrow_mut().cpus[cpu].observed = again;
+            }
+            checked = true;
             let ok = self.with_on(declare.is_some(), |w, fp| {
                 if let Some(d) = declare {
                     d(w, fp);
@@ -654,7 +706,7 @@ type Declare<'a> = dyn Fn(&World, &mut Footprint) + 'a;
 /// state declares written every piece whose value it changes, view or not (which
 /// [`check_footprints`] checks), so two steps that change nothing the other reads still
 /// commute. A step that touches state no variant names declares nothing (it stays unknown).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Hash)]
 pub enum Touch {
     /// A lock's entry in the lock table (holder; the table is a set: its order is not state).
     Lock(LockId),
@@ -870,7 +922,7 @@ pub fn footprint_checks() -> usize {
 }
 
 /// A piece of World state: a [`Touch`]'s object, or state no `Touch` names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Piece {
     Named(u64),
     Unnamed(&'static str, usize),

@@ -10,7 +10,7 @@ use std::fmt;
 use super::kernel::Cpu;
 
 /// A kernel event of one CPU, as the progress log keeps it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Event {
     /// The CPU.
     pub cpu: Cpu,
@@ -76,7 +76,7 @@ pub fn with_log<R>(f: impl FnOnce(&[Event]) -> R) -> R {
 
 /// One CPU's kernel event: it entered (`ret == false`) or returned from (`ret == true`) the
 /// `nth` call (1-based) of `func`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Until {
     /// The model function, by its kernel name.
     pub func: String,
@@ -89,7 +89,7 @@ pub struct Until {
 }
 
 /// One segment of a schedule: `cpu` runs alone until `until` (or until it blocks or finishes).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Segment {
     /// The CPU.
     pub cpu: Cpu,

@@ -60,9 +60,23 @@ handle!(
     InodeId
 );
 
+/// The handles of a [`Table`], in order ([`Table::ids`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Ids<I> {
+    range: std::ops::Range<usize>,
+    _index: PhantomData<I>,
+}
+
+impl<I: Handle> Iterator for Ids<I> {
+    type Item = I;
+    fn next(&mut self) -> Option<I> {
+        self.range.next().map(I::from_index)
+    }
+}
+
 /// A kernel array indexed by a handle `I`: `swap_info[]`, the folios, the mms. It reads as a
 /// slice (`iter()`, `len()`); indexing and look-ups take the handle.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Table<I, T> {
     items: Vec<T>,
     _index: PhantomData<I>,
@@ -93,9 +107,13 @@ impl<I: Handle, T> Table<I, T> {
         self.items.get_mut(i.index())
     }
 
-    /// Every handle, in order.
-    pub fn ids(&self) -> impl Iterator<Item = I> + use<I, T> {
-        (0..self.items.len()).map(I::from_index)
+    /// Every handle, in order (a value a step can return: it owns no borrow and hashes as the
+    /// range it stands for).
+    pub fn ids(&self) -> Ids<I> {
+        Ids {
+            range: 0..self.items.len(),
+            _index: PhantomData,
+        }
     }
 
     /// Every entry with its handle, in order.

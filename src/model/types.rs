@@ -79,7 +79,7 @@ pub fn swap_count(ent: u8) -> u8 {
 
 /// `struct swap_cluster_info` (lock in [`super::kernel::lock::LockId::Cluster`]).
 #[doc(alias = "swap_cluster_info")]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct SwapClusterInfo {
     /// `data`: used-slot count.
     pub count: u32,
@@ -88,7 +88,7 @@ pub struct SwapClusterInfo {
 }
 
 /// The contents of a KASAN-tracked allocation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Hash)]
 pub enum Object {
     /// `si->swap_map` (vzalloc'd bytes).
     SwapMap(Vec<u8>),
@@ -100,7 +100,7 @@ pub enum Object {
 
 /// `struct swap_info_struct`, the fields the race depends on.
 #[doc(alias = "swap_info_struct")]
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Hash)]
 pub struct SwapInfoStruct {
     /// `type`: index in `swap_info[]`.
     pub type_: SwapType,
@@ -142,7 +142,7 @@ pub fn store(old: PageData, v: PageData) -> PageData {
 pub const ZEROED: PageData = 0;
 
 /// A page-table entry, as far as the model cares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
 pub enum Pte {
     /// `pte_none()`.
     #[default]
@@ -165,7 +165,7 @@ impl std::fmt::Display for Pte {
 }
 
 /// `struct mm_struct` with one page table (its PTL is [`super::kernel::lock::LockId::Ptl`]).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Hash)]
 pub struct Mm {
     /// `mm_users`: 0 once the process exits (`mmget_not_zero()` fails).
     pub mm_users: u32,
@@ -178,7 +178,7 @@ pub struct Mm {
 }
 
 /// A slot of a shmem inode's `i_pages` xarray.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
 pub enum ShmemSlot {
     /// Empty.
     #[default]
@@ -202,7 +202,7 @@ impl std::fmt::Display for ShmemSlot {
 }
 
 /// `struct shmem_inode_info` plus its mapping.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Hash)]
 pub struct ShmemInode {
     /// `mapping->i_pages`.
     pub i_pages: Vec<ShmemSlot>,
@@ -215,7 +215,7 @@ pub struct ShmemInode {
 }
 
 /// `struct folio`, the fields the swap code uses.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Hash)]
 pub struct Folio {
     /// `folio_nr_pages()`: 1 or `SWAPFILE_CLUSTER`.
     pub nr: u32,
@@ -240,7 +240,7 @@ pub fn folio_page_index(nr: u32, idx: usize) -> usize {
 }
 
 /// A bad memory access, as KASAN or the page-fault handler reports it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Hash)]
 pub struct Fault {
     /// What KASAN saw.
     pub bad: BadAccess,

@@ -8,7 +8,7 @@ use super::patches::PatchSet;
 use super::types::*;
 
 /// The model's switches for one execution.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ModelConfig {
     /// The kernel under test: v6.8 plus these patches (`model/patches/`).
     pub patches: PatchSet,
@@ -41,7 +41,7 @@ impl Default for ModelConfig {
 }
 
 /// What a CPU waits for while blocked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum WaitFor {
     /// A lock to be released.
     Lock(LockId),
@@ -54,7 +54,7 @@ pub enum WaitFor {
 }
 
 /// Per-CPU machine state: its model call stack, what it waits for, how to wake it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Hash)]
 pub struct CpuState {
     /// Model call stack, outermost first.
     pub stack: Vec<&'static str>,
@@ -69,11 +69,17 @@ pub struct CpuState {
     /// Non-preemptible kernel: the CPU is in its implicit RCU read-side section (in the kernel
     /// and not sleeping).
     pub kernel_rcu: bool,
+    /// What this CPU has observed: a digest of the value every step of its returned, in order
+    /// (kept only while an exploration caches states, [`crate::engine::state`]). A CPU's code is
+    /// deterministic and learns about the world only through those values (a step's closure
+    /// captures nothing it could write: `Kernel::with` takes `Copy` closures), so two CPUs with
+    /// the same program and the same digest are at the same place with the same local variables.
+    pub observed: u128,
 }
 
 /// The machine the kernel runs on: every CPU's state (index `nr_cpus` is the set-up), and the
 /// CPUs to wake when the current step ends. Indexed by CPU.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Hash)]
 pub struct Cpus {
     state: Vec<CpuState>,
     /// CPUs to wake when the current step ends.
@@ -128,7 +134,7 @@ impl std::ops::IndexMut<Cpu> for Cpus {
 
 /// Ghost state: what the invariants need and the kernel does not keep
 /// (docs/model.md#invariants).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Hash)]
 pub struct Ghost {
     /// Invariant S3: the (type, generation) whose `si` each CPU obtained last.
     pub si_gen: Vec<Option<(SwapType, u32)>>,
@@ -146,7 +152,7 @@ pub struct Ghost {
 }
 
 /// Invariant D1's ghost state of one PTE.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct GhostPage {
     /// The contents the process last stored to the page (or was given at `mmap`).
     pub expected: PageData,
@@ -177,8 +183,14 @@ pub struct Trace {
     pub events: Vec<Event>,
 }
 
+/// Diagnostics only: no model step reads the step count or the events, so two runs that differ
+/// only here have the same future (the [state digest](World::digest) leaves the trace out).
+impl std::hash::Hash for Trace {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+}
+
 /// What a recorded event says.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum EventKind {
     /// A kernel function was entered.
     Call(&'static str),
@@ -198,7 +210,7 @@ pub enum EventKind {
 }
 
 /// One recorded event.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Event {
     /// Scheduling point count of the model when it happened.
     pub step: usize,
@@ -211,7 +223,7 @@ pub struct Event {
 }
 
 /// The class of a detected kernel bug.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BugKind {
     /// KASAN-style bad access (use-after-free, out-of-bounds) or NULL dereference.
     BadAccess {
@@ -242,7 +254,7 @@ pub enum BugKind {
 }
 
 /// A CPU asleep in a deadlock.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Waiter {
     /// The CPU.
     pub cpu: Cpu,
@@ -253,7 +265,7 @@ pub struct Waiter {
 }
 
 /// A detected bug: the class, the CPU and its call stack, and a dump of the relevant state.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Bug {
     /// What went wrong.
     pub kind: BugKind,
@@ -270,7 +282,7 @@ pub struct Bug {
 }
 
 /// The swap slots cache (mm/swap_slots.c): only the return side (`slots_ret`) is modelled.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Hash)]
 pub struct SwapSlots {
     /// `swap_slot_cache_enabled`.
     pub enabled: bool,
@@ -283,7 +295,7 @@ pub struct SwapSlots {
 
 /// One execution: the kernel state (flat: it is what model code touches), the machine it runs
 /// on, the ghost state of the invariants, and the trace.
-#[derive(Debug)]
+#[derive(Debug, Hash)]
 pub struct World {
     /// The switches.
     pub cfg: ModelConfig,

@@ -51,6 +51,17 @@ pub fn outcomes(
     k: usize,
     reduce: bool,
 ) -> (BTreeSet<String>, usize) {
+    outcomes_cached(p, cfg, k, reduce, false)
+}
+
+/// [`outcomes`], with the explorer's state caching on or off.
+pub fn outcomes_cached(
+    p: &Program,
+    cfg: ModelConfig,
+    k: usize,
+    reduce: bool,
+    cache: bool,
+) -> (BTreeSet<String>, usize) {
     quiet_panics();
     let seen: Arc<Mutex<BTreeSet<String>>> = Arc::default();
     let (clean, bugs) = (Arc::clone(&seen), Arc::clone(&seen));
@@ -74,6 +85,7 @@ pub fn outcomes(
     let explorer = Explorer::new()
         .preemptions(k)
         .reduction(reduce)
+        .cache_states(cache)
         .max_executions(3_000_000)
         .accept(accept);
     let runs = match explorer.run(test) {

@@ -19,8 +19,17 @@ pub struct Origin {
     pub step: usize,
 }
 
+/// The state digest (`Shared::state_digest`) leaves out the step: only reports print it, and two
+/// runs that freed an object at different steps on the same path are otherwise the same.
+impl std::hash::Hash for Origin {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.cpu.hash(h);
+        self.stack.hash(h);
+    }
+}
+
 /// One tracked allocation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Hash)]
 pub struct Allocation<T> {
     /// Kernel name of the object, e.g. `si->swap_map`.
     pub name: &'static str,
@@ -35,7 +44,7 @@ pub struct Allocation<T> {
 }
 
 /// What went wrong with an access.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BadKind {
     /// Through a NULL pointer.
     Null,
@@ -46,7 +55,7 @@ pub enum BadKind {
 }
 
 /// A rejected access: the kind, the allocation (if not NULL) and the byte offset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BadAccess {
     /// What went wrong.
     pub kind: BadKind,
@@ -61,7 +70,7 @@ pub struct BadAccess {
 }
 
 /// All tracked allocations of one execution, indexed by a never-reused pointer value.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Hash)]
 pub struct Heap<T> {
     objs: Vec<Allocation<T>>,
 }

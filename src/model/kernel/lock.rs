@@ -7,7 +7,7 @@ use super::Cpu;
 use crate::model::handle::{FolioId, InodeId, MmId, SwapType};
 
 /// Every lock the model takes, by kernel name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LockId {
     /// `swap_lock` (mm/swapfile.c), global spinlock.
     SwapLock,
@@ -72,7 +72,7 @@ impl LockId {
 }
 
 /// Which CPU holds which lock. Small (a handful of entries), so a vector.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Hash)]
 pub struct LockTable {
     held: Vec<(LockId, Cpu)>,
 }

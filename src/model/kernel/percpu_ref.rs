@@ -5,7 +5,7 @@
 //! kernel (the switch waits a grace period before summing), so the counts below are exact.
 
 /// A percpu reference count: `live` until killed, `count` includes the base reference.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Hash)]
 pub struct PercpuRef {
     /// Not yet killed (`percpu_ref_is_dying()` is false).
     pub live: bool,
@@ -63,7 +63,7 @@ impl PercpuRef {
 }
 
 /// `struct completion`: `done` once `complete()` ran since `init_completion()`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Hash)]
 pub struct Completion {
     /// `complete()` has run.
     pub done: bool,

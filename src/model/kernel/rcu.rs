@@ -8,7 +8,7 @@
 use super::Cpu;
 
 /// Per-CPU nesting and quiescent-state counters.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Hash)]
 pub struct Rcu {
     nest: Vec<u32>,
     /// Times each CPU left its outermost read-side section.
@@ -16,7 +16,7 @@ pub struct Rcu {
 }
 
 /// The readers a `synchronize_rcu()` must wait for: (cpu, quiescent count at the snapshot).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Hash)]
 pub struct GracePeriod {
     waiting_for: Vec<(Cpu, u64)>,
 }

@@ -68,7 +68,7 @@ pub const REGISTRY: &[Patch] = &[
 ];
 
 /// One patch: what it is, and which functions it replaces.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Hash)]
 pub struct Patch {
     /// The name on the command line (`--patch NAME`): the 12-digit commit id of an upstream
     /// commit, a short name for an example.
@@ -84,7 +84,7 @@ pub struct Patch {
 }
 
 /// What a patch is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
     /// An upstream commit that landed after v6.8 (its fix is part of the fully patched kernel,
     /// [`PatchSet::fixed`]).
@@ -100,7 +100,7 @@ pub enum Kind {
 
 /// The verdict of an example patch, argued from kernel semantics in its doc comment (and checked
 /// by `tests/patches.rs` against what `swapfuzz check-patch` says).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Argued {
     /// The patch closes the race: no bug under any schedule.
     Closes,
@@ -140,7 +140,7 @@ macro_rules! seams {
     ($($(#[$doc:meta])* $name:ident: $ty:ty,)*) => {
         /// The patched functions in force: `None` runs v6.8's own. One field per function a
         /// patch may replace.
-        #[derive(Clone, Copy, Default)]
+        #[derive(Clone, Copy, Default, Hash)]
         pub struct Seams {
             $($(#[$doc])* pub $name: Option<$ty>,)*
         }

@@ -6,7 +6,7 @@ use super::free::__swap_entry_free_locked;
 use super::*;
 
 /// `-ENOENT` / `-EEXIST` of `__swap_duplicate()`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DupError {
     /// The slot is free (or bad): `-ENOENT`.
     Enoent,
