@@ -64,3 +64,38 @@ fn without_a_bound_a_budget_stops_verify() {
         "{err}"
     );
 }
+
+/// `--cache-states` says what it merged, still finds the race on v6.8, and with
+/// `--preemptions all --reduction` proves zap-4k on the fixed kernel: a complete proof.
+#[test]
+fn state_caching_proves_zap_4k_without_a_bound_and_still_finds_the_race() {
+    let (code, out, _) = swapfuzz(&[
+        "verify",
+        "zap-4k",
+        "--variant",
+        "fixed",
+        "--preemptions",
+        "all",
+        "--reduction",
+        "--cache-states",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("--cache-states"), "{out}");
+    assert!(
+        out.contains("which cover every schedule with no preemption bound up to the order of independent steps and states explored before"),
+        "{out}"
+    );
+    assert!(out.contains("(state caching: "), "{out}");
+    assert!(out.contains("every schedule of this program"), "{out}");
+    let (code, out, _) = swapfuzz(&[
+        "verify",
+        "shmem-truncate",
+        "--variant",
+        "buggy",
+        "--preemptions",
+        "2",
+        "--cache-states",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("BUG after"), "{out}");
+}
