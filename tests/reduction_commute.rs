@@ -200,6 +200,29 @@ fn conflict(a: &[(u64, Access)], b: &[(u64, Access)]) -> bool {
 /// The footprint the reduction would use, after `lie` (the identity, or a test's injected lie).
 type Lie = fn(&mut Vec<(u64, Access)>);
 
+/// [`try_pairs_at`] on every run preempted once from `first`: at each point where another task
+/// can run, that task, then the other task as long as it can run; pairs at the points whose
+/// step passes `focus`.
+fn try_pairs_preempted_once(
+    p: &Program,
+    c: ModelConfig,
+    first: &Run,
+    seed: u64,
+    lie: Lie,
+    focus: fn(&[(u64, Access)]) -> bool,
+) -> Result<usize, String> {
+    let mut tried = 0;
+    for (i, rec) in first.recs.iter().enumerate() {
+        for b in (0..64).filter(|&b| Some(b) != rec.chosen && rec.mask & (1 << b) != 0) {
+            let mut plan: Vec<usize> = first.recs[..i].iter().map(|x| x.chosen.unwrap()).collect();
+            plan.push(b);
+            let one = run_on(p, c, plan, seed, true, true);
+            tried += try_pairs_at(p, c, &one, seed, lie, usize::MAX, focus)?;
+        }
+    }
+    Ok(tried)
+}
+
 /// A [`Lie`]: every read of an object of kind `TAG` (`Touch::object`'s top byte) that the step
 /// does not also write is left out of its footprint.
 fn drop_reads<const TAG: u64>(f: &mut Vec<(u64, Access)>) {
@@ -472,19 +495,8 @@ fn check_si(lie: Lie, seeds: u64) -> Result<usize, String> {
                 let first = run(p, *c, Vec::new(), seed, true);
                 tried += try_pairs_at(p, *c, &first, seed, lie, usize::MAX, touches_si)
                     .map_err(|e| format!("{name} on {kernel}: {e}"))?;
-                // One preemption at each point of the first run, then the other task as long
-                // as it can run.
-                for (i, rec) in first.recs.iter().enumerate() {
-                    for b in (0..64).filter(|&b| Some(b) != rec.chosen && rec.mask & (1 << b) != 0)
-                    {
-                        let mut plan: Vec<usize> =
-                            first.recs[..i].iter().map(|x| x.chosen.unwrap()).collect();
-                        plan.push(b);
-                        let base = run_on(p, *c, plan, seed, true, true);
-                        tried += try_pairs_at(p, *c, &base, seed, lie, usize::MAX, writes_si)
-                            .map_err(|e| format!("{name} on {kernel}: {e}"))?;
-                    }
-                }
+                tried += try_pairs_preempted_once(p, *c, &first, seed, lie, writes_si)
+                    .map_err(|e| format!("{name} on {kernel}: {e}"))?;
             }
         }
     }
@@ -617,19 +629,8 @@ fn check_focused(
                     continue;
                 }
 
-                // One preemption at each point of the run where another task can run, then
-                // the other task as long as it can run.
-                for (i, rec) in base.recs.iter().enumerate() {
-                    for b in (0..64).filter(|&b| Some(b) != rec.chosen && rec.mask & (1 << b) != 0)
-                    {
-                        let mut plan: Vec<usize> =
-                            base.recs[..i].iter().map(|x| x.chosen.unwrap()).collect();
-                        plan.push(b);
-                        let one = run_on(p, *c, plan, seed, true, true);
-                        tried += try_pairs_at(p, *c, &one, seed, lie, usize::MAX, focus)
-                            .map_err(|e| format!("{name} on {kernel}: {e}"))?;
-                    }
-                }
+                tried += try_pairs_preempted_once(p, *c, &base, seed, lie, focus)
+                    .map_err(|e| format!("{name} on {kernel}: {e}"))?;
             }
         }
     }
