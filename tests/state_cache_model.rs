@@ -146,3 +146,42 @@ fn verdicts_agree_on_every_variant_and_catalogue_race() {
         "the catalogue races and the buggy variants are found: {bugs}"
     );
 }
+
+/// Generated programs (hunt's generator: the first 20 seeds whose programs have 2 or 3 CPUs
+/// and at most 8 operations): the same outcomes with and without the cache (and the
+/// reduction) at K = 2 (K = 1 above 5 operations), on v6.8 and on the fixed kernel.
+#[test]
+fn generated_programs_keep_their_outcomes() {
+    use swapfuzz::fuzz::{generate, rng::Rng};
+    let (mut checked, mut plain_runs, mut cached_runs) = (0, 0, 0);
+    for seed in 0.. {
+        if checked == 20 {
+            break;
+        }
+        let p = generate::program(&mut Rng::new(seed));
+        let ops: usize = p.cpus.iter().map(Vec::len).sum();
+        if !(2..=3).contains(&p.cpus.len()) || ops > 8 {
+            continue;
+        }
+        let k = if ops > 5 { 1 } else { 2 };
+        for patches in [PatchSet::base(), PatchSet::fixed()] {
+            let c = ModelConfig {
+                patches,
+                ..ModelConfig::default()
+            };
+            let (plain, n_plain) = outcomes_cached(&p, c, k, false, false);
+            let (cached, n_cached) = outcomes_cached(&p, c, k, true, true);
+            assert_eq!(
+                plain,
+                cached,
+                "seed {seed} K={k} {c:?}:\n{}",
+                text::print(&p, None, None)
+            );
+            assert!(n_cached <= n_plain, "seed {seed}");
+            plain_runs += n_plain;
+            cached_runs += n_cached;
+        }
+        checked += 1;
+    }
+    assert!(cached_runs < plain_runs, "{cached_runs} < {plain_runs}");
+}

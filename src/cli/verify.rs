@@ -213,7 +213,12 @@ pub fn run(a: &VerifyArgs) -> Result<u8, String> {
         String::new()
     } else {
         format!(
-            "(sleep-set reduction: {classes} equivalence classes covered; {} of the schedules stopped early as covered; without --reduction every schedule runs)",
+            "(sleep-set reduction: {classes} equivalence classes {}; {} of the schedules stopped early as covered; without --reduction every schedule runs)",
+            if a.cache_states {
+                "among the schedules run (a state met before is not counted again)"
+            } else {
+                "covered"
+            },
             count(coverage.blocked)
         )
     };

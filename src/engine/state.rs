@@ -64,8 +64,7 @@
 //! one would (sleep sets only remove choices, and a smaller sleep set at a node gives smaller
 //! sets below it; a larger budget allows more), and the same path from the same state does the
 //! same. Only explored subtrees are recorded, so the argument is an induction on the time a
-//! subtree was finished; it needs no acyclicity (a state cannot be met again inside its own
-//! subtree anyway while the observations only grow). This is state-space caching with sleep
+//! subtree was finished; it needs no acyclicity. This is state-space caching with sleep
 //! sets (Godefroid, *Partial-Order Methods for the Verification of Concurrent Systems*, LNCS
 //! 1032, 1996, ch. 6), with a preemption budget compared as well. Digests are 128 bits
 //! (XXH3-128, a non-cryptographic hash with a good distribution); a collision could merge two
