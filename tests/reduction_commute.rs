@@ -200,6 +200,9 @@ fn conflict(a: &[(u64, Access)], b: &[(u64, Access)]) -> bool {
 /// The footprint the reduction would use, after `lie` (the identity, or a test's injected lie).
 type Lie = fn(&mut Vec<(u64, Access)>);
 
+/// Which points of a run to try pairs at, by the footprint of the step chosen there.
+type Focus = fn(&[(u64, Access)]) -> bool;
+
 /// [`try_pairs_at`] on every run preempted once from `first`: at each point where another task
 /// can run, that task, then the other task as long as it can run; pairs at the points whose
 /// step passes `focus`.
@@ -209,7 +212,7 @@ fn try_pairs_preempted_once(
     first: &Run,
     seed: u64,
     lie: Lie,
-    focus: fn(&[(u64, Access)]) -> bool,
+    focus: Focus,
 ) -> Result<usize, String> {
     let mut tried = 0;
     for (i, rec) in first.recs.iter().enumerate() {
@@ -475,32 +478,7 @@ fn writes_si(f: &[(u64, Access)]) -> bool {
 /// every eligible pair at the points where the base run's step touches a `swap_info[]` piece:
 /// the pairs of a reader of `swap_info[t]` and swapoff's writes of it (steps 3, 12 and 15).
 fn check_si(lie: Lie, seeds: u64) -> Result<usize, String> {
-    quiet_panics();
-    let mut programs = programs();
-    programs.push((
-        "two swapoffs".to_string(),
-        swapfuzz::program::text::parse(TWO_SWAPOFFS)
-            .unwrap()
-            .program,
-    ));
-    let mut kernels = configs();
-    kernels.push((
-        "buggy, spinlocks not RCU readers".to_string(),
-        swapfuzz::check::config::model(PatchSet::base()).rcu_spinlocks(false),
-    ));
-    let mut tried = 0;
-    for (name, p) in &programs {
-        for (kernel, c) in &kernels {
-            for seed in 0..seeds {
-                let first = run(p, *c, Vec::new(), seed, true);
-                tried += try_pairs_at(p, *c, &first, seed, lie, usize::MAX, touches_si)
-                    .map_err(|e| format!("{name} on {kernel}: {e}"))?;
-                tried += try_pairs_preempted_once(p, *c, &first, seed, lie, writes_si)
-                    .map_err(|e| format!("{name} on {kernel}: {e}"))?;
-            }
-        }
-    }
-    Ok(tried)
+    check_focused(lie, seeds, touches_si, Some(writes_si))
 }
 
 /// The steps that touch `swap_info[]` commute where their footprints say they do, on the
@@ -598,12 +576,12 @@ fn acquires_any(f: &[(u64, Access)]) -> bool {
 /// with spinlocks not RCU readers, `seeds` random runs each, every eligible pair at the points
 /// where the run's step passes `focus` (the first 30 pairs a run of [`check`] rarely reach
 /// them); with `preempted`, also in each run preempted once at one of the random run's points
-/// and then staying on the other task (as [`check_si`]).
+/// and then staying on the other task, at the points whose step passes `preempted`.
 fn check_focused(
     lie: Lie,
     seeds: u64,
-    focus: fn(&[(u64, Access)]) -> bool,
-    preempted: bool,
+    focus: Focus,
+    preempted: Option<Focus>,
 ) -> Result<usize, String> {
     quiet_panics();
     let mut programs = programs();
@@ -625,11 +603,10 @@ fn check_focused(
                 let base = run(p, *c, Vec::new(), seed, true);
                 tried += try_pairs_at(p, *c, &base, seed, lie, usize::MAX, focus)
                     .map_err(|e| format!("{name} on {kernel}: {e}"))?;
-                if !preempted {
+                let Some(preempted) = preempted else {
                     continue;
-                }
-
-                tried += try_pairs_preempted_once(p, *c, &base, seed, lie, focus)
+                };
+                tried += try_pairs_preempted_once(p, *c, &base, seed, lie, preempted)
                     .map_err(|e| format!("{name} on {kernel}: {e}"))?;
             }
         }
@@ -644,7 +621,7 @@ fn check_focused(
 /// `synchronize_rcu()`, whose snapshot reads every CPU's reader state.
 #[test]
 fn lock_acquires_commute() {
-    let tried = check_focused(|_| {}, SEEDS, acquires_any, false).unwrap_or_else(|e| panic!("{e}"));
+    let tried = check_focused(|_| {}, SEEDS, acquires_any, None).unwrap_or_else(|e| panic!("{e}"));
     assert!(tried > 800 * SEEDS as usize, "{tried} pairs tried");
 }
 
@@ -654,7 +631,7 @@ fn lock_acquires_commute() {
 /// takes the lock.
 #[test]
 fn a_sleeping_lock_without_its_lock_write_does_not_commute() {
-    let err = check_focused(sleeping_lock_write_dropped, SEEDS, acquires_sleeping, false)
+    let err = check_focused(sleeping_lock_write_dropped, SEEDS, acquires_sleeping, None)
         .expect_err("the lie is seen");
     assert!(err.contains("do not commute"), "{err}");
 }
@@ -711,8 +688,8 @@ fn check_truncate_swapoff(lie: Lie, focus: fn(&[(u64, Access)]) -> bool) -> Resu
 /// neither the slot nor anything else it declares.
 #[test]
 fn shmem_free_swap_commutes() {
-    let tried =
-        check_focused(|_| {}, SEEDS, frees_shmem_slot, true).unwrap_or_else(|e| panic!("{e}"));
+    let tried = check_focused(|_| {}, SEEDS, frees_shmem_slot, Some(frees_shmem_slot))
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(tried > 20 * SEEDS as usize, "{tried} pairs tried");
     let tried = check_truncate_swapoff(|_| {}, frees_shmem_slot).unwrap_or_else(|e| panic!("{e}"));
     assert!(tried > 50, "{tried} pairs tried");

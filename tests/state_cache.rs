@@ -361,22 +361,6 @@ fn set_flag(s: &Shared, t: usize) {
     g.0.tasks[t].1 += 1;
 }
 
-/// Final states and schedules of an exhaustive search of `test`.
-fn explore_test<F>(test: F, k: usize, reduce: bool, cache: bool) -> (BTreeSet<Vec<i64>>, usize)
-where
-    F: Fn() + Send + Sync + 'static,
-{
-    FINALS.with(|f| f.borrow_mut().clear());
-    let explorer = Explorer::new()
-        .preemptions(k)
-        .reduction(reduce)
-        .cache_states(cache);
-    let Exploration::Exhausted { executions } = explorer.run(test) else {
-        panic!("the search ends without a failure")
-    };
-    (FINALS.with(|f| f.borrow().clone()), executions)
-}
-
 /// Sleeping locks, a flag slept on, yields and quiet finishes, with an exact digest: the same
 /// final states with and without the cache at bounds 0..=3 and without one, with and without
 /// the reduction. (Without a bound the plain search runs for over ten minutes: not checked.)
@@ -384,8 +368,8 @@ where
 fn locks_sleeps_yields_and_quiet_finishes() {
     for k in [0, 1, 2, 3] {
         for reduce in [false, true] {
-            let (plain, n_plain) = explore_test(sleeping_program(), k, reduce, false);
-            let (cached, n_cached) = explore_test(sleeping_program(), k, reduce, true);
+            let (plain, n_plain) = explore(sleeping_program(), k, reduce, false);
+            let (cached, n_cached) = explore(sleeping_program(), k, reduce, true);
             assert_eq!(plain, cached, "K={k} reduce={reduce}: final states differ");
             assert!(
                 n_cached <= n_plain,
