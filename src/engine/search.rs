@@ -379,27 +379,33 @@ fn asleep_mask(sleep: &[Sleeper]) -> u64 {
 }
 
 impl Search {
-    /// The default choice at a decision (stay, else the next runnable task), logged.
+    /// The default choice at a decision ([`default_task`]), logged.
     fn default_choice(&mut self, step: usize, point: &Point<'_>) -> TaskId {
-        let task = match point.current {
-            Some(current) if point.can_stay() => current,
-            _ => point.next_after_current(),
-        };
+        let task = default_task(point);
         self.log.decisions.push(point.decision(step, task, false));
         task
+    }
+}
+
+/// The default (non-preemptive) choice at a decision: stay on the current task if it can, else
+/// the first runnable task after it in cyclic order.
+fn default_task(point: &Point) -> TaskId {
+    if point.can_stay() {
+        point.current.expect("a task that can stay is current")
+    } else {
+        point.next_after_current()
     }
 }
 
 /// The choices at a decision, default first, and whether the alternatives are preemptions.
 fn candidates(point: &Point) -> (Vec<TaskId>, bool) {
     let ids = point.runnable.iter().map(|t| t.id());
+    let first = default_task(point);
     if point.can_stay() {
-        let current = point.current.expect("a task that can stay is current");
-        let others = ids.filter(|&id| id != current);
-        (std::iter::once(current).chain(others).collect(), true)
+        let others = ids.filter(|&id| id != first);
+        (std::iter::once(first).chain(others).collect(), true)
     } else {
         let mut choices: Vec<TaskId> = ids.filter(|&id| Some(id) != point.current).collect();
-        let first = point.next_after_current();
         let start = choices
             .iter()
             .position(|&id| id == first)
