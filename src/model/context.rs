@@ -1258,8 +1258,8 @@ pub fn access(
         Object::ClusterInfo(_) => 8,
         Object::SwapSpace(_) => 8,
     };
-    // Through NULL the object is unknown: its element size follows from the expression (looked
-    // at only then: a substring search on every access cost 2 % of an execution).
+    // Through NULL the object is unknown: its element size follows from the expression (searched
+    // only then, not on every access).
     let null_size = || if expr.contains("swap_map") { 1 } else { 8 };
     let size = ptr.map_or_else(null_size, |p| elem(p, w));
     match w.heap.check(ptr, idx * size, size, write) {
