@@ -274,6 +274,30 @@ impl Kernel {
         }
     }
 
+    /// Calls modelled kernel function `name` as `f(self)` and returns its value; for the state
+    /// cache, this CPU then keeps of what it observed inside the call only the value returned
+    /// (`CpuState::observed` becomes a digest of the observations before the call, `name` and
+    /// the value).
+    ///
+    /// Sound because the call's effect on this CPU's future is the world and the value, and
+    /// nothing else: `f` is `Copy`, so it captures no mutable local of the caller (it gets
+    /// copies of the arguments and shared references), the callee's locals are gone when it
+    /// returns, and the arguments are decided by what the CPU observed before the call. As for
+    /// the steps, interior mutability through a captured `Cell` would break it; the model never
+    /// uses it. Two CPUs that went through the callee along different paths (e.g. a swapoff
+    /// whose `shmem_unuse()` found a tmpfs slot freed by a truncate before or after it looked)
+    /// and came back to the same world with the same value then merge.
+    pub fn call<R: Hash>(&self, name: &'static str, f: impl FnOnce(&Kernel) -> R + Copy) -> R {
+        if !self.observe {
+            return f(self);
+        }
+        let before = self.shared.0.borrow().cpus[self.cpu].observed;
+        let r = f(self);
+        self.shared.0.borrow_mut().cpus[self.cpu].observed =
+            crate::engine::state::chain(before, &(name, &r));
+        r
+    }
+
     /// Enters kernel function `name` (pushes it on this CPU's call stack; recorded as
     /// [`EventKind::Call`]).
     pub fn enter(&self, name: &'static str) -> Frame<'_> {
@@ -1389,5 +1413,43 @@ mod tests {
             matches!(&lying, crate::engine::Outcome::Panic(m) if m.contains("swapfuzz footprint")),
             "{lying:?}"
         );
+    }
+
+    /// `Kernel::call` keeps of the call only its value: two calls that observed different
+    /// things inside and returned the same value leave the same chain; different values, or
+    /// different chains before the call, leave different ones.
+    #[test]
+    fn a_call_leaves_its_value_in_the_chain_and_forgets_the_rest() {
+        use crate::engine::{EngineConfig, run_once, state};
+        use std::sync::{Arc, Mutex};
+        // The chain after `k.call("f", ..)`, which first steps `inside` times, each step
+        // returning its index, then returns `value`; `prefix` steps before the call.
+        let chain_after = |prefix: u32, inside: u32, value: u32| {
+            let out = Arc::new(Mutex::new(0u128));
+            let o = Arc::clone(&out);
+            state::set_wanted(true);
+            let exec = run_once(&[], &EngineConfig::default(), move || {
+                let shared =
+                    Shared::new(World::new(super::super::world::ModelConfig::default(), 1));
+                let k = Kernel::new(shared.clone(), 0);
+                for i in 0..prefix {
+                    k.with(|_| i);
+                }
+                let r = k.call("f", |k| {
+                    for i in 0..inside {
+                        k.with(|_| i);
+                    }
+                    value
+                });
+                assert_eq!(r, value);
+                *o.lock().unwrap() = shared.borrow_mut().cpus[0].observed;
+            });
+            state::set_wanted(false);
+            assert_eq!(exec.outcome, crate::engine::Outcome::Pass);
+            *out.lock().unwrap()
+        };
+        assert_eq!(chain_after(0, 1, 7), chain_after(0, 3, 7));
+        assert_ne!(chain_after(0, 1, 7), chain_after(0, 1, 8));
+        assert_ne!(chain_after(0, 1, 7), chain_after(1, 1, 7));
     }
 }

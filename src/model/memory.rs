@@ -117,7 +117,7 @@ pub fn zap_pte_range(k: &Kernel, mm: MmId, start: usize, end: usize) {
                     fp.write(Touch::Zapping(mm, idx));
                     w.ghost.zapping.push((mm, idx))
                 });
-                if !free_swap_and_cache(k, entry) {
+                if !k.call("free_swap_and_cache", |k| free_swap_and_cache(k, entry)) {
                     k.with(|w| {
                         w.report(
                             Some(k.cpu),

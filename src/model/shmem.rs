@@ -103,7 +103,7 @@ pub fn shmem_free_swap(k: &Kernel, inode: InodeId, index: usize, radswap: SwpEnt
         return -2; // -ENOENT
     }
     k.note(|_| format!("/* xa_cmpxchg_irq: index {index} no longer holds {radswap} */"));
-    free_swap_and_cache(k, radswap);
+    k.call("free_swap_and_cache", |k| free_swap_and_cache(k, radswap));
     0
 }
 
@@ -410,7 +410,7 @@ pub fn shmem_unuse(k: &Kernel, type_: SwapType) -> i32 {
             w.inodes[inode].stop_eviction += 1
         });
         k.mutex_unlock(LockId::ShmemSwaplistMutex);
-        error = shmem_unuse_inode(k, inode, type_);
+        error = k.call("shmem_unuse_inode", |k| shmem_unuse_inode(k, inode, type_));
         k.mutex_lock(LockId::ShmemSwaplistMutex);
         // Waking an evictor makes the step unknown.
         k.with_footprint(|w, fp| {

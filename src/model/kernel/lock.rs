@@ -71,7 +71,9 @@ impl LockId {
     }
 }
 
-/// Which CPU holds which lock. Small (a handful of entries), so a vector.
+/// Which CPU holds which lock. Small (a handful of entries), so a vector, kept sorted by lock:
+/// the same locks held give the same table whatever order they were taken in, so the state
+/// digest (`Shared::state_digest`) merges the two.
 #[derive(Debug, Default, Clone, Hash)]
 pub struct LockTable {
     held: Vec<(LockId, Cpu)>,
@@ -88,7 +90,8 @@ impl LockTable {
         if self.holder(id).is_some() {
             return false;
         }
-        self.held.push((id, cpu));
+        let at = self.held.partition_point(|&(l, _)| l < id);
+        self.held.insert(at, (id, cpu));
         true
     }
 
@@ -96,7 +99,7 @@ impl LockTable {
     pub fn release(&mut self, id: LockId, cpu: Cpu) -> bool {
         match self.held.iter().position(|&(l, c)| l == id && c == cpu) {
             Some(i) => {
-                self.held.swap_remove(i);
+                self.held.remove(i);
                 true
             }
             None => false,
@@ -111,11 +114,9 @@ impl LockTable {
             .map(|(l, _)| *l)
     }
 
-    /// Every held lock with its holder, sorted (deterministic order for reports).
+    /// Every held lock with its holder, sorted by lock (deterministic order for reports).
     pub fn all(&self) -> Vec<(LockId, Cpu)> {
-        let mut v = self.held.clone();
-        v.sort();
-        v
+        self.held.clone()
     }
 }
 
@@ -138,5 +139,29 @@ mod tests {
             vec![LockId::SiLock(SwapType(1))]
         );
         assert!(LockId::Folio(FolioId(3)).sleeps() && !LockId::Ptl(MmId(0)).sleeps());
+    }
+
+    #[test]
+    fn the_order_of_acquisition_is_forgotten() {
+        let (a, b, c) = (
+            LockId::SwapLock,
+            LockId::SiLock(SwapType(0)),
+            LockId::MmlistLock,
+        );
+        let mut x = LockTable::default();
+        let mut y = LockTable::default();
+        for (l, cpu) in [(a, 0), (b, 1), (c, 0)] {
+            assert!(x.try_acquire(l, cpu));
+        }
+        for (l, cpu) in [(c, 0), (a, 0), (b, 1)] {
+            assert!(y.try_acquire(l, cpu));
+        }
+        assert_eq!(x.held, y.held);
+        assert!(x.release(a, 0) && y.release(a, 0));
+        assert_eq!(x.held, y.held);
+        let mut left = vec![(c, 0), (b, 1)];
+        left.sort();
+        assert_eq!(x.all(), left);
+        assert_eq!(x.held_by(0).collect::<Vec<_>>(), vec![c]);
     }
 }

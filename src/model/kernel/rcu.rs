@@ -8,7 +8,7 @@
 use super::Cpu;
 
 /// Per-CPU nesting and quiescent-state counters.
-#[derive(Debug, Clone, Default, Hash)]
+#[derive(Debug, Clone, Default)]
 pub struct Rcu {
     nest: Vec<u32>,
     /// Times each CPU left its outermost read-side section.
@@ -16,7 +16,7 @@ pub struct Rcu {
 }
 
 /// The readers a `synchronize_rcu()` must wait for: (cpu, quiescent count at the snapshot).
-#[derive(Debug, Clone, Default, Hash)]
+#[derive(Debug, Clone, Default)]
 pub struct GracePeriod {
     waiting_for: Vec<(Cpu, u64)>,
 }
@@ -28,7 +28,33 @@ impl GracePeriod {
     }
 }
 
+/// The state digest hashes the nesting only: the counters matter only as compared with the
+/// snapshots of pending grace periods, which `World`'s digest adds ([`Rcu::gp_progress`]).
+impl std::hash::Hash for Rcu {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.nest.hash(h);
+    }
+}
+
+/// The state digest hashes the CPUs waited for; whether each has passed a quiescent state since
+/// the snapshot is hashed with the counters, by `World` ([`Rcu::gp_progress`]).
+impl std::hash::Hash for GracePeriod {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        for (c, _) in &self.waiting_for {
+            c.hash(h);
+        }
+        self.waiting_for.len().hash(h);
+    }
+}
+
 impl Rcu {
+    /// For each CPU of `gp`'s snapshot, whether it has left its outermost read-side section
+    /// since: all the counters say about the future (they only grow, and every use compares a
+    /// counter with a snapshot of the same counter).
+    pub fn gp_progress<'a>(&'a self, gp: &'a GracePeriod) -> impl Iterator<Item = bool> + 'a {
+        gp.waiting_for.iter().map(|&(c, q)| self.qs[c] > q)
+    }
+
     /// State for `nr_cpus` CPUs, none of them a reader.
     pub fn new(nr_cpus: usize) -> Self {
         Rcu {
@@ -94,6 +120,38 @@ impl Rcu {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn digest(r: &Rcu, gp: &GracePeriod) -> u128 {
+        crate::engine::state::digest_of(&(r, gp, r.gp_progress(gp).collect::<Vec<_>>()))
+    }
+
+    #[test]
+    fn the_digest_keeps_a_grace_periods_progress_not_the_counts() {
+        // CPU1 leaves three read-side sections in one run and one in another, then is a
+        // reader when CPU2's grace period starts in both.
+        let (mut a, mut b) = (Rcu::new(3), Rcu::new(3));
+        for _ in 0..3 {
+            a.read_lock(1);
+            assert!(a.read_unlock(1));
+        }
+        b.read_lock(1);
+        assert!(b.read_unlock(1));
+        a.read_lock(1);
+        b.read_lock(1);
+        let (ga, gb) = (a.start_gp(2), b.start_gp(2));
+        assert_ne!(ga.waiting_for, gb.waiting_for);
+        assert_eq!(digest(&a, &ga), digest(&b, &gb));
+        // CPU1 leaves its section in one run only: the grace period is done there, not here.
+        assert!(a.read_unlock(1));
+        assert_ne!(digest(&a, &ga), digest(&b, &gb));
+        assert!(a.gp_done(&ga) && !b.gp_done(&gb));
+        // ... and re-entering does not undo the progress.
+        a.read_lock(1);
+        assert!(a.gp_done(&ga));
+        assert!(b.read_unlock(1));
+        b.read_lock(1);
+        assert_eq!(digest(&a, &ga), digest(&b, &gb));
+    }
 
     #[test]
     fn grace_period_waits_only_for_preexisting_readers() {

@@ -77,7 +77,7 @@ pub fn unuse_mm(k: &Kernel, mm: MmId, type_: SwapType) -> i32 {
             k.folio_unlock(folio);
             return ret;
         }
-        folio_free_swap(k, folio);
+        k.call("folio_free_swap", |k| folio_free_swap(k, folio));
         k.folio_unlock(folio);
     }
     0
@@ -121,66 +121,77 @@ pub fn try_to_unuse(k: &Kernel, type_: SwapType) -> i32 {
     }
     let mut retries = 0;
     loop {
-        let retval = crate::model::shmem::shmem_unuse(k, type_);
+        let retval = k.call("shmem_unuse", |k| {
+            crate::model::shmem::shmem_unuse(k, type_)
+        });
         if retval != 0 {
             return retval;
         }
         // The mm walk: `prev_mm` holds a reference that keeps the cursor's mm on the list; a
         // skipped (exiting) mm is passed without one, under a continuous mmlist_lock hold.
-        let mut prev_mm: Option<MmId> = None;
-        let mut cursor: Option<MmId> = None;
-        k.spin_lock(LockId::MmlistLock);
-        loop {
-            if inuse(k) == 0 {
-                break;
-            }
-            let next = k.with_footprint(|w, fp| {
-                fp.read(Touch::Mmlist);
-                let pos = match cursor {
-                    None => 0,
-                    Some(c) => w
-                        .mmlist
-                        .iter()
-                        .position(|&m| m == c)
-                        .map_or(usize::MAX, |i| i + 1),
-                };
-                w.mmlist.get(pos).copied()
-            });
-            let Some(mm) = next else { break };
-            cursor = Some(mm);
-            if !mmget_not_zero(k, mm) {
-                k.note(|_| format!("/* mmget_not_zero(mm{mm}) fails: skip */"));
-                continue;
+        // (`k.call`: the state cache keeps of the walk only its result.)
+        let retval = k.call("try_to_unuse: the mm walk", |k| {
+            let mut prev_mm: Option<MmId> = None;
+            let mut cursor: Option<MmId> = None;
+            k.spin_lock(LockId::MmlistLock);
+            loop {
+                if inuse(k) == 0 {
+                    break;
+                }
+                let next = k.with_footprint(|w, fp| {
+                    fp.read(Touch::Mmlist);
+                    let pos = match cursor {
+                        None => 0,
+                        Some(c) => w
+                            .mmlist
+                            .iter()
+                            .position(|&m| m == c)
+                            .map_or(usize::MAX, |i| i + 1),
+                    };
+                    w.mmlist.get(pos).copied()
+                });
+                let Some(mm) = next else { break };
+                cursor = Some(mm);
+                if !mmget_not_zero(k, mm) {
+                    k.note(|_| format!("/* mmget_not_zero(mm{mm}) fails: skip */"));
+                    continue;
+                }
+                k.spin_unlock(LockId::MmlistLock);
+                if let Some(p) = prev_mm.replace(mm) {
+                    mmput(k, p);
+                }
+                let retval = k.call("unuse_mm", |k| unuse_mm(k, mm, type_));
+                if retval != 0 {
+                    mmput(k, mm);
+                    return retval;
+                }
+                k.spin_lock(LockId::MmlistLock);
             }
             k.spin_unlock(LockId::MmlistLock);
-            if let Some(p) = prev_mm.replace(mm) {
+            if let Some(p) = prev_mm {
                 mmput(k, p);
             }
-            let retval = unuse_mm(k, mm, type_);
-            if retval != 0 {
-                mmput(k, mm);
-                return retval;
-            }
-            k.spin_lock(LockId::MmlistLock);
-        }
-        k.spin_unlock(LockId::MmlistLock);
-        if let Some(p) = prev_mm {
-            mmput(k, p);
+            0
+        });
+        if retval != 0 {
+            return retval;
         }
         // The swap-cache sweep: frees cache-only slots whose references went away.
-        let mut i = 0;
-        while inuse(k) != 0 {
-            i = find_next_to_unuse(k, si, i);
-            if i == 0 {
-                break;
+        k.call("try_to_unuse: the swap-cache sweep", |k| {
+            let mut i = 0;
+            while inuse(k) != 0 {
+                i = find_next_to_unuse(k, si, i);
+                if i == 0 {
+                    break;
+                }
+                let Some(folio) = filemap_get_folio(k, SwpEntry::new(type_, i)) else {
+                    continue;
+                };
+                k.folio_lock(folio);
+                k.call("folio_free_swap", |k| folio_free_swap(k, folio));
+                k.folio_unlock(folio);
             }
-            let Some(folio) = filemap_get_folio(k, SwpEntry::new(type_, i)) else {
-                continue;
-            };
-            k.folio_lock(folio);
-            folio_free_swap(k, folio);
-            k.folio_unlock(folio);
-        }
+        });
         if inuse(k) != 0 {
             retries += 1;
             if retries <= MAX_UNUSE_RETRIES {
