@@ -514,3 +514,27 @@ fn bench_runs_only_the_strategies_named() {
     assert_eq!(code, 2);
     assert!(err.contains("unknown strategy"), "{err}");
 }
+
+/// Output piped into a reader that stops early (`swapfuzz ... | head -1`) ends swapfuzz quietly,
+/// as other Unix commands, never with a panic in `println!`.
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_swapfuzz"))
+        .args(["verify", "shmem-truncate", "--variant", "buggy"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before the report (the search takes a while).
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        o.status.signal() == Some(libc::SIGPIPE) || o.status.code() == Some(1),
+        "{:?} {err}",
+        o.status
+    );
+}

@@ -66,36 +66,37 @@ fn without_a_bound_a_budget_stops_verify() {
 }
 
 /// `--cache-states` says what it merged, still finds the race on v6.8, and with
-/// `--preemptions all --reduction` proves zap-4k on the fixed kernel: a complete proof.
+/// `--preemptions all --reduction` proves zap-4k and shmem-truncate on the fixed kernel:
+/// complete proofs (issue 16's goal), while the same complete search finds the race on v6.8.
 #[test]
-fn state_caching_proves_zap_4k_without_a_bound_and_still_finds_the_race() {
-    let (code, out, _) = swapfuzz(&[
-        "verify",
-        "zap-4k",
-        "--variant",
-        "fixed",
-        "--preemptions",
-        "all",
-        "--reduction",
-        "--cache-states",
-    ]);
-    assert_eq!(code, 0, "{out}");
-    assert!(out.contains("--cache-states"), "{out}");
-    assert!(
-        out.contains("which cover every schedule with no preemption bound up to the order of independent steps and states explored before"),
-        "{out}"
-    );
-    assert!(out.contains("(state caching: "), "{out}");
-    assert!(out.contains("every schedule of this program"), "{out}");
-    let (code, out, _) = swapfuzz(&[
-        "verify",
-        "shmem-truncate",
-        "--variant",
-        "buggy",
-        "--preemptions",
-        "2",
-        "--cache-states",
-    ]);
-    assert_eq!(code, 1, "{out}");
-    assert!(out.contains("BUG after"), "{out}");
+fn state_caching_proves_the_seed_race_without_a_bound_and_still_finds_it() {
+    for scenario in ["zap-4k", "shmem-truncate"] {
+        let (code, out, _) = swapfuzz(&[
+            "verify",
+            scenario,
+            "--variant",
+            "fixed",
+            "--preemptions",
+            "all",
+            "--reduction",
+            "--cache-states",
+        ]);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("--cache-states"), "{out}");
+        assert!(
+            out.contains("which cover every schedule with no preemption bound up to the order of independent steps and states explored before"),
+            "{out}"
+        );
+        assert!(out.contains("(state caching: "), "{out}");
+        assert!(out.contains("every schedule of this program"), "{out}");
+    }
+    // The cache alone at K = 2, and with the reduction and no bound.
+    for flags in [&["2"][..], &["all", "--reduction"][..]] {
+        let mut args = vec!["verify", "shmem-truncate", "--variant", "buggy"];
+        args.extend(["--cache-states", "--preemptions"]);
+        args.extend(flags);
+        let (code, out, _) = swapfuzz(&args);
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("BUG after"), "{out}");
+    }
 }
