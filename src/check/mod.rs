@@ -23,3 +23,6 @@
 pub mod config;
 pub mod run;
 pub mod steps;
+
+#[cfg(test)]
+mod cache_audit;

@@ -115,7 +115,7 @@ mod quiet;
 mod recorder;
 mod reduction;
 mod run;
-mod search;
+pub(crate) mod search;
 pub mod state;
 mod strategy;
 mod wait;

@@ -126,6 +126,10 @@ pub(super) struct Search {
     /// execution shares with the last one.
     #[cfg(test)]
     shadow: Option<Trace>,
+    /// For tests ([`audit`]): the decision (state, task) of the running execution whose
+    /// successor is not yet known.
+    #[cfg(test)]
+    audit_pending: Option<(u128, usize)>,
 }
 
 /// What an exploration covered ([`Explorer::coverage`](super::Explorer::coverage)).
@@ -316,6 +320,7 @@ impl Search {
             });
             let left = self.left(self.preemptions);
             if let (Some(cache), Some(st)) = (self.states.as_mut(), state)
+                && !audit::on()
                 && cache.covers(st, asleep_mask(&sleep), left)
             {
                 // Every continuation from here was explored from the same state: this one is
@@ -365,6 +370,16 @@ impl Search {
             );
         }
         let task = node.choices[node.taken];
+        #[cfg(test)]
+        {
+            let state = node.state;
+            self.audit_to(state.map(audit::Next::State));
+            // Not after a choice of task 0 (see `audit`).
+            self.audit_pending = state
+                .filter(|_| usize::from(task) != 0)
+                .map(|st| (st, usize::from(task)));
+        }
+        let node = &self.path[self.depth];
         self.preemptions += node.costs();
         self.depth += 1;
         self.log.decisions.push(point.decision(step, task, false));
@@ -433,6 +448,9 @@ impl Strategy for Walker {
         }
         if s.executions > 0 {
             s.end_execution();
+            // A failed execution's end was recorded by the walk.
+            #[cfg(test)]
+            s.audit_to(Some(audit::Next::End(0)));
         }
         if s.depth < s.path.len() {
             // Panics out of `Runner::run`, into the runner's `catch_unwind`.
@@ -524,6 +542,8 @@ pub(super) fn walk(
             let executions = search.executions;
             let exploration = match (outcome, payload) {
                 (outcome, payload) if outcome.is_failure() => {
+                    #[cfg(test)]
+                    search.audit_to(Some(audit::Next::End(audit::failure(&outcome, &payload))));
                     let log = std::mem::take(&mut search.log);
                     let execution = Execution {
                         decisions: log.decisions,
@@ -557,6 +577,110 @@ pub(super) fn walk(
         state::clear();
         result
     })
+}
+
+#[cfg(test)]
+impl Search {
+    /// Audit ([`audit`]): the pending decision of the running execution led to `to` (`None`:
+    /// a point with no digest, nothing to check).
+    fn audit_to(&mut self, to: Option<audit::Next>) {
+        if let (Some(from), Some(to)) = (self.audit_pending.take(), to)
+            && audit::on()
+        {
+            audit::record(from, to);
+        }
+    }
+}
+
+/// For tests of a test's state digest (`verify --cache-states`): with the audit on, a search
+/// with state caching prunes nothing and checks, across all its executions, that the digest
+/// at a decision and the task chosen there determine the digest at the next decision (or how
+/// the execution ends: passes, or fails with which bug). A digest that merges two states
+/// whose futures differ under a choice both explore breaks this at the first step where they
+/// do; that is every merge the cache could exploit at the same preemption bound.
+///
+/// A decision that chooses task 0, the test's main task, is not checked: the swap model's
+/// harness (`check::run`) leaves out of its digest where the main task is among its joins of
+/// the CPUs' threads (it runs no model step after the set-up; two states that differ there
+/// differ only by a scheduling point of the main task, never by what a CPU does, as the
+/// audit found on thp-exit: 490 of 566,914 transitions met again at K = 1).
+#[cfg(test)]
+pub(crate) mod audit {
+    use std::cell::{Cell, RefCell};
+    use std::collections::HashMap;
+
+    /// What follows a decision.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) enum Next {
+        /// The state at the next decision.
+        State(u128),
+        /// The end of the execution: 0 a pass, else a digest of the failure.
+        End(u128),
+    }
+
+    thread_local! {
+        static ON: Cell<bool> = const { Cell::new(false) };
+        static SEEN: RefCell<HashMap<(u128, usize), Next>> = RefCell::default();
+        static CHECKED: Cell<usize> = const { Cell::new(0) };
+        static BROKEN: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(crate) fn on() -> bool {
+        ON.with(Cell::get)
+    }
+
+    /// Turns the audit on (clearing what it saw) or off.
+    pub(crate) fn set(on: bool) {
+        ON.with(|c| c.set(on));
+        SEEN.with_borrow_mut(HashMap::clear);
+        CHECKED.set(0);
+        BROKEN.with_borrow_mut(Vec::clear);
+    }
+
+    pub(super) fn record(from: (u128, usize), to: Next) {
+        SEEN.with_borrow_mut(|seen| match seen.get(&from) {
+            None => {
+                seen.insert(from, to);
+            }
+            Some(&before) => {
+                CHECKED.set(CHECKED.get() + 1);
+                if before != to {
+                    BROKEN.with_borrow_mut(|b| {
+                        b.push(format!(
+                            "state {:#x}, task {}: {before:?} once, {to:?} now",
+                            from.0, from.1
+                        ))
+                    });
+                }
+            }
+        });
+    }
+
+    /// A failure's digest: the model's bug without its step numbers, or the outcome.
+    pub(super) fn failure(
+        outcome: &crate::engine::Outcome,
+        payload: &Option<Box<dyn std::any::Any + Send>>,
+    ) -> u128 {
+        use crate::model::context::BugPanic;
+        match payload.as_ref().and_then(|p| p.downcast_ref::<BugPanic>()) {
+            Some(b) => {
+                super::state::digest_of(&(&b.bug.kind, b.bug.func, b.bug.cpu, &b.bug.stack)) | 1
+            }
+            None => super::state::digest_of(&format!("{outcome:?}")) | 1,
+        }
+    }
+
+    /// The transitions met again (checked) and those that differed.
+    pub(crate) fn result() -> (usize, Vec<String>) {
+        (CHECKED.get(), BROKEN.with_borrow(Vec::clone))
+    }
+}
+
+#[cfg(not(test))]
+mod audit {
+    pub(super) fn on() -> bool {
+        false
+    }
 }
 
 /// For a test that shows why the admission rule is needed: admit every explored choice, as
