@@ -1,13 +1,13 @@
 //! The state digest of `verify --cache-states` (`Shared::state_digest`, docs/model.md "The
 //! state digest") audited on the swap model: every schedule within the bound is run (nothing
 //! pruned) and the digest at each decision, with the task chosen, must determine the digest at
-//! the next one and how the execution ends ([`crate::engine::search::audit`]). A stronger check
+//! the next one and how the execution ends ([`crate::engine::audit`]). A stronger check
 //! than comparing outcome sets (tests/state_cache_model.rs), where an outcome lost on one path
 //! is found on another: here two merged states whose futures differ are caught at the first
 //! step where they do.
 
 use crate::check::run::execute;
-use crate::engine::search::audit;
+use crate::engine::audit;
 use crate::engine::{Exploration, Explorer, quiet_panics};
 use crate::model::{ModelConfig, PatchSet, Program};
 use crate::program::text;
@@ -18,6 +18,7 @@ fn audit(p: &Program, cfg: ModelConfig, k: usize) -> (usize, Vec<String>) {
     quiet_panics();
     let p = p.clone();
     audit::set(true);
+    audit::name_failures(bug_digest);
     let explorer = Explorer::new()
         .preemptions(k)
         .cache_states(true)
@@ -31,6 +32,17 @@ fn audit(p: &Program, cfg: ModelConfig, k: usize) -> (usize, Vec<String>) {
         "{exploration:?}"
     );
     result
+}
+
+/// The model's bug without its step numbers.
+fn bug_digest(payload: &(dyn std::any::Any + Send)) -> Option<u128> {
+    let b = payload.downcast_ref::<crate::model::context::BugPanic>()?;
+    Some(crate::engine::state::digest_of(&(
+        &b.bug.kind,
+        b.bug.func,
+        b.bug.cpu,
+        &b.bug.stack,
+    )))
 }
 
 fn check(name: &str, p: &Program, cfg: ModelConfig, k: usize) -> usize {
@@ -164,6 +176,7 @@ fn a_calls_value_is_part_of_the_state() {
     assert!(finds(false), "the bug is there");
     assert!(finds(true), "the cached search finds it too");
     audit::set(true);
+    audit::name_failures(bug_digest);
     let e = Explorer::new()
         .preemptions(usize::MAX)
         .cache_states(true)

@@ -115,7 +115,9 @@ mod quiet;
 mod recorder;
 mod reduction;
 mod run;
-pub(crate) mod search;
+mod search;
+#[cfg(test)]
+pub(crate) use search::audit;
 pub mod state;
 mod strategy;
 mod wait;

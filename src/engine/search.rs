@@ -635,6 +635,7 @@ pub(crate) mod audit {
         SEEN.with_borrow_mut(HashMap::clear);
         CHECKED.set(0);
         BROKEN.with_borrow_mut(Vec::clear);
+        FAILURE.set(None);
     }
 
     pub(super) fn record(from: (u128, usize), to: Next) {
@@ -656,18 +657,30 @@ pub(crate) mod audit {
         });
     }
 
-    /// A failure's digest: the model's bug without its step numbers, or the outcome.
+    /// How the test names a failure's payload for the audit (e.g. its bug without step
+    /// numbers), where the outcome's text would tell apart failures that are the same.
+    pub(crate) type FailureDigest = fn(&(dyn std::any::Any + Send)) -> Option<u128>;
+
+    thread_local! {
+        static FAILURE: Cell<Option<FailureDigest>> = const { Cell::new(None) };
+    }
+
+    /// Names failures by `f` (the engine knows no test's payload types) until [`set`] is
+    /// called again.
+    pub(crate) fn name_failures(f: FailureDigest) {
+        FAILURE.set(Some(f));
+    }
+
+    /// A failure's digest: the test's name for its payload, or the outcome (never 0).
     pub(super) fn failure(
         outcome: &crate::engine::Outcome,
         payload: &Option<Box<dyn std::any::Any + Send>>,
     ) -> u128 {
-        use crate::model::context::BugPanic;
-        match payload.as_ref().and_then(|p| p.downcast_ref::<BugPanic>()) {
-            Some(b) => {
-                super::state::digest_of(&(&b.bug.kind, b.bug.func, b.bug.cpu, &b.bug.stack)) | 1
-            }
-            None => super::state::digest_of(&format!("{outcome:?}")) | 1,
-        }
+        let named = FAILURE
+            .get()
+            .zip(payload.as_deref())
+            .and_then(|(f, p)| f(p));
+        named.unwrap_or_else(|| super::state::digest_of(&format!("{outcome:?}"))) | 1
     }
 
     /// The transitions met again (checked) and those that differed.
