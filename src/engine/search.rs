@@ -370,6 +370,7 @@ impl Search {
             );
         }
         let task = node.choices[node.taken];
+        self.preemptions += node.costs();
         #[cfg(test)]
         {
             let state = node.state;
@@ -379,8 +380,6 @@ impl Search {
                 .filter(|_| usize::from(task) != 0)
                 .map(|st| (st, usize::from(task)));
         }
-        let node = &self.path[self.depth];
-        self.preemptions += node.costs();
         self.depth += 1;
         self.log.decisions.push(point.decision(step, task, false));
         Some(task)
