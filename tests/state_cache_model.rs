@@ -152,17 +152,8 @@ fn verdicts_agree_on_every_variant_and_catalogue_race() {
 /// reduction) at K = 2 (K = 1 above 5 operations), on v6.8 and on the fixed kernel.
 #[test]
 fn generated_programs_keep_their_outcomes() {
-    use swapfuzz::fuzz::{generate, rng::Rng};
-    let (mut checked, mut plain_runs, mut cached_runs) = (0, 0, 0);
-    for seed in 0.. {
-        if checked == 20 {
-            break;
-        }
-        let p = generate::program(&mut Rng::new(seed));
-        let ops: usize = p.cpus.iter().map(Vec::len).sum();
-        if !(2..=3).contains(&p.cpus.len()) || ops > 8 {
-            continue;
-        }
+    let (mut plain_runs, mut cached_runs) = (0, 0);
+    for (seed, p, ops) in swapfuzz::fuzz::generate::small_programs().take(20) {
         let k = if ops > 5 { 1 } else { 2 };
         for patches in [PatchSet::base(), PatchSet::fixed()] {
             let c = ModelConfig {
@@ -181,7 +172,6 @@ fn generated_programs_keep_their_outcomes() {
             plain_runs += n_plain;
             cached_runs += n_cached;
         }
-        checked += 1;
     }
     assert!(cached_runs < plain_runs, "{cached_runs} < {plain_runs}");
 }

@@ -193,17 +193,7 @@ fn a_calls_value_is_part_of_the_state() {
 /// operations it was clean too, in 401 s: too long for the suite.)
 #[test]
 fn the_digest_determines_the_future_on_generated_programs() {
-    use crate::fuzz::{generate, rng::Rng};
-    let mut checked = 0;
-    for seed in 0.. {
-        if checked == 40 {
-            break;
-        }
-        let p = generate::program(&mut Rng::new(seed));
-        let ops: usize = p.cpus.iter().map(Vec::len).sum();
-        if !(2..=3).contains(&p.cpus.len()) || ops > 8 {
-            continue;
-        }
+    for (seed, p, _) in crate::fuzz::generate::small_programs().take(40) {
         let k = 1;
         for patches in [PatchSet::base(), PatchSet::fixed()] {
             let c = crate::check::config::model(patches);
@@ -214,6 +204,5 @@ fn the_digest_determines_the_future_on_generated_programs() {
                 k,
             );
         }
-        checked += 1;
     }
 }

@@ -272,6 +272,17 @@ enum Role {
     Swarm,
 }
 
+/// The generator's programs by seed (0, 1, ...) that have 2 or 3 CPUs and at most 8 operations
+/// in all, with their seed and operation count: small enough for exhaustive searches (the
+/// state cache's tests take the first few).
+pub fn small_programs() -> impl Iterator<Item = (u64, Program, usize)> {
+    (0..).filter_map(|seed| {
+        let p = program(&mut Rng::new(seed));
+        let ops: usize = p.cpus.iter().map(Vec::len).sum();
+        ((2..=3).contains(&p.cpus.len()) && ops <= 8).then_some((seed, p, ops))
+    })
+}
+
 /// A fresh program: a set-up that usually swaps the focus page out, and CPUs in roles.
 pub fn program(rng: &mut Rng) -> Program {
     let swarm = Swarm::random(rng);
