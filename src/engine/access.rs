@@ -141,8 +141,14 @@ fn is_object(object: u64) -> bool {
     object < FINISH
 }
 
+/// [`RECORDING`]'s bit: a consumer wants the annotations of this OS thread's executions.
+const ON: u8 = 1;
+/// [`RECORDING`]'s bit: the running step's annotations are not needed ([`pause`]).
+const PAUSED: u8 = 2;
+
 thread_local! {
-    static RECORDING: Cell<bool> = const { Cell::new(false) };
+    /// [`ON`] and [`PAUSED`]; annotations are recorded when it is exactly `ON`.
+    static RECORDING: Cell<u8> = const { Cell::new(0) };
     static NESTING: Cell<u32> = const { Cell::new(0) };
     static LOG: RefCell<AccessLog> = const { RefCell::new(AccessLog::new()) };
 }
@@ -150,13 +156,36 @@ thread_local! {
 /// Turns recording on or off for executions on this OS thread (off by default). Engine runs
 /// that need annotations turn it on; [`access`] costs a thread-local read when it is off.
 pub fn record(on: bool) {
-    RECORDING.with(|r| r.set(on));
+    RECORDING.with(|r| r.set(if on { r.get() | ON } else { r.get() & !ON }));
 }
 
-/// Whether annotations are being recorded on this OS thread.
+/// Whether annotations are being recorded on this OS thread (for the running step: code under
+/// test may skip the work of computing them when they are not).
 #[inline]
 pub fn recording() -> bool {
-    RECORDING.with(Cell::get)
+    RECORDING.with(Cell::get) == ON
+}
+
+/// Whether scheduling points are being marked in the log: recording is on, paused or not (a
+/// paused step is still a step, begun at its point, with no annotation).
+#[inline]
+pub(super) fn marks_points() -> bool {
+    RECORDING.with(Cell::get) & ON != 0
+}
+
+/// Pauses or resumes recording (the explorer's: the steps of an execution that it replays up to
+/// the node it backtracked to, whose footprints it kept from the execution that first ran
+/// them, and the steps after a covered decision, which it does not use). While paused,
+/// [`recording`] is false, so code under test need not compute its annotations, and the steps
+/// begun are recorded without any (as unknown ones).
+pub(super) fn pause(paused: bool) {
+    RECORDING.with(|r| {
+        r.set(if paused {
+            r.get() | PAUSED
+        } else {
+            r.get() & !PAUSED
+        })
+    });
 }
 
 /// Annotates the running step: it does `kind` to `object`. Call it inside a shuttle execution,
@@ -311,7 +340,7 @@ pub(super) fn new_execution() {
 /// Marks a scheduling point at which `chosen` was chosen: the annotations that follow belong to
 /// its step.
 pub(super) fn scheduling_point(chosen: Option<usize>) {
-    if recording() {
+    if marks_points() {
         LOG.with(|log| {
             let mut log = log.borrow_mut();
             log.refresh();

@@ -140,6 +140,58 @@ fn finds_the_lost_update_with_one_preemption_and_replays_it() {
     assert_eq!(tasks(&replay), tasks(&found.execution));
 }
 
+/// The lost update, with a point before each access, under a digest that lies: every point is
+/// one state, so once a subtree has been explored, every new decision is "covered" and its
+/// execution runs on by defaults with its points skipped, the lost update among them.
+fn lost_update_under_a_lying_digest() {
+    if crate::engine::state::wanted() {
+        crate::engine::state::provide(|| Some(0));
+    }
+    let c = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&c);
+    spawn_and_join(2, move |_| {
+        point();
+        let v = counter.load(Ordering::SeqCst);
+        point();
+        counter.store(v + 1, Ordering::SeqCst);
+        // Points after the race, explored first (depth first): their subtrees are finished
+        // before the search preempts a task between its load and its store.
+        for _ in 0..3 {
+            point();
+        }
+    });
+    assert!(c.load(Ordering::SeqCst) == 2, "lost update");
+}
+
+/// A failure met after the walk stopped marking points (which only an unsound digest or
+/// reduction allows) is run again with every point: the counterexample's decisions are the
+/// execution's, and its bytes replay it.
+#[test]
+fn a_failure_in_a_covered_run_is_reported_with_every_decision() {
+    let test = lost_update_under_a_lying_digest;
+    let Exploration::Failed(found) = Explorer::new()
+        .preemptions(usize::MAX)
+        .cache_states(true)
+        .run(test)
+    else {
+        panic!("the lost update is found in a covered run")
+    };
+    assert_eq!(
+        found.execution.outcome,
+        Outcome::Panic("lost update".into())
+    );
+    let replay = run_once(&found.schedule, &EngineConfig::default(), test);
+    assert_eq!(replay.outcome, found.execution.outcome);
+    let tasks = |e: &Execution| {
+        e.decisions
+            .iter()
+            .map(|d| (d.step, d.task))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(tasks(&replay), tasks(&found.execution));
+    assert_eq!(replay.steps, found.execution.steps);
+}
+
 #[test]
 fn max_executions_truncates() {
     let got = Explorer::new()

@@ -121,6 +121,17 @@ pub(super) struct Search {
     /// with default choices and no new node (stopping it would leak its tasks' stacks: shuttle
     /// leaks the stacks of a stopped execution's unfinished tasks).
     covered: bool,
+    /// The point from which the running execution's steps are new: the steps begun before it
+    /// replay the last execution's, whose footprints the trace kept (their annotations are not
+    /// recorded again: [`access::pause`]).
+    replayed: usize,
+    /// The running execution skips its scheduling points since it was covered ([`quiet_tail`]).
+    quiet: bool,
+    /// The last execution failed after it began skipping points: run its path again with every
+    /// point, for a faithful record of the failing schedule.
+    retry: bool,
+    /// The running execution is such a run again.
+    faithful: bool,
     /// For tests ([`from_scratch`](super::reduction::from_scratch)): the running execution's
     /// trace recorded from its first step, to compare with `trace`, which keeps the steps the
     /// execution shares with the last one.
@@ -288,8 +299,28 @@ impl Search {
     fn choose(&mut self, point: &Point<'_>) -> Option<TaskId> {
         let chosen = self.decide(point);
         let step = self.log.steps - 1;
+        if step == self.replayed && !self.quiet {
+            // The step begun here is new: its annotations are recorded.
+            access::pause(false);
+        }
         self.trace_point(step, point, chosen.map(usize::from));
         chosen
+    }
+
+    /// Every continuation of the running execution is covered (its state was explored, or it
+    /// is sleep-set blocked): it runs on by default choices. Those are to stay on the running
+    /// task wherever it can, so, unless this is a faithful run again or an audit, its later
+    /// [`point`](super::point)s are skipped ([`quiet_tail`]: the task runs on, as the default
+    /// choice would make it) and its steps are not annotated (the trace is cut back before them
+    /// when the next execution starts); shuttle's own switches (a task that blocks or ends)
+    /// still come to [`decide`](Self::decide), which takes the default.
+    fn cover(&mut self) {
+        self.covered = true;
+        if !self.faithful && !audit::on() {
+            self.quiet = true;
+            QUIET.with(|q| q.set(true));
+            access::pause(true);
+        }
     }
 
     fn decide(&mut self, point: &Point<'_>) -> Option<TaskId> {
@@ -325,9 +356,11 @@ impl Search {
             {
                 // Every continuation from here was explored from the same state: this one is
                 // not counted, and runs to its end by defaults.
-                cache.matched += 1;
+                if !self.faithful {
+                    cache.matched += 1;
+                }
                 self.stopped = true;
-                self.covered = true;
+                self.cover();
                 return Some(self.default_choice(step, point));
             }
             let mut node = Node {
@@ -349,8 +382,8 @@ impl Search {
                     // Sleep-set blocked: every continuation is covered. It runs on by defaults,
                     // uncounted (a stop would leak its tasks' stacks).
                     self.stopped = true;
-                    self.blocked += 1;
-                    self.covered = true;
+                    self.blocked += usize::from(!self.faithful);
+                    self.cover();
                     return Some(self.default_choice(step, point));
                 }
             }
@@ -441,6 +474,14 @@ impl Walker {
 impl Strategy for Walker {
     fn new_execution(&mut self) -> Option<Schedule> {
         let mut s = self.search();
+        s.faithful = std::mem::take(&mut s.retry);
+        s.quiet = false;
+        QUIET.with(|q| q.set(false));
+        if s.faithful {
+            // The same path again: the failing execution's nodes are the path's last ones.
+            s.begin_execution();
+            return Some(Schedule::new(0));
+        }
         if s.keep_visited && s.executions > 0 {
             let decisions = s.log.decisions.clone();
             s.visited.push(decisions);
@@ -472,6 +513,23 @@ impl Strategy for Walker {
         if let Some(hook) = s.on_execution.0.as_mut() {
             hook(started);
         }
+        s.begin_execution();
+        Some(Schedule::new(0))
+    }
+
+    fn next_task(&mut self, point: &Point<'_>) -> Option<TaskId> {
+        self.search().choose(point)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        splitmix64(&mut self.search().rng)
+    }
+}
+
+impl Search {
+    /// Resets the per-execution state for an execution that replays the path.
+    fn begin_execution(&mut self) {
+        let s = self;
         s.depth = 0;
         s.preemptions = 0;
         s.rng = 0;
@@ -492,15 +550,14 @@ impl Strategy for Walker {
         if s.trace.is_some() && super::reduction::from_scratch::on() {
             s.shadow = Some(Trace::default());
         }
-        Some(Schedule::new(0))
-    }
-
-    fn next_task(&mut self, point: &Point<'_>) -> Option<TaskId> {
-        self.search().choose(point)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        splitmix64(&mut self.search().rng)
+        // Its annotations until that point are not needed (the test's shadow trace, which is
+        // recorded from the first step, needs them all).
+        s.replayed = kept;
+        #[cfg(test)]
+        let from_scratch = s.shadow.is_some();
+        #[cfg(not(test))]
+        let from_scratch = false;
+        access::pause(kept > 0 && s.trace.is_some() && !from_scratch);
     }
 }
 
@@ -540,6 +597,14 @@ pub(super) fn walk(
             let mut search = lock(&search);
             let executions = search.executions;
             let exploration = match (outcome, payload) {
+                (outcome, _) if outcome.is_failure() && search.quiet => {
+                    // A failure after the walk stopped marking points (which a sound cache
+                    // and reduction rule out: the failure would have been found where the
+                    // execution's continuations were explored); its decision log misses the
+                    // skipped points, so the same path runs again with all of them.
+                    search.retry = true;
+                    continue;
+                }
                 (outcome, payload) if outcome.is_failure() => {
                     #[cfg(test)]
                     search.audit_to(Some(audit::Next::End(audit::failure(&outcome, &payload))));
@@ -571,6 +636,8 @@ pub(super) fn walk(
             let visited = std::mem::take(&mut search.visited);
             break (exploration, visited, search.coverage());
         };
+        access::pause(false);
+        QUIET.with(|q| q.set(false));
         access::record(was_recording);
         state::set_wanted(false);
         state::clear();
@@ -713,4 +780,17 @@ mod naive {
     pub(super) fn on() -> bool {
         false
     }
+}
+
+thread_local! {
+    /// The explorer's running execution is covered and skips its scheduling points
+    /// ([`Search::cover`]).
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether [`point`](super::point) is skipped: the explorer's running execution is covered, and
+/// its tasks run on as its default choices would have them (see [`Search::cover`]).
+#[inline]
+pub(super) fn quiet_tail() -> bool {
+    QUIET.with(std::cell::Cell::get)
 }

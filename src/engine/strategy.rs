@@ -46,7 +46,7 @@ impl<T: Strategy> Scheduler for Scheduled<T> {
         current: Option<TaskId>,
         is_yielding: bool,
     ) -> Option<TaskId> {
-        if !access::recording() {
+        if !access::marks_points() {
             return self
                 .0
                 .next_task(&Point::new(runnable, current, is_yielding));
