@@ -1,7 +1,8 @@
 //! Soundness of the explorer's state caching (`src/engine/state.rs`) on small generic shuttle
 //! programs whose tests give a digest of their state: with and without the cache, with and
 //! without the partial-order reduction, at each preemption bound and without one, the same
-//! final states are reachable and the cached search runs no more schedules. A digest that
+//! final states are reachable and the cached search runs no more schedules (also when an
+//! iterative deepening carries the cache from bound to bound). A digest that
 //! leaves out what a task has observed loses final states (the check can fail).
 
 use std::cell::RefCell;
@@ -9,7 +10,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex as StdMutex};
 
 use swapfuzz::engine::{
-    Access, Exploration, Explorer, access, finishes_quietly, local, point, state,
+    Access, Deepening, Exploration, Explorer, access, finishes_quietly, local, point, state,
 };
 
 thread_local! {
@@ -102,8 +103,26 @@ where
     (FINALS.with(|f| f.borrow().clone()), executions)
 }
 
+/// Final states of an iterative deepening to bound `k` with the cache, which carries the
+/// states explored at each bound to the next.
+fn explore_deepening<F>(test: F, k: usize, reduce: bool) -> BTreeSet<Vec<i64>>
+where
+    F: Fn() + Send + Sync + 'static,
+{
+    FINALS.with(|f| f.borrow_mut().clear());
+    let explorer = Explorer::new()
+        .preemptions(k)
+        .reduction(reduce)
+        .cache_states(true);
+    let Deepening::Exhausted { .. } = explorer.run_deepening(test) else {
+        panic!("the search ends without a failure")
+    };
+    FINALS.with(|f| f.borrow().clone())
+}
+
 /// Same final states with and without the cache at bounds 0..=3 and without a bound, with
-/// and without the reduction; returns the schedules run without a bound (plain, cached).
+/// and without the reduction, and with the cache carried through an iterative deepening to
+/// each bound; returns the schedules run without a bound (plain, cached).
 fn same_finals(name: &str, ops: &'static [&'static [(usize, bool)]]) -> (usize, usize) {
     let mut last = (0, 0);
     for k in [0, 1, 2, 3, usize::MAX] {
@@ -115,6 +134,13 @@ fn same_finals(name: &str, ops: &'static [&'static [(usize, bool)]]) -> (usize, 
                 "{name} K={k} reduce={reduce}: final states differ"
             );
             assert!(n_cached <= n_plain, "{name} K={k}: {n_cached} > {n_plain}");
+            if k != usize::MAX {
+                let deepened = explore_deepening(program(ops, Digest::Whole), k, reduce);
+                assert_eq!(
+                    plain, deepened,
+                    "{name} K={k} reduce={reduce}: final states differ when deepening"
+                );
+            }
             if !reduce {
                 last = (n_plain, n_cached);
             }

@@ -7,6 +7,7 @@ use super::decision::Decision;
 use super::deepening::{Budget, Deepening, DeepeningProgress, estimate_schedules};
 use super::run::{EngineConfig, Execution};
 use super::search::{Accept, Coverage, Hook, Search, Test, lock, walk};
+use super::state::StateCache;
 
 /// How an exploration ended.
 #[derive(Debug)]
@@ -268,7 +269,8 @@ impl Explorer {
         let start = Instant::now();
         let test: Test = Arc::new(test);
         lock(&self.coverage).clear();
-        self.bound(self.preemptions, start, &[], test, false).0
+        self.bound(self.preemptions, start, &[], test, false, &mut None)
+            .0
     }
 
     /// Iterative context bounding with budgets: [`run`](Self::run) at bounds 0, 1, …, `K`,
@@ -283,9 +285,13 @@ impl Explorer {
         let test: Test = Arc::new(test);
         lock(&self.coverage).clear();
         let mut completed: Vec<usize> = Vec::new();
+        // With state caching, each bound starts from the states the bounds before it explored
+        // (see `state`, "The search": an entry holds at any bound).
+        let mut states = None;
         for k in 0..=self.preemptions {
             let estimate_at_k = estimate_schedules(&completed, k);
-            let (found, _) = self.bound(k, start, &completed, Arc::clone(&test), false);
+            let (found, _) =
+                self.bound(k, start, &completed, Arc::clone(&test), false, &mut states);
             match found {
                 Exploration::Exhausted { executions } => completed.push(executions),
                 Exploration::Failed(counterexample) => {
@@ -332,7 +338,8 @@ impl Explorer {
 
     /// Searches bound `k` of a run started at `start`, after the bounds `completed`, with
     /// progress reports; with `keep_visited`, also returns the decisions of every passing
-    /// execution.
+    /// execution. With state caching, the search starts from the explored states in `states`
+    /// (if any), and leaves there those it ends with.
     fn bound(
         &self,
         k: usize,
@@ -340,6 +347,7 @@ impl Explorer {
         completed: &[usize],
         test: Test,
         keep_visited: bool,
+        states: &mut Option<StateCache>,
     ) -> (Exploration, Vec<Vec<Decision>>) {
         let hook = match &self.progress {
             None => Hook::default(),
@@ -379,9 +387,11 @@ impl Explorer {
             keep_visited,
         )
         .reduction(self.reduction, self.count_classes)
-        .cache_states(self.cache_states);
-        let (exploration, visited, coverage) =
+        .cache_states(self.cache_states)
+        .explored_states(states.take());
+        let (exploration, visited, coverage, explored) =
             walk(search, &self.cfg, test, Arc::clone(&self.accept));
+        *states = explored;
         lock(&self.coverage).push(coverage);
         (exploration, visited)
     }

@@ -70,8 +70,14 @@ fn three_threads() {
 fn every_schedule_once_within_the_bound_and_each_replays_from_bytes() {
     for k in 0..3 {
         let explorer = Explorer::new().preemptions(k);
-        let (exploration, visited) =
-            explorer.bound(k, Instant::now(), &[], Arc::new(three_threads), true);
+        let (exploration, visited) = explorer.bound(
+            k,
+            Instant::now(),
+            &[],
+            Arc::new(three_threads),
+            true,
+            &mut None,
+        );
         let Exploration::Exhausted { executions } = exploration else {
             panic!("K={k}: {exploration:?}")
         };

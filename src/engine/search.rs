@@ -209,6 +209,18 @@ impl Search {
         self
     }
 
+    /// With state caching on, starts from the states `explored` by an earlier search of the
+    /// same test at another preemption bound (an entry holds at any bound: the search below a
+    /// node depends on the bound only through the preemptions left there). Its count of
+    /// matches starts again from zero.
+    pub(super) fn explored_states(mut self, explored: Option<StateCache>) -> Self {
+        if let (Some(states), Some(mut explored)) = (self.states.as_mut(), explored) {
+            explored.matched = 0;
+            *states = explored;
+        }
+        self
+    }
+
     /// The preemptions a node with `before` taken on its path has left.
     fn left(&self, before: usize) -> usize {
         if self.max_preemptions == usize::MAX {
@@ -578,7 +590,12 @@ pub(super) fn walk(
     cfg: &EngineConfig,
     test: Test,
     accept: Accept,
-) -> (Exploration, Vec<Vec<Decision>>, Coverage) {
+) -> (
+    Exploration,
+    Vec<Vec<Decision>>,
+    Coverage,
+    Option<StateCache>,
+) {
     let cfg = cfg.clone();
     // The whole walk on one clean OS thread, whose panic state is checked after each failure.
     on_clean_thread(move || {
@@ -634,7 +651,12 @@ pub(super) fn walk(
                 _ => Exploration::Truncated { executions },
             };
             let visited = std::mem::take(&mut search.visited);
-            break (exploration, visited, search.coverage());
+            break (
+                exploration,
+                visited,
+                search.coverage(),
+                search.states.take(),
+            );
         };
         access::pause(false);
         QUIET.with(|q| q.set(false));
