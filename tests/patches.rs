@@ -2,8 +2,9 @@
 //! file, the upstream fix closes the race, and v6.8 itself does not. Each registered patch is
 //! picked up from the registry, with no edit here.
 //!
-//! The default tier proves every built-in scenario but thp-exit (its K = 2 takes 20 s a kernel)
-//! at K = 2, where relevant to the patch, and hunts for 3 s; the `--ignored` tier runs
+//! The default tier proves every built-in scenario but thp-exit (its K = 2 takes 10 to 16 s a
+//! kernel even reduced and cached: the thp-exit rows of `swapfuzz check-patch NAME`) at K = 2,
+//! where relevant to the patch, and hunts for 3 s; the `--ignored` tier runs
 //! `swapfuzz check-patch` as a user does, with every scenario and the crash corpus (about
 //! two minutes per closing patch).
 

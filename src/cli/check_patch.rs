@@ -1,9 +1,14 @@
 //! `swapfuzz check-patch NAME`: does this patch close the race? One table, one verdict.
+//!
+//! Its proofs are `swapfuzz verify --reduction --cache-states`'s (see
+//! [`patch_check`](crate::fuzz::patch_check)): each covers every schedule with at most K
+//! preemptions up to the order of independent steps and states explored before, and its row
+//! counts the schedules run.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::verify::{EXIT_STOPPED, count, parse_seconds};
+use super::verify::{EXIT_STOPPED, UP_TO_ORDER_AND_STATES as UP_TO, count, parse_seconds};
 use super::{EXIT_BUG, EXIT_CLEAN, LayoutArgs, ModelArgs, Switch, VariantArg};
 use crate::fuzz::patch_check::{Check, Crash, Outcome, PatchCheck, Row, Verdict};
 use crate::model::patches::{Argued, Kind, Patch};
@@ -110,7 +115,7 @@ fn row_text(r: &Row) -> String {
             name, k, schedules, ..
         } => (
             format!("verify {name} K={k}"),
-            format!("{} schedules", count(*schedules)),
+            format!("{} schedules run", count(*schedules)),
         ),
         Check::Hunt { executions } => (
             "hunt from an empty corpus".to_string(),
@@ -129,7 +134,7 @@ fn row_text(r: &Row) -> String {
         Outcome::Error(e) => format!("ERROR of swapfuzz: {e}"),
     };
     format!(
-        "  {what:<56} {amount:>19} {:>6.1} s  {result}",
+        "  {what:<56} {amount:>23} {:>6.1} s  {result}",
         r.elapsed.as_secs_f64()
     )
 }
@@ -167,6 +172,17 @@ pub fn run(a: &CheckPatchArgs) -> Result<u8, String> {
         check = check.crash(c);
     }
     let report = check.run_with(&mut |r| println!("{}", row_text(r)));
+    // What the proofs' rows count, once any proof ran.
+    if report
+        .rows
+        .iter()
+        .any(|r| matches!(r.check, Check::Verify { schedules, .. } if schedules > 0))
+    {
+        println!(
+            "  (each verify row covers every schedule with at most K preemptions up to {UP_TO},\n   \
+             as swapfuzz verify --reduction --cache-states does, and counts the schedules run)"
+        );
+    }
     println!();
     match report.verdict() {
         Verdict::Closed => {

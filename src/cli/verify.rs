@@ -15,6 +15,11 @@ use crate::program::text;
 /// bound was exhausted: inconclusive, neither verified (0) nor a bug (1) nor bad usage (2).
 pub const EXIT_STOPPED: u8 = 3;
 
+/// What a proof with `--reduction --cache-states` covers beyond the schedules it runs: every
+/// schedule within the bound "up to" this (also `check-patch`'s words).
+pub const UP_TO_ORDER_AND_STATES: &str =
+    "the order of independent steps and states explored before";
+
 /// Time between progress updates on a terminal.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
@@ -241,7 +246,7 @@ pub fn run(a: &VerifyArgs) -> Result<u8, String> {
                 (false, false) => None,
                 (true, false) => Some("the order of independent steps"),
                 (false, true) => Some("states explored before"),
-                (true, true) => Some("the order of independent steps and states explored before"),
+                (true, true) => Some(UP_TO_ORDER_AND_STATES),
             };
             match up_to {
                 None => println!(

@@ -18,6 +18,12 @@
 //! assert!(matches!(report.verdict(), Verdict::NotClosed(_)));
 //! ```
 //!
+//! A proof is `swapfuzz verify --reduction --cache-states`'s: it covers every schedule with at
+//! most K preemptions up to the order of independent steps (sleep sets, admitted only where the
+//! equivalent schedule needs no more preemptions) and states explored before (state caching on
+//! the model's state digest, docs/model.md "The state digest"). It runs fewer schedules than it
+//! covers, and [`Check::Verify`] counts the schedules run.
+//!
 //! The verdict is *closed* only when every check ran to its end without a bug: each crash
 //! replayed clean and each relevant scenario exhausted at K = 2. Any bug makes it *not closed*,
 //! with the first bug's reproducer. Otherwise (a budget stopped a proof at K = 2, or there was
@@ -95,7 +101,9 @@ pub enum Check {
         name: String,
         /// The bound.
         k: usize,
-        /// Schedules run.
+        /// Schedules run: with the reduction and the state cache, fewer than the schedules
+        /// covered (every one with at most `k` preemptions, up to the order of independent
+        /// steps and states explored before).
         schedules: usize,
         /// Whether this bound is required for a proof (K = 2) or extra (K = 3).
         required: bool,
@@ -412,9 +420,19 @@ impl PatchCheck {
             return (Outcome::Stopped, 0, Duration::ZERO);
         }
         let (p, cfg) = (program.clone(), self.cfg);
+        // As `swapfuzz verify --reduction --cache-states`: sound here for the same reasons.
+        // The sleep sets skip a schedule only where an equivalent one (the same steps with
+        // independent ones reordered, by the model's audited footprints) with no more
+        // preemptions is explored (`src/engine/reduction.rs`; README "Partial-order reduction");
+        // the cache skips a decision only from a state explored before with no more CPUs
+        // asleep and no fewer preemptions left (`src/engine/state.rs`), and `execute` provides
+        // the model's digest, which determines the future (docs/model.md, "The state digest").
+        // A bug found is an execution that ran: its schedule bytes repeat it (`run_once`).
         let result = Explorer::new()
             .preemptions(k)
             .time(Some(deadline - t))
+            .reduction(true)
+            .cache_states(true)
             .run_deepening(move || crate::check::run::execute(&p, cfg));
         let outcome = match result {
             Deepening::Exhausted { completed } => {
