@@ -87,8 +87,29 @@ fn program(
     }
 }
 
-/// Final states and schedules run of an exhaustive search at bound `k`.
+/// How a search runs: one search at the bound, or an iterative deepening to it (which carries
+/// the states explored at each bound to the next).
+#[derive(Clone, Copy, PartialEq)]
+enum Run {
+    Bound,
+    Deepening,
+}
+
+/// Final states and schedules run (of the last bound) of an exhaustive search to bound `k`.
 fn explore<F>(test: F, k: usize, reduce: bool, cache: bool) -> (BTreeSet<Vec<i64>>, usize)
+where
+    F: Fn() + Send + Sync + 'static,
+{
+    explore_as(Run::Bound, test, k, reduce, cache)
+}
+
+fn explore_as<F>(
+    run: Run,
+    test: F,
+    k: usize,
+    reduce: bool,
+    cache: bool,
+) -> (BTreeSet<Vec<i64>>, usize)
 where
     F: Fn() + Send + Sync + 'static,
 {
@@ -97,27 +118,18 @@ where
         .preemptions(k)
         .reduction(reduce)
         .cache_states(cache);
-    let Exploration::Exhausted { executions } = explorer.run(test) else {
-        panic!("the search ends without a failure")
+    let executions = match run {
+        Run::Bound => match explorer.run(test) {
+            Exploration::Exhausted { executions } => Some(executions),
+            _ => None,
+        },
+        Run::Deepening => match explorer.run_deepening(test) {
+            Deepening::Exhausted { completed } => completed.last().copied(),
+            _ => None,
+        },
     };
+    let executions = executions.expect("the search ends without a failure");
     (FINALS.with(|f| f.borrow().clone()), executions)
-}
-
-/// Final states of an iterative deepening to bound `k` with the cache, which carries the
-/// states explored at each bound to the next.
-fn explore_deepening<F>(test: F, k: usize, reduce: bool) -> BTreeSet<Vec<i64>>
-where
-    F: Fn() + Send + Sync + 'static,
-{
-    FINALS.with(|f| f.borrow_mut().clear());
-    let explorer = Explorer::new()
-        .preemptions(k)
-        .reduction(reduce)
-        .cache_states(true);
-    let Deepening::Exhausted { .. } = explorer.run_deepening(test) else {
-        panic!("the search ends without a failure")
-    };
-    FINALS.with(|f| f.borrow().clone())
 }
 
 /// Same final states with and without the cache at bounds 0..=3 and without a bound, with
@@ -135,7 +147,8 @@ fn same_finals(name: &str, ops: &'static [&'static [(usize, bool)]]) -> (usize, 
             );
             assert!(n_cached <= n_plain, "{name} K={k}: {n_cached} > {n_plain}");
             if k != usize::MAX {
-                let deepened = explore_deepening(program(ops, Digest::Whole), k, reduce);
+                let (deepened, _) =
+                    explore_as(Run::Deepening, program(ops, Digest::Whole), k, reduce, true);
                 assert_eq!(
                     plain, deepened,
                     "{name} K={k} reduce={reduce}: final states differ when deepening"

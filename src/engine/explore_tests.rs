@@ -135,7 +135,12 @@ fn finds_the_lost_update_with_one_preemption_and_replays_it() {
             .count(),
         1
     );
-    let replay = run_once(&found.schedule, &EngineConfig::default(), lost_update);
+    assert_replays(&found, lost_update);
+}
+
+/// `found`'s bytes replay its execution: the same outcome, steps, and task at each decision.
+fn assert_replays(found: &Counterexample, test: fn()) {
+    let replay = run_once(&found.schedule, &EngineConfig::default(), test);
     assert_eq!(replay.outcome, found.execution.outcome);
     let tasks = |e: &Execution| {
         e.decisions
@@ -144,6 +149,7 @@ fn finds_the_lost_update_with_one_preemption_and_replays_it() {
             .collect::<Vec<_>>()
     };
     assert_eq!(tasks(&replay), tasks(&found.execution));
+    assert_eq!(replay.steps, found.execution.steps);
 }
 
 /// The lost update, with a point before each access, under a digest that lies: every point is
@@ -186,16 +192,7 @@ fn a_failure_in_a_covered_run_is_reported_with_every_decision() {
         found.execution.outcome,
         Outcome::Panic("lost update".into())
     );
-    let replay = run_once(&found.schedule, &EngineConfig::default(), test);
-    assert_eq!(replay.outcome, found.execution.outcome);
-    let tasks = |e: &Execution| {
-        e.decisions
-            .iter()
-            .map(|d| (d.step, d.task))
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(tasks(&replay), tasks(&found.execution));
-    assert_eq!(replay.steps, found.execution.steps);
+    assert_replays(&found, test);
 }
 
 #[test]

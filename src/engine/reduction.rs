@@ -98,7 +98,11 @@
 //! clock depends only on the steps before it, and consecutive executions of the walk share
 //! every step before the node it backtracked to: the clocks of those steps (and the state they
 //! leave) are kept, so an execution costs the steps after that node, not all of them.
-//! Likewise the [`Trace`] keeps the footprints of the shared steps.
+//! Likewise the [`Trace`] keeps the footprints of the shared steps, and the walk does not even
+//! record their annotations again (`access::pause`: code under test sees `recording()` false and
+//! need not compute them). After a covered decision (sleep-set blocked, or a state explored
+//! before) the execution runs on by default choices: its points are skipped and its steps not
+//! annotated (`Search::cover`).
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
