@@ -536,3 +536,77 @@ mod reduction {
         from_scratch::set(false);
     }
 }
+
+/// Review (rev11): two spinners `while FLAG == 0 { point() }` and a task that sets FLAG, under an
+/// honest digest (FLAG, which tasks finished, main's progress, who runs: a spinner's iteration
+/// count does not change its future). The default continuation of a spinner's state spins until
+/// the step bound, which `accept` rejects (as a caller that wants another failure would). Once a
+/// spinner's state is explored, a new path that reaches it is covered and goes quiet: the
+/// spinner's `point()`s are skipped, so it spins with no scheduling point at all and the step
+/// bound never fires. Before f6a21f0 that covered run hit the step bound (rejected) and the walk
+/// went on; since, the walk never returns.
+#[test]
+fn a_covered_spinner_still_meets_the_step_bound() {
+    use std::sync::atomic::{AtomicUsize as StdUsize, Ordering as StdOrdering};
+    fn spinners() {
+        let flag = Arc::new(StdUsize::new(0));
+        let done = Arc::new(StdUsize::new(0)); // bit per finished task, plus main's progress << 8
+        {
+            let (f, d) = (Arc::clone(&flag), Arc::clone(&done));
+            if crate::engine::state::wanted() {
+                crate::engine::state::provide(move || {
+                    Some(crate::engine::state::digest_of(&(
+                        f.load(StdOrdering::SeqCst),
+                        d.load(StdOrdering::SeqCst),
+                    )))
+                });
+            }
+        }
+        let mut hs = Vec::new();
+        {
+            let (f, d) = (Arc::clone(&flag), Arc::clone(&done));
+            hs.push(thread::spawn(move || {
+                f.store(1, StdOrdering::SeqCst);
+                d.fetch_or(1, StdOrdering::SeqCst);
+            }));
+            done.fetch_add(1 << 8, StdOrdering::SeqCst);
+        }
+        for bit in [2usize, 4] {
+            let (f, d) = (Arc::clone(&flag), Arc::clone(&done));
+            hs.push(thread::spawn(move || {
+                while f.load(StdOrdering::SeqCst) == 0 {
+                    point();
+                }
+                d.fetch_or(bit, StdOrdering::SeqCst);
+            }));
+            done.fetch_add(1 << 8, StdOrdering::SeqCst);
+        }
+        for h in hs {
+            h.join().unwrap();
+            done.fetch_add(1 << 8, StdOrdering::SeqCst);
+        }
+    }
+    crate::engine::quiet_panics();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let cfg = EngineConfig {
+            max_steps: 20,
+            ..EngineConfig::default()
+        };
+        let got = Explorer::new()
+            .preemptions(usize::MAX)
+            .cache_states(true)
+            .config(&cfg)
+            .max_executions(100_000)
+            .accept(|e| !matches!(e.outcome, Outcome::StepBound(_)))
+            .run(spinners);
+        let _ = tx.send(format!("{got:?}"));
+    });
+    let got = rx.recv_timeout(std::time::Duration::from_secs(60));
+    assert!(
+        got.is_ok(),
+        "the exploration did not end in 60 s: a covered spinner runs with its points skipped"
+    );
+    let got = got.unwrap();
+    assert!(got.starts_with("Exhausted"), "{got}");
+}

@@ -132,6 +132,8 @@ pub(super) struct Search {
     retry: bool,
     /// The running execution is such a run again.
     faithful: bool,
+    /// The runs' bound on scheduling points ([`EngineConfig::max_steps`]).
+    max_steps: usize,
     /// For tests ([`from_scratch`](super::reduction::from_scratch)): the running execution's
     /// trace recorded from its first step, to compare with `trace`, which keeps the steps the
     /// execution shares with the last one.
@@ -326,11 +328,18 @@ impl Search {
     /// choice would make it) and its steps are not annotated (the trace is cut back before them
     /// when the next execution starts); shuttle's own switches (a task that blocks or ends)
     /// still come to [`decide`](Self::decide), which takes the default.
+    ///
+    /// The step bound counts scheduling points, skipped or not: a covered run that would reach
+    /// it (a task that spins) stops at that many skipped points as a failure, which is then run
+    /// again with every point (see [`walk`]), so that its verdict is the bound's.
     fn cover(&mut self) {
         self.covered = true;
-        if !self.faithful && !audit::on() {
+        // The points this run may still take before the bound (shuttle counts every decision,
+        // as `log.steps` does).
+        let left = self.max_steps.saturating_sub(self.log.steps);
+        if !self.faithful && !audit::on() && left > 1 {
             self.quiet = true;
-            QUIET.with(|q| q.set(true));
+            QUIET.with(|q| q.set(left));
             access::pause(true);
         }
     }
@@ -488,7 +497,7 @@ impl Strategy for Walker {
         let mut s = self.search();
         s.faithful = std::mem::take(&mut s.retry);
         s.quiet = false;
-        QUIET.with(|q| q.set(false));
+        QUIET.with(|q| q.set(0));
         if s.faithful {
             // The same path again: the failing execution's nodes are the path's last ones.
             s.begin_execution();
@@ -599,6 +608,8 @@ pub(super) fn walk(
     let cfg = cfg.clone();
     // The whole walk on one clean OS thread, whose panic state is checked after each failure.
     on_clean_thread(move || {
+        let mut search = search;
+        search.max_steps = cfg.max_steps;
         let records = search.records();
         let caching = search.states.is_some();
         state::set_wanted(caching);
@@ -614,7 +625,9 @@ pub(super) fn walk(
             let mut search = lock(&search);
             let executions = search.executions;
             let exploration = match (outcome, payload) {
-                (outcome, _) if outcome.is_failure() && search.quiet => {
+                (outcome, _)
+                    if outcome.is_failure() && search.quiet && !std::thread::panicking() =>
+                {
                     // A failure after the walk stopped marking points (which a sound cache
                     // and reduction rule out: the failure would have been found where the
                     // execution's continuations were explored); its decision log misses the
@@ -659,7 +672,7 @@ pub(super) fn walk(
             );
         };
         access::pause(false);
-        QUIET.with(|q| q.set(false));
+        QUIET.with(|q| q.set(0));
         access::record(was_recording);
         state::set_wanted(false);
         state::clear();
@@ -805,14 +818,28 @@ mod naive {
 }
 
 thread_local! {
-    /// The explorer's running execution is covered and skips its scheduling points
-    /// ([`Search::cover`]).
-    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// While the explorer's running execution is covered and skips its scheduling points
+    /// ([`Search::cover`]): how many more it may take before the step bound (0: not skipping).
+    static QUIET: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// Whether [`point`](super::point) is skipped: the explorer's running execution is covered, and
-/// its tasks run on as its default choices would have them (see [`Search::cover`]).
+/// its tasks run on as its default choices would have them (see [`Search::cover`]). At the step
+/// bound it fails the run instead (the walk runs it again with every point).
 #[inline]
 pub(super) fn quiet_tail() -> bool {
-    QUIET.with(std::cell::Cell::get)
+    QUIET.with(|q| match q.get() {
+        0 => false,
+        1 => {
+            q.set(0);
+            panic!(
+                "{ENGINE_PANIC_PREFIX} a covered run reached the step bound with its points \
+                 skipped (it is run again with every point)"
+            )
+        }
+        left => {
+            q.set(left - 1);
+            true
+        }
+    })
 }
