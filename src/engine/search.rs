@@ -832,14 +832,22 @@ pub(super) fn quiet_tail() -> bool {
         0 => false,
         1 => {
             q.set(0);
-            panic!(
-                "{ENGINE_PANIC_PREFIX} a covered run reached the step bound with its points \
-                 skipped (it is run again with every point)"
-            )
+            covered_run_at_the_step_bound()
         }
         left => {
             q.set(left - 1);
             true
         }
     })
+}
+
+/// Ends a covered run at the step bound (out of line: [`quiet_tail`] is inlined into every
+/// [`point`](super::point)).
+#[cold]
+#[inline(never)]
+fn covered_run_at_the_step_bound() -> ! {
+    panic!(
+        "{ENGINE_PANIC_PREFIX} a covered run reached the step bound with its points skipped (it \
+         is run again with every point)"
+    )
 }
